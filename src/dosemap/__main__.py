@@ -1,0 +1,3 @@
+from dosemap.cli import main
+
+main()

@@ -1,0 +1,9 @@
+"""Registry of command groups. One line per group; each group is its own module."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach every command group to the root app."""

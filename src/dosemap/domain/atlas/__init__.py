@@ -1,0 +1,1 @@
+"""The metric face atlas: template mesh, zones, danger zones, mesh anchors."""

@@ -1,0 +1,213 @@
+"""Reference-library records: products, unit conversions, protocols, adjuncts, techniques, goals.
+
+Every clinical number is a :class:`~dosemap.domain.evidence.Cited` value. Records are frozen
+pydantic models so that the same classes validate the embedded data, a clinic's TOML file and
+the published JSON Schema.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dosemap.domain.evidence import Cited
+
+ID_PATTERN = r"^[a-z0-9_]+$"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ContraindicationCode(StrEnum):
+    """Intake items that block or caution a toxin treatment (see ``clinical.md`` §2.2-2.5, §5)."""
+
+    HYPERSENSITIVITY = "hypersensitivity"
+    INFECTION_AT_SITE = "infection_at_site"
+    NEUROMUSCULAR_DISEASE = "neuromuscular_disease"
+    AMINOGLYCOSIDES = "aminoglycosides"
+    PREGNANCY = "pregnancy"
+    BREASTFEEDING = "breastfeeding"
+    COW_MILK_PROTEIN_ALLERGY = "cow_milk_protein_allergy"
+    AGE_LIMIT = "age_limit"
+    ANTICOAGULANTS = "anticoagulants"
+    DRY_SKIN_OR_ECZEMA = "dry_skin_or_eczema"
+    RECENT_TOXIN = "recent_toxin"
+
+
+class Severity(StrEnum):
+    """Severity of a safety finding or of a contraindication."""
+
+    BLOCK = "block"
+    WARN = "warn"
+    INFO = "info"
+
+
+class LabelDilution(_Record):
+    """One row of a product's label reconstitution table."""
+
+    vial_units: Decimal = Field(gt=0)
+    diluent_ml: Decimal = Field(gt=0)
+    units_per_0_1_ml: Cited[Decimal]
+
+
+class BeyondUsePolicy(_Record):
+    """How long a reconstituted vial may be used, under one policy.
+
+    ``label`` (e.g. 24 h) and ``consensus`` (ASDS 2015: >= 4 weeks) are separate policies a
+    clinic chooses between; neither is presented as the only answer.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    hours: Cited[int]
+    storage: str
+
+
+class LabelIndication(_Record):
+    """A labelled cosmetic (intramuscular) indication and its dose."""
+
+    area: str
+    units: Cited[Decimal]
+    sites: int | None = None
+    volume_ml: Decimal | None = None
+
+
+class ProductContraindication(_Record):
+    """A contraindication or caution that applies to a product."""
+
+    code: ContraindicationCode
+    severity: Severity
+    text: Cited[str]
+
+
+class Product(_Record):
+    """A botulinum toxin product as it is bought and labelled."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    inn: str
+    manufacturer: str
+    vial_sizes_units: Cited[tuple[Decimal, ...]]
+    diluent: str
+    label_dilutions: tuple[LabelDilution, ...] = ()
+    beyond_use_policies: tuple[BeyondUsePolicy, ...]
+    storage_unopened: Cited[str]
+    label_indications: tuple[LabelIndication, ...] = ()
+    session_ceiling_units: Cited[Decimal] | None = None
+    min_retreatment_days: Cited[int]
+    contraindications: tuple[ProductContraindication, ...] = ()
+    warnings: tuple[Cited[str], ...] = ()
+    contains_human_albumin: Cited[bool]
+    contains_cow_milk_protein: Cited[bool]
+    ready_to_use: bool = False
+
+
+class UnitConversion(_Record):
+    """Units of ``product`` per one onabotulinumtoxinA (Botox) unit, with the published range.
+
+    ``is_potency_ratio`` is false where the ratio compares label doses, not potency (Daxxify):
+    conversions with it are shown but never used silently.
+    """
+
+    product: str = Field(pattern=ID_PATTERN)
+    units_per_botox_unit: Cited[Decimal]
+    low: Decimal = Field(gt=0)
+    high: Decimal = Field(gt=0)
+    is_potency_ratio: bool = True
+    caveat: str = "Labels state that units are not interchangeable between products."
+
+
+class StockDilution(_Record):
+    """How a protocol reconstitutes the vial."""
+
+    product: str = Field(pattern=ID_PATTERN)
+    vial_units: Decimal = Field(gt=0)
+    diluent_ml: Decimal = Field(gt=0)
+    diluent: str = "preservative-free 0.9% saline"
+
+
+class MixComponent(_Record):
+    """One part of a working mix, in mL per 1 mL of finished mix or per batch."""
+
+    adjunct: str = Field(pattern=ID_PATTERN)  # "stock" means the reconstituted toxin
+    volume_ml: Decimal = Field(ge=0)
+
+
+class Protocol(_Record):
+    """A published (or clinic-added) micro-dose protocol, offered as a selectable preset."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    summary: str
+    source: str
+    tag: str  # overall evidence tag, an EvidenceTag value
+    stock: StockDilution
+    working_units_per_ml: Cited[Decimal]
+    working_mix: tuple[MixComponent, ...] = ()
+    volume_per_point_ul: Cited[Decimal]
+    spacing_mm: Cited[Decimal]
+    technique: str = Field(pattern=ID_PATTERN)
+    needle: Cited[str]
+    zones: tuple[str, ...]
+    goals: tuple[str, ...]
+    zone_ceiling_units: dict[str, Cited[Decimal]] = Field(default_factory=dict)
+    session_ceiling_units: Cited[Decimal] | None = None
+    typical_total: Cited[str] | None = None
+    onset_days: Cited[str] | None = None
+    duration: Cited[str] | None = None
+
+
+class AdjunctKind(StrEnum):
+    """What an adjunct is, for safety rules (HA carries vascular-occlusion risk)."""
+
+    SALINE = "saline"
+    ANAESTHETIC = "anaesthetic"
+    HYALURONIC_ACID = "hyaluronic_acid"
+    ANTIOXIDANT = "antioxidant"
+    AUTOLOGOUS = "autologous"
+
+
+class Adjunct(_Record):
+    """A non-toxin ingredient of a working mix."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    kind: AdjunctKind
+    description: Cited[str]
+
+
+class TechniqueKind(StrEnum):
+    """Needle injection or microinfusion stamp."""
+
+    NEEDLE = "needle"
+    STAMP = "stamp"
+
+
+class Technique(_Record):
+    """How the droplet is placed: depth, endpoint, and for stamps the device geometry."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    kind: TechniqueKind
+    depth: Cited[str]
+    depth_mm_low: Decimal = Field(ge=0)
+    depth_mm_high: Decimal = Field(gt=0)
+    endpoint: str
+    typical_volume_per_point_ul: Cited[Decimal]
+    needles_per_stamp: int | None = None
+    needle_length_mm: Cited[Decimal] | None = None
+    volume_per_stamp_ul: Cited[Decimal] | None = None
+    stamp_pitch_mm: Decimal | None = None
+
+
+class Goal(_Record):
+    """A treatment goal, with the zones and presets suggested for it."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    zones: tuple[str, ...]
+    protocols: tuple[str, ...]
+    rationale: Cited[str]
