@@ -7,3 +7,6 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to the root app."""
+    from dosemap.cli import schema
+
+    app.add_typer(schema.app, name="schema")

@@ -1,4 +1,4 @@
-"""The treatment plan: what the planner produces, what ``dosemap check`` reads, what a session charts.
+"""The treatment plan: what the planner makes, what ``dosemap check`` reads, what a session charts.
 
 These pydantic models are the plan-file format and double as its published JSON Schema
 (``dosemap schema``). Doses and volumes are ``Decimal``; positions are millimetres (floats,
