@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Sequence
+from decimal import Decimal
 from functools import cache
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 from dosemap.domain.atlas.mesh import FaceMesh, parse_obj
+from dosemap.domain.errors import LibraryError
+from dosemap.domain.library import Library, build_library
 
 
 @cache
@@ -13,3 +20,58 @@ def template_mesh() -> FaceMesh:
     """The metric template face (MediaPipe canonical face model, mm)."""
     text = resources.files("dosemap.data").joinpath("canonical_face_model.obj").read_text()
     return parse_obj(text)
+
+
+# --------------------------------------------------------------------------- reference library
+
+
+def _parse_toml(name: str, text: str) -> dict[str, Any]:
+    try:
+        # Decimal, never float: 2.5 mL must stay exactly 2.5.
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise LibraryError(name, "(syntax)", str(exc)) from None
+
+
+@cache
+def _embedded_documents() -> tuple[tuple[str, dict[str, Any]], ...]:
+    folder = resources.files("dosemap.data").joinpath("library")
+    files = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".toml")),
+        key=lambda entry: entry.name,
+    )
+    return tuple(
+        (f"embedded:{entry.name}", _parse_toml(f"embedded:{entry.name}", entry.read_text("utf-8")))
+        for entry in files
+    )
+
+
+@cache
+def _embedded_library() -> Library:
+    return build_library(_embedded_documents())
+
+
+def load_library(clinic_files: Sequence[Path] = ()) -> Library:
+    """The reference library: embedded cited data, plus a clinic's own TOML files.
+
+    Parameters
+    ----------
+    clinic_files
+        Clinic TOML files of the same shape as the embedded data (``docs/library.md``); later
+        files add records or replace records with the same id.
+
+    Raises
+    ------
+    LibraryError
+        A file is unreadable or invalid; names the file and the key. Nothing is loaded half-way.
+    """
+    if not clinic_files:
+        return _embedded_library()
+    documents = list(_embedded_documents())
+    for path in clinic_files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LibraryError(str(path), "(file)", f"cannot read: {exc}") from None
+        documents.append((str(path), _parse_toml(str(path), text)))
+    return build_library(documents)

@@ -66,6 +66,16 @@ class BeyondUsePolicy(_Record):
     storage: str
 
 
+class SharedBeyondUsePolicy(BeyondUsePolicy):
+    """A beyond-use policy declared once for several products (``[beyond_use_policies.<id>]``).
+
+    On load it is added to each listed product's ``beyond_use_policies``; a clinic uses it to add
+    its own policy without restating the product.
+    """
+
+    products: tuple[str, ...] = Field(min_length=1)
+
+
 class LabelIndication(_Record):
     """A labelled cosmetic (intramuscular) indication and its dose."""
 
@@ -93,7 +103,7 @@ class Product(_Record):
     vial_sizes_units: Cited[tuple[Decimal, ...]]
     diluent: str
     label_dilutions: tuple[LabelDilution, ...] = ()
-    beyond_use_policies: tuple[BeyondUsePolicy, ...]
+    beyond_use_policies: tuple[BeyondUsePolicy, ...] = ()
     storage_unopened: Cited[str]
     label_indications: tuple[LabelIndication, ...] = ()
     session_ceiling_units: Cited[Decimal] | None = None
