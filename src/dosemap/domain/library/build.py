@@ -336,6 +336,8 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
                     f".zone_ceiling_units.{zone}",
                     f"zone not in the protocol's zones ({one_of(protocol.zones)})",
                 )
+        if protocol.working_mix:
+            _check_protocol_mix(library, pid, protocol)
         if protocol.working_units_per_ml.value > _stock_units_per_ml(protocol):
             fail(
                 "protocols",
@@ -370,6 +372,29 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
                 ".depth_mm_low",
                 f"above depth_mm_high ({technique.depth_mm_high})",
             )
+
+
+def _check_protocol_mix(library: Library, pid: str, protocol: Protocol) -> None:
+    """The recipe must fill exactly 1 mL and give the stated working concentration."""
+    source = library.origin("protocols", pid)
+    total = sum((part.volume_ml for part in protocol.working_mix), Decimal(0))
+    if total != 1:
+        raise LibraryError(
+            source, f"protocols.{pid}.working_mix", f"volumes add up to {total} mL (allowed: 1 mL)"
+        )
+    stock_ml = sum(
+        (part.volume_ml for part in protocol.working_mix if part.adjunct == "stock"), Decimal(0)
+    )
+    expected = _stock_units_per_ml(protocol) * stock_ml
+    stated = protocol.working_units_per_ml.value
+    # 28-digit rounding of a non-terminating stock concentration is the only slack allowed.
+    if abs(expected - stated) > stated.copy_abs() * Decimal("1e-25"):
+        raise LibraryError(
+            source,
+            f"protocols.{pid}.working_units_per_ml.value",
+            f"{stated} U/mL does not match the working_mix ({stock_ml} mL of stock per mL) "
+            f"(allowed: {expected.normalize()})",
+        )
 
 
 def _stock_units_per_ml(protocol: Protocol) -> Decimal:
