@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Context, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from dosemap.domain.dosing.exact import UL_PER_ML as _UL_PER_ML
+from dosemap.domain.dosing.exact import check_range as _check
+from dosemap.domain.dosing.exact import tidy as _tidy
+from dosemap.domain.dosing.exact import to_decimal as _to_decimal
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.library.models import BeyondUsePolicy
 from dosemap.domain.plan import DrawUpLine, MixComponentAmount, WorkingMix
@@ -37,64 +41,6 @@ MAX_UNITS_PER_ML = Decimal("1000")
 MAX_VOLUME_UL = Decimal("20000")
 MAX_UNITS = Decimal("2000")
 MAX_DEAD_SPACE_UL = Decimal("1000")
-
-_INEXACT_CONTEXT = Context(prec=28)
-_UL_PER_ML = Fraction(1000)
-
-
-# --------------------------------------------------------------------------- exact helpers
-
-
-def _to_decimal(value: Fraction) -> Decimal:
-    """A fraction as a Decimal: exact if it terminates, else 28 significant digits."""
-    den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
-    if den == 1:
-        k = max(twos, fives)
-        scaled = value.numerator * (10**k // value.denominator)
-        result = Decimal(scaled).scaleb(-k)
-    else:
-        result = _INEXACT_CONTEXT.divide(Decimal(value.numerator), Decimal(value.denominator))
-    return _tidy(result)
-
-
-def _tidy(value: Decimal) -> Decimal:
-    """Drop trailing zeros without switching to exponent notation (``40`` not ``4E+1``)."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
-
-
-def _check(
-    field: str,
-    value: object,
-    *,
-    low: Decimal,
-    high: Decimal,
-    unit: str,
-    low_inclusive: bool = False,
-) -> Fraction:
-    """Validate a Decimal input against ``(low, high]`` (or ``[low, high]``); return it exact."""
-    op = ">=" if low_inclusive else ">"
-    allowed = f"{op} {low} and <= {high} {unit}"
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise InvalidInputError(
-            field, f"must be a Decimal or an integer, not {type(value).__name__}", allowed
-        )
-    number = Decimal(value)
-    if not number.is_finite():
-        raise InvalidInputError(field, f"{number} is not a finite number", allowed)
-    too_low = number < low if low_inclusive else number <= low
-    if too_low or number > high:
-        raise InvalidInputError(field, f"{number} {unit} is out of range", allowed)
-    return Fraction(number)
-
 
 # --------------------------------------------------------------------------- concentration
 
