@@ -1,0 +1,452 @@
+"""SQLAlchemy 2 typed models of the clinical record.
+
+Every table but the audit log carries ``clinic_id``: a deployment may hold several clinics and
+every query is scoped to one. Keys are UUIDs; timestamps are timezone-aware (UTC); doses and
+volumes are exact decimals (:class:`~dosemap.persistence.types.Amount`). Mutable records carry
+``version`` for optimistic locking (SQLAlchemy's ``version_id_col``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dosemap.persistence.types import Amount, JSONType, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012
+        datetime: UTCDateTime(),
+        Decimal: Amount(),
+        uuid.UUID: Uuid(),
+        dict[str, Any]: JSONType,
+    }
+
+
+def _id() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+def _clinic_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(ForeignKey("clinics.id"), index=True)
+
+
+class Versioned:
+    """Mixin: optimistic locking via an integer version column."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class Clinic(Versioned, Base):
+    """One clinic (a deployment may hold several)."""
+
+    __tablename__ = "clinics"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    jurisdiction: Mapped[str] = mapped_column(String(40))  # e.g. "US-CA": scopes credential policy
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    beyond_use_policy: Mapped[str] = mapped_column(String(40), default="label")
+    created_at: Mapped[datetime]
+
+
+class Staff(Versioned, Base):
+    """A person who works at a clinic: admin, injector or front desk."""
+
+    __tablename__ = "staff"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (CheckConstraint("role IN ('admin', 'injector', 'front_desk')", name="role"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    credentials: Mapped[list[Credential]] = relationship(back_populates="staff")
+
+
+class Credential(Versioned, Base):
+    """A licence: type (MD, DO, NP, PA, RN …), number, jurisdiction and expiry."""
+
+    __tablename__ = "credentials"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(80))
+    jurisdiction: Mapped[str] = mapped_column(String(40))
+    expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+    staff: Mapped[Staff] = relationship(back_populates="credentials")
+
+
+class ProcedurePolicy(Base):
+    """Clinic policy: which credential type may perform which procedure, in which jurisdiction."""
+
+    __tablename__ = "procedure_policies"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "procedure", "credential_type", "jurisdiction"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    procedure: Mapped[str] = mapped_column(String(60))
+    credential_type: Mapped[str] = mapped_column(String(20))
+    jurisdiction: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class Patient(Versioned, Base):
+    """A patient of one clinic."""
+
+    __tablename__ = "patients"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "chart_number"),
+        CheckConstraint(
+            "fitzpatrick_type IS NULL OR (fitzpatrick_type BETWEEN 1 AND 6)", name="fitzpatrick"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    chart_number: Mapped[str] = mapped_column(String(40))
+    given_name: Mapped[str] = mapped_column(String(120))
+    family_name: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    fitzpatrick_type: Mapped[int | None] = mapped_column(Integer)
+    skin_type: Mapped[str | None] = mapped_column(String(20))  # dry, normal, oily, combination…
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Intake(Base):
+    """One answered intake questionnaire (immutable; a new one is a new row)."""
+
+    __tablename__ = "intakes"
+    __table_args__ = (Index(None, "patient_id", "answered_at"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    questionnaire_version: Mapped[str] = mapped_column(String(20))
+    answered_at: Mapped[datetime]
+    answers: Mapped[dict[str, Any]]
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+
+
+class Consent(Base):
+    """A signed consent: which text version, signature, time and witness."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index(None, "patient_id", "signed_at"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    procedure: Mapped[str] = mapped_column(String(60))
+    text_version: Mapped[str] = mapped_column(String(40))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))  # typed name or sha256 of a signature image
+    signed_at: Mapped[datetime]
+    witness_name: Mapped[str | None] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class ProductLot(Versioned, Base):
+    """A manufacturer's lot of one product."""
+
+    __tablename__ = "product_lots"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (UniqueConstraint("clinic_id", "lot_number", "product"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    product: Mapped[str] = mapped_column(String(60))
+    lot_number: Mapped[str] = mapped_column(String(60))
+    expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class Vial(Versioned, Base):
+    """A reconstituted (opened) vial from one lot."""
+
+    __tablename__ = "vials"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (
+        CheckConstraint("units_drawn >= 0", name="units_drawn_nonneg"),
+        CheckConstraint("units_drawn <= vial_units", name="units_drawn_le_vial"),
+        Index(None, "clinic_id", "discarded_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_lots.id"), index=True)
+    label: Mapped[str] = mapped_column(String(40))  # what is written on the vial, e.g. "V-0042"
+    vial_units: Mapped[Decimal]
+    diluent: Mapped[str] = mapped_column(String(80))
+    diluent_ml: Mapped[Decimal]
+    reconstituted_at: Mapped[datetime]
+    beyond_use_policy: Mapped[str] = mapped_column(String(40))
+    beyond_use_at: Mapped[datetime]
+    units_drawn: Mapped[Decimal]
+    opened_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    discarded_at: Mapped[datetime | None]
+    discard_reason: Mapped[str | None] = mapped_column(String(200))
+    units_wasted: Mapped[Decimal | None]
+    created_at: Mapped[datetime]
+
+    lot: Mapped[ProductLot] = relationship()
+
+
+class TreatmentSession(Versioned, Base):
+    """A treatment: the plan as planned, then the chart as performed; signing locks it."""
+
+    __tablename__ = "treatment_sessions"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (
+        CheckConstraint("status IN ('planned', 'charted', 'signed')", name="status"),
+        CheckConstraint("pain_score IS NULL OR (pain_score BETWEEN 0 AND 10)", name="pain_score"),
+        Index(None, "clinic_id", "patient_id", "performed_at"),
+        Index(None, "clinic_id", "performed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    injector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"), index=True)
+    procedure: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(12))
+    product: Mapped[str] = mapped_column(String(60))
+    plan: Mapped[dict[str, Any]]
+    planned_units: Mapped[Decimal]
+    scheduled_at: Mapped[datetime]
+    performed_at: Mapped[datetime | None]
+    total_units: Mapped[Decimal | None]
+    botox_equivalent_units: Mapped[Decimal | None]
+    pain_score: Mapped[int | None] = mapped_column(Integer)
+    numbing: Mapped[str | None] = mapped_column(String(120))
+    aftercare: Mapped[str | None] = mapped_column(Text)
+    signed_at: Mapped[datetime | None]
+    signed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    amendment_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    points: Mapped[list[ChartPoint]] = relationship(
+        back_populates="session", order_by="ChartPoint.number", cascade="all, delete-orphan"
+    )
+
+
+class ChartPoint(Base):
+    """One droplet as performed: the plan point's fields plus the vial it came from."""
+
+    __tablename__ = "chart_points"
+    __table_args__ = (
+        UniqueConstraint("session_id", "number"),
+        CheckConstraint("volume_ul > 0", name="volume_ul_positive"),
+        CheckConstraint("units > 0", name="units_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"))
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"))
+    vial_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vials.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    zone: Mapped[str] = mapped_column(String(60))
+    x_mm: Mapped[float] = mapped_column(Float)
+    y_mm: Mapped[float] = mapped_column(Float)
+    z_mm: Mapped[float] = mapped_column(Float)
+    anchor: Mapped[dict[str, Any]]  # {"vertices": [..3], "weights": [..3]}
+    technique: Mapped[str] = mapped_column(String(60))
+    depth: Mapped[str] = mapped_column(String(60))
+    volume_ul: Mapped[Decimal]
+    units: Mapped[Decimal]
+    mix: Mapped[str] = mapped_column(String(200))
+
+    session: Mapped[TreatmentSession] = relationship(back_populates="points")
+
+
+class SessionVialUsage(Base):
+    """Units charted from one vial in one session (kept with the chart; recall reads this)."""
+
+    __tablename__ = "session_vial_usage"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("treatment_sessions.id"), primary_key=True
+    )
+    vial_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vials.id"), primary_key=True, index=True)
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"))
+    points: Mapped[int] = mapped_column(Integer)
+    units: Mapped[Decimal]
+
+
+class Amendment(Base):
+    """A change to a signed session: the reason and the record as it was before."""
+
+    __tablename__ = "amendments"
+    __table_args__ = (UniqueConstraint("session_id", "number"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    amended_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    amended_at: Mapped[datetime]
+    before: Mapped[dict[str, Any]]
+    before_digest: Mapped[str] = mapped_column(String(64))
+    after_digest: Mapped[str] = mapped_column(String(64))
+
+
+class AdverseEvent(Versioned, Base):
+    """Something that went wrong after a session."""
+
+    __tablename__ = "adverse_events"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (
+        CheckConstraint("severity IN ('mild', 'moderate', 'severe')", name="severity"),
+        Index(None, "patient_id", "onset_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("treatment_sessions.id"))
+    kind: Mapped[str] = mapped_column(String(60))
+    onset_at: Mapped[datetime]
+    severity: Mapped[str] = mapped_column(String(12))
+    action: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+
+
+class FollowUp(Versioned, Base):
+    """A review or retreatment due date, computed from a session and adjustable."""
+
+    __tablename__ = "followups"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (
+        CheckConstraint("kind IN ('review', 'retreatment')", name="kind"),
+        CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
+        Index(None, "clinic_id", "status", "due_on"),
+        Index(None, "patient_id", "due_on"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    basis: Mapped[str] = mapped_column(String(200))  # why this date: the cited duration or a person
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Photo(Base):
+    """Metadata of a content-addressed photo file (the bytes live on disk, named by SHA-256)."""
+
+    __tablename__ = "photos"
+    __table_args__ = (Index(None, "patient_id", "taken_at"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("treatment_sessions.id"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(60))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    view: Mapped[str | None] = mapped_column(String(40))  # frontal, left_oblique …
+    taken_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class OutcomeMeasurement(Base):
+    """A measurement taken from a photo, linked to a session and a zone."""
+
+    __tablename__ = "outcome_measurements"
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    photo_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("photos.id"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("treatment_sessions.id"), index=True
+    )
+    zone: Mapped[str | None] = mapped_column(String(60))
+    metric: Mapped[str] = mapped_column(String(60))
+    value: Mapped[float] = mapped_column(Float)  # a photo measurement, not a dose
+    unit: Mapped[str] = mapped_column(String(20))
+    measured_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One append-only, hash-chained audit entry: who, when, what, before/after digests."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "entity", "entity_id"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    clinic_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    before_digest: Mapped[str | None] = mapped_column(String(64))
+    after_digest: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The chain's last sequence number and hash; locking this row serialises audit appends."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,197 @@
+"""Follow-ups (review, retreatment) and adverse events."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+from sqlalchemy import select
+
+from dosemap.domain.errors import InvalidInputError
+from dosemap.persistence.db import Database
+from dosemap.persistence.models import AdverseEvent, FollowUp, Patient, TreatmentSession
+from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
+
+AdverseKind = Literal[
+    "bruising",
+    "swelling",
+    "erythema",
+    "pain",
+    "headache",
+    "asymmetry",
+    "ptosis",
+    "brow_ptosis",
+    "smile_asymmetry",
+    "dysphagia",
+    "infection",
+    "suspected_vascular_occlusion",
+    "allergic_reaction",
+    "other",
+]
+
+
+class AdverseEventInput(Input):
+    """An adverse event after a session."""
+
+    session_id: uuid.UUID | None = None
+    kind: AdverseKind
+    onset_at: AwareDatetime
+    severity: Literal["mild", "moderate", "severe"]
+    action: str | None = Field(default=None, max_length=4000)
+    outcome: str | None = Field(default=None, max_length=4000)
+
+
+def record_adverse_event(
+    db: Database,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    data: AdverseEventInput,
+    *,
+    actor: str,
+    recorded_by: uuid.UUID | None = None,
+) -> AdverseEvent:
+    """Record an adverse event (linked to the session when known)."""
+    with db.write() as s:
+        get_scoped(s, Patient, clinic_id, patient_id)
+        if data.session_id is not None:
+            sess = get_scoped(s, TreatmentSession, clinic_id, data.session_id)
+            if sess.patient_id != patient_id:
+                raise InvalidInputError(
+                    "session_id", "is another patient's session", "this patient's"
+                )
+        row = AdverseEvent(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            recorded_by=recorded_by,
+            created_at=now(),
+            **data.model_dump(),
+        )
+        s.add(row)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="adverse_event",
+            entity_id=row.id,
+            before=None,
+            after=row,
+        )
+        return row
+
+
+def adjust_followup(
+    db: Database,
+    clinic_id: uuid.UUID,
+    followup_id: uuid.UUID,
+    *,
+    due_on: date,
+    reason: str,
+    expected_version: int,
+    actor: str,
+) -> FollowUp:
+    """Move a follow-up's due date (the reason replaces the computed basis)."""
+    if not reason.strip():
+        raise InvalidInputError("reason", "is empty", "why the date moves")
+    with db.write() as s:
+        fu = get_scoped(s, FollowUp, clinic_id, followup_id)
+        check_version(fu, expected_version, "followup")
+        before = snap(fu)
+        fu.due_on = due_on
+        fu.basis = f"adjusted: {reason.strip()}"[:200]
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="adjust",
+            entity="followup",
+            entity_id=fu.id,
+            before=before,
+            after=fu,
+        )
+        return fu
+
+
+def complete_followup(
+    db: Database,
+    clinic_id: uuid.UUID,
+    followup_id: uuid.UUID,
+    *,
+    at: datetime,
+    expected_version: int,
+    actor: str,
+    cancelled: bool = False,
+) -> FollowUp:
+    """Mark a follow-up done (or cancelled)."""
+    with db.write() as s:
+        fu = get_scoped(s, FollowUp, clinic_id, followup_id)
+        check_version(fu, expected_version, "followup")
+        before = snap(fu)
+        fu.status = "cancelled" if cancelled else "done"
+        fu.completed_at = at
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="complete",
+            entity="followup",
+            entity_id=fu.id,
+            before=before,
+            after=fu,
+        )
+        return fu
+
+
+@dataclass(frozen=True)
+class DueFollowUp:
+    """A follow-up due, with who to call."""
+
+    followup_id: uuid.UUID
+    version: int
+    kind: str
+    due_on: date
+    basis: str
+    patient_id: uuid.UUID
+    chart_number: str
+    patient_name: str
+    phone: str | None
+    email: str | None
+    session_id: uuid.UUID
+
+
+def followups_due(
+    db: Database, clinic_id: uuid.UUID, on_or_before: date, limit: int = 500
+) -> list[DueFollowUp]:
+    """Open follow-ups due on or before a day, earliest first."""
+    with db.read() as s:
+        rows = s.execute(
+            select(FollowUp, Patient)
+            .join(Patient, Patient.id == FollowUp.patient_id)
+            .where(
+                FollowUp.clinic_id == clinic_id,
+                FollowUp.status == "open",
+                FollowUp.due_on <= on_or_before,
+            )
+            .order_by(FollowUp.due_on, FollowUp.id)
+            .limit(limit)
+        ).all()
+        return [
+            DueFollowUp(
+                followup_id=fu.id,
+                version=fu.version,
+                kind=fu.kind,
+                due_on=fu.due_on,
+                basis=fu.basis,
+                patient_id=p.id,
+                chart_number=p.chart_number,
+                patient_name=f"{p.given_name} {p.family_name}",
+                phone=p.phone,
+                email=p.email,
+                session_id=fu.session_id,
+            )
+            for fu, p in rows
+        ]

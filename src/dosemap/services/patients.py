@@ -1,0 +1,226 @@
+"""Patients, intake questionnaires and consent."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.intake import Intake as IntakeAnswers
+from dosemap.persistence.db import Database
+from dosemap.persistence.models import Consent, Intake, Patient
+from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
+from dosemap.services.staff import MICRODOSE_PROCEDURE, get_clinic
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+SkinType = Literal["dry", "normal", "oily", "combination", "sensitive"]
+
+
+class PatientInput(Input):
+    """A patient's identity and skin."""
+
+    chart_number: str = Field(min_length=1, max_length=40)
+    given_name: str = Field(min_length=1, max_length=120)
+    family_name: str = Field(min_length=1, max_length=120)
+    date_of_birth: date
+    sex: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200, pattern=EMAIL_PATTERN)
+    fitzpatrick_type: int | None = Field(default=None, ge=1, le=6)
+    skin_type: SkinType | None = None
+
+
+class PatientUpdate(Input):
+    """Fields to change (``None`` leaves a field as it is)."""
+
+    given_name: str | None = Field(default=None, min_length=1, max_length=120)
+    family_name: str | None = Field(default=None, min_length=1, max_length=120)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200, pattern=EMAIL_PATTERN)
+    fitzpatrick_type: int | None = Field(default=None, ge=1, le=6)
+    skin_type: SkinType | None = None
+
+
+class ConsentInput(Input):
+    """A signed consent form."""
+
+    procedure: str = Field(default=MICRODOSE_PROCEDURE, max_length=60)
+    text_version: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1)
+    signature: str = Field(min_length=1, max_length=200)
+    signed_at: datetime
+    witness_name: str | None = Field(default=None, max_length=200)
+
+
+def register_patient(
+    db: Database, clinic_id: uuid.UUID, data: PatientInput, *, actor: str
+) -> Patient:
+    """Create a patient record."""
+    if data.date_of_birth > date.today():
+        raise InvalidInputError("date_of_birth", "is in the future", "a past date")
+    with db.write() as s:
+        get_clinic(s, clinic_id)
+        stamp = now()
+        patient = Patient(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            created_at=stamp,
+            updated_at=stamp,
+            **data.model_dump(),
+        )
+        s.add(patient)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="patient",
+            entity_id=patient.id,
+            before=None,
+            after=patient,
+        )
+        return patient
+
+
+def update_patient(
+    db: Database,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    data: PatientUpdate,
+    *,
+    expected_version: int,
+    actor: str,
+) -> Patient:
+    """Change a patient's details; refuses if someone saved them since ``expected_version``."""
+    with db.write() as s:
+        patient = get_scoped(s, Patient, clinic_id, patient_id)
+        check_version(patient, expected_version, "patient")
+        before = snap(patient)
+        for key, value in data.model_dump(exclude_none=True).items():
+            setattr(patient, key, value)
+        patient.updated_at = now()
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="update",
+            entity="patient",
+            entity_id=patient.id,
+            before=before,
+            after=patient,
+        )
+        return patient
+
+
+def get_patient(db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> Patient:
+    """One patient of this clinic."""
+    with db.read() as s:
+        return get_scoped(s, Patient, clinic_id, patient_id)
+
+
+def find_patients(
+    db: Database, clinic_id: uuid.UUID, text: str = "", limit: int = 50
+) -> list[Patient]:
+    """Patients whose chart number or name starts with ``text``."""
+    with db.read() as s:
+        q = select(Patient).where(Patient.clinic_id == clinic_id)
+        if text:
+            like = f"{text}%"
+            q = q.where(
+                Patient.chart_number.ilike(like)
+                | Patient.family_name.ilike(like)
+                | Patient.given_name.ilike(like)
+            )
+        q = q.order_by(Patient.family_name, Patient.given_name).limit(limit)
+        return list(s.execute(q).scalars())
+
+
+def record_intake(
+    db: Database,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    answers: IntakeAnswers,
+    *,
+    answered_at: datetime,
+    actor: str,
+    recorded_by: uuid.UUID | None = None,
+) -> Intake:
+    """Store an answered questionnaire (the core's :class:`~dosemap.domain.intake.Intake`)."""
+    with db.write() as s:
+        get_scoped(s, Patient, clinic_id, patient_id)
+        row = Intake(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            questionnaire_version=answers.schema_version,
+            answered_at=answered_at,
+            answers=answers.model_dump(mode="json"),
+            recorded_by=recorded_by,
+            created_at=now(),
+        )
+        s.add(row)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="intake",
+            entity_id=row.id,
+            before=None,
+            after=row,
+        )
+        return row
+
+
+def record_consent(
+    db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID, data: ConsentInput, *, actor: str
+) -> Consent:
+    """Store a signed consent; the text itself is kept by version and SHA-256."""
+    with db.write() as s:
+        get_scoped(s, Patient, clinic_id, patient_id)
+        row = Consent(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            procedure=data.procedure,
+            text_version=data.text_version,
+            text_sha256=hashlib.sha256(data.text.encode()).hexdigest(),
+            signature=data.signature,
+            signed_at=data.signed_at,
+            witness_name=data.witness_name,
+            created_at=now(),
+        )
+        s.add(row)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="consent",
+            entity_id=row.id,
+            before=None,
+            after=row,
+        )
+        return row
+
+
+def latest_intake(
+    s: Session, clinic_id: uuid.UUID, patient_id: uuid.UUID, before: datetime
+) -> Intake | None:
+    """The newest intake answered at or before ``before``."""
+    return s.execute(
+        select(Intake)
+        .where(
+            Intake.clinic_id == clinic_id,
+            Intake.patient_id == patient_id,
+            Intake.answered_at <= before,
+        )
+        .order_by(Intake.answered_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()

@@ -1,0 +1,576 @@
+"""Treatment sessions: plan → chart → sign → amend.
+
+The plan is stored as planned (the core's :class:`~dosemap.domain.plan.Plan`, as JSON); the
+chart holds one row per droplet as performed, with the vial it came from. Signing locks the
+record: it is refused when the core's safety rules return a blocking finding, when the
+injector's credential does not cover the procedure on the day, or when no consent is on file.
+Any later change is an amendment with a reason; the record as it was is kept with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from dosemap.domain.dosing import botox_equivalent_units
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.intake import Intake as IntakeAnswers
+from dosemap.domain.intake import PriorTreatment, SessionContext, VialInUse
+from dosemap.domain.library.catalog import Library
+from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint
+from dosemap.persistence.audit import _canonical, digest
+from dosemap.persistence.db import Database
+from dosemap.persistence.errors import RecordLockedError, SigningRefusedError
+from dosemap.persistence.models import (
+    Amendment,
+    ChartPoint,
+    Consent,
+    FollowUp,
+    Patient,
+    ProductLot,
+    SessionVialUsage,
+    Staff,
+    TreatmentSession,
+    Vial,
+)
+from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
+from dosemap.services.patients import latest_intake
+from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems, get_clinic
+
+#: A review visit after onset: effects show in 5–14 days (clinical.md §1.7, Iranmanesh 2022).
+REVIEW_AFTER_DAYS = 14
+_Q = Decimal("0.0001")
+
+
+class ChartPointInput(Input):
+    """One droplet as performed: the plan point's fields plus the vial it came from."""
+
+    number: int = Field(ge=1)
+    zone: str = Field(min_length=1, max_length=60)
+    position_mm: tuple[float, float, float]
+    anchor: MeshAnchor
+    technique: str = Field(min_length=1, max_length=60)
+    depth: str = Field(min_length=1, max_length=60)
+    volume_ul: Decimal = Field(gt=0, le=1000, decimal_places=4)
+    units: Decimal = Field(gt=0, le=100, decimal_places=4)
+    mix: str = Field(min_length=1, max_length=200)
+    vial_id: uuid.UUID
+
+
+class ChartInput(Input):
+    """The chart as performed."""
+
+    performed_at: AwareDatetime
+    points: tuple[ChartPointInput, ...] = Field(min_length=1, max_length=2000)
+    pain_score: int | None = Field(default=None, ge=0, le=10)
+    numbing: str | None = Field(default=None, max_length=120)
+    aftercare: str | None = Field(default=None, max_length=4000)
+
+
+def mix_label(plan: Plan) -> str:
+    """Short description of the working mix for the chart."""
+    parts = [f"{c.ingredient} {c.fraction}" for c in plan.mix.components]
+    return f"{plan.mix.units_per_ml} U/mL " + ", ".join(parts)
+
+
+def chart_as_planned(
+    plan: Plan, vial_for_point: dict[int, uuid.UUID] | uuid.UUID
+) -> tuple[ChartPointInput, ...]:
+    """Chart points equal to the plan's, each from the given vial (one vial or per point)."""
+
+    def vial(point: PlannedPoint) -> uuid.UUID:
+        return (
+            vial_for_point
+            if isinstance(vial_for_point, uuid.UUID)
+            else vial_for_point[point.number]
+        )
+
+    label = mix_label(plan)[:200]
+    return tuple(
+        ChartPointInput(
+            number=p.number,
+            zone=p.zone,
+            position_mm=p.position_mm,
+            anchor=p.anchor,
+            technique=p.technique,
+            depth=p.depth,
+            volume_ul=p.volume_ul.quantize(_Q),
+            units=p.units.quantize(_Q),
+            mix=label,
+            vial_id=vial(p),
+        )
+        for p in plan.points
+    )
+
+
+def plan_session(
+    db: Database,
+    clinic_id: uuid.UUID,
+    *,
+    patient_id: uuid.UUID,
+    injector_id: uuid.UUID,
+    plan: Plan,
+    scheduled_at: datetime,
+    actor: str,
+    procedure: str = MICRODOSE_PROCEDURE,
+) -> TreatmentSession:
+    """Create a session from a plan (status ``planned``)."""
+    if scheduled_at.tzinfo is None:
+        raise InvalidInputError("scheduled_at", "has no time zone", "an ISO time with offset")
+    with db.write() as s:
+        get_scoped(s, Patient, clinic_id, patient_id)
+        injector = get_scoped(s, Staff, clinic_id, injector_id)
+        if injector.role not in ("injector", "admin"):
+            raise InvalidInputError(
+                "injector", f"staff role is {injector.role}", "injector or admin"
+            )
+        stamp = now()
+        row = TreatmentSession(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            injector_id=injector_id,
+            procedure=procedure,
+            status="planned",
+            product=plan.product,
+            plan=plan.model_dump(mode="json"),
+            planned_units=plan.summary.total_units.quantize(_Q),
+            scheduled_at=scheduled_at,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        s.add(row)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="plan",
+            entity="session",
+            entity_id=row.id,
+            before=None,
+            after=lambda: session_snapshot(s, row),
+        )
+        return row
+
+
+def session_snapshot(s: Session, row: TreatmentSession) -> dict[str, Any]:
+    """The session, its chart points and vial usage: what audit digests and amendments keep."""
+    points = s.execute(
+        select(ChartPoint).where(ChartPoint.session_id == row.id).order_by(ChartPoint.number)
+    ).scalars()
+    usage = s.execute(
+        select(SessionVialUsage)
+        .where(SessionVialUsage.session_id == row.id)
+        .order_by(SessionVialUsage.vial_id)
+    ).scalars()
+    return {
+        "session": snap(row),
+        "points": [snap(p) for p in points],
+        "usage": [snap(u) for u in usage],
+    }
+
+
+def _load(s: Session, clinic_id: uuid.UUID, session_id: uuid.UUID) -> TreatmentSession:
+    return get_scoped(s, TreatmentSession, clinic_id, session_id)
+
+
+def _apply_chart(s: Session, row: TreatmentSession, chart: ChartInput, library: Library) -> None:
+    """Replace the chart (points, vial usage, vial draws) in the open transaction."""
+    numbers = [p.number for p in chart.points]
+    if len(set(numbers)) != len(numbers):
+        raise InvalidInputError("points", "point numbers repeat", "unique numbers")
+    per_vial: dict[uuid.UUID, list[Decimal]] = defaultdict(list)
+    for p in chart.points:
+        per_vial[p.vial_id].append(p.units)
+    # Give back what the previous chart drew, then draw for the new one.
+    old_usage = (
+        s.execute(select(SessionVialUsage).where(SessionVialUsage.session_id == row.id))
+        .scalars()
+        .all()
+    )
+    for usage in old_usage:
+        vial = s.get(Vial, usage.vial_id)
+        assert vial is not None
+        vial.units_drawn -= usage.units
+    s.execute(delete(SessionVialUsage).where(SessionVialUsage.session_id == row.id))
+    s.execute(delete(ChartPoint).where(ChartPoint.session_id == row.id))
+    s.expire(row, ["points"])
+    for vial_id, units in per_vial.items():
+        first = next(i for i, p in enumerate(chart.points) if p.vial_id == vial_id)
+        field = f"points[{first}].vial_id"
+        vial = s.execute(
+            select(Vial).where(Vial.id == vial_id, Vial.clinic_id == row.clinic_id)
+        ).scalar_one_or_none()
+        if vial is None:
+            raise InvalidInputError(field, "no such vial in this clinic", "an opened vial's id")
+        lot = s.get(ProductLot, vial.lot_id)
+        assert lot is not None
+        if lot.product != row.product:
+            raise InvalidInputError(field, f"vial holds {lot.product}", f"a {row.product} vial")
+        if vial.discarded_at is not None and vial.discarded_at <= chart.performed_at:
+            raise InvalidInputError(field, "vial was discarded before the session", "an open vial")
+        total = sum(units, Decimal(0))
+        if vial.units_drawn + total > vial.vial_units:
+            left = vial.vial_units - vial.units_drawn
+            raise InvalidInputError(
+                field, f"charts {total} U from a vial with {left} U left", f"<= {left} U"
+            )
+        vial.units_drawn += total
+        s.add(
+            SessionVialUsage(
+                session_id=row.id,
+                vial_id=vial_id,
+                clinic_id=row.clinic_id,
+                points=len(units),
+                units=total,
+            )
+        )
+    for p in chart.points:
+        s.add(
+            ChartPoint(
+                id=uuid.uuid4(),
+                clinic_id=row.clinic_id,
+                session_id=row.id,
+                vial_id=p.vial_id,
+                number=p.number,
+                zone=p.zone,
+                x_mm=p.position_mm[0],
+                y_mm=p.position_mm[1],
+                z_mm=p.position_mm[2],
+                anchor={"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
+                technique=p.technique,
+                depth=p.depth,
+                volume_ul=p.volume_ul,
+                units=p.units,
+                mix=p.mix,
+            )
+        )
+    total_units = sum((p.units for p in chart.points), Decimal(0))
+    row.performed_at = chart.performed_at
+    row.total_units = total_units
+    row.botox_equivalent_units = botox_equivalent_units(
+        total_units, row.product, library
+    ).default.quantize(_Q, rounding=ROUND_HALF_EVEN)
+    row.pain_score = chart.pain_score
+    row.numbing = chart.numbing
+    row.aftercare = chart.aftercare
+    row.updated_at = now()
+
+
+def chart_session(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    chart: ChartInput,
+    library: Library,
+    *,
+    expected_version: int,
+    actor: str,
+) -> TreatmentSession:
+    """Record (or re-record, before signing) the chart as performed."""
+    with db.write() as s:
+        row = _load(s, clinic_id, session_id)
+        check_version(row, expected_version, "session")
+        if row.status == "signed":
+            raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
+        before = session_snapshot(s, row)
+        _apply_chart(s, row, chart, library)
+        row.status = "charted"
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="chart",
+            entity="session",
+            entity_id=row.id,
+            before=before,
+            after=lambda: session_snapshot(s, row),
+        )
+        return row
+
+
+def _charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
+    plan = Plan.model_validate(row.plan)
+    charted = tuple(
+        PlannedPoint(
+            number=p.number,
+            zone=p.zone,
+            position_mm=(p.x_mm, p.y_mm, p.z_mm),
+            anchor=MeshAnchor(
+                vertices=tuple(p.anchor["vertices"]), weights=tuple(p.anchor["weights"])
+            ),
+            technique=p.technique,
+            depth=p.depth,
+            volume_ul=p.volume_ul,
+            units=p.units,
+        )
+        for p in points
+    )
+    return plan.model_copy(update={"points": charted})
+
+
+def safety_inputs(
+    s: Session, row: TreatmentSession
+) -> tuple[Plan, IntakeAnswers | None, SessionContext]:
+    """Build the core's inputs from the database: the chart as a plan, the intake with prior
+    sessions from the record added, and the context with the vials actually used."""
+    points = list(
+        s.execute(
+            select(ChartPoint).where(ChartPoint.session_id == row.id).order_by(ChartPoint.number)
+        ).scalars()
+    )
+    plan = _charted_plan(row, points) if points else Plan.model_validate(row.plan)
+    at = row.performed_at or row.scheduled_at
+    intake_row = latest_intake(s, row.clinic_id, row.patient_id, at)
+    intake: IntakeAnswers | None = None
+    if intake_row is not None:
+        intake = IntakeAnswers.model_validate(intake_row.answers)
+        prior = s.execute(
+            select(TreatmentSession).where(
+                TreatmentSession.clinic_id == row.clinic_id,
+                TreatmentSession.patient_id == row.patient_id,
+                TreatmentSession.id != row.id,
+                TreatmentSession.status.in_(("charted", "signed")),
+                TreatmentSession.performed_at < at,
+            )
+        ).scalars()
+        recorded = tuple(
+            PriorTreatment(treated_on=p.performed_at.date(), product=p.product, units=p.total_units)
+            for p in prior
+            if p.performed_at is not None
+            and p.total_units
+            and p.performed_at.date() <= intake.recorded_on
+        )
+        intake = intake.model_copy(update={"prior_treatments": intake.prior_treatments + recorded})
+    vial_ids = {p.vial_id for p in points}
+    vials = []
+    for vial_id in sorted(vial_ids):
+        vial = s.get(Vial, vial_id)
+        assert vial is not None
+        lot = s.get(ProductLot, vial.lot_id)
+        assert lot is not None
+        vials.append(
+            VialInUse(
+                product=lot.product,
+                lot=lot.lot_number,
+                lot_expiry=lot.expires_on,
+                reconstituted_at=vial.reconstituted_at,
+                beyond_use_policy=vial.beyond_use_policy,
+                beyond_use_at=vial.beyond_use_at,
+            )
+        )
+    context = SessionContext(treatment_at=at, vials=tuple(vials))
+    return plan, intake, context
+
+
+def evaluate_session(s: Session, row: TreatmentSession, library: Library) -> tuple[Any, ...]:
+    """The core's safety findings for this session as charted."""
+    from dosemap.domain.safety import evaluate
+    from dosemap.resources import template_mesh
+
+    plan, intake, context = safety_inputs(s, row)
+    return tuple(evaluate(plan, library, intake=intake, context=context, mesh=template_mesh()))
+
+
+def session_findings(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID, library: Library
+) -> tuple[Any, ...]:
+    """Safety findings for a session (read only)."""
+    with db.read() as s:
+        return evaluate_session(s, _load(s, clinic_id, session_id), library)
+
+
+def _consent_on_file(s: Session, row: TreatmentSession, at: datetime) -> bool:
+    found = s.execute(
+        select(Consent.id)
+        .where(
+            Consent.clinic_id == row.clinic_id,
+            Consent.patient_id == row.patient_id,
+            Consent.procedure == row.procedure,
+            Consent.signed_at <= at,
+            Consent.withdrawn_at.is_(None),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def sign_session(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    library: Library,
+    *,
+    signer_id: uuid.UUID,
+    expected_version: int,
+    actor: str,
+    at: datetime | None = None,
+) -> TreatmentSession:
+    """Sign a charted session, locking it, and schedule its follow-ups.
+
+    Raises :class:`SigningRefusedError` listing every reason when a safety finding blocks, the
+    injector's credential does not cover the procedure on the day, or no consent is on file.
+    """
+    with db.write() as s:
+        row = _load(s, clinic_id, session_id)
+        check_version(row, expected_version, "session")
+        if row.status != "charted":
+            raise RecordLockedError(
+                f"session {row.id} is {row.status}: only a charted session can be signed"
+            )
+        get_scoped(s, Staff, clinic_id, signer_id)
+        assert row.performed_at is not None
+        clinic = get_clinic(s, clinic_id)
+        reasons = credential_problems(
+            s, clinic, row.injector_id, row.procedure, row.performed_at.date()
+        )
+        if not _consent_on_file(s, row, row.performed_at):
+            reasons.append(f"no signed consent for {row.procedure} before the session")
+        for finding in evaluate_session(s, row, library):
+            if finding.severity == "block":
+                reasons.append(f"{finding.code}: {finding.title}")
+        if reasons:
+            raise SigningRefusedError(reasons)
+        before = session_snapshot(s, row)
+        row.status = "signed"
+        row.signed_at = at or now()
+        row.signed_by = signer_id
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="sign",
+            entity="session",
+            entity_id=row.id,
+            before=before,
+            after=lambda: session_snapshot(s, row),
+        )
+        _schedule_followups(s, row, library, actor)
+        return row
+
+
+def _schedule_followups(s: Session, row: TreatmentSession, library: Library, actor: str) -> None:
+    assert row.performed_at is not None
+    day: date = row.performed_at.date()
+    retreat = library.product(row.product).min_retreatment_days
+    plans = [
+        (
+            "review",
+            day + timedelta(days=REVIEW_AFTER_DAYS),
+            f"review {REVIEW_AFTER_DAYS} days after treatment (onset 5-14 days)",
+        ),
+        (
+            "retreatment",
+            day + timedelta(days=retreat.value),
+            f"{row.product} minimum retreatment interval {retreat.value} days {retreat.cite()}",
+        ),
+    ]
+    for kind, due, basis in plans:
+        fu = FollowUp(
+            id=uuid.uuid4(),
+            clinic_id=row.clinic_id,
+            patient_id=row.patient_id,
+            session_id=row.id,
+            kind=kind,
+            due_on=due,
+            status="open",
+            basis=basis[:200],
+            created_at=now(),
+        )
+        s.add(fu)
+        record(
+            s,
+            clinic_id=row.clinic_id,
+            actor=actor,
+            action="schedule",
+            entity="followup",
+            entity_id=fu.id,
+            before=None,
+            after=fu,
+        )
+
+
+def amend_session(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    chart: ChartInput,
+    library: Library,
+    *,
+    reason: str,
+    amended_by: uuid.UUID,
+    expected_version: int,
+    actor: str,
+) -> Amendment:
+    """Change a signed session's chart; the record as it was is kept with the reason."""
+    if not reason.strip():
+        raise InvalidInputError("reason", "is empty", "why the signed record is changed")
+    with db.write() as s:
+        row = _load(s, clinic_id, session_id)
+        check_version(row, expected_version, "session")
+        if row.status != "signed":
+            raise InvalidInputError(
+                "session", f"is {row.status}", "a signed session (re-chart it instead)"
+            )
+        get_scoped(s, Staff, clinic_id, amended_by)
+        before = session_snapshot(s, row)
+        _apply_chart(s, row, chart, library)
+        row.amendment_count += 1
+        s.flush()
+        after = session_snapshot(s, row)
+        amendment = Amendment(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            session_id=row.id,
+            number=row.amendment_count,
+            reason=reason.strip(),
+            amended_by=amended_by,
+            amended_at=now(),
+            before=_canonical(before),
+            before_digest=digest(before),
+            after_digest=digest(after),
+        )
+        s.add(amendment)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="amend",
+            entity="session",
+            entity_id=row.id,
+            before=before,
+            after=lambda: session_snapshot(s, row),
+        )
+        return amendment
+
+
+def get_session(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> TreatmentSession:
+    """A session with its chart points loaded."""
+    with db.read() as s:
+        row = s.execute(
+            select(TreatmentSession)
+            .options(selectinload(TreatmentSession.points))
+            .where(TreatmentSession.id == session_id, TreatmentSession.clinic_id == clinic_id)
+        ).scalar_one_or_none()
+        if row is None:
+            return _load(s, clinic_id, session_id)
+        return row
+
+
+def amendments(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> list[Amendment]:
+    """A session's amendments, oldest first."""
+    with db.read() as s:
+        return list(
+            s.execute(
+                select(Amendment)
+                .where(Amendment.clinic_id == clinic_id, Amendment.session_id == session_id)
+                .order_by(Amendment.number)
+            ).scalars()
+        )

@@ -1,0 +1,282 @@
+"""Product lots and reconstituted vials: open, draw, discard, reconcile."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dosemap.domain.dosing import beyond_use_at
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.library.catalog import Library
+from dosemap.persistence.db import Database
+from dosemap.persistence.models import ProductLot, SessionVialUsage, Vial
+from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
+from dosemap.services.staff import get_clinic
+
+
+class LotInput(Input):
+    """A lot received from the manufacturer."""
+
+    product: str = Field(min_length=1, max_length=60)
+    lot_number: str = Field(min_length=1, max_length=60)
+    expires_on: date
+
+
+class VialInput(Input):
+    """A vial reconstituted from a lot."""
+
+    lot_id: uuid.UUID
+    label: str = Field(min_length=1, max_length=40)
+    vial_units: Decimal = Field(gt=0, le=1000, decimal_places=4)
+    diluent: str = Field(default="preservative-free 0.9% saline", min_length=1, max_length=80)
+    diluent_ml: Decimal = Field(gt=0, le=20, decimal_places=4)
+    reconstituted_at: datetime
+    beyond_use_policy: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+
+
+def receive_lot(
+    db: Database, clinic_id: uuid.UUID, data: LotInput, library: Library, *, actor: str
+) -> ProductLot:
+    """Record a product lot (the product must be one the library knows)."""
+    library.product(data.product)
+    with db.write() as s:
+        get_clinic(s, clinic_id)
+        lot = ProductLot(
+            id=uuid.uuid4(), clinic_id=clinic_id, created_at=now(), **data.model_dump()
+        )
+        s.add(lot)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="lot",
+            entity_id=lot.id,
+            before=None,
+            after=lot,
+        )
+        return lot
+
+
+def find_lot(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[ProductLot]:
+    """Lots with this number (one per product)."""
+    with db.read() as s:
+        return list(
+            s.execute(
+                select(ProductLot).where(
+                    ProductLot.clinic_id == clinic_id, ProductLot.lot_number == lot_number
+                )
+            ).scalars()
+        )
+
+
+def open_vial(
+    db: Database,
+    clinic_id: uuid.UUID,
+    data: VialInput,
+    library: Library,
+    *,
+    actor: str,
+    opened_by: uuid.UUID | None = None,
+) -> Vial:
+    """Record a reconstituted vial; its beyond-use time follows the clinic's policy."""
+    if data.reconstituted_at.tzinfo is None:
+        raise InvalidInputError("reconstituted_at", "has no time zone", "an ISO time with offset")
+    with db.write() as s:
+        clinic = get_clinic(s, clinic_id)
+        lot = get_scoped(s, ProductLot, clinic_id, data.lot_id)
+        if data.reconstituted_at.date() > lot.expires_on:
+            raise InvalidInputError(
+                "lot_id", f"lot expired on {lot.expires_on.isoformat()}", "an unexpired lot"
+            )
+        policy_id = data.beyond_use_policy or clinic.beyond_use_policy
+        policy = library.beyond_use_policy(lot.product, policy_id)
+        vial = Vial(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            lot_id=lot.id,
+            label=data.label,
+            vial_units=data.vial_units,
+            diluent=data.diluent,
+            diluent_ml=data.diluent_ml,
+            reconstituted_at=data.reconstituted_at,
+            beyond_use_policy=policy.id,
+            beyond_use_at=beyond_use_at(data.reconstituted_at, policy),
+            units_drawn=Decimal(0),
+            units_wasted=Decimal(0),
+            opened_by=opened_by,
+            created_at=now(),
+        )
+        s.add(vial)
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="vial",
+            entity_id=vial.id,
+            before=None,
+            after=vial,
+        )
+        return vial
+
+
+def units_left(vial: Vial) -> Decimal:
+    """Units still in the vial."""
+    return vial.vial_units - vial.units_drawn
+
+
+def record_waste(
+    db: Database,
+    clinic_id: uuid.UUID,
+    vial_id: uuid.UUID,
+    units: Decimal,
+    *,
+    expected_version: int | None = None,
+    actor: str,
+) -> Vial:
+    """Units drawn but not injected (syringe dead space, spill)."""
+    if units <= 0:
+        raise InvalidInputError("units", "must be positive", "> 0")
+    with db.write() as s:
+        vial = get_scoped(s, Vial, clinic_id, vial_id)
+        check_version(vial, expected_version, "vial")
+        if vial.discarded_at is not None:
+            raise InvalidInputError("vial_id", "vial is discarded", "an open vial")
+        if units > units_left(vial):
+            raise InvalidInputError(
+                "units", "more than is left in the vial", f"<= {units_left(vial)} U"
+            )
+        before = snap(vial)
+        vial.units_drawn += units
+        vial.units_wasted = (vial.units_wasted or Decimal(0)) + units
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="waste",
+            entity="vial",
+            entity_id=vial.id,
+            before=before,
+            after=vial,
+        )
+        return vial
+
+
+def discard_vial(
+    db: Database,
+    clinic_id: uuid.UUID,
+    vial_id: uuid.UUID,
+    *,
+    reason: str,
+    at: datetime,
+    expected_version: int | None = None,
+    actor: str,
+) -> Vial:
+    """Discard a vial; what is left in it counts as wasted."""
+    if not reason.strip():
+        raise InvalidInputError("reason", "is empty", "why the vial was discarded")
+    with db.write() as s:
+        vial = get_scoped(s, Vial, clinic_id, vial_id)
+        check_version(vial, expected_version, "vial")
+        if vial.discarded_at is not None:
+            raise InvalidInputError("vial_id", "vial is already discarded", "an open vial")
+        before = snap(vial)
+        left = units_left(vial)
+        vial.units_wasted = (vial.units_wasted or Decimal(0)) + left
+        vial.units_drawn += left
+        vial.discarded_at = at
+        vial.discard_reason = reason.strip()[:200]
+        record(
+            s,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="discard",
+            entity="vial",
+            entity_id=vial.id,
+            before=before,
+            after=vial,
+        )
+        return vial
+
+
+def open_vials(db: Database, clinic_id: uuid.UUID) -> list[Vial]:
+    """Vials not yet discarded, oldest first."""
+    with db.read() as s:
+        return list(
+            s.execute(
+                select(Vial)
+                .where(Vial.clinic_id == clinic_id, Vial.discarded_at.is_(None))
+                .order_by(Vial.reconstituted_at)
+            ).scalars()
+        )
+
+
+@dataclass(frozen=True)
+class VialReconciliation:
+    """Where a vial's units went. ``unaccounted`` should be zero."""
+
+    vial_id: uuid.UUID
+    label: str
+    product: str
+    lot_number: str
+    vial_units: Decimal
+    units_drawn: Decimal
+    units_charted: Decimal
+    units_wasted: Decimal
+    units_left: Decimal
+
+    @property
+    def unaccounted(self) -> Decimal:
+        """Drawn but neither charted nor recorded as waste."""
+        return self.units_drawn - self.units_charted - self.units_wasted
+
+
+def reconcile(
+    db: Database, clinic_id: uuid.UUID, vial_ids: list[uuid.UUID] | None = None
+) -> list[VialReconciliation]:
+    """Units drawn vs charted vs wasted, per vial."""
+    with db.read() as s:
+        return _reconcile(s, clinic_id, vial_ids)
+
+
+def _reconcile(
+    s: Session, clinic_id: uuid.UUID, vial_ids: list[uuid.UUID] | None
+) -> list[VialReconciliation]:
+    charted = (
+        select(SessionVialUsage.vial_id, func.sum(SessionVialUsage.units).label("units"))
+        .where(SessionVialUsage.clinic_id == clinic_id)
+        .group_by(SessionVialUsage.vial_id)
+        .subquery()
+    )
+    q = (
+        select(Vial, ProductLot, charted.c.units)
+        .join(ProductLot, ProductLot.id == Vial.lot_id)
+        .outerjoin(charted, charted.c.vial_id == Vial.id)
+        .where(Vial.clinic_id == clinic_id)
+        .order_by(Vial.reconstituted_at)
+    )
+    if vial_ids is not None:
+        q = q.where(Vial.id.in_(vial_ids))
+    out = []
+    for vial, lot, units in s.execute(q):
+        out.append(
+            VialReconciliation(
+                vial_id=vial.id,
+                label=vial.label,
+                product=lot.product,
+                lot_number=lot.lot_number,
+                vial_units=vial.vial_units,
+                units_drawn=vial.units_drawn,
+                units_charted=Decimal(units or 0) + 0 if units is not None else Decimal(0),
+                units_wasted=vial.units_wasted or Decimal(0),
+                units_left=units_left(vial),
+            )
+        )
+    return out

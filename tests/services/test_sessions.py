@@ -1,0 +1,338 @@
+"""Plan → chart → sign → amend, on both back ends."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from dosemap.domain.errors import InvalidInputError
+from dosemap.persistence.audit import verify_chain
+from dosemap.persistence.errors import ConflictError, RecordLockedError, SigningRefusedError
+from dosemap.services import reporting, sessions, staff, vials
+from dosemap.services.sessions import ChartInput
+from dosemap.services.testing import T0, Clinic, make_plan
+
+
+def _planned(c: Clinic, n_points: int = 6):
+    plan = make_plan(n_points)
+    row = sessions.plan_session(
+        c.db,
+        c.clinic_id,
+        patient_id=c.patient_id,
+        injector_id=c.injector,
+        plan=plan,
+        scheduled_at=T0,
+        actor=str(c.injector),
+    )
+    return plan, row
+
+
+def _chart(c: Clinic, plan, row, *, performed_at=T0, vial_id=None):
+    chart = ChartInput(
+        performed_at=performed_at,
+        pain_score=2,
+        numbing="topical lidocaine",
+        aftercare="no massage 4 h",
+        points=sessions.chart_as_planned(plan, vial_id or c.vial_id),
+    )
+    return sessions.chart_session(
+        c.db,
+        c.clinic_id,
+        row.id,
+        chart,
+        c.library,
+        expected_version=row.version,
+        actor=str(c.injector),
+    )
+
+
+def test_chart_stores_points_usage_and_equivalents(clinic: Clinic) -> None:
+    plan, row = _planned(clinic)
+    charted = _chart(clinic, plan, row)
+    got = sessions.get_session(clinic.db, clinic.clinic_id, row.id)
+    assert charted.status == "charted"
+    assert [p.number for p in got.points] == [p.number for p in plan.points]
+    assert got.total_units == sum((p.units for p in plan.points), Decimal(0))
+    assert got.botox_equivalent_units == got.total_units  # Botox itself: same units
+    assert all(p.vial_id == clinic.vial_id for p in got.points)
+    [rec] = vials.reconcile(clinic.db, clinic.clinic_id, [clinic.vial_id])
+    assert rec.units_charted == got.total_units == rec.units_drawn
+    assert rec.unaccounted == 0
+
+
+def test_rechart_gives_back_the_previous_draw(clinic: Clinic) -> None:
+    plan, row = _planned(clinic, 6)
+    row = _chart(clinic, plan, row)
+    smaller = make_plan(3)
+    chart = ChartInput(performed_at=T0, points=sessions.chart_as_planned(smaller, clinic.vial_id))
+    sessions.chart_session(
+        clinic.db,
+        clinic.clinic_id,
+        row.id,
+        chart,
+        clinic.library,
+        expected_version=row.version,
+        actor="t",
+    )
+    [rec] = vials.reconcile(clinic.db, clinic.clinic_id, [clinic.vial_id])
+    assert rec.units_drawn == sum((p.units for p in smaller.points), Decimal(0))
+
+
+def test_two_people_saving_the_same_session_conflict(clinic: Clinic) -> None:
+    plan, row = _planned(clinic)
+    stale_version = row.version
+    _chart(clinic, plan, row)
+    chart = ChartInput(performed_at=T0, points=sessions.chart_as_planned(plan, clinic.vial_id))
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        sessions.chart_session(
+            clinic.db,
+            clinic.clinic_id,
+            row.id,
+            chart,
+            clinic.library,
+            expected_version=stale_version,
+            actor="t",
+        )
+
+
+def test_vial_of_another_product_is_refused_naming_the_field(clinic: Clinic) -> None:
+    lot = vials.receive_lot(
+        clinic.db,
+        clinic.clinic_id,
+        vials.LotInput(product="dysport", lot_number="D1", expires_on=date(2027, 1, 1)),
+        clinic.library,
+        actor="t",
+    )
+    dys = vials.open_vial(
+        clinic.db,
+        clinic.clinic_id,
+        vials.VialInput(
+            lot_id=lot.id,
+            label="V-D",
+            vial_units=Decimal(300),
+            diluent_ml=Decimal("2.5"),
+            reconstituted_at=T0 - timedelta(hours=1),
+        ),
+        clinic.library,
+        actor="t",
+    )
+    plan, row = _planned(clinic)
+    with pytest.raises(InvalidInputError) as err:
+        _chart(clinic, plan, row, vial_id=dys.id)
+    assert err.value.field == "points[0].vial_id"
+    got = sessions.get_session(clinic.db, clinic.clinic_id, row.id)
+    assert got.status == "planned" and got.points == []  # nothing half-written
+
+
+def test_charting_more_than_the_vial_holds_is_refused(clinic: Clinic) -> None:
+    plan = make_plan(20, volume_ul="50", units_per_ml="120")  # 6 U a point, 120 U in all
+    row = sessions.plan_session(
+        clinic.db,
+        clinic.clinic_id,
+        patient_id=clinic.patient_id,
+        injector_id=clinic.injector,
+        plan=plan,
+        scheduled_at=T0,
+        actor="t",
+    )
+    with pytest.raises(InvalidInputError, match="left"):
+        _chart(clinic, plan, row)
+    [rec] = vials.reconcile(clinic.db, clinic.clinic_id, [clinic.vial_id])
+    assert rec.units_drawn == 0
+
+
+def test_signing_locks_and_schedules_followups(clinic: Clinic) -> None:
+    plan, row = _planned(clinic)
+    row = _chart(clinic, plan, row)
+    signed = sessions.sign_session(
+        clinic.db,
+        clinic.clinic_id,
+        row.id,
+        clinic.library,
+        signer_id=clinic.injector,
+        expected_version=row.version,
+        actor=str(clinic.injector),
+    )
+    assert signed.status == "signed"
+    due = reporting_due(clinic, T0.date() + timedelta(days=400))
+    assert sorted(d.kind for d in due) == ["retreatment", "review"]
+    retreat = next(d for d in due if d.kind == "retreatment")
+    assert retreat.due_on == T0.date() + timedelta(days=90)
+    chart = ChartInput(performed_at=T0, points=sessions.chart_as_planned(plan, clinic.vial_id))
+    with pytest.raises(RecordLockedError):
+        sessions.chart_session(
+            clinic.db,
+            clinic.clinic_id,
+            row.id,
+            chart,
+            clinic.library,
+            expected_version=signed.version,
+            actor="t",
+        )
+
+
+def reporting_due(clinic: Clinic, day: date):
+    from dosemap.services.followups import followups_due
+
+    return followups_due(clinic.db, clinic.clinic_id, day)
+
+
+def test_amendment_keeps_the_original(clinic: Clinic) -> None:
+    plan, row = _planned(clinic, 6)
+    row = _chart(clinic, plan, row)
+    row = sessions.sign_session(
+        clinic.db,
+        clinic.clinic_id,
+        row.id,
+        clinic.library,
+        signer_id=clinic.injector,
+        expected_version=row.version,
+        actor="t",
+    )
+    fewer = make_plan(4)
+    chart = ChartInput(performed_at=T0, points=sessions.chart_as_planned(fewer, clinic.vial_id))
+    with pytest.raises(InvalidInputError, match="reason"):
+        sessions.amend_session(
+            clinic.db,
+            clinic.clinic_id,
+            row.id,
+            chart,
+            clinic.library,
+            reason=" ",
+            amended_by=clinic.injector,
+            expected_version=row.version,
+            actor="t",
+        )
+    amendment = sessions.amend_session(
+        clinic.db,
+        clinic.clinic_id,
+        row.id,
+        chart,
+        clinic.library,
+        reason="points 5-6 not injected: patient asked to stop",
+        amended_by=clinic.injector,
+        expected_version=row.version,
+        actor="t",
+    )
+    assert amendment.number == 1
+    assert len(amendment.before["points"]) == 6
+    got = sessions.get_session(clinic.db, clinic.clinic_id, row.id)
+    assert got.status == "signed" and len(got.points) == 4 and got.amendment_count == 1
+    with clinic.db.read() as s:
+        assert verify_chain(s).ok
+
+
+def test_signing_refused_without_a_covering_credential(clinic: Clinic) -> None:
+    # A front-desk member with an expired RN licence is made the injector of record.
+    other = staff.add_staff(
+        clinic.db,
+        clinic.clinic_id,
+        staff.StaffInput(display_name="Old Nurse", role="injector"),
+        actor="t",
+    )
+    staff.add_credential(
+        clinic.db,
+        clinic.clinic_id,
+        other.id,
+        staff.CredentialInput(
+            type="RN", number="RN9", jurisdiction="US-CA", expires_on=T0.date() - timedelta(days=1)
+        ),
+        actor="t",
+    )
+    plan = make_plan(4)
+    row = sessions.plan_session(
+        clinic.db,
+        clinic.clinic_id,
+        patient_id=clinic.patient_id,
+        injector_id=other.id,
+        plan=plan,
+        scheduled_at=T0,
+        actor="t",
+    )
+    row = _chart(clinic, plan, row)
+    with pytest.raises(SigningRefusedError, match="expired"):
+        sessions.sign_session(
+            clinic.db,
+            clinic.clinic_id,
+            row.id,
+            clinic.library,
+            signer_id=other.id,
+            expected_version=row.version,
+            actor="t",
+        )
+    assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).status == "charted"
+
+
+def test_signing_refused_for_a_credential_type_the_policy_does_not_name(clinic: Clinic) -> None:
+    other = staff.add_staff(
+        clinic.db,
+        clinic.clinic_id,
+        staff.StaffInput(display_name="Esthetician", role="injector"),
+        actor="t",
+    )
+    staff.add_credential(
+        clinic.db,
+        clinic.clinic_id,
+        other.id,
+        staff.CredentialInput(
+            type="LE", number="E1", jurisdiction="US-CA", expires_on=date(2030, 1, 1)
+        ),
+        actor="t",
+    )
+    plan = make_plan(4)
+    row = sessions.plan_session(
+        clinic.db,
+        clinic.clinic_id,
+        patient_id=clinic.patient_id,
+        injector_id=other.id,
+        plan=plan,
+        scheduled_at=T0,
+        actor="t",
+    )
+    row = _chart(clinic, plan, row)
+    with pytest.raises(SigningRefusedError, match="credential"):
+        sessions.sign_session(
+            clinic.db,
+            clinic.clinic_id,
+            row.id,
+            clinic.library,
+            signer_id=other.id,
+            expected_version=row.version,
+            actor="t",
+        )
+
+
+def test_rolling_units_and_recall(clinic: Clinic) -> None:
+    plan, row = _planned(clinic)
+    row = _chart(clinic, plan, row)
+    total = sum((p.units for p in plan.points), Decimal(0))
+    r90 = reporting.rolling_units(
+        clinic.db, clinic.clinic_id, clinic.patient_id, T0 + timedelta(days=1)
+    )
+    assert r90.botox_equivalent_units == total and r90.sessions == 1
+    later = reporting.rolling_units(
+        clinic.db, clinic.clinic_id, clinic.patient_id, T0 + timedelta(days=91)
+    )
+    assert later.botox_equivalent_units == 0
+    [hit] = reporting.lot_recall(clinic.db, clinic.clinic_id, "C1234A")
+    assert hit.session_id == row.id and hit.vial_id == clinic.vial_id and hit.units == total
+    assert hit.phone == "+1 555 0100"
+    assert reporting.lot_recall(clinic.db, clinic.clinic_id, "NOPE") == []
+    per_month = reporting.units_per_product_month(
+        clinic.db, clinic.clinic_id, T0 - timedelta(days=40), T0 + timedelta(days=1)
+    )
+    assert per_month == {("botox_cosmetic", "2026-03"): total}
+
+
+def test_other_clinics_cannot_see_the_record(clinic: Clinic) -> None:
+    other = staff.create_clinic(
+        clinic.db, staff.ClinicInput(name="Elsewhere", jurisdiction="US-NY")
+    )
+    _plan, row = _planned(clinic)
+    from dosemap.persistence.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        sessions.get_session(clinic.db, other.id, row.id)
+    assert reporting.lot_recall(clinic.db, other.id, "C1234A") == []
