@@ -1,0 +1,178 @@
+"""Photo intake: JPEG, PNG and HEIC/HEIF from phones, EXIF orientation applied, metadata dropped.
+
+A :class:`Photo` holds the file's bytes and a reduced RGB copy for landmark detection (for JPEG,
+decoded reduced with Pillow's ``draft`` mode, which asks libjpeg for a 1/2, 1/4 or 1/8 scale
+DCT decode and so skips most of the work). The full-resolution pixels are decoded only when a
+picture is drawn (:meth:`Photo.full_rgb`).
+
+Nothing written by :func:`save_rgb` carries EXIF, GPS, XMP or ICC metadata: images are rebuilt
+from bare pixel arrays before encoding.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dosemap.imaging.errors import PhotoError
+
+pillow_heif.register_heif_opener()
+
+UInt8Array = npt.NDArray[np.uint8]
+
+MAX_PIXELS = 50_000_000  # 48 MP phone sensors plus a margin; anything larger is refused
+DETECT_MAX_SIDE = 1280  # MediaPipe works on 128-192 px crops; 1280 px keeps small faces usable
+SUPPORTED_FORMATS = ("JPEG", "PNG", "HEIF")
+_EXIF_ORIENTATION = 0x0112
+_SWAPS_AXES = {5, 6, 7, 8}
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    """A decoded photo.
+
+    Attributes
+    ----------
+    source
+        The file name (no directories), for messages.
+    format
+        ``"JPEG"``, ``"PNG"`` or ``"HEIF"``.
+    size
+        Full-resolution ``(width, height)`` in pixels, EXIF orientation applied.
+    detect_rgb
+        H×W×3 uint8 reduced copy (longest side <= the requested maximum), orientation applied.
+    """
+
+    source: str
+    format: str
+    size: tuple[int, int]
+    detect_rgb: UInt8Array
+    data: bytes = field(repr=False)
+
+    @property
+    def detect_scale(self) -> float:
+        """Full-resolution pixels per pixel of :attr:`detect_rgb` (>= 1)."""
+        return self.size[0] / self.detect_rgb.shape[1]
+
+    @property
+    def megapixels(self) -> float:
+        """Full-resolution size in megapixels."""
+        return self.size[0] * self.size[1] / 1e6
+
+    @cached_property
+    def _full(self) -> UInt8Array:
+        return _decode(self.data, self.source, max_side=None)[1]
+
+    def full_rgb(self) -> UInt8Array:
+        """The full-resolution H×W×3 uint8 pixels (decoded on first use, then kept)."""
+        return self._full
+
+
+def read_photo(path: Path, *, detect_max_side: int = DETECT_MAX_SIDE) -> Photo:
+    """Read and decode a photo file.
+
+    Raises
+    ------
+    PhotoError
+        ``not_an_image``, ``unsupported_format``, ``truncated`` or ``too_many_pixels``.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PhotoError("not_an_image", f"cannot read the file ({exc.strerror})") from exc
+    return photo_from_bytes(data, path.name, detect_max_side=detect_max_side)
+
+
+def photo_from_bytes(data: bytes, source: str, *, detect_max_side: int = DETECT_MAX_SIDE) -> Photo:
+    """Decode a photo held in memory (see :func:`read_photo`)."""
+    if detect_max_side < 64:
+        raise PhotoError("not_an_image", f"detect_max_side {detect_max_side}", ">= 64 px")
+    fmt, reduced, size = _decode(data, source, max_side=detect_max_side)
+    return Photo(source=source, format=fmt, size=size, detect_rgb=reduced, data=data)
+
+
+def _open(data: bytes, source: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 89 and 179 MP; a clinic server should refuse, not warn.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoError(
+            "too_many_pixels", "decompression bomb: the header claims too many pixels",
+            f"<= {MAX_PIXELS // 1_000_000} MP", source=source,
+        ) from exc  # fmt: skip
+    except UnidentifiedImageError as exc:
+        raise PhotoError(
+            "not_an_image", "not an image file", "JPEG, PNG or HEIC/HEIF", source=source
+        ) from exc
+    if image.format not in SUPPORTED_FORMATS:
+        raise PhotoError(
+            "unsupported_format", f"{image.format} image", "JPEG, PNG or HEIC/HEIF", source=source
+        )
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise PhotoError(
+            "too_many_pixels",
+            f"{width}×{height} = {width * height / 1e6:.0f} MP (decompression-bomb guard)",
+            f"<= {MAX_PIXELS // 1_000_000} MP",
+            source=source,
+        )
+    return image
+
+
+def _decode(
+    data: bytes, source: str, *, max_side: int | None
+) -> tuple[str, UInt8Array, tuple[int, int]]:
+    """Decode to RGB, orientation applied; reduced to ``max_side`` when given."""
+    image = _open(data, source)
+    fmt = str(image.format)
+    orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    width, height = image.size
+    full_size = (height, width) if orientation in _SWAPS_AXES else (width, height)
+    scale = max(width, height) / max_side if max_side else 1.0
+    if fmt == "JPEG" and scale > 1.0:
+        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: never below the requested size.
+        image.draft("RGB", (math.ceil(width / scale), math.ceil(height / scale)))
+    try:
+        image.load()
+    except OSError as exc:
+        raise PhotoError(
+            "truncated",
+            f"truncated or corrupt image data ({exc})",
+            "a complete file",
+            source=source,
+        ) from exc
+    image = ImageOps.exif_transpose(image)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if max_side and max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    pixels = np.asarray(image, dtype=np.uint8)
+    return fmt, pixels, full_size
+
+
+def save_rgb(rgb: UInt8Array, path: Path, *, jpeg_quality: int = 92) -> None:
+    """Write H×W×3 uint8 pixels as PNG or JPEG (by suffix) with no metadata at all."""
+    suffix = path.suffix.lower()
+    image = Image.fromarray(np.ascontiguousarray(rgb))
+    if suffix == ".png":
+        image.save(path, format="PNG", optimize=False)
+    elif suffix in {".jpg", ".jpeg"}:
+        image.save(path, format="JPEG", quality=jpeg_quality, subsampling=0)
+    else:
+        raise PhotoError("unsupported_format", f"output suffix {suffix!r}", ".png, .jpg or .jpeg")
+
+
+def export_stripped(photo: Photo, path: Path) -> None:
+    """Store a photo at full resolution, orientation applied, without EXIF/GPS metadata."""
+    save_rgb(photo.full_rgb(), path)

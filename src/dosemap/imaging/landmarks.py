@@ -1,0 +1,157 @@
+"""Face landmark detection behind a small interface.
+
+:class:`MediaPipeDetector` runs MediaPipe Face Mesh with iris refinement (478 landmarks; the model
+ships inside the ``mediapipe`` wheel, nothing is downloaded). :class:`RecordedDetector` returns
+landmarks recorded earlier, for tests and for re-analysing a photo without the model. Any other
+model can be swapped in by implementing :class:`Detector`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from dosemap.domain.photo_geometry import FACE_LANDMARKS, REFINED_LANDMARKS
+from dosemap.imaging.errors import PhotoError
+
+FloatArray = npt.NDArray[np.float64]
+UInt8Array = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, eq=False)
+class FaceLandmarks:
+    """One face's landmarks in pixels of a given image.
+
+    Attributes
+    ----------
+    points
+        478×3 (or 468×3): ``x``, ``y`` in pixels (x right, y down) and ``z``, MediaPipe's relative
+        depth scaled like ``x`` (smaller is nearer the camera).
+    image_size
+        ``(width, height)`` of the image the pixels refer to.
+    """
+
+    points: FloatArray
+    image_size: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        if self.points.ndim != 2 or self.points.shape[1] != 3:
+            raise ValueError(f"landmarks must be N×3, got {self.points.shape}")
+        if len(self.points) not in (FACE_LANDMARKS, REFINED_LANDMARKS):
+            raise ValueError(f"expected 468 or 478 landmarks, got {len(self.points)}")
+
+    @property
+    def xy(self) -> FloatArray:
+        """N×2 pixel positions."""
+        result: FloatArray = self.points[:, :2]
+        return result
+
+    @property
+    def has_iris(self) -> bool:
+        """Whether the 10 iris landmarks (468-477) are present."""
+        return len(self.points) == REFINED_LANDMARKS
+
+    def scaled_to(self, image_size: tuple[int, int]) -> FaceLandmarks:
+        """The same landmarks in pixels of a resized copy of the image (e.g. full resolution)."""
+        fx = image_size[0] / self.image_size[0]
+        fy = image_size[1] / self.image_size[1]
+        factors = np.array([fx, fy, fx], dtype=np.float64)
+        return FaceLandmarks(points=self.points * factors, image_size=image_size)
+
+    def normalised(self) -> FloatArray:
+        """N×3 in MediaPipe's normalised form (x, y in 0..1 of width and height; z ÷ width)."""
+        width, height = self.image_size
+        result: FloatArray = self.points / np.array([width, height, width], dtype=np.float64)
+        return result
+
+
+class Detector(Protocol):
+    """Finds exactly one face in an RGB image."""
+
+    def detect(self, image_rgb: UInt8Array) -> FaceLandmarks:
+        """Landmarks of the one face in ``image_rgb`` (H×W×3 uint8, RGB order).
+
+        Raises
+        ------
+        PhotoError
+            ``no_face`` or ``multiple_faces``.
+        """
+        ...
+
+
+def _from_faces(faces: Sequence[FloatArray], image_rgb: UInt8Array) -> FaceLandmarks:
+    if not faces:
+        raise PhotoError("no_face", "no face found", "one frontal face")
+    if len(faces) > 1:
+        raise PhotoError("multiple_faces", f"{len(faces)} faces found", "exactly one face")
+    height, width = image_rgb.shape[:2]
+    points = faces[0] * np.array([width, height, width], dtype=np.float64)
+    return FaceLandmarks(points=points, image_size=(width, height))
+
+
+class MediaPipeDetector:
+    """MediaPipe Face Mesh, static-image mode, iris refinement on (478 landmarks).
+
+    Looks for up to two faces so that a second face is reported instead of silently ignored.
+    Not thread-safe; make one per process (see :mod:`dosemap.imaging.batch`).
+    """
+
+    def __init__(self, *, min_detection_confidence: float = 0.5) -> None:
+        import mediapipe as mp  # heavy import, kept out of module import time
+
+        self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True,
+            max_num_faces=2,
+            refine_landmarks=True,
+            min_detection_confidence=min_detection_confidence,
+        )
+
+    def detect(self, image_rgb: UInt8Array) -> FaceLandmarks:
+        """See :meth:`Detector.detect`."""
+        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+            raise PhotoError(
+                "not_an_image", f"array {image_rgb.shape} {image_rgb.dtype}", "H×W×3 uint8"
+            )
+        result = self._mesh.process(np.ascontiguousarray(image_rgb))
+        faces = [
+            np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float64)
+            for face in (result.multi_face_landmarks or [])
+        ]
+        return _from_faces(faces, image_rgb)
+
+    def close(self) -> None:
+        """Free the model's graph."""
+        self._mesh.close()
+
+    def __enter__(self) -> MediaPipeDetector:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class RecordedDetector:
+    """Returns landmarks recorded earlier, in MediaPipe's normalised form.
+
+    Parameters
+    ----------
+    faces
+        The faces "found": each an N×3 array with x, y in 0..1 of the image's width and height
+        (:meth:`FaceLandmarks.normalised`). An empty sequence simulates no face; two, a group.
+    """
+
+    def __init__(self, faces: Sequence[FloatArray]) -> None:
+        self._faces = [np.asarray(f, dtype=np.float64) for f in faces]
+
+    @classmethod
+    def of(cls, landmarks: FaceLandmarks) -> RecordedDetector:
+        """A detector that finds ``landmarks`` (scaled to whatever image it is given)."""
+        return cls([landmarks.normalised()])
+
+    def detect(self, image_rgb: UInt8Array) -> FaceLandmarks:
+        """See :meth:`Detector.detect`."""
+        return _from_faces(self._faces, image_rgb)

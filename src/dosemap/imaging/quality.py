@@ -1,0 +1,249 @@
+"""Landmarks, iris scale and a capture-quality report for one photo.
+
+:func:`inspect_photo` refuses a photo that cannot be measured (no face, several faces, face too
+small, head turned or tilted beyond :class:`CaptureLimits`, eyes closed) and reports, for the
+rest, what a clinic needs to insist on comparable photos: face size, pose, sharpness and exposure
+clipping. Soft problems (blur, clipping, an implausible iris scale) are flags, not errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from dosemap.domain.atlas.mesh import parse_obj
+from dosemap.domain.photo_geometry import (
+    FACE_LANDMARKS,
+    HeadPose,
+    IrisScale,
+    estimate_pose,
+    eye_aspect_ratio,
+    iris_scale,
+)
+from dosemap.imaging.errors import PhotoError
+from dosemap.imaging.intake import Photo
+from dosemap.imaging.landmarks import Detector, FaceLandmarks
+
+FloatArray = npt.NDArray[np.float64]
+UInt8Array = npt.NDArray[np.uint8]
+
+SHARPNESS_FACE_WIDTH_PX = 128  # faces are resampled to this width so sharpness is comparable
+
+
+@dataclass(frozen=True)
+class CaptureLimits:
+    """What a photo must meet. Angles in degrees, sizes in full-resolution pixels.
+
+    The pose limits keep the iris scale and the zone geometry usable: at 20° yaw the far half
+    of the face is foreshortened by cos 20° ≈ 6 %, about the iris scale's own uncertainty.
+    Sharpness is the variance of the Laplacian of the face resampled to 128 px wide (see
+    ``docs/photos.md`` for its calibration); clipping is the fraction of face pixels at the
+    sensor's limits.
+    """
+
+    max_yaw_deg: float = 20.0
+    max_pitch_deg: float = 20.0
+    max_roll_deg: float = 15.0
+    min_face_width_px: float = 80.0
+    min_iris_diameter_px: float = 6.0
+    min_eye_aspect_ratio: float = 0.12
+    min_sharpness: float = 60.0
+    max_clipped_fraction: float = 0.02
+
+
+@dataclass(frozen=True)
+class CaptureQuality:
+    """Capture-quality report of one photo (all values absolute; sizes in full-res pixels)."""
+
+    width_px: int
+    height_px: int
+    face_width_px: float
+    face_width_fraction: float
+    iris_diameter_px: float
+    mm_per_px: float
+    scale_uncertainty: float
+    ipd_mm: float
+    ipd_plausible: bool
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+    eye_aspect_ratio: float
+    sharpness: float
+    highlights_clipped: float
+    shadows_clipped: float
+    flags: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values for CSV/JSON (flags joined by ``;``)."""
+        row = asdict(self)
+        row["flags"] = ";".join(self.flags)
+        return row
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoAnalysis:
+    """A photo that passed intake, with its landmarks (full-resolution pixels) and report."""
+
+    photo: Photo
+    landmarks: FaceLandmarks
+    scale: IrisScale
+    pose: HeadPose
+    quality: CaptureQuality
+
+
+def face_mask(landmarks_xy: FloatArray, shape: tuple[int, int]) -> UInt8Array:
+    """0/255 mask (rows × columns ``shape``) of the convex hull of the 468 face landmarks."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    hull = cv2.convexHull(np.round(landmarks_xy[:FACE_LANDMARKS]).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 255)
+    return mask
+
+
+def sharpness(rgb: UInt8Array, landmarks_xy: FloatArray) -> float:
+    """Variance of the Laplacian over the face, after resampling the face to 128 px wide.
+
+    Resampling to a fixed face width makes the figure independent of the camera's resolution
+    and of the distance (Pech-Pacheco et al., "Diatom autofocusing in brightfield microscopy: a
+    comparative study", ICPR 2000, for the variance-of-Laplacian focus measure).
+    """
+    pts = landmarks_xy[:FACE_LANDMARKS]
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return 0.0
+    factor = SHARPNESS_FACE_WIDTH_PX / (x1 - x0)
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    size = (SHARPNESS_FACE_WIDTH_PX, max(8, round((y1 - y0) * factor)))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    small = cv2.resize(gray, size, interpolation=interpolation)
+    mask = face_mask((pts - [x0, y0]) * factor, small.shape[:2])
+    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))  # the hull edge is background contrast
+    laplacian = cv2.Laplacian(small.astype(np.float64), cv2.CV_64F)
+    values = laplacian[mask > 0]
+    return float(values.var()) if values.size else 0.0
+
+
+def clipping(rgb: UInt8Array, landmarks_xy: FloatArray) -> tuple[float, float]:
+    """Fractions of face pixels with a channel at >= 250 (highlights) and all <= 5 (shadows)."""
+    mask = face_mask(landmarks_xy, rgb.shape[:2]) > 0
+    face = rgb[mask]
+    if face.size == 0:
+        return 0.0, 0.0
+    highlights = float((face.max(axis=1) >= 250).mean())
+    shadows = float((face.max(axis=1) <= 5).mean())
+    return highlights, shadows
+
+
+@cache
+def _template_vertices() -> FloatArray:
+    # The layer contract keeps imaging and dosemap.resources independent, so the template is
+    # read here too (same file, same parser).
+    text = resources.files("dosemap.data").joinpath("canonical_face_model.obj").read_text()
+    return parse_obj(text).vertices_mm
+
+
+def inspect_photo(
+    photo: Photo, detector: Detector, *, limits: CaptureLimits | None = None
+) -> PhotoAnalysis:
+    """Find the face, check that it can be measured, and report capture quality.
+
+    Landmarks are found on ``photo.detect_rgb`` and returned in full-resolution pixels.
+
+    Raises
+    ------
+    PhotoError
+        ``no_face``, ``multiple_faces``, ``face_too_small``, ``head_pose`` or ``eyes_closed``.
+    """
+    limits = limits or CaptureLimits()
+    try:
+        found = detector.detect(photo.detect_rgb)
+    except PhotoError as exc:
+        raise PhotoError(exc.code, exc.message, exc.allowed, source=photo.source) from None
+    if not found.has_iris:
+        raise PhotoError("eyes_closed", "the detector gave no iris landmarks", "478 landmarks")
+    landmarks = found.scaled_to(photo.size)
+    xy = landmarks.xy
+    face_width = float(np.ptp(xy[:FACE_LANDMARKS, 0]))
+    scale = iris_scale(xy)
+    if (
+        face_width < limits.min_face_width_px
+        or scale.iris_diameter_px < limits.min_iris_diameter_px
+    ):
+        raise PhotoError(
+            "face_too_small",
+            f"face {face_width:.0f} px wide, iris {scale.iris_diameter_px:.1f} px",
+            f"face >= {limits.min_face_width_px:.0f} px and iris >= "
+            f"{limits.min_iris_diameter_px:.0f} px wide",
+            source=photo.source,
+        )
+    pose = estimate_pose(xy, _template_vertices())
+    for name, value, limit in (
+        ("yaw (turned)", pose.yaw_deg, limits.max_yaw_deg),
+        ("pitch (chin up/down)", pose.pitch_deg, limits.max_pitch_deg),
+        ("roll (tilted)", pose.roll_deg, limits.max_roll_deg),
+    ):
+        if abs(value) > limit:
+            raise PhotoError(
+                "head_pose", f"head {name} {value:+.0f}°", f"|angle| <= {limit:.0f}°",
+                source=photo.source,
+            )  # fmt: skip
+    ear = min(eye_aspect_ratio(xy))
+    if ear < limits.min_eye_aspect_ratio:
+        raise PhotoError(
+            "eyes_closed",
+            f"eye aspect ratio {ear:.2f}: iris not measurable",
+            f">= {limits.min_eye_aspect_ratio:.2f} (eyes open)",
+            source=photo.source,
+        )
+    quality = _quality(photo, found, landmarks, scale, pose, ear, limits)
+    return PhotoAnalysis(photo=photo, landmarks=landmarks, scale=scale, pose=pose, quality=quality)
+
+
+def _quality(
+    photo: Photo,
+    detected: FaceLandmarks,
+    landmarks: FaceLandmarks,
+    scale: IrisScale,
+    pose: HeadPose,
+    ear: float,
+    limits: CaptureLimits,
+) -> CaptureQuality:
+    # Measured on the reduced copy: enough for gross blur and clipping, and no full decode.
+    sharp = sharpness(photo.detect_rgb, detected.xy)
+    highlights, shadows = clipping(photo.detect_rgb, detected.xy)
+    face_width = float(np.ptp(landmarks.xy[:FACE_LANDMARKS, 0]))
+    flags = []
+    if sharp < limits.min_sharpness:
+        flags.append("blurry")
+    if highlights > limits.max_clipped_fraction:
+        flags.append("highlights_clipped")
+    if shadows > limits.max_clipped_fraction:
+        flags.append("shadows_clipped")
+    if not scale.ipd_plausible:
+        flags.append("ipd_out_of_adult_range")
+    return CaptureQuality(
+        width_px=photo.size[0],
+        height_px=photo.size[1],
+        face_width_px=round(face_width, 1),
+        face_width_fraction=round(face_width / photo.size[0], 3),
+        iris_diameter_px=round(scale.iris_diameter_px, 2),
+        mm_per_px=round(scale.mm_per_px, 5),
+        scale_uncertainty=round(scale.relative_uncertainty, 3),
+        ipd_mm=round(scale.ipd_mm, 1),
+        ipd_plausible=scale.ipd_plausible,
+        yaw_deg=round(pose.yaw_deg, 1),
+        pitch_deg=round(pose.pitch_deg, 1),
+        roll_deg=round(pose.roll_deg, 1),
+        eye_aspect_ratio=round(ear, 3),
+        sharpness=round(sharp, 1),
+        highlights_clipped=round(highlights, 4),
+        shadows_clipped=round(shadows, 4),
+        flags=tuple(flags),
+    )

@@ -1,0 +1,48 @@
+"""Fixtures for the photo tests: one MediaPipe detector per test process, the test faces and
+scikit-image's astronaut (public-domain NASA portrait, shipped with scikit-image)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from dosemap.imaging.intake import Photo, photo_from_bytes
+from dosemap.imaging.landmarks import FaceLandmarks, MediaPipeDetector
+
+FACES_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
+if not FACES_DIR.is_dir():  # the work tree may live elsewhere; the shared data does not move
+    FACES_DIR = Path("/work/shared/data/faces")
+FACE_FILES = sorted(FACES_DIR.glob("*.jpg"))
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def photo_of(rgb: np.ndarray, name: str = "test.png") -> Photo:
+    return photo_from_bytes(png_bytes(rgb), name)
+
+
+@pytest.fixture(scope="session")
+def detector():
+    with MediaPipeDetector() as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    image = data.astronaut()
+    image.setflags(write=False)
+    return image
+
+
+@pytest.fixture(scope="session")
+def astronaut_landmarks(detector, astronaut) -> FaceLandmarks:
+    return detector.detect(astronaut)
