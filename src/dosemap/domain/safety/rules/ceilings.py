@@ -1,0 +1,269 @@
+"""Dose ceilings: the preset's, the label's, and the published per-cheek / jawline / neck caps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from dosemap.domain.dosing import botox_equivalent_units, convert_units
+from dosemap.domain.errors import UnknownNameError
+from dosemap.domain.evidence import Cited, EvidenceTag
+from dosemap.domain.safety import finding as codes
+from dosemap.domain.safety._fmt import span, units
+from dosemap.domain.safety.finding import Code, Finding
+from dosemap.domain.safety.inputs import Inputs
+
+
+@dataclass(frozen=True)
+class ZoneCap:
+    """A published cap on the units given to a group of zones in one session."""
+
+    code: Code
+    label: str
+    zones: frozenset[str]
+    ceiling: Cited[Decimal]
+    product: str  # the product whose units the cap is stated in
+    rationale: str
+
+
+_KOREAN = "Korean split-face INCO cheek RCT: facial palsy at 30 U in one cheek; 20 U had no AEs."
+_NEFERTITI_SIDE = (
+    "Nefertiti chapter: at most 20 U ONA (or equivalent) per side to avoid an asymmetric smile."
+)
+_NEFERTITI_TOTAL = (
+    "Nefertiti chapter: total at most 40 U per session to avoid dysphagia and dysphonia."
+)
+
+# Source ids are those of the embedded library (a test checks they exist).
+CHEEK_SOURCE = "korean_inco_cheek"
+NEFERTITI_SOURCE = "nefertiti_chapter"
+
+LITERATURE_CAPS: tuple[ZoneCap, ...] = (
+    *(
+        ZoneCap(
+            codes.CHEEK_CAP,
+            f"cheek_{side}",
+            frozenset({f"medial_cheek_{side}", f"lateral_cheek_{side}"}),
+            Cited[Decimal](value=Decimal(20), source=CHEEK_SOURCE, tag=EvidenceTag.VARIES),
+            "xeomin",
+            _KOREAN,
+        )
+        for side in ("left", "right")
+    ),
+    *(
+        ZoneCap(
+            codes.JAWLINE_SIDE_CAP,
+            f"jawline_{side}",
+            frozenset({f"jawline_{side}"}),
+            Cited[Decimal](value=Decimal(20), source=NEFERTITI_SOURCE, tag=EvidenceTag.VARIES),
+            "botox_cosmetic",
+            _NEFERTITI_SIDE,
+        )
+        for side in ("left", "right")
+    ),
+    ZoneCap(
+        codes.NECK_SESSION_CAP,
+        "neck_and_jawline",
+        frozenset({"neck", "jawline_left", "jawline_right"}),
+        Cited[Decimal](value=Decimal(40), source=NEFERTITI_SOURCE, tag=EvidenceTag.VARIES),
+        "botox_cosmetic",
+        _NEFERTITI_TOTAL,
+    ),
+)
+
+
+class Outcome(Enum):
+    """How a total compares with a ceiling."""
+
+    WITHIN = "within"
+    EXCEEDS = "exceeds"  # above the ceiling (at the default conversion ratio)
+    IN_RANGE = "in_range"  # within at the default ratio, above at the range's high end
+    NOT_COMPARABLE = "not_comparable"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A total (in the plan product's units) against a ceiling in ``ceiling_product`` units."""
+
+    outcome: Outcome
+    text: str
+    values: dict[str, Decimal]
+
+
+def compare(inputs: Inputs, total: Decimal, ceiling: Decimal, ceiling_product: str) -> Comparison:
+    """Compare in the plan product's own units, or via the conversion range when the ceiling is
+    stated in another product's units (the comparison then also shows Botox-equivalent units)."""
+    product = inputs.product
+    values = {"total_units": total, "ceiling_units": ceiling}
+    if ceiling_product == product.id:
+        outcome = Outcome.EXCEEDS if total > ceiling else Outcome.WITHIN
+        sign = ">" if total > ceiling else "≤"
+        return Comparison(outcome, f"{units(total)} {sign} ceiling {units(ceiling)}", values)
+    ceiling_name = inputs.library.products.get(ceiling_product)
+    other = ceiling_name.name if ceiling_name else ceiling_product
+    try:
+        converted = convert_units(total, product.id, ceiling_product, inputs.library)
+        botox = botox_equivalent_units(total, product.id, inputs.library)
+        ceiling_botox = botox_equivalent_units(ceiling, ceiling_product, inputs.library)
+    except UnknownNameError:
+        return Comparison(
+            Outcome.NOT_COMPARABLE,
+            f"{units(total)} {product.name}; ceiling {units(ceiling)} {other} "
+            "(no unit conversion in the library for one of the two products)",
+            values,
+        )
+    values |= {
+        "converted_units": converted.default,
+        "converted_low_units": converted.low,
+        "converted_high_units": converted.high,
+        "botox_equivalent_units": botox.default,
+        "botox_equivalent_low_units": botox.low,
+        "botox_equivalent_high_units": botox.high,
+        "ceiling_botox_equivalent_units": ceiling_botox.default,
+    }
+    if converted.default > ceiling:
+        outcome, verdict = Outcome.EXCEEDS, "above it"
+    elif converted.high > ceiling:
+        outcome = Outcome.IN_RANGE
+        verdict = "within it at the default ratio, above it at the range's high end"
+    else:
+        outcome, verdict = Outcome.WITHIN, "within it"
+    caveat = "; a label-dose ratio, not a potency ratio" if not converted.is_potency_ratio else ""
+    text = (
+        f"{units(total)} {product.name} ≈ {units(converted.default)} {other} "
+        f"(range {span(converted.low, converted.high)}; Botox-eq "
+        f"{span(botox.low, botox.high)}{caveat}) vs ceiling {units(ceiling)} {other} "
+        f"(Botox-eq {units(ceiling_botox.default)}): {verdict}"
+    )
+    return Comparison(outcome, text, values)
+
+
+def _findings(
+    inputs: Inputs,
+    code: Code,
+    label: str,
+    zones: frozenset[str] | None,
+    total: Decimal,
+    ceiling: Cited[Decimal],
+    ceiling_product: str,
+    rationale: str,
+) -> Iterator[Finding]:
+    result = compare(inputs, total, ceiling.value, ceiling_product)
+    chosen = {
+        Outcome.EXCEEDS: code,
+        Outcome.IN_RANGE: codes.CAP_CONVERSION_RANGE,
+        Outcome.NOT_COMPARABLE: codes.CEILING_NOT_COMPARABLE,
+    }.get(result.outcome)
+    if chosen is None:
+        return
+    points = inputs.points_in(zones) if zones is not None else ()
+    yield chosen.finding(
+        f"{label}: {result.text} ({inputs.cite(ceiling.source)})",
+        rationale=rationale,
+        source=ceiling.source,
+        tag=ceiling.tag,
+        values=result.values,
+        zone=label,
+        point_numbers=points,
+    )
+
+
+def _zone_label(zones: frozenset[str], inputs: Inputs) -> str:
+    present = sorted(z for z in zones if z in inputs.zone_units)
+    return " + ".join(present)
+
+
+def protocol_ceilings(inputs: Inputs) -> Iterator[Finding]:
+    """DM101/DM102: the selected preset's zone and session ceilings."""
+    protocol = inputs.protocol
+    if protocol is None:
+        return
+    unit_product = protocol.stock.product
+    why = f"Ceiling of the selected preset {protocol.name!r}."
+    for zone, ceiling in sorted(protocol.zone_ceiling_units.items()):
+        if zone in inputs.zone_units:
+            yield from _findings(
+                inputs,
+                codes.ZONE_CEILING,
+                zone,
+                frozenset({zone}),
+                inputs.zone_units[zone],
+                ceiling,
+                unit_product,
+                why,
+            )
+    if protocol.session_ceiling_units is not None:
+        yield from _findings(
+            inputs,
+            codes.SESSION_CEILING,
+            "session",
+            None,
+            inputs.total_units,
+            protocol.session_ceiling_units,
+            unit_product,
+            why,
+        )
+
+
+def label_ceiling(inputs: Inputs) -> Iterator[Finding]:
+    """DM103: the product's labelled maximum per session (intramuscular indications)."""
+    ceiling = inputs.product.session_ceiling_units
+    if ceiling is None:
+        return
+    yield from _findings(
+        inputs,
+        codes.LABEL_SESSION_CEILING,
+        "session",
+        None,
+        inputs.total_units,
+        ceiling,
+        inputs.product.id,
+        f"{inputs.product.name} label maximum per session (set for intramuscular indications; "
+        "no label covers intradermal use).",
+    )
+
+
+def literature_caps(inputs: Inputs) -> Iterator[Finding]:
+    """DM104-DM106: published per-cheek, per-side jawline and neck + jawline session caps."""
+    for cap in LITERATURE_CAPS:
+        label = _zone_label(cap.zones, inputs)
+        if not label:
+            continue
+        total = sum((inputs.zone_units[z] for z in cap.zones if z in inputs.zone_units), Decimal(0))
+        yield from _findings(
+            inputs, cap.code, label, cap.zones, total, cap.ceiling, cap.product, cap.rationale
+        )
+
+
+def summary_consistency(inputs: Inputs) -> Iterator[Finding]:
+    """DM109: the plan's summary must agree with its points."""
+    summary = inputs.plan.summary
+    problems: list[str] = []
+    values: dict[str, Decimal] = {}
+    if summary.total_units != inputs.total_units:
+        problems.append(
+            f"summary total {units(summary.total_units)} ≠ {units(inputs.total_units)} "
+            "summed over the points"
+        )
+        values |= {
+            "summary_total_units": summary.total_units,
+            "points_total_units": inputs.total_units,
+        }
+    for zone in summary.zones:
+        actual = inputs.zone_units.get(zone.zone, Decimal(0))
+        if zone.units != actual:
+            problems.append(f"{zone.zone}: summary {units(zone.units)} ≠ points {units(actual)}")
+    if summary.needle_entries != len(inputs.plan.points):
+        problems.append(
+            f"summary needle entries {summary.needle_entries} ≠ {len(inputs.plan.points)} points"
+        )
+    if problems:
+        yield codes.SUMMARY_MISMATCH.finding(
+            "; ".join(problems),
+            rationale="Totals the injector reads must be the totals that are injected.",
+            source=None,
+            tag=None,
+            values=values,
+        )
