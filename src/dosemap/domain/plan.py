@@ -73,6 +73,7 @@ class ZoneSummary(_Model):
     points: int = Field(ge=0)
     volume_ul: Decimal = Field(ge=0)
     units: Decimal = Field(ge=0)
+    treatable_area_mm2: float | None = Field(default=None, ge=0)  # area left after danger margins
 
 
 class DrawUpLine(_Model):
@@ -111,6 +112,9 @@ class PlanRequest(_Model):
     spacing_mm: Decimal | None = Field(default=None, gt=0)
     zone_target_units: dict[str, Decimal] = Field(default_factory=dict)
     adjuncts: dict[str, Decimal] = Field(default_factory=dict)  # adjunct id -> mL per mL of mix
+    vial_price: Decimal | None = Field(default=None, ge=0)  # price of one vial, for the cost
+    currency: str | None = None
+    dead_space_ul: Decimal | None = Field(default=None, ge=0)  # hub + needle allowance; default 50
 
 
 class Plan(_Model):
@@ -126,3 +130,4 @@ class Plan(_Model):
     mix: WorkingMix
     points: tuple[PlannedPoint, ...]
     summary: PlanSummary
+    notes: tuple[str, ...] = ()  # what the planner left out or changed, for the injector to read

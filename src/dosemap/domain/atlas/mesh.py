@@ -21,6 +21,7 @@ from dosemap.domain.plan import MeshAnchor
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 TEMPLATE_VERTEX_COUNT = 468
 

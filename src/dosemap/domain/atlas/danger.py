@@ -1,0 +1,286 @@
+"""Danger zones: outlines on the face that droplets keep a cited distance away from.
+
+Each danger zone is a set of landmark outlines (one per side, or one on the midline), a margin in
+millimetres with its source and evidence tag, the treatment zones the rule governs, and whether
+it applies only to a mix containing hyaluronic acid (vascular-occlusion areas, clinical.md §4.2).
+Distances are measured on the face (see :mod:`dosemap.domain.atlas.surface`) from the outline's
+edge; a point inside the outline has a negative distance.
+
+Source ids not (yet) in the reference library, reported to the library's owner:
+``facial_danger_zones_glabella``, ``naturalaesthetica_danger_zones``,
+``medicalalgorithms_danger_zones``, ``dosemap_atlas_default`` (figures the software chose,
+tagged UNCONFIRMED: a clinic should confirm or change them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+
+import numpy as np
+
+from dosemap.domain.atlas.mesh import FaceMesh, FloatArray, resolve_anchors
+from dosemap.domain.atlas.surface import Outline
+from dosemap.domain.atlas.zones import ZONES, mirror_ring
+from dosemap.domain.evidence import Cited, EvidenceTag
+from dosemap.domain.plan import Plan
+
+
+@dataclass(frozen=True)
+class DangerZone:
+    """An area droplets stay ``margin`` away from.
+
+    ``applies_to`` lists the treatment zones the rule governs (``None``: every zone).
+    """
+
+    id: str
+    name: str
+    rings: tuple[tuple[int, ...], ...]
+    margin: Cited[Decimal]
+    rule: str
+    applies_to: tuple[str, ...] | None = None
+    requires_ha: bool = False
+
+    @property
+    def margin_mm(self) -> Decimal:
+        """The margin in millimetres."""
+        return self.margin.value
+
+    def governs(self, zone_id: str, mix_contains_ha: bool) -> bool:
+        """Whether this rule applies to a point in ``zone_id`` for such a mix."""
+        if self.requires_ha and not mix_contains_ha:
+            return False
+        return self.applies_to is None or zone_id in self.applies_to
+
+
+def _both(left: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    return (left, mirror_ring(left))
+
+
+_BROW = (336, 296, 334, 293, 300, 276, 283, 282, 295, 285)
+_CENTRAL_BROW = (296, 334, 282, 295)
+_ORBIT = (413, 441, 442, 443, 444, 445, 342, 446, 261, 448, 449, 450, 451, 452, 453, 464)
+_EYELIDS = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
+_LIPS = (0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146, 61, 185, 40, 39, 37)
+_NOSTRIL = (457, 438, 439, 455, 460, 328, 462, 461, 458)
+_MODIOLUS = (410, 436, 432, 422, 287)
+_MEDIAL_CANTHUS = (413, 441, 414, 398, 362, 382, 341, 453, 464)
+_NASOLABIAL_FOLD = (327, 423, 426, 436, 432, 287, 410, 322, 391)
+
+_UPPER_FACE = ("forehead", "glabella", "temple_left", "temple_right")
+_LOWER_FACE = (
+    "medial_cheek_left",
+    "medial_cheek_right",
+    "lateral_cheek_left",
+    "lateral_cheek_right",
+    "perioral",
+    "chin",
+    "jawline_left",
+    "jawline_right",
+)
+
+
+def _mm(value: str, source: str, tag: EvidenceTag, note: str | None = None) -> Cited[Decimal]:
+    return Cited[Decimal](value=Decimal(value), source=source, tag=tag, note=note)
+
+
+_DEFAULT = "dosemap_atlas_default"
+_DEFAULT_NOTE = "distance chosen by the software, not published; confirm or change it"
+
+_ALL: tuple[DangerZone, ...] = (
+    DangerZone(
+        "brow",
+        "eyebrows",
+        _both(_BROW),
+        _mm(
+            "20",
+            "botox_cosmetic_label",
+            EvidenceTag.LABEL,
+            "forehead lowest row >= 2 cm above the eyebrow (PI via a secondary summary; verify)",
+        ),
+        "forehead droplets at least 20 mm above the brow (brow ptosis)",
+        applies_to=("forehead",),
+    ),
+    DangerZone(
+        "central_brow",
+        "central eyebrow",
+        _both(_CENTRAL_BROW),
+        _mm(
+            "10", "jeuveau_label", EvidenceTag.LABEL, "not closer than 1 cm above the central brow"
+        ),
+        "glabellar droplets at least 10 mm from the central brow (lid and brow ptosis)",
+        applies_to=("glabella",),
+    ),
+    DangerZone(
+        "orbital_rim",
+        "orbital rim",
+        _both(_ORBIT),
+        _mm(
+            "10",
+            "botox_cosmetic_label",
+            EvidenceTag.LABEL,
+            "injections >= 1 cm above the bony orbital rim; the rim is approximated by landmarks",
+        ),
+        "upper-face droplets at least 10 mm outside the orbital rim (eyelid ptosis)",
+        applies_to=_UPPER_FACE,
+    ),
+    DangerZone(
+        "eyelids",
+        "eyelids",
+        _both(_EYELIDS),
+        _mm("8", _DEFAULT, EvidenceTag.UNCONFIRMED, _DEFAULT_NOTE),
+        "no droplet within 8 mm of the lid margin (levator and orbicularis spread)",
+    ),
+    DangerZone(
+        "lips",
+        "lips (vermilion)",
+        (_LIPS,),
+        _mm("3", _DEFAULT, EvidenceTag.UNCONFIRMED, _DEFAULT_NOTE),
+        "no droplet in the vermilion or within 3 mm of it (orbicularis oris, labial arteries)",
+    ),
+    DangerZone(
+        "nostrils",
+        "nostrils",
+        _both(_NOSTRIL),
+        _mm("3", _DEFAULT, EvidenceTag.UNCONFIRMED, _DEFAULT_NOTE),
+        "no droplet in a nostril or within 3 mm of it",
+    ),
+    DangerZone(
+        "smile_muscles",
+        "modiolus (zygomaticus, risorius, depressor insertions)",
+        _both(_MODIOLUS),
+        _mm(
+            "10",
+            "doctorstudio",
+            EvidenceTag.UNCONFIRMED,
+            "risk of smile asymmetry is [LOW-AUTHORITY]/[VARIES] (doctorstudio, cbamedicine, "
+            "Nefertiti chapter); the 10 mm distance is a software default",
+        ),
+        "lower-face droplets at least 10 mm from the modiolus (smile asymmetry)",
+        applies_to=_LOWER_FACE,
+    ),
+    DangerZone(
+        "ha_glabella",
+        "glabella (HA: blindness risk)",
+        (ZONES["glabella"].ring,),
+        _mm("0", "facial_danger_zones_glabella", EvidenceTag.ESTABLISHED),
+        "no hyaluronic-acid mix in the glabella (supratrochlear, supraorbital arteries)",
+        requires_ha=True,
+    ),
+    DangerZone(
+        "ha_nose",
+        "nose (HA)",
+        (ZONES["nose"].ring,),
+        _mm("0", "naturalaesthetica_danger_zones", EvidenceTag.LOW_AUTHORITY),
+        "no hyaluronic-acid mix on the nose (dorsal nasal, angular arteries)",
+        requires_ha=True,
+    ),
+    DangerZone(
+        "ha_medial_canthus",
+        "medial canthus (HA)",
+        _both(_MEDIAL_CANTHUS),
+        _mm("5", "naturalaesthetica_danger_zones", EvidenceTag.LOW_AUTHORITY, _DEFAULT_NOTE),
+        "no hyaluronic-acid mix within 5 mm of the medial canthus (angular-ophthalmic link)",
+        requires_ha=True,
+    ),
+    DangerZone(
+        "ha_nasolabial_fold",
+        "nasolabial fold (HA)",
+        _both(_NASOLABIAL_FOLD),
+        _mm("3", "medicalalgorithms_danger_zones", EvidenceTag.LOW_AUTHORITY, _DEFAULT_NOTE),
+        "no hyaluronic-acid mix within 3 mm of the nasolabial fold (facial, angular arteries)",
+        requires_ha=True,
+    ),
+    DangerZone(
+        "ha_temple",
+        "temple (HA)",
+        (ZONES["temple_left"].ring, ZONES["temple_right"].ring),
+        _mm("0", "medicalalgorithms_danger_zones", EvidenceTag.LOW_AUTHORITY),
+        "no hyaluronic-acid mix in the temple (superficial temporal artery)",
+        requires_ha=True,
+    ),
+    DangerZone(
+        "ha_infraorbital",
+        "infraorbital / tear trough (HA)",
+        (ZONES["infraorbital_left"].ring, ZONES["infraorbital_right"].ring),
+        _mm("0", "medicalalgorithms_danger_zones", EvidenceTag.LOW_AUTHORITY),
+        "no hyaluronic-acid mix in the infraorbital area (infraorbital, angular branches)",
+        requires_ha=True,
+    ),
+)
+
+#: Every danger zone by id.
+DANGER_ZONES: Mapping[str, DangerZone] = MappingProxyType({d.id: d for d in _ALL})
+
+
+@dataclass(frozen=True)
+class DangerHit:
+    """A planned point too close to (or inside) a danger zone that governs it.
+
+    ``distance_mm`` is measured from the danger outline's edge, negative inside it; the point
+    breaks the rule when ``distance_mm < margin_mm``.
+    """
+
+    point: int
+    danger_zone: str
+    distance_mm: float
+    margin_mm: Decimal
+    source: str
+    tag: EvidenceTag
+    because_of_ha: bool
+
+
+def outlines(danger: DangerZone, landmarks_mm: FloatArray) -> tuple[Outline, ...]:
+    """The danger zone's outlines on a landmark set (N×3, mm)."""
+    return tuple(Outline.from_corners(landmarks_mm[list(ring)]) for ring in danger.rings)
+
+
+def signed_distances(
+    danger: DangerZone, landmarks_mm: FloatArray, points: FloatArray
+) -> FloatArray:
+    """Signed distance (mm) of each surface point (K×3) to the nearest outline of ``danger``."""
+    parts = [outline.signed_distances(points) for outline in outlines(danger, landmarks_mm)]
+    result: FloatArray = np.min(np.vstack(parts), axis=0)
+    return result
+
+
+def danger_zone_hits(plan: Plan, mesh: FaceMesh, *, within_mm: float = 0.0) -> list[DangerHit]:
+    """Points of ``plan`` that break (or come within ``within_mm`` of breaking) a danger rule.
+
+    Points are placed on ``mesh`` through their anchors, so the check holds on any face of the
+    MediaPipe topology (the template, a patient's fitted mesh). HA-only zones count only when the
+    plan's mix contains hyaluronic acid.
+
+    Returns
+    -------
+    list[DangerHit]
+        Ordered by point number, then danger-zone id.
+    """
+    if not plan.points:
+        return []
+    positions = resolve_anchors([p.anchor for p in plan.points], mesh.vertices_mm)
+    has_ha = plan.mix.contains_hyaluronic_acid
+    hits: list[DangerHit] = []
+    for danger in sorted(DANGER_ZONES.values(), key=lambda d: d.id):
+        governed = [i for i, p in enumerate(plan.points) if danger.governs(p.zone, has_ha)]
+        if not governed:
+            continue
+        dist = signed_distances(danger, mesh.vertices_mm, positions[governed])
+        limit = float(danger.margin_mm) + within_mm
+        for index, d in zip(governed, dist.tolist(), strict=True):
+            if d < limit:
+                hits.append(
+                    DangerHit(
+                        point=plan.points[index].number,
+                        danger_zone=danger.id,
+                        distance_mm=round(d, 2),
+                        margin_mm=danger.margin_mm,
+                        source=danger.margin.source,
+                        tag=danger.margin.tag,
+                        because_of_ha=danger.requires_ha,
+                    )
+                )
+    hits.sort(key=lambda h: (h.point, h.danger_zone))
+    return hits

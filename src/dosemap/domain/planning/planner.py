@@ -1,0 +1,328 @@
+"""The microdroplet planner: a :class:`~dosemap.domain.plan.PlanRequest` in, a full plan out.
+
+Pure and deterministic: the same request, library and mesh give the same plan, byte for byte
+(zones in a fixed order, positions rounded to 0.01 mm, anchor weights to 1e-6, no set order).
+All dose arithmetic is :mod:`dosemap.domain.dosing`'s; the plan's totals are sums of the points'
+``Decimal`` units and volumes, so they equal the sum of the points exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import numpy as np
+
+from dosemap.domain import dosing
+from dosemap.domain.atlas.danger import DANGER_ZONES, outlines
+from dosemap.domain.atlas.mesh import FaceMesh
+from dosemap.domain.atlas.patch import zone_patch
+from dosemap.domain.atlas.surface import make_anchor
+from dosemap.domain.atlas.zones import UNSUPPORTED_ZONES, ZONE_ORDER, zone
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.library import Library
+from dosemap.domain.library.models import AdjunctKind, Protocol, Technique, TechniqueKind
+from dosemap.domain.plan import (
+    Plan,
+    PlannedPoint,
+    PlanRequest,
+    PlanSummary,
+    WorkingMix,
+    ZoneSummary,
+)
+from dosemap.domain.planning.layout import Clearance, layout_zone, treatable_area_mm2
+
+#: Per-droplet volume a zone target may set, by technique kind (µL, inclusive). Published
+#: microdroplets run from about 8-10 µL (Wu) to 50 µL (Dayan-style), clinical.md §1.7.
+VOLUME_BOUNDS_UL: dict[TechniqueKind, tuple[Decimal, Decimal]] = {
+    TechniqueKind.NEEDLE: (Decimal("5"), Decimal("50")),
+    TechniqueKind.STAMP: (Decimal("5"), Decimal("100")),
+}
+DEFAULT_DEAD_SPACE_UL = Decimal("50")
+_VOLUME_STEP_UL = Decimal("0.1")  # the finest per-point volume a target can set
+_POSITION_DECIMALS = 2
+_MAX_SPACING_MM = Decimal("50")
+_MIN_SPACING_MM = Decimal("2")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the request and the protocol preset resolve to."""
+
+    protocol: Protocol | None
+    product: str
+    vial_units: Decimal
+    diluent_ml: Decimal
+    technique: Technique
+    volume_per_point_ul: Decimal
+    spacing_mm: Decimal
+    mix: WorkingMix
+
+
+def _need(value: Decimal | str | None, field: str, what: str) -> Decimal | str:
+    if value is None:
+        raise InvalidInputError(field, "is required without a protocol preset", what)
+    return value
+
+
+def resolve_settings(request: PlanRequest, library: Library) -> Settings:
+    """Fill the request's blanks from its protocol preset; build the working mix."""
+    protocol = library.protocol(request.protocol) if request.protocol else None
+    product = str(
+        _need(request.product or (protocol.stock.product if protocol else None), "product", "id")
+    )
+    library.product(product)
+    vial_units = Decimal(
+        _need(
+            request.vial_units or (protocol.stock.vial_units if protocol else None),
+            "vial_units",
+            "> 0 U",
+        )
+    )
+    diluent_ml = Decimal(
+        _need(
+            request.diluent_ml or (protocol.stock.diluent_ml if protocol else None),
+            "diluent_ml",
+            "> 0 mL",
+        )
+    )
+    technique_id = str(
+        _need(request.technique or (protocol.technique if protocol else None), "technique", "id")
+    )
+    technique = library.technique(technique_id)
+    stamp = technique.kind is TechniqueKind.STAMP
+
+    volume = request.volume_per_point_ul
+    if volume is None and protocol is not None:
+        volume = protocol.volume_per_point_ul.value
+    if volume is None and stamp and technique.volume_per_stamp_ul is not None:
+        volume = technique.volume_per_stamp_ul.value
+    if volume is None:
+        volume = technique.typical_volume_per_point_ul.value
+
+    spacing = request.spacing_mm
+    if spacing is None and stamp and technique.stamp_pitch_mm is not None:
+        spacing = technique.stamp_pitch_mm
+    if spacing is None and protocol is not None:
+        spacing = protocol.spacing_mm.value
+    spacing = Decimal(_need(spacing, "spacing_mm", f"{_MIN_SPACING_MM}-{_MAX_SPACING_MM} mm"))
+    if not _MIN_SPACING_MM <= spacing <= _MAX_SPACING_MM:
+        raise InvalidInputError(
+            "spacing_mm", f"{spacing} mm is out of range", f"{_MIN_SPACING_MM}-{_MAX_SPACING_MM} mm"
+        )
+
+    if request.adjuncts:
+        adjuncts = dict(request.adjuncts)
+    elif protocol is not None:
+        adjuncts = {p.adjunct: p.volume_ml for p in protocol.working_mix if p.adjunct != "stock"}
+    else:
+        adjuncts = {}
+    adjuncts.pop(dosing.SALINE, None)  # saline is the top-up the mix computes itself
+    is_ha = {a: library.adjunct(a).kind is AdjunctKind.HYALURONIC_ACID for a in adjuncts}
+    target = request.working_units_per_ml
+    if target is None and protocol is not None:
+        target = protocol.working_units_per_ml.value
+    mix = dosing.working_mix(
+        product,
+        vial_units,
+        diluent_ml,
+        target_units_per_ml=target,
+        adjunct_ml_per_ml=adjuncts,
+        adjunct_is_ha=is_ha,
+    )
+    return Settings(protocol, product, vial_units, diluent_ml, technique, volume, spacing, mix)
+
+
+def resolve_zones(
+    request: PlanRequest, library: Library, protocol: Protocol | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The zones to plan, in plan order, and notes on zones left out.
+
+    Explicit ``zones`` win; else the goals' suggested zones; else the protocol's zones. A zone
+    the atlas cannot hold (``neck``) is an error when asked for by name and a note otherwise.
+    """
+    notes: list[str] = []
+    wanted: list[str] = []
+    if request.zones:
+        for index, zone_id in enumerate(request.zones):
+            zone(zone_id, field=f"zones[{index}]")
+            wanted.append(zone_id)
+    else:
+        suggested: Iterable[str]
+        if request.goals:
+            suggested = [z for g in request.goals for z in library.goal(g).zones]
+        elif protocol is not None:
+            suggested = protocol.zones
+        else:
+            raise InvalidInputError("zones", "no zones, goals or protocol given", "zone ids")
+        for zone_id in suggested:
+            if zone_id in UNSUPPORTED_ZONES:
+                note = f"{zone_id} left out: {UNSUPPORTED_ZONES[zone_id]}"
+                if note not in notes:
+                    notes.append(note)
+                continue
+            zone(zone_id)
+            wanted.append(zone_id)
+    ordered = tuple(z for z in ZONE_ORDER if z in wanted)
+    if not ordered:
+        raise InvalidInputError("zones", "none of the zones is in the face atlas", "zone ids")
+    for zone_id in request.zone_target_units:
+        if zone_id not in ordered:
+            raise InvalidInputError(
+                f"zone_target_units[{zone_id}]", "zone is not in the plan", ", ".join(ordered)
+            )
+    return ordered, tuple(notes)
+
+
+def _target_volume(zone_id: str, target_units: Decimal, points: int, settings: Settings) -> Decimal:
+    """Per-point volume (µL, 0.1 µL steps) that gives ``zone_id`` its target units."""
+    field = f"zone_target_units[{zone_id}]"
+    low, high = VOLUME_BOUNDS_UL[settings.technique.kind]
+    if target_units <= 0:
+        raise InvalidInputError(field, f"{target_units} U", "> 0 U")
+    if points == 0:
+        raise InvalidInputError(field, "no point fits in the zone after the danger margins")
+    per_point = target_units / points
+    volume = dosing.volume_for_units(per_point, settings.mix.units_per_ml).quantize(
+        _VOLUME_STEP_UL, rounding=ROUND_HALF_EVEN
+    )
+    if not low <= volume <= high:
+        reach_low = dosing.units_for_volume(low * points, settings.mix.units_per_ml)
+        reach_high = dosing.units_for_volume(high * points, settings.mix.units_per_ml)
+        raise InvalidInputError(
+            field,
+            f"{target_units} U over {points} points needs {volume} µL per point",
+            f"{reach_low}-{reach_high} U at {low}-{high} µL per point",
+        )
+    return volume
+
+
+def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
+    """Plan micro-dose injection points for ``request`` on ``mesh``.
+
+    Parameters
+    ----------
+    request
+        Zones or goals, a protocol preset and/or explicit parameters, optional zone targets.
+    library
+        The reference library (protocols, products, techniques, adjuncts, goals).
+    mesh
+        The face to plan on, in mm (normally ``dosemap.resources.template_mesh()``).
+
+    Returns
+    -------
+    Plan
+        Points (zone, position in mm and as a mesh anchor, technique, µL, units) and the
+        summary (entries, units and µL per zone and in total, areas, draw-up, vials, cost).
+
+    Raises
+    ------
+    InvalidInputError
+        A missing or out-of-range parameter, an unknown id, a zone target the technique's
+        droplet bounds cannot meet, or a plan without a single point.
+    """
+    settings = resolve_settings(request, library)
+    zone_ids, notes = resolve_zones(request, library, settings.protocol)
+    spacing = float(settings.spacing_mm)
+    hexagonal = settings.technique.kind is TechniqueKind.NEEDLE
+    has_ha = settings.mix.contains_hyaluronic_acid
+
+    all_outlines = {d.id: outlines(d, mesh.vertices_mm) for d in DANGER_ZONES.values()}
+    points: list[PlannedPoint] = []
+    summaries: list[ZoneSummary] = []
+    placed = np.zeros((0, 3))
+    for zone_id in zone_ids:
+        patch = zone_patch(mesh, zone(zone_id))
+        clearances = tuple(
+            Clearance(d.id, all_outlines[d.id], float(d.margin_mm))
+            for d in sorted(DANGER_ZONES.values(), key=lambda d: d.id)
+            if d.governs(zone_id, has_ha)
+        )
+        layout = layout_zone(
+            patch, spacing, hexagonal=hexagonal, clearances=clearances, placed=placed
+        )
+        placed = np.vstack([placed, layout.positions_mm])
+        count = len(layout.positions_mm)
+        target = request.zone_target_units.get(zone_id)
+        volume = (
+            settings.volume_per_point_ul
+            if target is None
+            else _target_volume(zone_id, target, count, settings)
+        )
+        units = dosing.units_for_volume(volume, settings.mix.units_per_ml)
+        for k in range(count):
+            x, y, z = (round(float(c), _POSITION_DECIMALS) for c in layout.positions_mm[k])
+            points.append(
+                PlannedPoint(
+                    number=len(points) + 1,
+                    zone=zone_id,
+                    position_mm=(x, y, z),
+                    anchor=make_anchor(layout.vertices[k], layout.weights[k]),
+                    technique=settings.technique.id,
+                    depth=settings.technique.depth.value,
+                    volume_ul=volume,
+                    units=units,
+                )
+            )
+        zone_points = points[len(points) - count :]
+        summaries.append(
+            ZoneSummary(
+                zone=zone_id,
+                area_mm2=round(patch.area_mm2, 1),
+                treatable_area_mm2=round(treatable_area_mm2(patch, clearances), 1),
+                points=count,
+                volume_ul=sum((p.volume_ul for p in zone_points), Decimal(0)),
+                units=sum((p.units for p in zone_points), Decimal(0)),
+            )
+        )
+        if count == 0:
+            notes += (f"{zone_id}: no point fits once the danger margins are kept",)
+
+    if not points:
+        raise InvalidInputError(
+            "zones", "no point fits in any zone once the danger margins are kept"
+        )
+    return Plan(
+        request=request,
+        protocol=settings.protocol.id if settings.protocol else None,
+        protocol_citation=(
+            library.source(settings.protocol.source).citation if settings.protocol else None
+        ),
+        product=settings.product,
+        technique=settings.technique.id,
+        spacing_mm=settings.spacing_mm,
+        mix=settings.mix,
+        points=tuple(points),
+        summary=_summary(request, settings, tuple(points), tuple(summaries)),
+        notes=notes,
+    )
+
+
+def _summary(
+    request: PlanRequest,
+    settings: Settings,
+    points: tuple[PlannedPoint, ...],
+    zones: tuple[ZoneSummary, ...],
+) -> PlanSummary:
+    total_units = sum((p.units for p in points), Decimal(0))
+    total_volume = sum((p.volume_ul for p in points), Decimal(0))
+    dead_space = (
+        request.dead_space_ul if request.dead_space_ul is not None else DEFAULT_DEAD_SPACE_UL
+    )
+    draw = dosing.draw_up(settings.mix, total_volume, dead_space)
+    # Vials are opened for what goes into the syringe, dead space included.
+    units_drawn = dosing.units_for_volume(total_volume + dead_space, settings.mix.units_per_ml)
+    vials, left = dosing.vials_needed(units_drawn, settings.vial_units)
+    cost = None if request.vial_price is None else request.vial_price * vials
+    return PlanSummary(
+        needle_entries=len(points),
+        total_units=total_units,
+        total_volume_ul=total_volume,
+        zones=zones,
+        draw_up=draw,
+        vials_needed=vials,
+        units_left_in_vials=left,
+        estimated_cost=cost,
+        currency=request.currency if cost is not None else None,
+    )
