@@ -266,7 +266,35 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
                         f"unknown source {figure.source!r} ({one_of(sources)})",
                     )
 
+    for policy_id, shared in records["beyond_use_policies"].items():
+        assert isinstance(shared, SharedBeyondUsePolicy)
+        _in_range(
+            library,
+            "beyond_use_policies",
+            policy_id,
+            ".hours.value",
+            Decimal(shared.hours.value),
+            _RANGES["hours"],
+        )
+
     for pid, product in library.products.items():
+        _in_range(
+            library,
+            "products",
+            pid,
+            ".min_retreatment_days.value",
+            Decimal(product.min_retreatment_days.value),
+            _RANGES["min_retreatment_days"],
+        )
+        for index, policy in enumerate(product.beyond_use_policies):
+            _in_range(
+                library,
+                "products",
+                pid,
+                f".beyond_use_policies[{index}].hours.value",
+                Decimal(policy.hours.value),
+                _RANGES["hours"],
+            )
         for index, row in enumerate(product.label_dilutions):
             _check_label_row(library, pid, index, row.vial_units, row.diluent_ml, row)
         seen: set[str] = set()
@@ -288,6 +316,27 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
             )
 
     for pid, protocol in library.protocols.items():
+        for name in ("working_units_per_ml", "volume_per_point_ul", "spacing_mm"):
+            number: Cited[Decimal] = getattr(protocol, name)
+            _in_range(library, "protocols", pid, f".{name}.value", number.value, _RANGES[name])
+        for zone, ceiling in protocol.zone_ceiling_units.items():
+            _in_range(
+                library,
+                "protocols",
+                pid,
+                f".zone_ceiling_units.{zone}.value",
+                ceiling.value,
+                _RANGES["ceiling_units"],
+            )
+        if protocol.session_ceiling_units is not None:
+            _in_range(
+                library,
+                "protocols",
+                pid,
+                ".session_ceiling_units.value",
+                protocol.session_ceiling_units.value,
+                _RANGES["ceiling_units"],
+            )
         if protocol.source not in sources:
             fail("protocols", pid, ".source", f"unknown source ({one_of(sources)})")
         if protocol.tag not in {t.value for t in EvidenceTag}:
@@ -372,6 +421,34 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
                 ".depth_mm_low",
                 f"above depth_mm_high ({technique.depth_mm_high})",
             )
+
+
+# Plausibility bounds (low exclusive, high inclusive) for figures the models leave open.
+_RANGES: dict[str, tuple[Decimal, Decimal, str]] = {
+    "min_retreatment_days": (Decimal(0), Decimal(730), "days"),
+    "hours": (Decimal(0), Decimal(8760), "h"),
+    "working_units_per_ml": (Decimal(0), Decimal(1000), "U/mL"),
+    "volume_per_point_ul": (Decimal(0), Decimal(200), "µL"),
+    "spacing_mm": (Decimal(0), Decimal(50), "mm"),
+    "ceiling_units": (Decimal(0), Decimal(1000), "U"),
+}
+
+
+def _in_range(
+    library: Library,
+    section: str,
+    record_id: str,
+    key: str,
+    value: Decimal,
+    bounds: tuple[Decimal, Decimal, str],
+) -> None:
+    low, high, unit = bounds
+    if not (value.is_finite() and low < value <= high):
+        raise LibraryError(
+            library.origin(section, record_id),
+            f"{section}.{record_id}{key}",
+            f"{value} {unit} is out of range (allowed: > {low} and <= {high} {unit})",
+        )
 
 
 def _check_protocol_mix(library: Library, pid: str, protocol: Protocol) -> None:
