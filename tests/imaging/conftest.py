@@ -30,6 +30,17 @@ def photo_of(rgb: np.ndarray, name: str = "test.png") -> Photo:
     return photo_from_bytes(png_bytes(rgb), name)
 
 
+@pytest.fixture(name="photo_of", scope="session")
+def _photo_of_fixture():
+    """``photo_of(rgb, name)``: a :class:`Photo` from pixels (via PNG, as a file would be)."""
+    return photo_of
+
+
+@pytest.fixture(scope="session")
+def face_files() -> list[Path]:
+    return FACE_FILES
+
+
 @pytest.fixture(scope="session")
 def detector():
     with MediaPipeDetector() as found:

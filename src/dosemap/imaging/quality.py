@@ -49,7 +49,7 @@ class CaptureLimits:
     max_yaw_deg: float = 20.0
     max_pitch_deg: float = 20.0
     max_roll_deg: float = 15.0
-    min_face_width_px: float = 80.0
+    min_face_width_px: float = 64.0
     min_iris_diameter_px: float = 6.0
     min_eye_aspect_ratio: float = 0.12
     min_sharpness: float = 60.0
