@@ -10,3 +10,5 @@ def register(app: typer.Typer) -> None:
     from dosemap.cli import schema
 
     app.add_typer(schema.app, name="schema")
+    app.command("catalog")(__import__("dosemap.cli.catalog", fromlist=["x"]).catalog)
+    app.command("dilute")(__import__("dosemap.cli.dilute", fromlist=["x"]).dilute)
