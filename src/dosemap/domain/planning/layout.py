@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dosemap.domain.atlas.mesh import BoolArray, FloatArray, IntArray
+from dosemap.domain.atlas.danger import DANGER_ZONES, outlines
+from dosemap.domain.atlas.mesh import BoolArray, FaceMesh, FloatArray, IntArray
 from dosemap.domain.atlas.patch import ZonePatch
 from dosemap.domain.atlas.surface import Outline
 from dosemap.domain.planning.lattice import lattice_in, offsets
@@ -39,6 +40,22 @@ class Clearance:
         for outline in self.outlines:
             ok &= outline.signed_distances(points) >= self.margin_mm
         return ok
+
+
+def danger_outlines(mesh: FaceMesh) -> dict[str, tuple[Outline, ...]]:
+    """Every danger zone's outlines on ``mesh``, by danger-zone id."""
+    return {d.id: outlines(d, mesh.vertices_mm) for d in DANGER_ZONES.values()}
+
+
+def clearances_for(
+    zone_id: str, mix_contains_ha: bool, by_danger: dict[str, tuple[Outline, ...]]
+) -> tuple[Clearance, ...]:
+    """The clearances (danger outlines + margins) that govern points in ``zone_id``."""
+    return tuple(
+        Clearance(d.id, by_danger[d.id], float(d.margin_mm))
+        for d in sorted(DANGER_ZONES.values(), key=lambda d: d.id)
+        if d.governs(zone_id, mix_contains_ha)
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 
 from dosemap.domain import dosing
-from dosemap.domain.atlas.danger import DANGER_ZONES, outlines
 from dosemap.domain.atlas.mesh import FaceMesh
 from dosemap.domain.atlas.patch import zone_patch
 from dosemap.domain.atlas.surface import make_anchor
@@ -31,7 +30,12 @@ from dosemap.domain.plan import (
     WorkingMix,
     ZoneSummary,
 )
-from dosemap.domain.planning.layout import Clearance, layout_zone, treatable_area_mm2
+from dosemap.domain.planning.layout import (
+    clearances_for,
+    danger_outlines,
+    layout_zone,
+    treatable_area_mm2,
+)
 
 #: Per-droplet volume a zone target may set, by technique kind (µL, inclusive). Published
 #: microdroplets run from about 8-10 µL (Wu) to 50 µL (Dayan-style), clinical.md §1.7.
@@ -228,17 +232,13 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     hexagonal = settings.technique.kind is TechniqueKind.NEEDLE
     has_ha = settings.mix.contains_hyaluronic_acid
 
-    all_outlines = {d.id: outlines(d, mesh.vertices_mm) for d in DANGER_ZONES.values()}
+    by_danger = danger_outlines(mesh)
     points: list[PlannedPoint] = []
     summaries: list[ZoneSummary] = []
     placed = np.zeros((0, 3))
     for zone_id in zone_ids:
         patch = zone_patch(mesh, zone(zone_id))
-        clearances = tuple(
-            Clearance(d.id, all_outlines[d.id], float(d.margin_mm))
-            for d in sorted(DANGER_ZONES.values(), key=lambda d: d.id)
-            if d.governs(zone_id, has_ha)
-        )
+        clearances = clearances_for(zone_id, has_ha, by_danger)
         layout = layout_zone(
             patch, spacing, hexagonal=hexagonal, clearances=clearances, placed=placed
         )

@@ -1,0 +1,63 @@
+"""Where in each zone droplets may go: the zone minus its danger margins, as anchored outlines.
+
+For drawing: the outlines are mesh anchors, so they land on the template or on a photo alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from shapely import MultiPolygon, Polygon, box, union_all
+
+from dosemap.domain.atlas.mesh import FaceMesh
+from dosemap.domain.atlas.patch import zone_patch
+from dosemap.domain.atlas.surface import make_anchor
+from dosemap.domain.atlas.zones import zone
+from dosemap.domain.plan import MeshAnchor, Plan
+from dosemap.domain.planning.lattice import lattice_in
+from dosemap.domain.planning.layout import allowed_mask, clearances_for, danger_outlines
+
+Ring = tuple[MeshAnchor, ...]
+
+
+def _rings(shape: Polygon) -> list[list[tuple[float, float]]]:
+    return [list(shape.exterior.coords)[:-1]] + [list(r.coords)[:-1] for r in shape.interiors]
+
+
+def treatable_outlines(
+    plan: Plan, mesh: FaceMesh, *, step_mm: float = 1.0
+) -> dict[str, list[tuple[Ring, tuple[Ring, ...]]]]:
+    """Zone id -> the treatable parts of the zone, each as (outline, holes) of mesh anchors.
+
+    The part of a zone at least each governing danger margin away from its danger zone,
+    estimated on a ``step_mm`` grid in the zone's unrolled map and smoothed by half a step.
+    """
+    by_danger = danger_outlines(mesh)
+    has_ha = plan.mix.contains_hyaluronic_acid
+    result: dict[str, list[tuple[Ring, tuple[Ring, ...]]]] = {}
+    for summary in plan.summary.zones:
+        patch = zone_patch(mesh, zone(summary.zone))
+        clearances = clearances_for(summary.zone, has_ha, by_danger)
+        grid = lattice_in(patch.polygon, step_mm, hexagonal=False, offset=(0.5, 0.5))
+        lifted = patch.lift(grid.uv)
+        ok = allowed_mask(lifted.positions_mm, clearances, np.zeros((0, 3)), 0.0)
+        half = step_mm / 2
+        cells = [box(u - half, v - half, u + half, v + half) for u, v in lifted.uv[ok].tolist()]
+        if not cells:
+            result[summary.zone] = []
+            continue
+        area = union_all(cells).intersection(patch.polygon).simplify(half / 2)
+        parts = list(area.geoms) if isinstance(area, MultiPolygon) else [area]
+        regions: list[tuple[Ring, tuple[Ring, ...]]] = []
+        for part in parts:
+            if not isinstance(part, Polygon) or part.is_empty or part.area < step_mm**2:
+                continue
+            anchored: list[Ring] = []
+            for ring in _rings(part):
+                up = patch.lift(np.asarray(ring, dtype=np.float64))
+                anchored.append(
+                    tuple(make_anchor(v, w) for v, w in zip(up.vertices, up.weights, strict=True))
+                )
+            if len(anchored[0]) >= 3:
+                regions.append((anchored[0], tuple(r for r in anchored[1:] if len(r) >= 3)))
+        result[summary.zone] = regions
+    return result

@@ -1,0 +1,526 @@
+"""A backend-neutral picture of a plan: shapes in pixels, grouped in named layers.
+
+:func:`build_plan_scene` turns a plan and a 2D projection of the face landmarks into polygons,
+circles, lines and labels; :mod:`dosemap.render.svg` and :mod:`dosemap.render.raster` only draw
+them. The landmarks can be the template face seen from the front
+(:func:`template_projection`) or a photo's pixel landmarks: every zone, danger zone and point
+is placed through landmark indices and mesh anchors, so the same plan lands on either.
+
+Pixel frame: x to the right, y down, origin top-left of the whole canvas. The face (or photo)
+occupies :attr:`Scene.image_box`; a header band above it holds the title and a footer band
+below it the legend, scale bar and the off-label line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from dosemap.domain.atlas.danger import DANGER_ZONES, DangerZone
+from dosemap.domain.atlas.mesh import FaceMesh, resolve_anchors
+from dosemap.domain.atlas.zones import ZONES
+from dosemap.domain.plan import MeshAnchor, Plan
+
+FloatArray = npt.NDArray[np.float64]
+Point = tuple[float, float]
+Ring = Sequence[MeshAnchor]
+
+# Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
+ZONE_COLOURS = ("#0072B2", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#D55E00", "#F0E442")
+DANGER_COLOUR = "#C0392B"
+POINT_COLOUR = "#1B2A49"
+TEXT_COLOUR = "#111111"
+HEADER_PX = 120
+
+
+@dataclass(frozen=True)
+class PolygonShape:
+    """A closed polygon; ``fill_opacity`` 0 draws the outline only."""
+
+    points: tuple[Point, ...]
+    stroke: str | None
+    stroke_width: float = 2.0
+    fill: str | None = None
+    fill_opacity: float = 0.0
+    dashed: bool = False
+    holes: tuple[tuple[Point, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class CircleShape:
+    """A filled circle with an outline."""
+
+    centre: Point
+    radius: float
+    fill: str
+    stroke: str = "#FFFFFF"
+    stroke_width: float = 1.5
+
+
+@dataclass(frozen=True)
+class LineShape:
+    """A straight line."""
+
+    start: Point
+    end: Point
+    stroke: str
+    stroke_width: float = 2.0
+
+
+@dataclass(frozen=True)
+class Label:
+    """Text at ``position``; ``anchor`` is where the position sits on the text line.
+
+    ``halo`` draws a white outline under the glyphs so text stays legible over a photo.
+    """
+
+    position: Point
+    text: str
+    size: float
+    colour: str = TEXT_COLOUR
+    anchor: str = "start"  # "start" | "middle" | "end"
+    bold: bool = False
+    halo: bool = False
+
+
+Shape = PolygonShape | CircleShape | LineShape | Label
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Shapes drawn together, in order (``zones``, ``danger``, ``points``, ``legend`` …)."""
+
+    name: str
+    shapes: tuple[Shape, ...]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A complete picture: canvas size, where the face image goes, and the layers in order."""
+
+    width: int
+    height: int
+    image_box: tuple[int, int, int, int]  # x, y, width, height of the face / photo area
+    layers: tuple[Layer, ...]
+    title: str = ""
+    background: str = "#FFFFFF"
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+def template_projection(
+    mesh: FaceMesh, px_per_mm: float = 8.0, pad_mm: float = 6.0
+) -> tuple[FloatArray, tuple[int, int], float]:
+    """The template face seen from the front: landmarks in pixels, image size, mm per pixel.
+
+    The frontal view puts the patient's left on the viewer's right, as a photo does.
+    """
+    xy = mesh.vertices_mm[:, :2]
+    low = xy.min(axis=0) - pad_mm
+    high = xy.max(axis=0) + pad_mm
+    pixels = np.column_stack([(xy[:, 0] - low[0]) * px_per_mm, (high[1] - xy[:, 1]) * px_per_mm])
+    size = (
+        int(np.ceil((high[0] - low[0]) * px_per_mm)),
+        int(np.ceil((high[1] - low[1]) * px_per_mm)),
+    )
+    return pixels, size, 1.0 / px_per_mm
+
+
+def _fmt(value: Decimal, places: int = 2) -> str:
+    """A Decimal for people: at most ``places`` decimals, no exponent (``18``, ``0.2``)."""
+    rounded = value.quantize(Decimal(1).scaleb(-places)).normalize()
+    return format(rounded, "f")
+
+
+def _units(value: Decimal) -> str:
+    return f"{_fmt(value)} U"
+
+
+def _shift(points: FloatArray, dx: float, dy: float) -> tuple[Point, ...]:
+    return tuple((float(x) + dx, float(y) + dy) for x, y in points)
+
+
+def _ring_points(
+    landmarks: FloatArray, ring: Sequence[int], dx: float, dy: float
+) -> tuple[Point, ...]:
+    return _shift(landmarks[list(ring)], dx, dy)
+
+
+def _centroid(points: Sequence[Point]) -> Point:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return (sum(xs) / len(xs), sum(ys) / len(ys))
+
+
+#: MediaPipe's face-oval landmarks, drawn faintly on the template so it reads as a face.
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)  # fmt: skip
+CONTEXT_COLOUR = "#9AA0A6"
+
+
+def _danger_zones_for(plan: Plan, candidates: Iterable[DangerZone]) -> list[DangerZone]:
+    zones = {z.zone for z in plan.summary.zones}
+    has_ha = plan.mix.contains_hyaluronic_acid
+    return [
+        d
+        for d in sorted(candidates, key=lambda d: d.id)
+        if any(d.governs(z, has_ha) for z in sorted(zones))
+    ]
+
+
+def _text_width(text: str, size: float) -> float:
+    """Rough rendered width of ``text`` in DejaVu Sans at ``size`` px (for layout only)."""
+    return 0.6 * size * len(text)
+
+
+def _box_distance(box: tuple[float, float, float, float], points: FloatArray) -> float:
+    """Smallest distance from the points (K×2) to an axis-aligned box (x0, y0, x1, y1)."""
+    if len(points) == 0:
+        return float("inf")
+    x0, y0, x1, y1 = box
+    dx = np.maximum(np.maximum(x0 - points[:, 0], 0.0), points[:, 0] - x1)
+    dy = np.maximum(np.maximum(y0 - points[:, 1], 0.0), points[:, 1] - y1)
+    return float(np.hypot(dx, dy).min())
+
+
+def _place_label(
+    text: str,
+    size: float,
+    outline: Sequence[Point],
+    obstacles: FloatArray,
+    taken: list[tuple[float, float, float, float]],
+    radius: float,
+) -> Point:
+    """Where to centre a zone's label: inside or on its outline, clear of points and labels."""
+    cx, cy = _centroid(outline)
+    candidates: list[Point] = [(cx, cy)]
+    for k, (x, y) in enumerate(outline):
+        nx, ny = outline[(k + 1) % len(outline)]
+        candidates += [(x, y), ((x + nx) / 2, (y + ny) / 2), ((x + cx) / 2, (y + cy) / 2)]
+    half_w, height = _text_width(text, size) / 2, size
+    best, best_score = candidates[0], -np.inf
+    for x, y in candidates:
+        box = (x - half_w, y - height, x + half_w, y + 0.3 * size)
+        clearance = min(_box_distance(box, obstacles) - radius, 12.0)
+        overlap = any(
+            box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken
+        )
+        score = clearance - (1000.0 if overlap else 0.0) - 0.01 * np.hypot(x - cx, y - cy)
+        if score > best_score:
+            best, best_score = (x, y), score
+    x, y = best
+    taken.append((x - half_w, y - height, x + half_w, y + 0.3 * size))
+    return x, y + 0.35 * size
+
+
+def build_plan_scene(
+    plan: Plan,
+    landmarks_2d: FloatArray,
+    *,
+    image_size: tuple[int, int],
+    danger_zones: Iterable[DangerZone] = DANGER_ZONES.values(),
+    mm_per_px: float | None = None,
+    product_name: str | None = None,
+    treatable: Mapping[str, Sequence[tuple[Ring, Sequence[Ring]]]] | None = None,
+    face_outline: bool = True,
+    scale: float = 1.0,
+) -> Scene:
+    """The picture of ``plan`` over a face whose landmarks are ``landmarks_2d``.
+
+    Parameters
+    ----------
+    plan
+        The plan to draw.
+    landmarks_2d
+        N×2 landmark positions in pixels of the face image (x right, y down), N ≥ 468.
+    image_size
+        (width, height) of the face image (the template projection or the photo) in pixels.
+    danger_zones
+        Danger zones to shade; only those that govern a zone of the plan are drawn.
+    mm_per_px
+        Millimetres per pixel at the face, for the scale bar; ``None`` leaves the bar out.
+    product_name
+        Product name for the title (defaults to the product id).
+    treatable
+        Zone id -> the parts of the zone left after the danger margins, each as (outline,
+        holes) of mesh anchors (:func:`dosemap.domain.planning.regions.treatable_outlines`);
+        drawn tinted in the zone's colour.
+    face_outline
+        Draw the face oval faintly (for the template; a photo shows the face itself).
+    scale
+        Size factor for text, points and line widths (1.0 suits a face about 1200 px wide).
+    """
+    width, height = image_size
+    canvas_w = max(width, int(1000 * scale))
+    dx, dy = (canvas_w - width) / 2.0, float(HEADER_PX * scale)
+    plan_zones = [z.zone for z in plan.summary.zones]
+    colour = {z: ZONE_COLOURS[k % len(ZONE_COLOURS)] for k, z in enumerate(plan_zones)}
+    dangers = _danger_zones_for(plan, danger_zones)
+    layers: list[Layer] = []
+
+    if face_outline:
+        oval = _ring_points(landmarks_2d, FACE_OVAL, dx, dy)
+        layers.append(Layer("face", (PolygonShape(oval, CONTEXT_COLOUR, 1.5 * scale),)))
+
+    zone_shapes: list[Shape] = []
+    for zone_id in plan_zones:
+        for outer, holes in (treatable or {}).get(zone_id, ()):
+            zone_shapes.append(
+                PolygonShape(
+                    _shift(resolve_anchors(list(outer), landmarks_2d), dx, dy),
+                    None,
+                    0,
+                    fill=colour[zone_id],
+                    fill_opacity=0.22,
+                    holes=tuple(
+                        _shift(resolve_anchors(list(h), landmarks_2d), dx, dy) for h in holes
+                    ),
+                )
+            )
+        outline = _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
+        zone_shapes.append(PolygonShape(outline, colour[zone_id], 2.5 * scale))
+    layers.append(Layer("zones", tuple(zone_shapes)))
+
+    danger_shapes: list[Shape] = []
+    for danger in dangers:
+        for ring in danger.rings:
+            danger_shapes.append(
+                PolygonShape(
+                    _ring_points(landmarks_2d, ring, dx, dy),
+                    DANGER_COLOUR,
+                    1.5 * scale,
+                    fill=DANGER_COLOUR,
+                    fill_opacity=0.28,
+                    dashed=True,
+                )
+            )
+    layers.append(Layer("danger", tuple(danger_shapes)))
+
+    # Points: circle area proportional to units, numbered in injection order.
+    point_shapes: list[Shape] = []
+    centres = np.zeros((0, 2))
+    radius_max = 17.0 * scale
+    if plan.points:
+        centres = resolve_anchors([p.anchor for p in plan.points], landmarks_2d) + np.array(
+            [dx, dy]
+        )
+        top = max(p.units for p in plan.points)
+        for p, (x, y) in zip(plan.points, centres.tolist(), strict=True):
+            share = float(p.units / top) if top > 0 else 1.0
+            radius = max(radius_max * share**0.5, 9.0 * scale)
+            point_shapes.append(CircleShape((x, y), radius, POINT_COLOUR, "#FFFFFF", 1.5 * scale))
+            size = (15.0 if p.number < 100 else 12.5) * scale
+            point_shapes.append(
+                Label((x, y + 0.36 * size), str(p.number), size, "#FFFFFF", "middle", bold=True)
+            )
+    layers.append(Layer("points", tuple(point_shapes)))
+
+    # Zone names go where they cover no point and no other name; danger names likewise.
+    taken: list[tuple[float, float, float, float]] = []
+    label_shapes: list[Shape] = []
+    for zone_id in plan_zones:
+        name = ZONES[zone_id].name
+        outline = _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
+        position = _place_label(name, 17 * scale, outline, centres, taken, radius_max)
+        label_shapes.append(
+            Label(position, name, 17 * scale, colour[zone_id], "middle", bold=True, halo=True)
+        )
+    for danger in dangers:
+        text = f"{danger.name.split(' (')[0]} ≥{_fmt(danger.margin_mm)} mm"
+        ring = max(danger.rings, key=lambda r: float(landmarks_2d[list(r), 0].mean()))
+        outline = _ring_points(landmarks_2d, ring, dx, dy)
+        position = _place_label(text, 14 * scale, outline, centres, taken, radius_max)
+        label_shapes.append(Label(position, text, 14 * scale, DANGER_COLOUR, "middle", halo=True))
+    layers.append(Layer("labels", tuple(label_shapes)))
+
+    layers.append(Layer("header", tuple(_header(plan, canvas_w, scale, product_name))))
+    footer, bottom = _footer(
+        plan, canvas_w, dy + height, scale, mm_per_px, dangers, colour, product_name
+    )
+    layers.append(Layer("footer", tuple(footer)))
+    entries = _entries_word(plan)
+    return Scene(
+        width=canvas_w,
+        height=int(bottom + 12 * scale),
+        image_box=(int(dx), int(dy), width, height),
+        layers=tuple(layers),
+        title=f"dosemap plan: {plan.summary.needle_entries} {entries}, "
+        f"{_units(plan.summary.total_units)}",
+        metadata={"protocol": plan.protocol or "", "product": plan.product},
+    )
+
+
+def _entries_word(plan: Plan) -> str:
+    return "stamps" if "stamp" in plan.technique or "device" in plan.technique else "entries"
+
+
+def _per_point(plan: Plan) -> str:
+    pairs = sorted({(p.volume_ul, p.units) for p in plan.points})
+    if len(pairs) == 1:
+        volume, units = pairs[0]
+        return f"{_fmt(volume)} µL = {_fmt(units, 3)} U per point"
+    return "µL per point varies by zone (see table)"
+
+
+def _header(plan: Plan, width: int, scale: float, product_name: str | None) -> list[Shape]:
+    mix = plan.mix
+    name = product_name or plan.product
+    line1 = (
+        f"{name} {_fmt(mix.stock_vial_units)} U + {_fmt(mix.stock_diluent_ml)} mL"
+        f" → {_fmt(mix.units_per_ml)} U/mL · {_per_point(plan)}"
+    )
+    line2 = (
+        f"{plan.summary.needle_entries} {_entries_word(plan)} · "
+        f"{_units(plan.summary.total_units)} · {_fmt(plan.summary.total_volume_ul)} µL · "
+        f"{_fmt(plan.spacing_mm)} mm apart · {plan.technique.replace('_', ' ')}"
+    )
+    shapes: list[Shape] = [
+        Label((width / 2, 46 * scale), line1, 24 * scale, TEXT_COLOUR, "middle", bold=True),
+        Label((width / 2, 84 * scale), line2, 21 * scale, TEXT_COLOUR, "middle"),
+    ]
+    if mix.contains_hyaluronic_acid:
+        shapes.append(
+            Label(
+                (width / 2, 112 * scale),
+                "Mix contains hyaluronic acid: vascular danger zones kept clear",
+                18 * scale,
+                DANGER_COLOUR,
+                "middle",
+                bold=True,
+            )
+        )
+    return shapes
+
+
+def _footer(
+    plan: Plan,
+    width: int,
+    top: float,
+    scale: float,
+    mm_per_px: float | None,
+    dangers: Sequence[DangerZone],
+    colour: Mapping[str, str],
+    product_name: str | None,
+) -> tuple[list[Shape], float]:
+    shapes: list[Shape] = []
+    x = 24 * scale
+    size = 18 * scale
+    line_h = 26 * scale
+    chars = int((width - 2 * x) / _text_width("x", size))
+    y = top + 34 * scale
+
+    def text(line: str, colour_: str = TEXT_COLOUR, bold: bool = False, indent: float = 0) -> None:
+        nonlocal y
+        for part in _wrap(line, chars - int(indent / _text_width("x", size))):
+            shapes.append(Label((x + indent, y), part, size, colour_, bold=bold))
+            y += line_h
+
+    # Legend: point symbol and danger swatch.
+    shapes.append(CircleShape((x + 12 * scale, y - 6 * scale), 13 * scale, POINT_COLOUR))
+    shapes.append(
+        Label((x + 12 * scale, y - 1 * scale), "n", 14 * scale, "#FFFFFF", "middle", True)
+    )
+    shapes.append(Label((x + 34 * scale, y), f"entry n · {_per_point(plan)}", size))
+    swatch_x = x + width / 2
+    shapes.append(
+        PolygonShape(
+            (
+                (swatch_x, y - 18 * scale),
+                (swatch_x + 30 * scale, y - 18 * scale),
+                (swatch_x + 30 * scale, y + 4 * scale),
+                (swatch_x, y + 4 * scale),
+            ),
+            DANGER_COLOUR,
+            1.5 * scale,
+            fill=DANGER_COLOUR,
+            fill_opacity=0.28,
+            dashed=True,
+        )
+    )
+    shapes.append(Label((swatch_x + 40 * scale, y), "danger zone: keep the margin", size))
+    y += line_h * 1.4
+
+    # Per-zone table.
+    for z in plan.summary.zones:
+        shapes.append(
+            PolygonShape(
+                (
+                    (x, y - 15 * scale),
+                    (x + 18 * scale, y - 15 * scale),
+                    (x + 18 * scale, y + 3 * scale),
+                    (x, y + 3 * scale),
+                ),
+                colour[z.zone],
+                1.5 * scale,
+                fill=colour[z.zone],
+                fill_opacity=0.5,
+            )
+        )
+        area = f"{z.area_mm2:.0f} mm²"
+        if z.treatable_area_mm2 is not None:
+            area = f"{z.treatable_area_mm2:.0f} of {z.area_mm2:.0f} mm² clear"
+        text(
+            f"{ZONES[z.zone].name}: {z.points} {_entries_word(plan)} · {_units(z.units)} · "
+            f"{_fmt(z.volume_ul)} µL · {area}",
+            indent=28 * scale,
+        )
+    y += line_h * 0.3
+
+    stock_name = f"stock ({product_name or plan.product})"
+    draw = ", ".join(
+        f"{_fmt(line.volume_ml, 3)} mL "
+        + (stock_name if line.ingredient.startswith("stock:") else line.ingredient)
+        for line in plan.summary.draw_up
+    )
+    vials = plan.summary.vials_needed
+    text(
+        f"Draw up: {draw} (with dead space) · {vials} vial{'s' if vials != 1 else ''} "
+        f"of {_fmt(plan.mix.stock_vial_units)} U, {_units(plan.summary.units_left_in_vials)} left"
+    )
+    margins = "; ".join(
+        f"{d.name.split(' (')[0]} ≥{_fmt(d.margin_mm)} mm [{d.margin.tag.value}]" for d in dangers
+    )
+    text(f"Margins: {margins}", DANGER_COLOUR)
+    y += line_h * 0.3
+
+    if mm_per_px:
+        bar_px = 20.0 / mm_per_px
+        shapes.append(LineShape((x, y), (x + bar_px, y), TEXT_COLOUR, 4 * scale))
+        for tick in (x, x + bar_px / 2, x + bar_px):
+            shapes.append(
+                LineShape((tick, y - 8 * scale), (tick, y + 8 * scale), TEXT_COLOUR, 2 * scale)
+            )
+        shapes.append(Label((x + bar_px + 12 * scale, y + 6 * scale), "20 mm", size))
+        y += line_h * 1.4
+
+    citation = plan.protocol_citation or "none (parameters entered by hand)"
+    text(f"Off-label intradermal use; protocol: {citation}", bold=True)
+    for note in plan.notes:
+        text(f"Note: {note}")
+    return shapes, y
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap to ``width`` characters.
+
+    Examples
+    --------
+    >>> _wrap("one two three", 7)
+    ['one two', 'three']
+    """
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        lines.append(current)
+    return lines
