@@ -38,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     consistency.units_look_like_other_product,
     consistency.vial_size,
     consistency.mix_product,
+    consistency.point_units,
     history.retreatment,
     history.cumulative,
     vials.vials,

@@ -54,7 +54,7 @@ class Finding(BaseModel):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Code:
     """A catalogue entry: the fixed code, severity and title, and what triggers it (for docs)."""
 
@@ -149,6 +149,13 @@ HA_FLAG_MISMATCH = Code(
     "Mix contains hyaluronic acid but is not flagged",
     "an ingredient of the mix is a hyaluronic-acid adjunct but the mix's "
     "contains_hyaluronic_acid is false (HA danger zones are then checked as if it were true)",
+)
+POINT_UNITS_MISMATCH = Code(
+    "DM405-POINT-UNITS-MISMATCH",
+    B,
+    "Point units do not follow from volume × concentration",
+    "a point's units differ from its volume times the mix concentration by more than "
+    "1% (and 0.01 U)",
 )
 RETREATMENT_INTERVAL = Code("DM501-RETREATMENT-INTERVAL", W,
     "Retreatment sooner than the minimum interval",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from dosemap.domain.dosing import botox_equivalent_units, convert_units
+from dosemap.domain.dosing import BOTOX, botox_equivalent_units, convert_units
 from dosemap.domain.errors import UnknownNameError
 from dosemap.domain.evidence import Cited, EvidenceTag
 from dosemap.domain.safety import finding as codes
@@ -130,12 +130,22 @@ def compare(inputs: Inputs, total: Decimal, ceiling: Decimal, ceiling_product: s
         verdict = "within it at the default ratio, above it at the range's high end"
     else:
         outcome, verdict = Outcome.WITHIN, "within it"
-    caveat = "; a label-dose ratio, not a potency ratio" if not converted.is_potency_ratio else ""
+    notes = []
+    if converted.low != converted.high:
+        notes.append(f"range {span(converted.low, converted.high)}")
+    if BOTOX not in (product.id, ceiling_product) and botox.default != converted.default:
+        notes.append(f"Botox-eq {span(botox.low, botox.high)}")
+    if not converted.is_potency_ratio:
+        notes.append("a label-dose ratio, not a potency ratio")
+    detail = f" ({'; '.join(notes)})" if notes else ""
+    ceiling_detail = (
+        f" (Botox-eq {units(ceiling_botox.default)})"
+        if ceiling_product != BOTOX and ceiling_botox.default != ceiling
+        else ""
+    )
     text = (
-        f"{units(total)} {product.name} ≈ {units(converted.default)} {other} "
-        f"(range {span(converted.low, converted.high)}; Botox-eq "
-        f"{span(botox.low, botox.high)}{caveat}) vs ceiling {units(ceiling)} {other} "
-        f"(Botox-eq {units(ceiling_botox.default)}): {verdict}"
+        f"{units(total)} {product.name} ≈ {units(converted.default)} {other}{detail} "
+        f"vs ceiling {units(ceiling)} {other}{ceiling_detail}: {verdict}"
     )
     return Comparison(outcome, text, values)
 

@@ -56,43 +56,73 @@ def units_look_like_other_product(inputs: Inputs) -> Iterator[Finding]:
             implausible.append(dose)
     if not implausible:
         return
+    own_ratio = library.conversion(product.id).units_per_botox_unit.value
+    by_ratio: dict[Decimal, list[str]] = {}
     for other_id in sorted(library.conversions):
         other = library.conversions[other_id]
-        if other_id == product.id or not other.is_potency_ratio or other_id not in library.products:
-            continue
-        if (
-            other.units_per_botox_unit.value
-            == library.conversion(product.id).units_per_botox_unit.value
-        ):
-            continue  # same ratio: reading the numbers as the other product changes nothing
+        ratio = other.units_per_botox_unit.value
+        if other.is_potency_ratio and other_id in library.products and ratio != own_ratio:
+            by_ratio.setdefault(ratio, []).append(other_id)
+    for ratio, others in sorted(by_ratio.items()):
         fits = [
             d
             for d in implausible
-            if low <= botox_equivalent_units(d, other_id, library).default <= high
+            if low <= botox_equivalent_units(d, others[0], library).default <= high
         ]
         if not fits:
             continue
         numbers = tuple(p.number for p in inputs.plan.points if p.units in fits)
-        other_name = library.product(other_id).name
-        dose_text = span(min(fits), max(fits), places=3)
+        names = " / ".join(library.product(o).name for o in others)
         as_plan = botox_equivalent_units(min(fits), product.id, library)
+        cited = library.conversion(product.id if own_ratio != 1 else others[0])
         yield codes.UNITS_LOOK_LIKE_OTHER.finding(
-            f"{dose_text} per point of {product.name} ≈ {units(as_plan.default, 3)} Botox-eq, "
-            f"outside the library presets' {span(low, high, places=3)} Botox-eq per point; "
-            f"read as {other_name} units it would be typical. Check the product and the "
-            f"dilution ({len(numbers)} point(s))",
+            f"{span(min(fits), max(fits), places=3)} per point of {product.name} ≈ "
+            f"{units(as_plan.default, 3)} Botox-eq, outside the library presets' "
+            f"{span(low, high, places=3)} Botox-eq per point; as {names} units it would be "
+            f"typical. Check the product and the dilution ({len(numbers)} point(s))",
             rationale="Units differ between products (Botox : Dysport about 1 : 2.5); numbers "
-            "copied from another product's protocol under-dose or over-dose several-fold.",
-            source=other.units_per_botox_unit.source,
-            tag=other.units_per_botox_unit.tag,
+            "copied from another product's protocol under- or over-dose several-fold.",
+            source=cited.units_per_botox_unit.source,
+            tag=cited.units_per_botox_unit.tag,
             values={
                 "point_units_low": min(fits),
                 "point_units_high": max(fits),
                 "preset_botox_equivalent_low_units": low,
                 "preset_botox_equivalent_high_units": high,
-                "other_units_per_botox_unit": other.units_per_botox_unit.value,
+                "other_units_per_botox_unit": ratio,
             },
             point_numbers=numbers,
+        )
+
+
+POINT_UNITS_TOLERANCE = Decimal("0.01")
+"""Relative difference tolerated between a point's units and volume × concentration."""
+POINT_UNITS_FLOOR = Decimal("0.01")
+"""Absolute difference (U) always tolerated (a value rounded to two decimals)."""
+
+
+def point_units(inputs: Inputs) -> Iterator[Finding]:
+    """DM405: every point's units must be its volume times the mix concentration."""
+    concentration = inputs.plan.mix.units_per_ml
+    wrong: dict[str, list[tuple[int, Decimal, Decimal]]] = {}
+    for point in inputs.plan.points:
+        expected = point.volume_ul * concentration / 1000
+        allowed = max(expected * POINT_UNITS_TOLERANCE, POINT_UNITS_FLOOR)
+        if abs(point.units - expected) > allowed:
+            wrong.setdefault(point.zone, []).append((point.number, point.units, expected))
+    for zone, rows in sorted(wrong.items()):
+        number, stated, expected = rows[0]
+        yield codes.POINT_UNITS_MISMATCH.finding(
+            f"{zone}: {len(rows)} point(s) whose units do not match volume × "
+            f"{units(concentration)}/mL; e.g. point {number}: {units(stated, 3)} stated, "
+            f"{units(expected, 3)} from its volume",
+            rationale="What is injected is the volume; units that do not follow from it mean "
+            "the totals and ceilings were checked on the wrong numbers.",
+            source=None,
+            tag=None,
+            values={"stated_units": stated, "expected_units": expected},
+            zone=zone,
+            point_numbers=tuple(r[0] for r in rows),
         )
 
 
