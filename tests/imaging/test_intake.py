@@ -122,6 +122,12 @@ class TestErrors:
             photo_from_bytes(data[: len(data) // 2], "cut.jpg")
         assert caught.value.code == "truncated"
 
+    def test_file_cut_inside_the_header(self):
+        data = _encode(_quadrants(), "JPEG", exif=_exif_with_gps(1))
+        with pytest.raises(PhotoError, match="truncated") as caught:
+            photo_from_bytes(data[:300], "cut.jpg")
+        assert caught.value.code == "truncated"
+
     @pytest.mark.parametrize("side", [8000, 60000])  # 64 MP (our limit); 3.6 GP (Pillow's)
     def test_decompression_bomb(self, side):
         with pytest.raises(PhotoError, match="MP") as caught:

@@ -51,7 +51,7 @@ def test_zones_are_where_the_face_is(baseline, scale):
     assert right.area_mm2 == pytest.approx(left.area_mm2, rel=0.15)
     assert baseline.zone("forehead").delta_a_star == 0.0
     assert not baseline.pores_resolvable and baseline.zone("nose").pore_density_per_cm2 is None
-    assert not baseline.colour_card_present
+    assert not baseline.colour_card_present and not baseline.greyscale
 
 
 def test_redness_on_one_cheek_raises_a_star_there_only(
@@ -161,3 +161,11 @@ def test_colour_card_is_reported(astronaut, astronaut_landmarks, scale):
 def test_unknown_reference_zone(astronaut, astronaut_landmarks, scale):
     with pytest.raises(InvalidInputError, match="reference_zone"):
         skin_metrics(astronaut, astronaut_landmarks, scale, reference_zone="ear")
+
+
+def test_greyscale_photo_reports_no_redness(astronaut, astronaut_landmarks, scale):
+    grey = np.repeat(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    report = skin_metrics(grey, astronaut_landmarks, scale)
+    assert report.greyscale
+    assert all(z.a_star is None and z.delta_a_star is None for z in report.zones)
+    assert all(z.texture > 0 for z in report.zones)

@@ -115,6 +115,10 @@ def _open(data: bytes, source: str) -> Image.Image:
         raise PhotoError(
             "not_an_image", "not an image file", "JPEG, PNG or HEIC/HEIF", source=source
         ) from exc
+    except OSError as exc:  # the file ends inside its header
+        raise PhotoError(
+            "truncated", f"truncated image header ({exc})", "a complete file", source=source
+        ) from exc
     if image.format not in SUPPORTED_FORMATS:
         raise PhotoError(
             "unsupported_format", f"{image.format} image", "JPEG, PNG or HEIC/HEIF", source=source

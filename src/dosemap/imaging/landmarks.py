@@ -8,7 +8,9 @@ model can be swapped in by implementing :class:`Detector`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -93,6 +95,34 @@ def _from_faces(faces: Sequence[FloatArray], image_rgb: UInt8Array) -> FaceLandm
     return FaceLandmarks(points=points, image_size=(width, height))
 
 
+@contextmanager
+def native_stderr_silenced(enabled: bool) -> Iterator[None]:
+    """Hide MediaPipe's C++ (glog/absl/TFLite) chatter on file descriptor 2.
+
+    Its log level cannot be set from Python before the graph starts; without this every
+    command prints a dozen "W0000 ... Feedback manager" lines. Python exceptions are raised
+    after the descriptor is restored, so no error is hidden. Some lines come from the graph's
+    own threads slightly after ``process`` returns, so commands wrap their whole detection
+    phase in this too.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr descriptor (embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class MediaPipeDetector:
     """MediaPipe Face Mesh, static-image mode, iris refinement on (478 landmarks).
 
@@ -100,15 +130,17 @@ class MediaPipeDetector:
     Not thread-safe; make one per process (see :mod:`dosemap.imaging.batch`).
     """
 
-    def __init__(self, *, min_detection_confidence: float = 0.5) -> None:
+    def __init__(self, *, min_detection_confidence: float = 0.5, quiet: bool = True) -> None:
         import mediapipe as mp  # heavy import, kept out of module import time
 
-        self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True,
-            max_num_faces=2,
-            refine_landmarks=True,
-            min_detection_confidence=min_detection_confidence,
-        )
+        self._quiet = quiet
+        with native_stderr_silenced(quiet):
+            self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True,
+                max_num_faces=2,
+                refine_landmarks=True,
+                min_detection_confidence=min_detection_confidence,
+            )
 
     def detect(self, image_rgb: UInt8Array) -> FaceLandmarks:
         """See :meth:`Detector.detect`."""
@@ -116,7 +148,8 @@ class MediaPipeDetector:
             raise PhotoError(
                 "not_an_image", f"array {image_rgb.shape} {image_rgb.dtype}", "H×W×3 uint8"
             )
-        result = self._mesh.process(np.ascontiguousarray(image_rgb))
+        with native_stderr_silenced(self._quiet):
+            result = self._mesh.process(np.ascontiguousarray(image_rgb))
         faces = [
             np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float64)
             for face in (result.multi_face_landmarks or [])

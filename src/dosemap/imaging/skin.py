@@ -109,8 +109,8 @@ class ZoneMetrics:
 
     zone: str
     area_mm2: float
-    a_star: float
-    delta_a_star: float
+    a_star: float | None  # None for a greyscale photo: no colour to measure
+    delta_a_star: float | None
     shine_fraction: float
     texture: float
     pore_density_per_cm2: float | None
@@ -127,6 +127,7 @@ class SkinReport:
     texture_scale_mm: float
     pores_resolvable: bool
     colour_card_present: bool
+    greyscale: bool
 
     def zone(self, name: str) -> ZoneMetrics:
         """The metrics of one zone by name."""
@@ -143,6 +144,7 @@ class SkinReport:
             "texture_scale_mm": round(self.texture_scale_mm, 3),
             "pores_resolvable": self.pores_resolvable,
             "colour_card_present": self.colour_card_present,
+            "greyscale": self.greyscale,
         }
         for z in self.zones:
             for key, value in asdict(z).items():
@@ -300,13 +302,16 @@ def skin_metrics(
             count = _pore_count(lightness, mask, (pore_sigmas[0], pore_sigmas[1]))
             density = count / (area_mm2 / 100.0)
         partial[zone] = (area_mm2, shine, texture, density)
+    # A greyscale photo (equal channels) has a* = 0 everywhere: report "not measured", not 0.
+    channels = crop[skin].astype(np.int16)
+    greyscale = bool(np.abs(channels - channels.mean(axis=1, keepdims=True)).max() <= 2)
     reference = a_star[reference_zone]
     results = tuple(
         ZoneMetrics(
             zone=zone,
             area_mm2=round(area, 1),
-            a_star=round(a_star[zone], 3),
-            delta_a_star=round(a_star[zone] - reference, 3),
+            a_star=None if greyscale else round(a_star[zone], 3),
+            delta_a_star=None if greyscale else round(a_star[zone] - reference, 3),
             shine_fraction=round(shine, 5),
             texture=round(texture, 4),
             pore_density_per_cm2=None if density is None else round(density, 2),
@@ -321,4 +326,5 @@ def skin_metrics(
         texture_scale_mm=texture_sigma * mm_px,
         pores_resolvable=resolvable,
         colour_card_present=colour_card_present(rgb) if detect_colour_card else False,
+        greyscale=greyscale,
     )
