@@ -12,3 +12,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(schema.app, name="schema")
     app.command("catalog")(__import__("dosemap.cli.catalog", fromlist=["x"]).catalog)
     app.command("dilute")(__import__("dosemap.cli.dilute", fromlist=["x"]).dilute)
+    app.add_typer(__import__("dosemap.cli.check", fromlist=["app"]).app, name="check")
+    app.add_typer(__import__("dosemap.cli.photos", fromlist=["app"]).app, name="photos")
+    app.command("plan")(__import__("dosemap.cli.plan", fromlist=["plan"]).plan)
