@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from dosemap.domain.atlas.danger import danger_zone_hits
 from dosemap.domain.errors import InvalidInputError, UnknownNameError
 from dosemap.domain.intake import (
-    ContraindicationAnswers,
     Intake,
     PriorTreatment,
     SessionContext,
@@ -43,7 +42,7 @@ LIBRARY = load_library()
 MESH = template_mesh()
 SAFE_VERTEX = 10  # top of the forehead, on the midline: outside every danger zone and margin
 TODAY = date(2026, 11, 27)
-NOON = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 Spec = tuple[str, str | Decimal]  # (zone, units) with 10 µL droplets
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,7 +21,6 @@ from dosemap.domain.intake import (
 )
 from dosemap.domain.library.models import ContraindicationCode
 
-UTC = timezone.utc
 DAY = date(2026, 11, 27)
 
 
