@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(schema.app, name="schema")
     app.command("catalog")(__import__("dosemap.cli.catalog", fromlist=["x"]).catalog)
     app.command("dilute")(__import__("dosemap.cli.dilute", fromlist=["x"]).dilute)
-    app.add_typer(__import__("dosemap.cli.check", fromlist=["app"]).app, name="check")
+    app.command("check")(__import__("dosemap.cli.check", fromlist=["check"]).check)
     app.add_typer(__import__("dosemap.cli.photos", fromlist=["app"]).app, name="photos")
     app.command("plan")(__import__("dosemap.cli.plan", fromlist=["plan"]).plan)
+    __import__("dosemap.cli.records", fromlist=["register"]).register(app)

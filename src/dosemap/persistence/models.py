@@ -300,7 +300,7 @@ class ChartPoint(Base):
     z_mm: Mapped[float] = mapped_column(Float)
     anchor: Mapped[dict[str, Any]]  # {"vertices": [..3], "weights": [..3]}
     technique: Mapped[str] = mapped_column(String(60))
-    depth: Mapped[str] = mapped_column(String(60))
+    depth: Mapped[str] = mapped_column(Text)
     volume_ul: Mapped[Decimal]
     units: Mapped[Decimal]
     mix: Mapped[str] = mapped_column(String(200))

@@ -57,7 +57,7 @@ class ChartPointInput(Input):
     position_mm: tuple[float, float, float]
     anchor: MeshAnchor
     technique: str = Field(min_length=1, max_length=60)
-    depth: str = Field(min_length=1, max_length=60)
+    depth: str = Field(min_length=1, max_length=400)
     volume_ul: Decimal = Field(gt=0, le=1000, decimal_places=4)
     units: Decimal = Field(gt=0, le=100, decimal_places=4)
     mix: str = Field(min_length=1, max_length=200)

@@ -500,7 +500,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("technique", sa.String(length=60), nullable=False),
-        sa.Column("depth", sa.String(length=60), nullable=False),
+        sa.Column("depth", sa.Text(), nullable=False),
         sa.Column(
             "volume_ul", dosemap.persistence.types.Amount(precision=18, scale=4), nullable=False
         ),

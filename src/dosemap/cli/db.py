@@ -1,0 +1,242 @@
+"""``dosemap db …``: schema upgrade and status, clinics, staff, credentials, policy.
+
+Also the helpers every records command uses: open the configured database, pick the clinic,
+resolve what a person typed (chart number, vial label, staff name or a UUID) to a record.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from dosemap.config import load_settings
+from dosemap.domain.errors import InvalidInputError
+from dosemap.persistence.db import Database
+from dosemap.persistence.migrate import current_revision, head_revision, require_current, upgrade
+from dosemap.persistence.models import Clinic, Patient, Staff, Vial
+from dosemap.services import staff as staff_service
+
+app = typer.Typer(
+    help="Database: upgrade, status, clinics, staff and credentials.", no_args_is_help=True
+)
+console = Console()
+
+CLINIC_ENV = "DOSEMAP_CLINIC"
+ACTOR_ENV = "DOSEMAP_ACTOR"
+
+ClinicOpt = typer.Option(
+    None, "--clinic", help=f"Clinic name or id (default: ${CLINIC_ENV}, or the only one)."
+)
+ActorOpt = typer.Option(
+    None, "--as", help=f"Staff name or id acting (default: ${ACTOR_ENV}, else 'cli')."
+)
+
+
+def open_database(*, check_schema: bool = True) -> Database:
+    """The configured database; refuses one that is not at the shipped schema version."""
+    db = Database.from_url(load_settings().database_url)
+    if check_schema:
+        if current_revision(db.engine) is None:
+            upgrade(db.engine)  # first use: create the schema
+        require_current(db.engine)
+    return db
+
+
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def resolve_clinic(db: Database, ref: str | None) -> uuid.UUID:
+    """The clinic named by ``ref`` / ``$DOSEMAP_CLINIC``, or the only clinic there is."""
+    ref = ref or os.environ.get(CLINIC_ENV)
+    clinics = staff_service.list_clinics(db)
+    if ref:
+        for c in clinics:
+            if str(c.id) == ref or c.name == ref:
+                return c.id
+        raise InvalidInputError(
+            "clinic", "no such clinic", "; ".join(c.name for c in clinics) or "none yet"
+        )
+    if len(clinics) == 1:
+        return clinics[0].id
+    if not clinics:
+        raise InvalidInputError("clinic", "no clinic yet", "create one: dosemap db clinic-add NAME")
+    raise InvalidInputError(
+        "clinic", "several clinics", "--clinic one of: " + ", ".join(c.name for c in clinics)
+    )
+
+
+def resolve_staff(db: Database, clinic_id: uuid.UUID, ref: str, field: str = "staff") -> uuid.UUID:
+    """A staff member by id or exact display name."""
+    with db.read() as s:
+        q = select(Staff.id).where(Staff.clinic_id == clinic_id)
+        found = _as_uuid(ref)
+        rows = (
+            s.execute(q.where(Staff.id == found) if found else q.where(Staff.display_name == ref))
+            .scalars()
+            .all()
+        )
+    if len(rows) != 1:
+        raise InvalidInputError(field, "no single staff member matches", "a staff id or exact name")
+    return rows[0]
+
+
+def resolve_actor(db: Database, clinic_id: uuid.UUID, ref: str | None) -> str:
+    """Who acts, for the audit log: a staff id, or ``cli``."""
+    ref = ref or os.environ.get(ACTOR_ENV)
+    return str(resolve_staff(db, clinic_id, ref, "as")) if ref else "cli"
+
+
+def resolve_patient(db: Database, clinic_id: uuid.UUID, ref: str) -> uuid.UUID:
+    """A patient by id or chart number."""
+    with db.read() as s:
+        q = select(Patient.id).where(Patient.clinic_id == clinic_id)
+        found = _as_uuid(ref)
+        rows = (
+            s.execute(
+                q.where(Patient.id == found) if found else q.where(Patient.chart_number == ref)
+            )
+            .scalars()
+            .all()
+        )
+    if len(rows) != 1:
+        raise InvalidInputError("patient", "no such patient", "a patient id or chart number")
+    return rows[0]
+
+
+def resolve_vial(db: Database, clinic_id: uuid.UUID, ref: str, field: str = "vial") -> uuid.UUID:
+    """A vial by id or label."""
+    with db.read() as s:
+        q = select(Vial.id).where(Vial.clinic_id == clinic_id)
+        found = _as_uuid(ref)
+        rows = (
+            s.execute(q.where(Vial.id == found) if found else q.where(Vial.label == ref))
+            .scalars()
+            .all()
+        )
+    if len(rows) != 1:
+        raise InvalidInputError(field, "no single vial matches", "a vial id or label")
+    return rows[0]
+
+
+@app.command("upgrade")
+def upgrade_cmd() -> None:
+    """Create or migrate the database schema to this version of dosemap."""
+    db = open_database(check_schema=False)
+    before = current_revision(db.engine)
+    reached = upgrade(db.engine)
+    console.print(f"database schema: {before or 'empty'} → {reached}")
+
+
+@app.command("status")
+def status_cmd() -> None:
+    """Where the database is and which schema version it has."""
+    settings = load_settings()
+    db = Database.from_url(settings.database_url)
+    table = Table(show_header=False)
+    table.add_row("database", db.engine.url.render_as_string(hide_password=True))
+    table.add_row(
+        "schema", f"{current_revision(db.engine) or 'empty'} (this dosemap: {head_revision()})"
+    )
+    table.add_row("data dir", str(settings.data_dir))
+    console.print(table)
+
+
+@app.command("clinic-add")
+def clinic_add(
+    name: str,
+    jurisdiction: str = typer.Option(..., help="Where the clinic practises, e.g. US-CA."),
+    beyond_use_policy: str = typer.Option(
+        "label", help="Vial beyond-use policy: label or asds_consensus."
+    ),
+) -> None:
+    """Create a clinic."""
+    db = open_database()
+    c = staff_service.create_clinic(
+        db,
+        staff_service.ClinicInput(
+            name=name, jurisdiction=jurisdiction, beyond_use_policy=beyond_use_policy
+        ),
+    )
+    console.print(f"clinic {c.id} {c.name}")
+
+
+@app.command("staff-add")
+def staff_add(
+    name: str,
+    role: str = typer.Option(..., help="admin, injector or front_desk"),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Add a staff member."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    m = staff_service.add_staff(
+        db,
+        cid,
+        staff_service.StaffInput(display_name=name, role=role),  # type: ignore[arg-type]
+        actor=resolve_actor(db, cid, actor),
+    )
+    console.print(f"staff {m.id} {m.display_name} ({m.role})")
+
+
+@app.command("credential-add")
+def credential_add(
+    staff: str,
+    type: str = typer.Option(..., "--type", help="MD, DO, NP, PA, RN …"),
+    number: str = typer.Option(...),
+    jurisdiction: str = typer.Option(...),
+    expires: str = typer.Option(..., help="Expiry date, YYYY-MM-DD."),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Record a licence for a staff member."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    data = staff_service.CredentialInput.model_validate(
+        {"type": type, "number": number, "jurisdiction": jurisdiction, "expires_on": expires}
+    )
+    cred = staff_service.add_credential(
+        db, cid, resolve_staff(db, cid, staff), data, actor=resolve_actor(db, cid, actor)
+    )
+    console.print(f"credential {cred.id} {cred.type} expires {cred.expires_on}")
+
+
+@app.command("allow")
+def allow(
+    credential_type: str,
+    procedure: str = typer.Option(staff_service.MICRODOSE_PROCEDURE),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Clinic policy: let a credential type perform a procedure in the clinic's jurisdiction."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    with db.read() as s:
+        jurisdiction = s.get(Clinic, cid).jurisdiction  # type: ignore[union-attr]
+    staff_service.allow_procedure(
+        db,
+        cid,
+        procedure=procedure,
+        credential_type=credential_type,
+        jurisdiction=jurisdiction,
+        actor=resolve_actor(db, cid, actor),
+    )
+    console.print(f"{credential_type} may perform {procedure} in {jurisdiction}")
+
+
+def parse_date(text: str, field: str) -> date:
+    """A YYYY-MM-DD date or an error naming the field."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(field, f"not a date: {text!r}", "YYYY-MM-DD") from None

@@ -1,0 +1,206 @@
+"""``dosemap sessions …``: create from a plan file, chart, sign, amend, show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import TypeAdapter
+from rich.console import Console
+from rich.table import Table
+
+from dosemap.cli.db import (
+    ActorOpt,
+    ClinicOpt,
+    open_database,
+    resolve_actor,
+    resolve_clinic,
+    resolve_patient,
+    resolve_staff,
+    resolve_vial,
+)
+from dosemap.cli.vials import parse_time
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.plan import Plan
+from dosemap.resources import load_library
+from dosemap.services import sessions as svc
+from dosemap.services._common import as_uuid
+
+app = typer.Typer(help="Treatment sessions: plan, chart, sign, amend.", no_args_is_help=True)
+console = Console()
+_points = TypeAdapter(tuple[svc.ChartPointInput, ...])
+
+
+def _read_json(path: Path, field: str) -> object:
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise InvalidInputError(
+            field, f"cannot read {path.name}: {exc.strerror}", "a readable file"
+        ) from None
+    except ValueError as exc:
+        raise InvalidInputError(field, f"{path.name} is not JSON ({exc})", "a JSON file") from None
+
+
+@app.command("create")
+def create(
+    plan_file: Annotated[Path, typer.Argument(help="Plan file (JSON, from `dosemap plan`).")],
+    patient: str = typer.Option(..., help="Chart number or patient id."),
+    injector: str = typer.Option(..., help="Injector's name or staff id."),
+    at: str | None = typer.Option(None, help="Scheduled at (ISO with offset; default now)."),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Create a planned session from a plan file."""
+    plan = Plan.model_validate(_read_json(plan_file, "plan_file"))
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    row = svc.plan_session(
+        db,
+        cid,
+        patient_id=resolve_patient(db, cid, patient),
+        injector_id=resolve_staff(db, cid, injector, "injector"),
+        plan=plan,
+        scheduled_at=parse_time(at, "at"),
+        actor=resolve_actor(db, cid, actor),
+    )
+    console.print(f"session {row.id} planned: {len(plan.points)} points, {row.planned_units} U")
+
+
+@app.command("chart")
+def chart(
+    session: str,
+    vial: str | None = typer.Option(
+        None, help="Vial label or id: chart every planned point from it."
+    ),
+    points: Annotated[
+        Path | None, typer.Option(help="JSON list of chart points (instead of as planned).")
+    ] = None,
+    at: str | None = typer.Option(None, help="Performed at (ISO with offset; default now)."),
+    pain: int | None = typer.Option(None, help="Pain score 0-10."),
+    numbing: str | None = typer.Option(None),
+    aftercare: str | None = typer.Option(None),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Record the chart as performed (before signing; re-charting replaces it)."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    sid = as_uuid(session, "session")
+    row = svc.get_session(db, cid, sid)
+    chart_input = _chart_input(db, cid, row, vial, points, at, pain, numbing, aftercare)
+    done = svc.chart_session(
+        db,
+        cid,
+        sid,
+        chart_input,
+        load_library(),
+        expected_version=row.version,
+        actor=resolve_actor(db, cid, actor),
+    )
+    console.print(
+        f"session {done.id} charted: {len(chart_input.points)} points, {done.total_units} U "
+        f"({done.botox_equivalent_units} Botox-equivalent U)"
+    )
+
+
+def _chart_input(db, cid, row, vial, points, at, pain, numbing, aftercare) -> svc.ChartInput:  # type: ignore[no-untyped-def]
+    if (vial is None) == (points is None):
+        raise InvalidInputError("vial", "give --vial (as planned) or --points FILE", "exactly one")
+    if points is not None:
+        chart_points = _points.validate_python(_read_json(points, "points"))
+    else:
+        assert vial is not None
+        chart_points = svc.chart_as_planned(
+            Plan.model_validate(row.plan), resolve_vial(db, cid, vial)
+        )
+    return svc.ChartInput(
+        performed_at=parse_time(at, "at"),
+        points=chart_points,
+        pain_score=pain,
+        numbing=numbing,
+        aftercare=aftercare,
+    )
+
+
+@app.command("sign")
+def sign(
+    session: str,
+    signer: str = typer.Option(..., help="Name or staff id of who signs."),
+    clinic: str | None = ClinicOpt,
+) -> None:
+    """Sign (lock) a charted session.
+
+    Refused when a safety rule blocks, the credential does not cover it, or no consent is on file.
+    """
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    sid = as_uuid(session, "session")
+    row = svc.get_session(db, cid, sid)
+    signer_id = resolve_staff(db, cid, signer, "signer")
+    done = svc.sign_session(
+        db,
+        cid,
+        sid,
+        load_library(),
+        signer_id=signer_id,
+        expected_version=row.version,
+        actor=str(signer_id),
+    )
+    console.print(f"session {done.id} signed at {done.signed_at:%Y-%m-%d %H:%M %Z}")
+
+
+@app.command("amend")
+def amend(
+    session: str,
+    reason: str = typer.Option(..., help="Why the signed record changes."),
+    by: str = typer.Option(..., help="Name or staff id of who amends."),
+    vial: str | None = typer.Option(None),
+    points: Annotated[Path | None, typer.Option(help="JSON list of chart points.")] = None,
+    at: str | None = typer.Option(None),
+    pain: int | None = typer.Option(None),
+    numbing: str | None = typer.Option(None),
+    aftercare: str | None = typer.Option(None),
+    clinic: str | None = ClinicOpt,
+) -> None:
+    """Amend a signed session; the record as it was is kept."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    sid = as_uuid(session, "session")
+    row = svc.get_session(db, cid, sid)
+    by_id = resolve_staff(db, cid, by, "by")
+    chart_input = _chart_input(
+        db, cid, row, vial, points, at or row.performed_at.isoformat(), pain, numbing, aftercare
+    )
+    a = svc.amend_session(
+        db,
+        cid,
+        sid,
+        chart_input,
+        load_library(),
+        reason=reason,
+        amended_by=by_id,
+        expected_version=row.version,
+        actor=str(by_id),
+    )
+    console.print(f"session {sid} amendment {a.number} recorded")
+
+
+@app.command("show")
+def show(session: str, clinic: str | None = ClinicOpt) -> None:
+    """A session with its chart, per zone."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    row = svc.get_session(db, cid, as_uuid(session, "session"))
+    console.print(
+        f"[bold]session {row.id}[/] {row.status} {row.product}; planned {row.planned_units} U, "
+        f"charted {row.total_units or 0} U; amendments {row.amendment_count}"
+    )
+    table = Table("#", "zone", "depth", "µL", "U", "vial")
+    for p in row.points:
+        table.add_row(
+            str(p.number), p.zone, p.depth, str(p.volume_ul), str(p.units), str(p.vial_id)[:8]
+        )
+    console.print(table)
