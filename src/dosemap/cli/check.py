@@ -21,8 +21,6 @@ from dosemap.domain.library.models import Severity
 from dosemap.domain.plan import Plan
 from dosemap.domain.safety import Finding, evaluate
 
-app = typer.Typer(help="Check a plan against the safety rules.")
-
 M = TypeVar("M", bound=BaseModel)
 
 _STYLE = {Severity.BLOCK: "bold red", Severity.WARN: "yellow", Severity.INFO: "cyan"}
@@ -135,7 +133,6 @@ def as_json(findings: Sequence[Finding]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
-@app.callback(invoke_without_command=True)
 def check(
     plan: Annotated[Path, typer.Argument(help="Plan file (JSON, from `dosemap plan`).")],
     patient: Annotated[
@@ -153,7 +150,11 @@ def check(
         bool, typer.Option("--json", help="Print JSON instead of tables.")
     ] = False,
 ) -> None:
-    """Check PLAN against every safety rule; exit 1 if anything blocks."""
+    """Check a plan against the safety rules: exit 0 if nothing blocks, 1 if something does.
+
+    Findings come grouped by severity, each with its stable code (docs/findings.md), the
+    numbers, the reason and the source. Exit 2 for bad input.
+    """
     from dosemap.resources import load_library, template_mesh
 
     plan_model = read_model(plan, Plan, "PLAN")
