@@ -28,6 +28,8 @@ from dosemap.domain.plan import DrawUpLine, MixComponentAmount, WorkingMix
 if TYPE_CHECKING:
     from dosemap.domain.library import Library
 
+_ROUNDING_SLACK = Fraction(1, 10**24)
+
 #: Ingredient id the saline top-up of a working mix is recorded under.
 SALINE = "saline"
 #: Prefix of the ingredient id of the reconstituted toxin in a working mix.
@@ -203,6 +205,10 @@ def working_mix(
         )
         stock_fraction = target / stock_upm
         room = 1 - stock_fraction
+        # A target typed from a rounded (28-digit) stock concentration may overshoot the room
+        # by far less than any syringe can measure; that is not an error.
+        if room < adjunct_total <= room + _ROUNDING_SLACK:
+            room = adjunct_total
         if adjunct_total > room:
             raise InvalidInputError(
                 "adjunct_ml_per_ml",
