@@ -23,7 +23,7 @@ CONTEXT_SCHEMA_VERSION = "1"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class ContraindicationAnswers(_Model):

@@ -61,12 +61,14 @@ def _finding(
     danger = DANGER_ZONES[danger_id]
     nearest = min(hits, key=lambda h: h.distance_mm)
     first = hits[0]
-    where = (
-        "inside" if nearest.distance_mm < 0 else f"{num(Decimal(str(nearest.distance_mm)))} mm from"
-    )
+    depth = Decimal(str(nearest.distance_mm))
+    margin = num(first.margin_mm)
+    if depth < 0:
+        where = f"inside the {danger.name}, up to {num(-depth)} mm inside (margin {margin} mm)"
+    else:
+        where = f"within the {margin} mm margin of the {danger.name}, nearest {num(depth)} mm away"
     return code.finding(
-        f"{zone}: {len(hits)} point(s) within the {num(first.margin_mm)} mm margin of the "
-        f"{danger.name}; nearest {where} it ({inputs.cite(first.source)})",
+        f"{zone}: {len(hits)} point(s) {where} ({inputs.cite(first.source)})",
         rationale=danger.rule,
         source=first.source,
         tag=first.tag,
