@@ -671,3 +671,31 @@ def test_medication_names_are_cross_checked() -> None:
     assert "aminoglycoside" in finding.message
     answered = intake(medications=["Gentamicin eye drops"], answers={"aminoglycosides": True})
     assert not only(run(plan, intake=answered), "DM815")
+
+
+ANSWER = st.sampled_from([True, False, None])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    answers=st.fixed_dictionaries(dict.fromkeys(sorted(BLOCKING | CAUTIONS), ANSWER)),
+    age=st.none() | st.integers(18, 99),
+    days_ago=st.lists(st.integers(0, 400), max_size=3),
+    product=st.sampled_from(["botox_cosmetic", "dysport", "letybo", "azzalure"]),
+)
+def test_any_intake_gives_findings_never_an_error(
+    answers: dict[str, bool | None], age: int | None, days_ago: list[int], product: str
+) -> None:
+    """Whatever the patient answered, the check returns findings (sorted), and the intake
+    blocks exactly when a blocking question was answered yes."""
+    patient = intake(
+        answers=answers,
+        age_years=age,
+        prior_treatments=[prior(d, product, "50") for d in days_ago],
+    )
+    found = run(make_plan([("forehead", "0.2")]), intake=patient)
+    assert list(found) == sorted(found, key=Finding.sort_key)
+    intake_blocks = {c for c in codes_of(found) if c in BLOCKING.values()}
+    assert intake_blocks == {BLOCKING[q] for q, a in answers.items() if q in BLOCKING and a}
+    unanswered = [q for q, a in answers.items() if a is None]
+    assert ("DM813" in codes_of(found)) is bool(unanswered)
