@@ -19,7 +19,7 @@ from dosemap.domain.atlas.mesh import FaceMesh
 from dosemap.domain.atlas.patch import zone_patch
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import UNSUPPORTED_ZONES, ZONE_ORDER, zone
-from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.errors import InvalidInputError, UnknownNameError
 from dosemap.domain.library import Library
 from dosemap.domain.library.models import AdjunctKind, Protocol, Technique, TechniqueKind
 from dosemap.domain.plan import (
@@ -155,6 +155,9 @@ def resolve_zones(
     else:
         suggested: Iterable[str]
         if request.goals:
+            for index, goal_id in enumerate(request.goals):
+                if goal_id not in library.goals:
+                    raise UnknownNameError(f"goals[{index}]", goal_id, library.goals)
             suggested = [z for g in request.goals for z in library.goal(g).zones]
         elif protocol is not None:
             suggested = protocol.zones

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from shapely import MultiPolygon, Polygon, box, union_all
 
-from dosemap.domain.atlas.mesh import FaceMesh
+from dosemap.domain.atlas.mesh import FaceMesh, FloatArray
 from dosemap.domain.atlas.patch import zone_patch
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import zone
@@ -19,8 +19,10 @@ from dosemap.domain.planning.layout import allowed_mask, clearances_for, danger_
 Ring = tuple[MeshAnchor, ...]
 
 
-def _rings(shape: Polygon) -> list[list[tuple[float, float]]]:
-    return [list(shape.exterior.coords)[:-1]] + [list(r.coords)[:-1] for r in shape.interiors]
+def _rings(shape: Polygon) -> list[FloatArray]:
+    """Exterior and interior rings of a polygon, each K×2 without the closing repeat."""
+    rings = [shape.exterior, *shape.interiors]
+    return [np.asarray(ring.coords, dtype=np.float64)[:-1] for ring in rings]
 
 
 def treatable_outlines(
@@ -53,7 +55,7 @@ def treatable_outlines(
                 continue
             anchored: list[Ring] = []
             for ring in _rings(part):
-                up = patch.lift(np.asarray(ring, dtype=np.float64))
+                up = patch.lift(ring)
                 anchored.append(
                     tuple(make_anchor(v, w) for v, w in zip(up.vertices, up.weights, strict=True))
                 )

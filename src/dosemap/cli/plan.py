@@ -1,0 +1,190 @@
+"""``dosemap plan``: lay out a micro-dose plan on the metric face, write JSON (+ SVG / PNG)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dosemap.cli._library_view import library_from, parse_decimal, show
+from dosemap.domain.atlas.zones import ZONES
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.plan import Plan, PlanRequest
+from dosemap.domain.planning import build_plan
+from dosemap.domain.planning.regions import treatable_outlines
+from dosemap.resources import template_mesh
+
+
+def _positive(field: str, text: str | None) -> Decimal | None:
+    """Parse an optional number that must be > 0, naming the option when it is not."""
+    if text is None:
+        return None
+    value = parse_decimal(field, text)
+    if value <= 0:
+        raise InvalidInputError(field, f"{text} is not > 0", "> 0")
+    return value
+
+
+def _ids(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _pairs(field: str, specs: list[str] | None, example: str) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for spec in specs or ():
+        name, sep, amount = spec.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(field, f"{spec!r} has no '='", example)
+        out[name.strip()] = parse_decimal(f"{field}[{name.strip()}]", amount)
+    return out
+
+
+def _summary_table(plan: Plan) -> Table:
+    word = "stamps" if "stamp" in plan.technique or "device" in plan.technique else "entries"
+    table = Table(title=f"{plan.summary.needle_entries} {word}, {show(plan.summary.total_units)} U")
+    for column in ("zone", word, "units", "µL", "area mm²", "clear of margins mm²"):
+        table.add_column(column, justify="left" if column == "zone" else "right")
+    for z in plan.summary.zones:
+        table.add_row(
+            ZONES[z.zone].name,
+            str(z.points),
+            show(z.units),
+            show(z.volume_ul),
+            f"{z.area_mm2:.0f}",
+            "" if z.treatable_area_mm2 is None else f"{z.treatable_area_mm2:.0f}",
+        )
+    table.add_row(
+        "total",
+        str(plan.summary.needle_entries),
+        show(plan.summary.total_units),
+        show(plan.summary.total_volume_ul),
+        "",
+        "",
+        style="bold",
+    )
+    return table
+
+
+def plan(
+    out: Annotated[Path, typer.Option(help="Write the plan (JSON) here.")],
+    zones: Annotated[
+        str | None, typer.Option(help="Comma-separated zone ids, e.g. forehead,medial_cheek_left.")
+    ] = None,
+    goals: Annotated[
+        str | None, typer.Option(help="Comma-separated goal ids; their suggested zones.")
+    ] = None,
+    protocol: Annotated[
+        str | None, typer.Option(help="Protocol preset id (dosemap catalog protocols).")
+    ] = None,
+    product: Annotated[str | None, typer.Option(help="Product id (overrides the preset).")] = None,
+    technique: Annotated[str | None, typer.Option(help="Technique id.")] = None,
+    vial_units: Annotated[str | None, typer.Option(help="Units in the vial.")] = None,
+    diluent_ml: Annotated[str | None, typer.Option(help="mL of diluent in the vial.")] = None,
+    working_units_per_ml: Annotated[
+        str | None, typer.Option(help="Working concentration in the syringe (U/mL).")
+    ] = None,
+    volume_ul: Annotated[str | None, typer.Option(help="µL per point.")] = None,
+    spacing_mm: Annotated[str | None, typer.Option(help="Distance between points (mm).")] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(help="Target units for a zone, ZONE=U (repeatable), e.g. forehead=4."),
+    ] = None,
+    adjunct: Annotated[
+        list[str] | None,
+        typer.Option(help="Adjunct as NAME=mL per mL of mix (repeatable), e.g. lidocaine=0.1."),
+    ] = None,
+    vial_price: Annotated[str | None, typer.Option(help="Price of one vial, for the cost.")] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency of --vial-price.")] = None,
+    svg: Annotated[Path | None, typer.Option(help="Also draw the plan as SVG here.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Also draw the plan as PNG here.")] = None,
+    clinic_file: Annotated[
+        list[Path] | None, typer.Option(help="Clinic library TOML file (repeatable).")
+    ] = None,
+) -> None:
+    """Plan micro-dose points on the metric template face and write the plan file."""
+    library = library_from(clinic_file)
+    price = None if vial_price is None else parse_decimal("vial_price", vial_price)
+    if price is not None and price < 0:
+        raise InvalidInputError("vial_price", f"{vial_price} is negative", ">= 0")
+    request = PlanRequest(
+        zones=_ids(zones),
+        goals=_ids(goals),
+        protocol=protocol,
+        product=product,
+        technique=technique,
+        vial_units=_positive("vial_units", vial_units),
+        diluent_ml=_positive("diluent_ml", diluent_ml),
+        working_units_per_ml=_positive("working_units_per_ml", working_units_per_ml),
+        volume_per_point_ul=_positive("volume_ul", volume_ul),
+        spacing_mm=_positive("spacing_mm", spacing_mm),
+        zone_target_units=_pairs("target", target, "ZONE=UNITS, e.g. forehead=4"),
+        adjuncts=_pairs("adjunct", adjunct, "NAME=ML_PER_ML, e.g. lidocaine=0.1"),
+        vial_price=price,
+        currency=currency,
+    )
+    mesh = template_mesh()
+    result = build_plan(request, library, mesh)
+    product_name = library.product(result.product).name
+
+    # Everything is rendered in memory first, so a failure leaves no half-written files.
+    outputs: dict[Path, bytes] = {out: (result.model_dump_json(indent=2) + "\n").encode()}
+    if svg is not None or png is not None:
+        from dosemap.render.raster import to_png
+        from dosemap.render.scene import build_plan_scene, template_projection
+        from dosemap.render.svg import to_svg
+
+        landmarks, size, mm_per_px = template_projection(mesh)
+        scene = build_plan_scene(
+            result,
+            landmarks,
+            image_size=size,
+            mm_per_px=mm_per_px,
+            product_name=product_name,
+            treatable=treatable_outlines(result, mesh),
+        )
+        if svg is not None:
+            outputs[svg] = to_svg(scene).encode()
+        if png is not None:
+            import io
+
+            buffer = io.BytesIO()
+            to_png(scene).save(buffer, format="PNG")
+            outputs[png] = buffer.getvalue()
+    for path, data in outputs.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    console = Console()
+    mix = result.mix
+    console.print(
+        f"[bold]{product_name}[/] {show(mix.stock_vial_units)} U + {show(mix.stock_diluent_ml)} mL"
+        f" → {show(mix.units_per_ml)} U/mL · technique {result.technique} · "
+        f"{show(result.spacing_mm)} mm apart"
+    )
+    console.print(_summary_table(result))
+    draw = ", ".join(f"{show(d.volume_ml)} mL {d.ingredient}" for d in result.summary.draw_up)
+    console.print(f"Draw up (with dead space): {draw}")
+    left = show(result.summary.units_left_in_vials)
+    console.print(
+        f"Vials: {result.summary.vials_needed} of {show(mix.stock_vial_units)} U, {left} U left"
+    )
+    if result.summary.estimated_cost is not None:
+        console.print(
+            f"Cost: {show(result.summary.estimated_cost, 2)} {result.summary.currency or ''}"
+        )
+    if mix.contains_hyaluronic_acid:
+        console.print(
+            "[red]Mix contains hyaluronic acid: vascular danger zones were kept clear.[/]"
+        )
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/] {note}")
+    citation = result.protocol_citation or "none (parameters entered by hand)"
+    console.print(f"Off-label intradermal use; protocol: {citation}")
+    for path in outputs:
+        console.print(f"wrote {path}")

@@ -1,0 +1,107 @@
+"""The plan picture: one scene, drawn as SVG and PNG, on the template or on photo landmarks."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dosemap.domain.atlas.mesh import resolve_anchors
+from dosemap.domain.plan import PlanRequest
+from dosemap.domain.planning import build_plan
+from dosemap.domain.planning.regions import treatable_outlines
+from dosemap.render.raster import to_png
+from dosemap.render.scene import (
+    CircleShape,
+    Label,
+    LineShape,
+    build_plan_scene,
+    template_projection,
+)
+from dosemap.render.svg import to_svg
+from dosemap.resources import load_library, template_mesh
+
+MESH = template_mesh()
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def plan():
+    request = PlanRequest(
+        zones=("forehead", "medial_cheek_left", "chin"), protocol="diaspro_2020_grid"
+    )
+    return build_plan(request, load_library(), MESH)
+
+
+def _layer(scene, name):
+    return next(layer for layer in scene.layers if layer.name == name)
+
+
+def test_one_numbered_circle_per_point(plan):
+    landmarks, size, mm_per_px = template_projection(MESH)
+    scene = build_plan_scene(plan, landmarks, image_size=size, mm_per_px=mm_per_px)
+    points = _layer(scene, "points").shapes
+    circles = [s for s in points if isinstance(s, CircleShape)]
+    numbers = [s.text for s in points if isinstance(s, Label)]
+    assert len(circles) == len(plan.points)
+    assert numbers == [str(p.number) for p in plan.points]
+
+
+def test_title_scale_bar_and_off_label_line(plan):
+    landmarks, size, mm_per_px = template_projection(MESH)
+    scene = build_plan_scene(plan, landmarks, image_size=size, mm_per_px=mm_per_px)
+    texts = [s.text for layer in scene.layers for s in layer.shapes if isinstance(s, Label)]
+    assert any("off-label intradermal use; protocol: diaspro" in t.lower() for t in texts)
+    assert any(f"{plan.summary.needle_entries} entries" in t for t in texts)
+    bars = [s for s in _layer(scene, "footer").shapes if isinstance(s, LineShape)]
+    length_px = max(abs(b.end[0] - b.start[0]) for b in bars)
+    assert length_px * mm_per_px == pytest.approx(20.0)
+    no_bar = build_plan_scene(plan, landmarks, image_size=size)
+    assert not [s for s in _layer(no_bar, "footer").shapes if isinstance(s, LineShape)]
+
+
+def test_photo_landmarks_move_the_points_with_the_face(plan):
+    """The same plan on a photo: points follow the landmarks, not the template."""
+    landmarks, size, _ = template_projection(MESH)
+    photo = landmarks * 1.5 + [40.0, 10.0]
+    photo_size = (int(size[0] * 1.5) + 80, int(size[1] * 1.5) + 20)
+    scene = build_plan_scene(plan, photo, image_size=photo_size, face_outline=False)
+    x0, y0, _, _ = scene.image_box
+    centres = [s.centre for s in _layer(scene, "points").shapes if isinstance(s, CircleShape)]
+    expected = resolve_anchors([p.anchor for p in plan.points], photo) + np.array([x0, y0])
+    assert np.allclose(centres, expected)
+    image = to_png(scene, background=Image.new("RGB", photo_size, "#d2b48c"))
+    assert image.size == (scene.width, scene.height)
+    # The photo shows through where nothing is drawn.
+    assert image.getpixel((x0 + 3, y0 + 3)) == (210, 180, 140)
+
+
+def test_svg_is_well_formed_and_escaped(plan):
+    landmarks, size, mm_per_px = template_projection(MESH)
+    scene = build_plan_scene(
+        plan,
+        landmarks,
+        image_size=size,
+        mm_per_px=mm_per_px,
+        product_name='Tox <"A&B">',
+        treatable=treatable_outlines(plan, MESH),
+    )
+    document = to_svg(scene)
+    root = ET.fromstring(document.encode())
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    assert any('Tox <"A&B">' in t for t in texts)
+    assert len(root.findall(f".//{SVG}circle")) >= len(plan.points)
+    assert to_svg(scene) == document  # same scene, same bytes
+
+
+def test_png_has_the_scene_size_and_draws_points(plan):
+    landmarks, size, mm_per_px = template_projection(MESH)
+    scene = build_plan_scene(plan, landmarks, image_size=size, mm_per_px=mm_per_px)
+    image = to_png(scene)
+    assert image.size == (scene.width, scene.height)
+    first = next(s for s in _layer(scene, "points").shapes if isinstance(s, CircleShape))
+    # Just inside the circle's rim: the point colour, not the white background.
+    x, y = first.centre
+    assert image.getpixel((round(x - first.radius + 3), round(y))) != (255, 255, 255)
