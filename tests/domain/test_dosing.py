@@ -248,3 +248,30 @@ class TestCost:
     def test_negative_price(self) -> None:
         with pytest.raises(InvalidInputError, match="price_per_unit"):
             ClinicPrices("USD", price_per_unit=D(-1))
+
+
+def test_target_typed_from_a_rounded_stock_fills_the_mix_exactly() -> None:
+    # 100 U / 3 mL does not terminate; half of it typed to 28 digits rounds up, so the stock
+    # share is 0.5 + 2e-28. Adjuncts filling the other 0.5 must not be refused for that.
+    target = D("16.66666666666666666666666667")
+    mix = working_mix(
+        "botox_cosmetic",
+        D(100),
+        D(3),
+        target_units_per_ml=target,
+        adjunct_ml_per_ml={"lidocaine": D("0.2"), "vitamin_c": D("0.3")},
+    )
+    fractions = {c.ingredient: c.fraction for c in mix.components}
+    assert sum(fractions.values()) == 1
+    assert "saline" not in fractions
+    assert fractions["stock:botox_cosmetic"] == D("0.5")
+    assert mix.units_per_ml == target
+    # A real overshoot is still refused.
+    with pytest.raises(InvalidInputError, match="adjunct_ml_per_ml"):
+        working_mix(
+            "botox_cosmetic",
+            D(100),
+            D(3),
+            target_units_per_ml=target,
+            adjunct_ml_per_ml={"lidocaine": D("0.21"), "vitamin_c": D("0.3")},
+        )

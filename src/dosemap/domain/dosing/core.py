@@ -170,7 +170,8 @@ def working_mix(
     if not product:
         raise InvalidInputError("product", "is empty", "a product id")
     stock = reconstitute(stock_vial_units, stock_diluent_ml)
-    stock_upm = Fraction(stock.units_per_ml)
+    # Exact vial/diluent ratio, not the 28-digit Decimal of a non-terminating concentration.
+    stock_upm = Fraction(Decimal(stock_vial_units)) / Fraction(Decimal(stock_diluent_ml))
     adjuncts: dict[str, Fraction] = {}
     for name, ml in adjunct_ml_per_ml.items():
         if not name or name.startswith(STOCK_PREFIX):
