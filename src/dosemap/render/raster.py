@@ -112,17 +112,25 @@ def to_png(scene: Scene, background: Image.Image | None = None) -> Image.Image:
 
 
 def _fill(overlay: Image.Image, shape: PolygonShape, k: int) -> None:
-    """Fill a polygon (minus its holes) with a translucent colour."""
+    """Fill a polygon (minus its holes) with a translucent colour, within its bounding box."""
     assert shape.fill is not None
-    mask = Image.new("L", overlay.size, 0)
+    xs = [x * k for x, _ in shape.points]
+    ys = [y * k for _, y in shape.points]
+    left, top = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
+    right = min(overlay.width, math.ceil(max(xs)) + 1)
+    bottom = min(overlay.height, math.ceil(max(ys)) + 1)
+    if right <= left or bottom <= top:
+        return
+    mask = Image.new("L", (right - left, bottom - top), 0)
     draw = ImageDraw.Draw(mask)
-    draw.polygon([(x * k, y * k) for x, y in shape.points], fill=round(255 * shape.fill_opacity))
+    alpha = round(255 * shape.fill_opacity)
+    draw.polygon([(x * k - left, y * k - top) for x, y in shape.points], fill=alpha)
     for hole in shape.holes:
         if len(hole) >= 3:
-            draw.polygon([(x * k, y * k) for x, y in hole], fill=0)
-    colour = Image.new("RGBA", overlay.size, _rgba(shape.fill))
+            draw.polygon([(x * k - left, y * k - top) for x, y in hole], fill=0)
+    colour = Image.new("RGBA", mask.size, _rgba(shape.fill))
     colour.putalpha(mask)
-    overlay.alpha_composite(colour)
+    overlay.alpha_composite(colour, (left, top))
 
 
 def _text(draw: ImageDraw.ImageDraw, label: Label, k: int) -> None:

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from shapely import Polygon, contains_xy, intersects_xy
-from shapely.geometry import Polygon as PolygonType
+from shapely import Polygon, contains_xy, intersects, polygons
 
 from dosemap.domain.atlas.mesh import BoolArray, FaceMesh, FloatArray, IntArray
 from dosemap.domain.atlas.surface import best_fit_frame, triangle_normals
@@ -150,13 +149,8 @@ def zone_patch(mesh: FaceMesh, zone: Zone) -> ZonePatch:
     facing = normals @ frame.axes[2] > 0.05
     candidates = np.nonzero(near & facing)[0]
     local_tris = frame.to_local(verts[mesh.triangles[candidates].reshape(-1)])[:, :2]
-    local_tris = local_tris.reshape(-1, 3, 2)
-    keep = [
-        int(t)
-        for t, tri in zip(candidates.tolist(), local_tris, strict=True)
-        if _meets(outline_plane, tri)
-    ]
-    triangles = mesh.triangles[keep]
+    shapes = polygons(local_tris.reshape(-1, 3, 2))
+    triangles = mesh.triangles[candidates[intersects(shapes, outline_plane)]]
 
     ids = np.unique(triangles)
     index = {int(v): k for k, v in enumerate(ids.tolist())}
@@ -186,13 +180,6 @@ def zone_patch(mesh: FaceMesh, zone: Zone) -> ZonePatch:
         polygon=polygon,
         max_stretch=max_stretch,
     )
-
-
-def _meets(polygon: PolygonType, triangle: FloatArray) -> bool:
-    """Whether a 2D triangle (3×2) touches ``polygon``."""
-    if bool(intersects_xy(polygon, triangle[:, 0], triangle[:, 1]).any()):
-        return True
-    return bool(Polygon(triangle).intersects(polygon))
 
 
 def inside(polygon: Polygon, uv: FloatArray) -> BoolArray:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from shapely import Polygon, contains_xy
 
-from dosemap.domain.atlas.mesh import FaceMesh, FloatArray, IntArray
+from dosemap.domain.atlas.mesh import BoolArray, FaceMesh, FloatArray, IntArray
 from dosemap.domain.plan import MeshAnchor
 
 ANCHOR_DECIMALS = 6
+_INSIDE_SLACK_MM = 10.0  # how far the skin may bulge beyond an outline's corners
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +101,8 @@ class Outline:
     corners: FloatArray
     frame: Frame
     polygon: Polygon  # the outline in its frame's (u, v) plane
+    centre: FloatArray  # mean of the corners
+    radius: float  # farthest corner from the centre
 
     @classmethod
     def from_corners(cls, corners: FloatArray) -> Outline:
@@ -109,7 +112,14 @@ class Outline:
         polygon = Polygon(local[:, :2])
         if not polygon.is_valid:
             polygon = polygon.buffer(0)
-        return cls(corners=corners, frame=frame, polygon=polygon)
+        centre = corners.mean(axis=0)
+        radius = float(np.linalg.norm(corners - centre, axis=1).max())
+        return cls(corners=corners, frame=frame, polygon=polygon, centre=centre, radius=radius)
+
+    def farther_than(self, points: FloatArray, distance_mm: float) -> BoolArray:
+        """Cheap test: points certainly more than ``distance_mm`` outside the outline."""
+        far: BoolArray = np.linalg.norm(points - self.centre, axis=1) > self.radius + distance_mm
+        return far
 
     def signed_distances(self, points: FloatArray) -> FloatArray:
         """Distance (mm) from each surface point to the outline's edge; negative inside."""
@@ -118,7 +128,10 @@ class Outline:
         ends = np.roll(self.corners, -1, axis=0)
         dist = segment_distances(points, self.corners, ends)
         local = self.frame.to_local(points)
-        inside = contains_xy(self.polygon, local[:, 0], local[:, 1])
+        # Inside: over the outline in its plane AND near it; a point on another part of the
+        # face can project into a small, tilted outline (a nostril) from far away.
+        near = np.linalg.norm(points - self.centre, axis=1) <= self.radius + _INSIDE_SLACK_MM
+        inside = contains_xy(self.polygon, local[:, 0], local[:, 1]) & near
         signed: FloatArray = np.where(inside, -dist, dist)
         return signed
 

@@ -45,6 +45,25 @@ def offsets() -> list[tuple[float, float]]:
     return [(a, b) for a in steps for b in steps]
 
 
+def symmetric_offsets(hexagonal: bool) -> list[tuple[float, float]]:
+    """Offsets whose lattice is mirror-symmetric about the polygon centroid's u.
+
+    Row j of the lattice sits at ``u = c + (i + a + b/2) p`` (hexagonal; ``a + 0·b`` square);
+    it is symmetric about ``c`` when that shift is a multiple of p/2.
+
+    Examples
+    --------
+    >>> symmetric_offsets(hexagonal=False)[:2]
+    [(0.0, 0.0), (0.0, 0.25)]
+    """
+    chosen = []
+    for a, b in offsets():
+        shift = a + (b / 2 if hexagonal else 0.0)
+        if abs(shift * 2 - round(shift * 2)) < 1e-9:
+            chosen.append((a, b))
+    return chosen
+
+
 def lattice_in(
     polygon: Polygon, pitch: float, *, hexagonal: bool, offset: tuple[float, float]
 ) -> LatticePoints:

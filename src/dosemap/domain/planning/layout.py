@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dosemap.domain.atlas._mirror import MIRROR
 from dosemap.domain.atlas.danger import DANGER_ZONES, outlines
 from dosemap.domain.atlas.mesh import BoolArray, FaceMesh, FloatArray, IntArray
 from dosemap.domain.atlas.patch import ZonePatch
 from dosemap.domain.atlas.surface import Outline
-from dosemap.domain.planning.lattice import lattice_in, offsets
+from dosemap.domain.planning.lattice import lattice_in, offsets, symmetric_offsets
 
 _MAX_WIDENINGS = 4
 
@@ -38,7 +39,9 @@ class Clearance:
         """Boolean mask: points at least ``margin_mm`` outside every outline."""
         ok = np.ones(len(points), dtype=bool)
         for outline in self.outlines:
-            ok &= outline.signed_distances(points) >= self.margin_mm
+            near = ~outline.farther_than(points, self.margin_mm)
+            if near.any():
+                ok[near] &= outline.signed_distances(points[near]) >= self.margin_mm
         return ok
 
 
@@ -65,6 +68,7 @@ class ZoneLayout:
     positions_mm: FloatArray  # K×3
     vertices: IntArray  # K×3
     weights: FloatArray  # K×3
+    rows: IntArray  # K: lattice row (higher = further up the face)
     pitch_mm: float  # lattice pitch used in the unrolled map
 
 
@@ -113,6 +117,7 @@ def layout_zone(
     hexagonal: bool,
     clearances: tuple[Clearance, ...],
     placed: FloatArray,
+    symmetric: bool = False,
 ) -> ZoneLayout:
     """Place points in ``patch`` at ``spacing_mm`` on the skin.
 
@@ -128,11 +133,13 @@ def layout_zone(
         The danger zones that govern this zone, with their margins.
     placed
         Points (K×3) already placed in other zones of the plan.
+    symmetric
+        Only try lattice placements that are mirror-symmetric (zones on the midline).
     """
     pitch = spacing_mm
     for _ in range(_MAX_WIDENINGS + 1):
-        best: tuple[int, FloatArray, FloatArray, IntArray, FloatArray] | None = None
-        for offset in offsets():
+        best: tuple[int, FloatArray, IntArray, IntArray, FloatArray] | None = None
+        for offset in symmetric_offsets(hexagonal) if symmetric else offsets():
             lattice = lattice_in(patch.polygon, pitch, hexagonal=hexagonal, offset=offset)
             lifted = patch.lift(lattice.uv)
             ok = allowed_mask(lifted.positions_mm, clearances, placed, spacing_mm)
@@ -149,13 +156,45 @@ def layout_zone(
                     lifted.weights[ok][order],
                 )
         assert best is not None
-        _, positions, _, vertices, weights = best
+        _, positions, rows, vertices, weights = best
         shortest = min_pair_distance(positions)
         if shortest >= spacing_mm:
             break
         pitch *= spacing_mm / shortest * 1.001
     keep = _thin(positions, spacing_mm)
-    return ZoneLayout(positions[keep], vertices[keep], weights[keep], pitch)
+    return ZoneLayout(positions[keep], vertices[keep], weights[keep], rows[keep], pitch)
+
+
+def mirror_layout(
+    layout: ZoneLayout,
+    landmarks_mm: FloatArray,
+    *,
+    clearances: tuple[Clearance, ...],
+    placed: FloatArray,
+    spacing_mm: float,
+) -> ZoneLayout:
+    """The other side's layout: every anchor mirrored through the mesh topology.
+
+    On the symmetric template this is the exact mirror image; on any other face the mirrored
+    anchors are re-checked (danger margins, spacing to ``placed``, spacing among themselves)
+    and a point that fails is dropped.
+    """
+    vertices = np.asarray(MIRROR, dtype=np.int64)[layout.vertices]
+    positions = np.einsum("kj,kjd->kd", layout.weights, landmarks_mm[vertices])
+    # Injection order: top row first, then the viewer's left to right (x ascending).
+    order = np.lexsort((positions[:, 0], -layout.rows))
+    positions, vertices = positions[order], vertices[order]
+    weights, rows = layout.weights[order], layout.rows[order]
+    ok = allowed_mask(positions, clearances, placed, spacing_mm)
+    ok[ok] = _thin(positions[ok], spacing_mm)
+    return ZoneLayout(positions[ok], vertices[ok], weights[ok], rows[ok], layout.pitch_mm)
+
+
+def mirror_points(vertices: IntArray, weights: FloatArray, landmarks_mm: FloatArray) -> FloatArray:
+    """Positions (K×3) of the mirror images of anchored points."""
+    mirrored = np.asarray(MIRROR, dtype=np.int64)[vertices]
+    result: FloatArray = np.einsum("kj,kjd->kd", weights, landmarks_mm[mirrored])
+    return result
 
 
 def treatable_area_mm2(

@@ -31,9 +31,12 @@ from dosemap.domain.plan import (
     ZoneSummary,
 )
 from dosemap.domain.planning.layout import (
+    ZoneLayout,
     clearances_for,
     danger_outlines,
     layout_zone,
+    mirror_layout,
+    mirror_points,
     treatable_area_mm2,
 )
 
@@ -239,13 +242,43 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     points: list[PlannedPoint] = []
     summaries: list[ZoneSummary] = []
     placed = np.zeros((0, 3))
+    placed_vertices = np.zeros((0, 3), dtype=np.int64)
+    placed_weights = np.zeros((0, 3))
+    layouts: dict[str, ZoneLayout] = {}
     for zone_id in zone_ids:
-        patch = zone_patch(mesh, zone(zone_id))
+        the_zone = zone(zone_id)
+        patch = zone_patch(mesh, the_zone)
         clearances = clearances_for(zone_id, has_ha, by_danger)
-        layout = layout_zone(
-            patch, spacing, hexagonal=hexagonal, clearances=clearances, placed=placed
-        )
+        if the_zone.side == "right":
+            # Both sides alike: the right side is the left side's layout, mirrored.
+            twin = zone_id.removesuffix("_right") + "_left"
+            source = layouts.get(twin) or layout_zone(
+                zone_patch(mesh, zone(twin)),
+                spacing,
+                hexagonal=hexagonal,
+                clearances=clearances_for(twin, has_ha, by_danger),
+                placed=mirror_points(placed_vertices, placed_weights, mesh.vertices_mm),
+            )
+            layout = mirror_layout(
+                source,
+                mesh.vertices_mm,
+                clearances=clearances,
+                placed=placed,
+                spacing_mm=spacing,
+            )
+        else:
+            layout = layout_zone(
+                patch,
+                spacing,
+                hexagonal=hexagonal,
+                clearances=clearances,
+                placed=placed,
+                symmetric=the_zone.side is None,
+            )
+        layouts[zone_id] = layout
         placed = np.vstack([placed, layout.positions_mm])
+        placed_vertices = np.vstack([placed_vertices, layout.vertices])
+        placed_weights = np.vstack([placed_weights, layout.weights])
         count = len(layout.positions_mm)
         target = request.zone_target_units.get(zone_id)
         volume = (

@@ -43,7 +43,8 @@ def treatable_outlines(
         lifted = patch.lift(grid.uv)
         ok = allowed_mask(lifted.positions_mm, clearances, np.zeros((0, 3)), 0.0)
         half = step_mm / 2
-        cells = [box(u - half, v - half, u + half, v + half) for u, v in lifted.uv[ok].tolist()]
+        grow = half * 1.02  # cells overlap a little so that the union has no hairline gaps
+        cells = [box(u - grow, v - grow, u + grow, v + grow) for u, v in lifted.uv[ok].tolist()]
         if not cells:
             result[summary.zone] = []
             continue
