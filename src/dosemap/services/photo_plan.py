@@ -1,0 +1,150 @@
+"""A plan drawn on the patient's own photo: PNG and SVG, in millimetres.
+
+Joins the photo shell (:mod:`dosemap.imaging`: intake, landmarks, iris scale) and the plan
+renderer (:mod:`dosemap.render`); it lives in ``services`` because the layer contract keeps
+those two shells independent of each other. Every point, zone and danger zone is placed through
+the plan's mesh anchors and landmark rings, so the same plan lands on any photo of the patient.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dosemap.domain.plan import Plan
+from dosemap.domain.planning.regions import treatable_outlines
+from dosemap.imaging.intake import Photo, read_photo
+from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
+from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
+from dosemap.render.raster import to_png
+from dosemap.render.scene import Scene, build_plan_scene
+from dosemap.render.svg import to_svg
+from dosemap.resources import template_mesh
+
+# The renderer's sizes suit a face ~1200 px wide (scale 1). Smaller photos are enlarged so the
+# face is at least this wide and labels stay legible when the picture fills a phone screen.
+MIN_DRAWN_FACE_PX = 1000
+# Text and symbols also grow with the picture, so a 12-48 MP photo shown whole is readable.
+REFERENCE_PICTURE_PX = 1600
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoPlanPicture:
+    """The plan over a photo, ready to write."""
+
+    analysis: PhotoAnalysis
+    scene: Scene
+    png: Image.Image
+    svg: str
+    drawn_scale: float  # drawn pixels per full-resolution photo pixel (>= 1)
+    crop: tuple[int, int, int, int]  # the photo region drawn, full-resolution pixels
+
+
+# The picture is the face and some context, not the whole frame: fractions of the face's
+# landmark box added on each side (more above, for the forehead's upper part and hairline).
+CROP_MARGINS = {"left": 0.3, "right": 0.3, "top": 0.35, "bottom": 0.12}
+
+
+def face_crop(analysis: PhotoAnalysis) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the face with margins, in full-resolution pixels, inside the photo."""
+    xy = analysis.landmarks.xy[:468]
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    w, h = x1 - x0, y1 - y0
+    width, height = analysis.photo.size
+    return (
+        max(0, int(x0 - CROP_MARGINS["left"] * w)),
+        max(0, int(y0 - CROP_MARGINS["top"] * h)),
+        min(width, int(np.ceil(x1 + CROP_MARGINS["right"] * w))),
+        min(height, int(np.ceil(y1 + CROP_MARGINS["bottom"] * h))),
+    )
+
+
+def _drawing_size(face_px: float, width_px: int) -> tuple[float, float]:
+    """(enlargement of the photo, renderer scale) for a face ``face_px`` wide."""
+    enlarge = max(1.0, MIN_DRAWN_FACE_PX / face_px)
+    scale = max(face_px * enlarge / 1200.0, width_px * enlarge / REFERENCE_PICTURE_PX, 0.8)
+    return enlarge, scale
+
+
+def _jpeg_data_uri(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=88)  # pixels only: no EXIF or GPS
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def draw_plan_on_photo(
+    plan: Plan,
+    analysis: PhotoAnalysis,
+    *,
+    product_name: str | None = None,
+    svg: bool = True,
+) -> PhotoPlanPicture:
+    """Render ``plan`` over an inspected photo: the face region at full resolution (enlarged
+    when the face is under :data:`MIN_DRAWN_FACE_PX` wide)."""
+    x0, y0, x1, y1 = face_crop(analysis)
+    enlarge, scale = _drawing_size(analysis.quality.face_width_px, x1 - x0)
+    size = (round((x1 - x0) * enlarge), round((y1 - y0) * enlarge))
+    landmarks = (analysis.landmarks.xy - [x0, y0]) * enlarge
+    mesh = template_mesh()
+    scene = build_plan_scene(
+        plan,
+        landmarks,
+        image_size=size,
+        mm_per_px=analysis.scale.mm_per_px / enlarge,
+        product_name=product_name,
+        treatable=treatable_outlines(plan, mesh),
+        face_outline=False,
+        scale=scale,
+    )
+    background = Image.fromarray(np.ascontiguousarray(analysis.photo.full_rgb()[y0:y1, x0:x1]))
+    if size != background.size:
+        background = background.resize(size, Image.Resampling.LANCZOS)
+    png = to_png(scene, background)
+    document = to_svg(scene, _jpeg_data_uri(background)) if svg else ""
+    return PhotoPlanPicture(analysis, scene, png, document, enlarge, (x0, y0, x1, y1))
+
+
+def plan_on_photo(
+    plan: Plan,
+    photo_path: Path,
+    out_png: Path | None = None,
+    out_svg: Path | None = None,
+    *,
+    detector: Detector | None = None,
+    product_name: str | None = None,
+) -> PhotoPlanPicture:
+    """Find the face in ``photo_path``, draw ``plan`` on it, write PNG and/or SVG.
+
+    Raises :class:`~dosemap.imaging.errors.PhotoError` (nothing written) if the photo cannot
+    be measured. Both files carry only pixels: no EXIF or GPS from the original.
+    """
+    photo: Photo = read_photo(photo_path)
+    if detector is None:
+        with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as own:
+            analysis = inspect_photo(photo, own)
+    else:
+        analysis = inspect_photo(photo, detector)
+    picture = draw_plan_on_photo(plan, analysis, product_name=product_name, svg=out_svg is not None)
+    outputs: dict[Path, bytes] = {}
+    if out_png is not None:
+        buffer = io.BytesIO()
+        picture.png.save(buffer, format="PNG")
+        outputs[out_png] = buffer.getvalue()
+    if out_svg is not None:
+        outputs[out_svg] = picture.svg.encode()
+    for path, data in outputs.items():  # written only once everything rendered
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return picture
+
+
+def anchored_points_px(plan: Plan, analysis: PhotoAnalysis) -> np.ndarray:
+    """Where each planned point falls on this photo (K×2 full-resolution pixels)."""
+    from dosemap.domain.atlas.mesh import resolve_anchors
+
+    return resolve_anchors([p.anchor for p in plan.points], analysis.landmarks.xy[:468])

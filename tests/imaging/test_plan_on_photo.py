@@ -1,0 +1,99 @@
+"""A plan on the patient's photo: anchors land on the face, follow the face to a later photo,
+and the pictures are written without metadata."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from dosemap.domain.atlas.zones import ZONES
+from dosemap.domain.plan import PlanRequest
+from dosemap.domain.planning import build_plan
+from dosemap.imaging.align import fit_alignment
+from dosemap.imaging.quality import face_mask, inspect_photo
+from dosemap.resources import load_library, template_mesh
+from dosemap.services.photo_plan import anchored_points_px, draw_plan_on_photo, plan_on_photo
+
+
+@pytest.fixture(scope="module")
+def plan():
+    request = PlanRequest(
+        protocol="wu_microbotox_20", zones=("forehead", "medial_cheek_left", "medial_cheek_right")
+    )
+    return build_plan(request, load_library(), template_mesh())
+
+
+@pytest.fixture(scope="module")
+def astronaut_analysis(detector, astronaut, photo_of):
+    return inspect_photo(photo_of(astronaut, "a.png"), detector)
+
+
+def test_every_point_lands_on_the_face_in_its_zone_side(plan, astronaut_analysis):
+    points = anchored_points_px(plan, astronaut_analysis)
+    assert points.shape == (len(plan.points), 2)
+    face = face_mask(astronaut_analysis.landmarks.xy, (512, 512)) > 0
+    cols, rows = np.round(points).astype(int).T
+    assert face[rows, cols].all()
+    # patient's left cheek is on the image's right of the nose tip, and vice versa
+    nose_x = astronaut_analysis.landmarks.xy[1, 0]
+    for p, (x, _) in zip(plan.points, points, strict=True):
+        if p.zone == "medial_cheek_left":
+            assert x > nose_x
+        elif p.zone == "medial_cheek_right":
+            assert x < nose_x
+
+
+def test_points_follow_the_face_to_a_later_photo(
+    plan, astronaut_analysis, detector, astronaut, photo_of
+):
+    # The "next visit": the same face smaller, turned and shifted in the frame.
+    moved = cv2.getRotationMatrix2D((256, 220), -6, 0.9)
+    moved[:, 2] += (-20, 15)
+    later = inspect_photo(
+        photo_of(cv2.warpAffine(astronaut, moved, (512, 512), borderValue=(128, 128, 128))),
+        detector,
+    )
+    before = anchored_points_px(plan, astronaut_analysis)
+    after = anchored_points_px(plan, later)
+    expected = before @ moved[:, :2].T + moved[:, 2]  # where the face really went
+    error_mm = np.linalg.norm(after - expected, axis=1) * later.scale.mm_per_px
+    assert np.median(error_mm) < 2.0 and error_mm.max() < 5.0
+    # and aligning the later photo back brings the points home
+    fit, _, _ = fit_alignment(astronaut_analysis, later)
+    home_mm = np.linalg.norm(fit.apply(after) - before, axis=1) * astronaut_analysis.scale.mm_per_px
+    assert np.median(home_mm) < 2.0
+
+
+def test_picture_is_large_enough_to_read_and_has_the_scale_bar(plan, astronaut_analysis):
+    picture = draw_plan_on_photo(plan, astronaut_analysis)
+    x0, y0, x1, y1 = picture.crop
+    xy = astronaut_analysis.landmarks.xy[:468]
+    assert x0 <= xy[:, 0].min() and y0 <= xy[:, 1].min()
+    assert x1 >= xy[:, 0].max() and y1 >= xy[:, 1].max()
+    assert picture.drawn_scale * astronaut_analysis.quality.face_width_px >= 999
+    assert picture.png.width >= 1000 and picture.png.mode == "RGB"
+    footer = [s for layer in picture.scene.layers if layer.name == "footer" for s in layer.shapes]
+    assert any(getattr(s, "text", "") == "20 mm" for s in footer)
+    # the photo shows through where nothing is drawn: the image box holds the face's colours
+    bx, by, bw, bh = picture.scene.image_box
+    box = np.asarray(picture.png)[by : by + bh, bx : bx + bw]
+    assert box.std() > 20
+    for zone in ("forehead", "medial_cheek_left"):
+        assert ZONES[zone].name in picture.svg
+    assert "data:image/jpeg;base64," in picture.svg
+
+
+def test_written_files_carry_no_metadata(plan, detector, astronaut, tmp_path):
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}
+    exif[0x010F] = "PhoneMaker"
+    source = tmp_path / "face.jpg"
+    Image.fromarray(astronaut).save(source, exif=exif, quality=92)
+    out_png, out_svg = tmp_path / "plan.png", tmp_path / "plan.svg"
+    plan_on_photo(plan, source, out_png, out_svg, detector=detector)
+    with Image.open(out_png) as written:
+        assert not written.getexif() and "exif" not in written.info
+    assert b"PhoneMaker" not in out_png.read_bytes()
+    assert "PhoneMaker" not in out_svg.read_text()
