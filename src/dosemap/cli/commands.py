@@ -16,3 +16,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(__import__("dosemap.cli.photos", fromlist=["app"]).app, name="photos")
     app.command("plan")(__import__("dosemap.cli.plan", fromlist=["plan"]).plan)
     __import__("dosemap.cli.records", fromlist=["register"]).register(app)
+    app.command("render")(__import__("dosemap.cli.render", fromlist=["render"]).render)
