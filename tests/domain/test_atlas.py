@@ -113,3 +113,11 @@ class TestSignedDistance:
     def test_distance_of_a_corner_is_zero(self):
         outline = Outline.from_corners(MESH.vertices_mm[list(ZONES["chin"].ring)])
         assert abs(outline.signed_distances(MESH.vertices_mm[[152]])[0]) < 1e-9
+
+
+def test_every_danger_zone_cites_a_library_source():
+    from dosemap.resources import load_library
+
+    sources = load_library().sources
+    for danger in DANGER_ZONES.values():
+        assert danger.margin.source in sources, danger.id

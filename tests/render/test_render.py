@@ -105,3 +105,16 @@ def test_png_has_the_scene_size_and_draws_points(plan):
     # Just inside the circle's rim: the point colour, not the white background.
     x, y = first.centre
     assert image.getpixel((round(x - first.radius + 3), round(y))) != (255, 255, 255)
+
+
+def test_atlas_scene_draws_every_zone_and_danger_outline():
+    from dosemap.domain.atlas.danger import DANGER_ZONES
+    from dosemap.domain.atlas.zones import ZONES
+    from dosemap.render.atlas import build_atlas_scene
+
+    landmarks, size, _ = template_projection(MESH)
+    scene = build_atlas_scene(landmarks, image_size=size, indices=True)
+    assert len(_layer(scene, "zones").shapes) == len(ZONES) + 1  # + the face oval
+    assert len(_layer(scene, "danger").shapes) == sum(len(d.rings) for d in DANGER_ZONES.values())
+    assert len(_layer(scene, "landmarks").shapes) == len(landmarks)
+    assert {s.text for s in _layer(scene, "labels").shapes} == set(ZONES)

@@ -129,6 +129,19 @@ def template_projection(
     return pixels, size, 1.0 / px_per_mm
 
 
+def darker(colour: str, factor: float = 0.62) -> str:
+    """A darker shade of a ``#RRGGBB`` colour, for text in that colour on white.
+
+    Examples
+    --------
+    >>> darker("#F0E442")
+    '#958D29'
+    """
+    text = colour.lstrip("#")
+    r, g, b = (round(int(text[i : i + 2], 16) * factor) for i in (0, 2, 4))
+    return f"#{r:02X}{g:02X}{b:02X}"
+
+
 def _fmt(value: Decimal, places: int = 2) -> str:
     """A Decimal for people: at most ``places`` decimals, no exponent (``18``, ``0.2``)."""
     rounded = value.quantize(Decimal(1).scaleb(-places)).normalize()
@@ -328,7 +341,7 @@ def build_plan_scene(
         outline = _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
         position = _place_label(name, 17 * scale, outline, centres, taken, radius_max)
         label_shapes.append(
-            Label(position, name, 17 * scale, colour[zone_id], "middle", bold=True, halo=True)
+            Label(position, name, 17 * scale, darker(colour[zone_id]), "middle", True, True)
         )
     for danger in dangers:
         text = f"{danger.name.split(' (')[0]} ≥{_fmt(danger.margin_mm)} mm"
@@ -425,7 +438,8 @@ def _footer(
     shapes.append(
         Label((x + 12 * scale, y - 1 * scale), "n", 14 * scale, "#FFFFFF", "middle", True)
     )
-    shapes.append(Label((x + 34 * scale, y), f"entry n · {_per_point(plan)}", size))
+    word = _entries_word(plan).removesuffix("s").replace("entrie", "entry")
+    shapes.append(Label((x + 34 * scale, y), f"{word} n · {_per_point(plan)}", size))
     swatch_x = x + width / 2
     shapes.append(
         PolygonShape(
