@@ -371,7 +371,7 @@ class FollowUp(Versioned, Base):
     __table_args__ = (
         CheckConstraint("kind IN ('review', 'retreatment')", name="kind"),
         CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
-        Index(None, "clinic_id", "status", "due_on"),
+        Index(None, "clinic_id", "status", "due_on", "id"),
         Index(None, "patient_id", "due_on"),
     )
 

@@ -155,7 +155,12 @@ def lot_recall(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[Reca
     with db.read() as s:
         rows = s.execute(
             select(
-                Patient,
+                Patient.id,
+                Patient.chart_number,
+                Patient.given_name,
+                Patient.family_name,
+                Patient.phone,
+                Patient.email,
                 TreatmentSession.id,
                 TreatmentSession.performed_at,
                 Vial.id,
@@ -174,11 +179,11 @@ def lot_recall(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[Reca
         ).all()
         return [
             RecallHit(
-                p.id,
-                p.chart_number,
-                f"{p.given_name} {p.family_name}",
-                p.phone,
-                p.email,
+                pid,
+                chart,
+                f"{given} {family}",
+                phone,
+                email,
                 sid,
                 performed,
                 vid,
@@ -187,7 +192,21 @@ def lot_recall(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[Reca
                 lot,
                 units,
             )
-            for p, sid, performed, vid, label, product, lot, units in rows
+            for (
+                pid,
+                chart,
+                given,
+                family,
+                phone,
+                email,
+                sid,
+                performed,
+                vid,
+                label,
+                product,
+                lot,
+                units,
+            ) in rows
         ]
 
 

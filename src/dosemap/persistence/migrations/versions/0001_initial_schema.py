@@ -558,8 +558,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("followups", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_followups_clinic_id_status_due_on"),
-            ["clinic_id", "status", "due_on"],
+            batch_op.f("ix_followups_clinic_id_status_due_on_id"),
+            ["clinic_id", "status", "due_on", "id"],
             unique=False,
         )
         batch_op.create_index(
@@ -687,7 +687,7 @@ def downgrade() -> None:
     with op.batch_alter_table("followups", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_followups_session_id"))
         batch_op.drop_index(batch_op.f("ix_followups_patient_id_due_on"))
-        batch_op.drop_index(batch_op.f("ix_followups_clinic_id_status_due_on"))
+        batch_op.drop_index(batch_op.f("ix_followups_clinic_id_status_due_on_id"))
 
     op.drop_table("followups")
     op.drop_table("chart_points")

@@ -1,0 +1,202 @@
+"""The records commands end to end through the real ``dosemap`` entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dosemap.domain.plan import PlanRequest
+from dosemap.domain.planning import build_plan
+from dosemap.persistence.db import Database
+from dosemap.persistence.migrate import upgrade
+from dosemap.resources import load_library, template_mesh
+from dosemap.services import patients, staff, vials
+
+
+def _run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOSEMAP_DATA_DIR": str(tmp), "COLUMNS": "200"}
+    env.pop("DOSEMAP_DATABASE_URL", None)
+    env.pop("DOSEMAP_CLINIC", None)
+    return subprocess.run(
+        [sys.executable, "-m", "dosemap", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def clinic_dir(tmp_path: Path) -> Path:
+    """A clinic made in-process through the services (fast), in the CLI's default database."""
+    db = Database.from_url(f"sqlite:///{tmp_path / 'dosemap.sqlite3'}")
+    upgrade(db.engine)
+    library = load_library()
+    c = staff.create_clinic(db, staff.ClinicInput(name="Rose Clinic", jurisdiction="US-CA"))
+    nurse = staff.add_staff(
+        db, c.id, staff.StaffInput(display_name="Nia Nurse", role="injector"), actor="t"
+    )
+    staff.add_credential(
+        db,
+        c.id,
+        nurse.id,
+        staff.CredentialInput(
+            type="RN", number="RN1", jurisdiction="US-CA", expires_on=date(2031, 1, 1)
+        ),
+        actor="t",
+    )
+    staff.allow_procedure(
+        db,
+        c.id,
+        procedure=staff.MICRODOSE_PROCEDURE,
+        credential_type="RN",
+        jurisdiction="US-CA",
+        actor="t",
+    )
+    patients.register_patient(
+        db,
+        c.id,
+        patients.PatientInput(
+            chart_number="P-1",
+            given_name="Lu",
+            family_name="Tan",
+            date_of_birth=date(1988, 2, 3),
+            phone="+1 555 0199",
+            skin_type="oily",
+        ),
+        actor="t",
+    )
+    lot = vials.receive_lot(
+        db,
+        c.id,
+        vials.LotInput(product="botox_cosmetic", lot_number="LOT-77", expires_on=date(2031, 1, 1)),
+        library,
+        actor="t",
+    )
+    vials.open_vial(
+        db,
+        c.id,
+        vials.VialInput(
+            lot_id=lot.id,
+            label="V-9",
+            vial_units=Decimal(100),
+            diluent_ml=Decimal("2.5"),
+            reconstituted_at=datetime(2026, 5, 1, 9, tzinfo=UTC),
+        ),
+        library,
+        actor="t",
+    )
+    db.dispose()
+    return tmp_path
+
+
+def test_plan_chart_sign_recall(clinic_dir: Path) -> None:
+    plan = build_plan(PlanRequest(protocol="wu_microbotox_20"), load_library(), template_mesh())
+    plan_file = clinic_dir / "plan.json"
+    plan_file.write_text(plan.model_dump_json())
+    made = _run(
+        clinic_dir,
+        "sessions",
+        "create",
+        str(plan_file),
+        "--patient",
+        "P-1",
+        "--injector",
+        "Nia Nurse",
+        "--at",
+        "2026-05-01T10:00+00:00",
+    )
+    assert made.returncode == 0, made.stderr
+    session_id = made.stdout.split()[1]
+    charted = _run(
+        clinic_dir,
+        "sessions",
+        "chart",
+        session_id,
+        "--vial",
+        "V-9",
+        "--at",
+        "2026-05-01T10:05+00:00",
+        "--pain",
+        "2",
+    )
+    assert charted.returncode == 0, charted.stderr
+    # No consent on file: signing is refused, in one line, and the session stays unsigned.
+    refused = _run(clinic_dir, "sessions", "sign", session_id, "--signer", "Nia Nurse")
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1 and "consent" in refused.stderr
+    recall = _run(clinic_dir, "recall", "LOT-77")
+    assert recall.returncode == 0 and "P-1" in recall.stdout and "+1 555 0199" in recall.stdout
+    verify = _run(clinic_dir, "audit", "verify")
+    assert verify.returncode == 0 and "intact" in verify.stdout
+
+
+def test_bad_input_is_one_line_names_the_field_and_writes_nothing(clinic_dir: Path) -> None:
+    before = _run(clinic_dir, "audit", "verify").stdout
+    bad = _run(
+        clinic_dir,
+        "patients",
+        "add",
+        "--chart-number",
+        "P-2",
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+        "--dob",
+        "1990-01-01",
+        "--fitzpatrick",
+        "9",
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: fitzpatrick_type") and bad.stderr.count("\n") == 1
+    assert "Traceback" not in bad.stderr
+    bad_vial = _run(
+        clinic_dir,
+        "vials",
+        "open",
+        "--lot",
+        "LOT-77",
+        "--label",
+        "V-10",
+        "--units",
+        "-5",
+        "--diluent-ml",
+        "2.5",
+    )
+    assert bad_vial.returncode == 2 and bad_vial.stderr.startswith("error: vial_units")
+    assert _run(clinic_dir, "audit", "verify").stdout == before  # no audit entry: nothing written
+    listed = _run(clinic_dir, "patients", "list")
+    assert "P-2" not in listed.stdout
+
+
+def test_backup_and_restore_round_trip(clinic_dir: Path) -> None:
+    target = clinic_dir / "b.sqlite3"
+    assert _run(clinic_dir, "backup", str(target)).returncode == 0
+    manifest = json.loads((clinic_dir / "b.sqlite3.json").read_text())
+    _run(
+        clinic_dir,
+        "patients",
+        "add",
+        "--chart-number",
+        "P-3",
+        "--given-name",
+        "C",
+        "--family-name",
+        "D",
+        "--dob",
+        "1970-01-01",
+    )
+    refused = _run(clinic_dir, "restore", str(target))
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    done = _run(clinic_dir, "restore", str(target), "--yes")
+    assert done.returncode == 0, done.stderr
+    assert f"({manifest['audit_head_seq']} entries)" in done.stdout
+    assert "P-3" not in _run(clinic_dir, "patients", "list").stdout
