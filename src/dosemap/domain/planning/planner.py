@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 
 from dosemap.domain import dosing
+from dosemap.domain.atlas.danger import DANGER_ZONES, signed_distances
 from dosemap.domain.atlas.mesh import FaceMesh
 from dosemap.domain.atlas.patch import zone_patch
 from dosemap.domain.atlas.surface import make_anchor
@@ -100,9 +101,12 @@ def resolve_settings(request: PlanRequest, library: Library) -> Settings:
     technique = library.technique(technique_id)
     stamp = technique.kind is TechniqueKind.STAMP
 
+    # The preset's droplet and spacing belong to its own technique; another technique
+    # (a stamp instead of a needle) brings its own defaults.
+    preset = protocol if protocol is not None and protocol.technique == technique.id else None
     volume = request.volume_per_point_ul
-    if volume is None and protocol is not None:
-        volume = protocol.volume_per_point_ul.value
+    if volume is None and preset is not None:
+        volume = preset.volume_per_point_ul.value
     if volume is None and stamp and technique.volume_per_stamp_ul is not None:
         volume = technique.volume_per_stamp_ul.value
     if volume is None:
@@ -112,7 +116,7 @@ def resolve_settings(request: PlanRequest, library: Library) -> Settings:
     if spacing is None and stamp and technique.stamp_pitch_mm is not None:
         spacing = technique.stamp_pitch_mm
     if spacing is None and protocol is not None:
-        spacing = protocol.spacing_mm.value
+        spacing = protocol.spacing_mm.value  # a lattice spacing carries over between needles
     spacing = Decimal(_need(spacing, "spacing_mm", f"{_MIN_SPACING_MM}-{_MAX_SPACING_MM} mm"))
     if not _MIN_SPACING_MM <= spacing <= _MAX_SPACING_MM:
         raise InvalidInputError(
@@ -206,6 +210,18 @@ def _target_volume(zone_id: str, target_units: Decimal, points: int, settings: S
             f"{reach_low}-{reach_high} U at {low}-{high} µL per point",
         )
     return volume
+
+
+def _forehead_note(mesh: FaceMesh) -> str:
+    """How much forehead the face mesh holds: it stops at landmark 10, not at the hairline."""
+    brow = DANGER_ZONES["brow"]
+    top = signed_distances(brow, mesh.vertices_mm, mesh.vertices_mm[[10]])[0]
+    band = top - float(brow.margin_mm)
+    return (
+        f"forehead: the face mesh ends {top:.0f} mm above the brows at the midline (landmark 10), "
+        f"below the hairline on most faces; after the {brow.margin_mm} mm brow margin only a "
+        f"{max(band, 0.0):.0f} mm band is planned. Rows higher up must be added by hand."
+    )
 
 
 def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
@@ -315,6 +331,8 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         if count == 0:
             notes += (f"{zone_id}: no point fits once the danger margins are kept",)
 
+    if "forehead" in zone_ids:
+        notes += (_forehead_note(mesh),)
     if not points:
         raise InvalidInputError(
             "zones", "no point fits in any zone once the danger margins are kept"
