@@ -94,8 +94,9 @@ class TestFullFace:
         forehead = np.array([p.position_mm for p in plan.points])
         brow = signed_distances(DANGER_ZONES["brow"], MESH.vertices_mm, forehead)
         assert brow.min() >= 20.0
-        # The template's forehead stops at landmark 10, well below a real hairline.
+        # The template's forehead stops at landmark 10, well below a real hairline: said so.
         assert forehead[:, 1].max() <= MESH.vertices_mm[10, 1]
+        assert any("landmark 10" in note for note in plan.notes)
 
     def test_points_are_numbered_in_order_top_row_first(self):
         plan = _plan(zones=("forehead",))
@@ -140,6 +141,8 @@ class TestRequests:
     def test_stamp_technique_uses_a_square_lattice_at_the_device_pitch(self):
         plan = _plan(zones=("lateral_cheek_left",), technique="multi_needle_device")
         assert plan.spacing_mm == Decimal(10)
+        # The preset's 10 µL needle droplet does not carry over to the device's stamp.
+        assert {p.volume_ul for p in plan.points} == {Decimal(20)}
         assert _min_distance(plan) >= 10 - ROUNDING_TOLERANCE_MM
 
     def test_cost_from_the_vial_price(self):
