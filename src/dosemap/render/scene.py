@@ -34,7 +34,7 @@ ZONE_COLOURS = ("#0072B2", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#D55E00"
 DANGER_COLOUR = "#C0392B"
 POINT_COLOUR = "#1B2A49"
 TEXT_COLOUR = "#111111"
-HEADER_PX = 120
+HEADER_PX = 150
 
 
 @dataclass(frozen=True)
@@ -317,7 +317,7 @@ def build_plan_scene(
     # Points: circle area proportional to units, numbered in injection order.
     point_shapes: list[Shape] = []
     centres = np.zeros((0, 2))
-    radius_max = 17.0 * scale
+    radius_max = 20.0 * scale
     if plan.points:
         centres = resolve_anchors([p.anchor for p in plan.points], landmarks_2d) + np.array(
             [dx, dy]
@@ -325,9 +325,9 @@ def build_plan_scene(
         top = max(p.units for p in plan.points)
         for p, (x, y) in zip(plan.points, centres.tolist(), strict=True):
             share = float(p.units / top) if top > 0 else 1.0
-            radius = max(radius_max * share**0.5, 9.0 * scale)
+            radius = max(radius_max * share**0.5, 12.0 * scale)
             point_shapes.append(CircleShape((x, y), radius, POINT_COLOUR, "#FFFFFF", 1.5 * scale))
-            size = (15.0 if p.number < 100 else 12.5) * scale
+            size = (20.0 if p.number < 100 else 16.0) * scale
             point_shapes.append(
                 Label((x, y + 0.36 * size), str(p.number), size, "#FFFFFF", "middle", bold=True)
             )
@@ -339,16 +339,16 @@ def build_plan_scene(
     for zone_id in plan_zones:
         name = ZONES[zone_id].name
         outline = _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
-        position = _place_label(name, 17 * scale, outline, centres, taken, radius_max)
+        position = _place_label(name, 22 * scale, outline, centres, taken, radius_max)
         label_shapes.append(
-            Label(position, name, 17 * scale, darker(colour[zone_id]), "middle", True, True)
+            Label(position, name, 22 * scale, darker(colour[zone_id]), "middle", True, True)
         )
     for danger in dangers:
         text = f"{danger.name.split(' (')[0]} ≥{_fmt(danger.margin_mm)} mm"
         ring = max(danger.rings, key=lambda r: float(landmarks_2d[list(r), 0].mean()))
         outline = _ring_points(landmarks_2d, ring, dx, dy)
-        position = _place_label(text, 14 * scale, outline, centres, taken, radius_max)
-        label_shapes.append(Label(position, text, 14 * scale, DANGER_COLOUR, "middle", halo=True))
+        position = _place_label(text, 17 * scale, outline, centres, taken, radius_max)
+        label_shapes.append(Label(position, text, 17 * scale, DANGER_COLOUR, "middle", halo=True))
     layers.append(Layer("labels", tuple(label_shapes)))
 
     layers.append(Layer("header", tuple(_header(plan, canvas_w, scale, product_name))))
@@ -393,15 +393,15 @@ def _header(plan: Plan, width: int, scale: float, product_name: str | None) -> l
         f"{_fmt(plan.spacing_mm)} mm apart · {plan.technique.replace('_', ' ')}"
     )
     shapes: list[Shape] = [
-        Label((width / 2, 46 * scale), line1, 24 * scale, TEXT_COLOUR, "middle", bold=True),
-        Label((width / 2, 84 * scale), line2, 21 * scale, TEXT_COLOUR, "middle"),
+        Label((width / 2, 50 * scale), line1, 30 * scale, TEXT_COLOUR, "middle", bold=True),
+        Label((width / 2, 92 * scale), line2, 25 * scale, TEXT_COLOUR, "middle"),
     ]
     if mix.contains_hyaluronic_acid:
         shapes.append(
             Label(
-                (width / 2, 112 * scale),
+                (width / 2, 128 * scale),
                 "Mix contains hyaluronic acid: vascular danger zones kept clear",
-                18 * scale,
+                22 * scale,
                 DANGER_COLOUR,
                 "middle",
                 bold=True,
@@ -422,8 +422,8 @@ def _footer(
 ) -> tuple[list[Shape], float]:
     shapes: list[Shape] = []
     x = 24 * scale
-    size = 18 * scale
-    line_h = 26 * scale
+    size = 22 * scale
+    line_h = 31 * scale
     chars = int((width - 2 * x) / _text_width("x", size))
     y = top + 34 * scale
 
@@ -434,12 +434,12 @@ def _footer(
             y += line_h
 
     # Legend: point symbol and danger swatch.
-    shapes.append(CircleShape((x + 12 * scale, y - 6 * scale), 13 * scale, POINT_COLOUR))
+    shapes.append(CircleShape((x + 14 * scale, y - 7 * scale), 16 * scale, POINT_COLOUR))
     shapes.append(
-        Label((x + 12 * scale, y - 1 * scale), "n", 14 * scale, "#FFFFFF", "middle", True)
+        Label((x + 14 * scale, y - 1 * scale), "n", 17 * scale, "#FFFFFF", "middle", True)
     )
     word = _entries_word(plan).removesuffix("s").replace("entrie", "entry")
-    shapes.append(Label((x + 34 * scale, y), f"{word} n · {_per_point(plan)}", size))
+    shapes.append(Label((x + 40 * scale, y), f"{word} n · {_per_point(plan)}", size))
     swatch_x = x + width / 2
     shapes.append(
         PolygonShape(
