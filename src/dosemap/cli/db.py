@@ -183,7 +183,7 @@ def staff_add(
     m = staff_service.add_staff(
         db,
         cid,
-        staff_service.StaffInput(display_name=name, role=role),  # type: ignore[arg-type]
+        staff_service.StaffInput.model_validate({"display_name": name, "role": role}),
         actor=resolve_actor(db, cid, actor),
     )
     console.print(f"staff {m.id} {m.display_name} ({m.role})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,8 @@ from dosemap.cli.db import (
 from dosemap.cli.vials import parse_time
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.plan import Plan
+from dosemap.persistence.db import Database
+from dosemap.persistence.models import TreatmentSession
 from dosemap.resources import load_library
 from dosemap.services import sessions as svc
 from dosemap.services._common import as_uuid
@@ -106,7 +109,17 @@ def chart(
     )
 
 
-def _chart_input(db, cid, row, vial, points, at, pain, numbing, aftercare) -> svc.ChartInput:  # type: ignore[no-untyped-def]
+def _chart_input(
+    db: Database,
+    cid: uuid.UUID,
+    row: TreatmentSession,
+    vial: str | None,
+    points: Path | None,
+    at: str | None,
+    pain: int | None,
+    numbing: str | None,
+    aftercare: str | None,
+) -> svc.ChartInput:
     if (vial is None) == (points is None):
         raise InvalidInputError("vial", "give --vial (as planned) or --points FILE", "exactly one")
     if points is not None:
@@ -171,9 +184,8 @@ def amend(
     sid = as_uuid(session, "session")
     row = svc.get_session(db, cid, sid)
     by_id = resolve_staff(db, cid, by, "by")
-    chart_input = _chart_input(
-        db, cid, row, vial, points, at or row.performed_at.isoformat(), pain, numbing, aftercare
-    )
+    performed = at or (row.performed_at.isoformat() if row.performed_at else None)
+    chart_input = _chart_input(db, cid, row, vial, points, performed, pain, numbing, aftercare)
     a = svc.amend_session(
         db,
         cid,

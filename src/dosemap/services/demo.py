@@ -331,13 +331,13 @@ def seed_demo_clinic(
                 followups.AdverseEventInput(
                     session_id=row.id,
                     kind=kind,
-                    onset_at=at + timedelta(days=rng.randint(0, 3)),  # type: ignore[arg-type]
+                    onset_at=at + timedelta(days=rng.randint(0, 3)),
                     severity=severity,
                     action=action,
                     outcome=outcome,
                 ),
                 actor=str(injector),
-            )  # type: ignore[arg-type]
+            )
         if progress:
             progress("sessions", n + 1, len(visits))
     inventory.close_old(today)
