@@ -47,7 +47,12 @@ requests = st.fixed_dictionaries(
         "spacing_mm": st.integers(70, 160).map(lambda t: Decimal(t) / 10),
         "volume_per_point_ul": st.integers(5, 50).map(Decimal),
         "mix": st.sampled_from(
-            [{}, {"adjuncts": {"lidocaine": Decimal("0.1")}, "working_units_per_ml": Decimal(16)}]
+            [
+                {},
+                {"adjuncts": {"lidocaine": Decimal("0.1")}, "working_units_per_ml": Decimal(16)},
+                {"adjuncts": {"ha_skin_booster": Decimal("0.5")}, "working_units_per_ml": 10},
+                {"technique": "multi_needle_device"},
+            ]
         ),
     }
 ).map(lambda f: {**{k: v for k, v in f.items() if k != "mix"}, **f["mix"]})
@@ -192,3 +197,47 @@ class TestDangerHits:
         assert danger_zone_hits(plan, MESH) == []
         near = danger_zone_hits(plan, MESH, within_mm=5.0)
         assert near and all(h.distance_mm >= float(h.margin_mm) for h in near)
+
+
+class TestOtherFaces:
+    """A patient's face is not the symmetric template: the guarantees must still hold."""
+
+    def test_spacing_and_margins_hold_on_an_asymmetric_face(self):
+        from dosemap.domain.atlas.mesh import FaceMesh
+
+        rng = np.random.default_rng(7)
+        v = MESH.vertices_mm.copy()
+        # Wider on the left, a longer midface, and 0.5 mm of landmark noise.
+        v[:, 0] *= np.where(v[:, 0] > 0, 1.08, 0.97)
+        v[:, 1] *= 1.05
+        v += rng.normal(0.0, 0.5, v.shape)
+        face = FaceMesh(vertices_mm=v, triangles=MESH.triangles.copy())
+        zones = (*FACE, "chin", "jawline_left", "jawline_right")
+        request = PlanRequest(zones=zones, protocol="diaspro_2020_grid")
+        plan = build_plan(request, LIBRARY, face)
+        assert danger_zone_hits(plan, face) == []
+        assert _min_distance(plan) >= 10 - ROUNDING_TOLERANCE_MM
+        resolved = resolve_anchors([p.anchor for p in plan.points], face.vertices_mm)
+        assert np.allclose(resolved, [p.position_mm for p in plan.points], atol=0.01)
+
+
+class TestTreatableOutlines:
+    def test_points_lie_in_their_zones_treatable_outline(self):
+        from shapely import Point, Polygon
+
+        from dosemap.domain.planning.regions import treatable_outlines
+
+        plan = _plan(zones=(*FACE, "perioral"))
+        outlines = treatable_outlines(plan, MESH)
+        frontal = MESH.vertices_mm[:, :2]
+        for point in plan.points:
+            parts = [
+                Polygon(
+                    resolve_anchors(list(outer), frontal),
+                    [resolve_anchors(list(h), frontal) for h in holes],
+                )
+                for outer, holes in outlines[point.zone]
+            ]
+            where = Point(point.position_mm[:2])
+            # The outline is traced on a 1 mm grid: allow that much.
+            assert min(part.distance(where) for part in parts) <= 1.0, point.number
