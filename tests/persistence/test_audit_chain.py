@@ -83,3 +83,32 @@ def test_failed_write_leaves_no_entry(db: Database) -> None:
     with db.read() as s:
         report = verify_chain(s)
     assert report.ok and report.entries == 5
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(db: Database) -> None:
+    import threading
+
+    clinic = staff.create_clinic(db, staff.ClinicInput(name="A", jurisdiction="US-TX"))
+    errors: list[BaseException] = []
+
+    def writer(tag: str) -> None:
+        try:
+            for i in range(8):
+                staff.add_staff(
+                    db,
+                    clinic.id,
+                    staff.StaffInput(display_name=f"{tag}{i}", role="front_desk"),
+                    actor=tag,
+                )
+        except BaseException as exc:  # collected and re-raised in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.read() as s:
+        report = verify_chain(s)
+    assert report.ok and report.entries == 1 + 3 * 8

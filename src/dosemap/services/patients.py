@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,7 @@ class ConsentInput(Input):
     text_version: str = Field(min_length=1, max_length=40)
     text: str = Field(min_length=1)
     signature: str = Field(min_length=1, max_length=200)
-    signed_at: datetime
+    signed_at: AwareDatetime
     witness_name: str | None = Field(default=None, max_length=200)
 
 
@@ -152,6 +152,8 @@ def record_intake(
     recorded_by: uuid.UUID | None = None,
 ) -> Intake:
     """Store an answered questionnaire (the core's :class:`~dosemap.domain.intake.Intake`)."""
+    if answered_at.tzinfo is None:
+        raise InvalidInputError("answered_at", "has no time zone", "an ISO time with offset")
     with db.write() as s:
         get_scoped(s, Patient, clinic_id, patient_id)
         row = Intake(
