@@ -132,6 +132,27 @@ def test_plan_chart_sign_recall(clinic_dir: Path) -> None:
     refused = _run(clinic_dir, "sessions", "sign", session_id, "--signer", "Nia Nurse")
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "consent" in refused.stderr
+    consent_text = clinic_dir / "consent.txt"
+    consent_text.write_text("I consent to micro-dose toxin treatment.")
+    consented = _run(
+        clinic_dir,
+        "patients",
+        "consent",
+        "P-1",
+        "--text-file",
+        str(consent_text),
+        "--text-version",
+        "v1",
+        "--signature",
+        "Lu Tan",
+        "--at",
+        "2026-05-01T09:30+00:00",
+    )
+    assert consented.returncode == 0, consented.stderr
+    signed = _run(clinic_dir, "sessions", "sign", session_id, "--signer", "Nia Nurse")
+    assert signed.returncode == 0, signed.stderr
+    again = _run(clinic_dir, "sessions", "chart", session_id, "--vial", "V-9")
+    assert again.returncode == 2 and "signed" in again.stderr
     recall = _run(clinic_dir, "recall", "LOT-77")
     assert recall.returncode == 0 and "P-1" in recall.stdout and "+1 555 0199" in recall.stdout
     verify = _run(clinic_dir, "audit", "verify")

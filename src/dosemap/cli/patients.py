@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,8 +18,13 @@ from dosemap.cli.db import (
     resolve_clinic,
     resolve_patient,
 )
+from dosemap.cli.vials import parse_time
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.intake import Intake as IntakeAnswers
 from dosemap.services import patients as svc
 from dosemap.services import reporting
+from dosemap.services.followups import AdverseEventInput, record_adverse_event
+from dosemap.services.staff import MICRODOSE_PROCEDURE
 
 app = typer.Typer(help="Patients: register, list, timeline.", no_args_is_help=True)
 console = Console()
@@ -99,3 +106,96 @@ def show(patient: str, clinic: str | None = ClinicOpt) -> None:
         "[dim]Equivalents use published conversion ratios; "
         "labels say units are not interchangeable.[/]"
     )
+
+
+@app.command("intake")
+def intake(
+    patient: str,
+    answers_file: Annotated[Path, typer.Argument(help="Intake answers (JSON, `dosemap schema`).")],
+    at: str | None = typer.Option(None, help="Answered at (ISO with offset; default now)."),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Record an answered intake questionnaire."""
+    try:
+        raw = answers_file.read_text()
+    except OSError as exc:
+        raise InvalidInputError("answers_file", f"cannot read: {exc.strerror}", "a file") from None
+    answers = IntakeAnswers.model_validate_json(raw)
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    row = svc.record_intake(
+        db,
+        cid,
+        resolve_patient(db, cid, patient),
+        answers,
+        answered_at=parse_time(at, "at"),
+        actor=resolve_actor(db, cid, actor),
+    )
+    console.print(f"intake {row.id} recorded")
+
+
+@app.command("consent")
+def consent(
+    patient: str,
+    text_file: Annotated[Path, typer.Option("--text-file", help="The consent text signed.")],
+    text_version: str = typer.Option(..., help="Version label of the consent text."),
+    signature: str = typer.Option(..., help="Typed name or SHA-256 of the signature image."),
+    witness: str | None = typer.Option(None),
+    at: str | None = typer.Option(None, help="Signed at (ISO with offset; default now)."),
+    procedure: str = typer.Option(MICRODOSE_PROCEDURE),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Record a signed consent."""
+    try:
+        text = text_file.read_text()
+    except OSError as exc:
+        raise InvalidInputError("text_file", f"cannot read: {exc.strerror}", "a file") from None
+    data = svc.ConsentInput(
+        procedure=procedure,
+        text_version=text_version,
+        text=text,
+        signature=signature,
+        signed_at=parse_time(at, "at"),
+        witness_name=witness,
+    )
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    row = svc.record_consent(
+        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_actor(db, cid, actor)
+    )
+    console.print(f"consent {row.id} recorded (text sha256 {row.text_sha256[:12]}…)")
+
+
+@app.command("adverse")
+def adverse(
+    patient: str,
+    kind: str = typer.Option(
+        ..., help="bruising, swelling, asymmetry, ptosis, suspected_vascular_occlusion …"
+    ),
+    severity: str = typer.Option(..., help="mild, moderate or severe"),
+    onset: str | None = typer.Option(None, help="Onset (ISO with offset; default now)."),
+    session: str | None = typer.Option(None, help="Session id it followed."),
+    action: str | None = typer.Option(None),
+    outcome: str | None = typer.Option(None),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Record an adverse event."""
+    data = AdverseEventInput.model_validate(
+        {
+            "kind": kind,
+            "severity": severity,
+            "onset_at": parse_time(onset, "onset"),
+            "session_id": session,
+            "action": action,
+            "outcome": outcome,
+        }
+    )
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    row = record_adverse_event(
+        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_actor(db, cid, actor)
+    )
+    console.print(f"adverse event {row.id} recorded")

@@ -216,3 +216,15 @@ def show(session: str, clinic: str | None = ClinicOpt) -> None:
             str(p.number), p.zone, p.depth, str(p.volume_ul), str(p.units), str(p.vial_id)[:8]
         )
     console.print(table)
+
+
+@app.command("findings")
+def findings(session: str, clinic: str | None = ClinicOpt) -> None:
+    """The core's safety findings for a session as charted (what signing checks)."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    table = Table("severity", "code", "finding")
+    for f in svc.session_findings(db, cid, as_uuid(session, "session"), load_library()):
+        colour = {"block": "red", "warn": "yellow"}.get(str(f.severity), "dim")
+        table.add_row(f"[{colour}]{f.severity}[/]", f.code, f.message)
+    console.print(table)
