@@ -367,6 +367,8 @@ def test_ha_in_a_vascular_area_warns_or_blocks_by_hyaluronidase(
     assert {"DM601", "DM602"} & codes_of(found) == {expected}
     (finding,) = only(found, expected)
     assert "hyaluronidase" in finding.rationale.lower()
+    # The block cites the emergency guidance; the warning cites the zone's anatomy source.
+    assert (finding.source == "cmac_vascular_occlusion_2021") == (expected == "DM602")
 
 
 def test_no_ha_no_vascular_finding() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from dosemap.domain.atlas.danger import DANGER_ZONES, DangerHit, danger_zone_hits
+from dosemap.domain.evidence import EvidenceTag
 from dosemap.domain.library.models import AdjunctKind
 from dosemap.domain.plan import Plan
 from dosemap.domain.safety import finding as codes
@@ -101,10 +102,12 @@ def danger_zones(inputs: Inputs) -> Iterator[Finding]:
             note = " The session records NO hyaluronidase on hand."
         else:
             note = " Hyaluronidase is on hand."
-        yield finding.model_copy(
-            update={
-                "rationale": finding.rationale
-                + ". HA can occlude an artery (blindness, necrosis); the emergency treatment is "
-                "high-dose hyaluronidase, which must be on hand (CMAC, ACE guidance)." + note
-            }
-        )
+        update: dict[str, object] = {
+            "rationale": finding.rationale
+            + ". HA can occlude an artery (blindness, necrosis); the emergency treatment is "
+            "high-dose hyaluronidase, which must be on hand (CMAC, ACE guidance)." + note
+        }
+        if no_hyaluronidase:
+            # The block rests on the emergency guidance, not on the zone's anatomy source.
+            update |= {"source": "cmac_vascular_occlusion_2021", "tag": EvidenceTag.ESTABLISHED}
+        yield finding.model_copy(update=update)
