@@ -37,15 +37,13 @@ def check(
     from dosemap.imaging.intake import read_photo
     from dosemap.imaging.landmarks import MediaPipeDetector, native_stderr_silenced
     from dosemap.imaging.quality import inspect_photo
-    from dosemap.imaging.skin import skin_metrics
+    from dosemap.imaging.skin import measure_skin
 
     with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as detector:
         analysis = inspect_photo(read_photo(photo), detector)
     report = None
     if metrics:
-        report = skin_metrics(
-            analysis.photo.full_rgb(), analysis.landmarks, analysis.scale.mm_per_px
-        )
+        report = measure_skin(analysis)
     if as_json:
         out: dict[str, object] = {"file": photo.name, "quality": analysis.quality.as_dict()}
         if report is not None:

@@ -85,6 +85,6 @@ def render(
         for path, data in outputs.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-    for path in (png, svg):
-        if path is not None:
-            console.print(f"wrote {path}")
+    for written in (png, svg):
+        if written is not None:
+            console.print(f"wrote {written}")

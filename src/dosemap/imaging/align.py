@@ -92,7 +92,7 @@ def align_pair(a: PhotoAnalysis, b: PhotoAnalysis, *, max_side: int | None = 204
     if max_side is not None and max(before.shape[:2]) > max_side:
         factor = max_side / max(before.shape[:2])
         size = (round(before.shape[1] * factor), round(before.shape[0] * factor))
-        before = cv2.resize(before, size, interpolation=cv2.INTER_AREA)
+        before = np.asarray(cv2.resize(before, size, interpolation=cv2.INTER_AREA), np.uint8)
         matrix = matrix * factor  # scale the output frame too
     height, width = before.shape[:2]
     warped = cv2.warpAffine(

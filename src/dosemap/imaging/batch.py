@@ -21,7 +21,7 @@ from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import read_photo
 from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
 from dosemap.imaging.quality import inspect_photo
-from dosemap.imaging.skin import skin_metrics
+from dosemap.imaging.skin import measure_skin
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif")
 
@@ -45,9 +45,7 @@ def analyze_one(path: Path, detector: Detector, *, metrics: bool = True) -> Row:
         analysis = inspect_photo(read_photo(path), detector)
         row.update(analysis.quality.as_dict())
         if metrics:
-            report = skin_metrics(
-                analysis.photo.full_rgb(), analysis.landmarks, analysis.scale.mm_per_px
-            )
+            report = measure_skin(analysis)
             row.update(report.as_dict())
     except PhotoError as exc:
         row.update(status="error", error_code=exc.code, error=str(exc))

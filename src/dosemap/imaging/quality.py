@@ -100,7 +100,7 @@ def face_mask(landmarks_xy: FloatArray, shape: tuple[int, int]) -> UInt8Array:
     """0/255 mask (rows × columns ``shape``) of the convex hull of the 468 face landmarks."""
     mask = np.zeros(shape, dtype=np.uint8)
     hull = cv2.convexHull(np.round(landmarks_xy[:FACE_LANDMARKS]).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 255)
+    cv2.fillConvexPoly(mask, hull, (255,))
     return mask
 
 
@@ -123,8 +123,10 @@ def sharpness(rgb: UInt8Array, landmarks_xy: FloatArray) -> float:
     size = (SHARPNESS_FACE_WIDTH_PX, max(8, round((y1 - y0) * factor)))
     interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     small = cv2.resize(gray, size, interpolation=interpolation)
-    mask = face_mask((pts - [x0, y0]) * factor, small.shape[:2])
-    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))  # the hull edge is background contrast
+    mask = face_mask((pts - [x0, y0]) * factor, (small.shape[0], small.shape[1]))
+    mask = np.asarray(
+        cv2.erode(mask, np.ones((5, 5), np.uint8)), np.uint8
+    )  # the hull edge is background contrast
     laplacian = cv2.Laplacian(small.astype(np.float64), cv2.CV_64F)
     values = laplacian[mask > 0]
     return float(values.var()) if values.size else 0.0
@@ -132,12 +134,12 @@ def sharpness(rgb: UInt8Array, landmarks_xy: FloatArray) -> float:
 
 def clipping(rgb: UInt8Array, landmarks_xy: FloatArray) -> tuple[float, float]:
     """Fractions of face pixels with a channel at >= 250 (highlights) and all <= 5 (shadows)."""
-    mask = face_mask(landmarks_xy, rgb.shape[:2]) > 0
-    face = rgb[mask]
-    if face.size == 0:
+    mask = face_mask(landmarks_xy, (rgb.shape[0], rgb.shape[1])) > 0
+    brightest = rgb.max(axis=2)[mask]  # one pass over the channels, then the face only
+    if brightest.size == 0:
         return 0.0, 0.0
-    highlights = float((face.max(axis=1) >= 250).mean())
-    shadows = float((face.max(axis=1) <= 5).mean())
+    highlights = float(np.count_nonzero(brightest >= 250)) / brightest.size
+    shadows = float(np.count_nonzero(brightest <= 5)) / brightest.size
     return highlights, shadows
 
 

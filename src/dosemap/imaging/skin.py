@@ -28,6 +28,7 @@ import math
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,6 +39,7 @@ from skimage.feature import blob_log
 from dosemap.domain.atlas.mesh import parse_obj
 from dosemap.domain.errors import InvalidInputError
 from dosemap.imaging.landmarks import FaceLandmarks
+from dosemap.imaging.quality import PhotoAnalysis
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -65,7 +67,9 @@ SHINE_CHROMA_RATIO = 0.7  # ... and less saturated than the median skin
 PORE_DIAMETER_MM = (0.25, 0.8)
 PORE_MIN_CONTRAST = 0.03  # LoG response on L*/100: a blob about 6 L* darker than its ring
 MIN_SIGMA_PX = 0.7  # below this a Gaussian is narrower than a pixel and the band-pass is noise
-ANALYSIS_MIN_MM_PER_PX = 0.04  # finer than this adds pixels, not pores: downsample to it
+# Finer than this adds pixels, not pores: the smallest pore (0.25 mm, LoG sigma 0.088 mm) is
+# still 1.1 px at 0.08 mm/px, above MIN_SIGMA_PX. Photos finer than this are downsampled.
+ANALYSIS_MIN_MM_PER_PX = 0.08
 
 
 @cache
@@ -98,7 +102,7 @@ def zone_polygon(zone: str, landmarks_xy: FloatArray) -> FloatArray:
 def zone_mask(zone: str, landmarks_xy: FloatArray, shape: tuple[int, int]) -> BoolArray:
     """Boolean mask (rows × columns) of a zone."""
     mask = np.zeros(shape, dtype=np.uint8)
-    cv2.fillPoly(mask, [np.round(zone_polygon(zone, landmarks_xy)).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(zone_polygon(zone, landmarks_xy)).astype(np.int32)], (255,))
     result: BoolArray = mask > 0
     return result
 
@@ -186,12 +190,19 @@ def colour_card_present(rgb: UInt8Array) -> bool:
 
     Uses OpenCV's ``mcc`` module (opencv-contrib).
     """
-    factor = 1280 / max(rgb.shape[:2])
+    factor = 1000 / max(rgb.shape[:2])
     if factor < 1.0:  # a card fills a good part of the frame: no need for 48 MP to find it
-        rgb = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    detector = cv2.mcc.CCheckerDetector_create()
+        rgb = np.asarray(
+            cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), np.uint8
+        )
+    mcc: Any = cv2.mcc  # opencv-contrib: untyped
+    detector = mcc.CCheckerDetector_create()
+    params = mcc.DetectorParameters_create()
+    # mcc enlarges anything smaller than minImageSize (default 1000 px) before searching,
+    # which made it ~10× slower on small photos without finding more cards.
+    params.minImageSize = 400
     bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
-    return bool(detector.process(bgr, cv2.mcc.MCC24, 1))
+    return bool(detector.process(bgr, mcc.MCC24, 1, False, params))
 
 
 def _analysis_image(
@@ -210,7 +221,7 @@ def _analysis_image(
     factor = mm_per_px / ANALYSIS_MIN_MM_PER_PX
     if factor < 1.0:
         size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        crop = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), np.uint8)
         local = local * factor
         mm_per_px = ANALYSIS_MIN_MM_PER_PX
     return np.ascontiguousarray(crop), local, mm_per_px
@@ -231,7 +242,7 @@ def _pore_count(lightness: FloatArray, mask: BoolArray, sigmas_px: tuple[float, 
     r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, mask.shape[0])
     c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, mask.shape[1])
     darkness = (100.0 - lightness[r0:r1, c0:c1]) / 100.0  # pores are dark: make them bright
-    blobs = blob_log(
+    blobs = blob_log(  # type: ignore[no-untyped-call]
         darkness,
         min_sigma=sigmas_px[0],
         max_sigma=sigmas_px[1],
@@ -275,7 +286,7 @@ def skin_metrics(
     if not 0.001 <= mm_per_px <= 10.0:
         raise InvalidInputError("mm_per_px", f"{mm_per_px}", "0.001 to 10 mm per pixel")
     crop, local, mm_px = _analysis_image(rgb, landmarks.xy, mm_per_px)
-    shape = crop.shape[:2]
+    shape = (crop.shape[0], crop.shape[1])
     masks = {z: zone_mask(z, local, shape) for z in zones}
     skin = np.logical_or.reduce(list(masks.values()))
     lab, luminance, gain = normalised_lab(crop, skin)
@@ -325,6 +336,24 @@ def skin_metrics(
         mm_per_px=mm_px,
         texture_scale_mm=texture_sigma * mm_px,
         pores_resolvable=resolvable,
-        colour_card_present=colour_card_present(rgb) if detect_colour_card else False,
+        # A card in a greyscale photo cannot correct colour; skip the search (~10 ms).
+        colour_card_present=(
+            colour_card_present(rgb) if detect_colour_card and not greyscale else False
+        ),
         greyscale=greyscale,
     )
+
+
+def measure_skin(analysis: PhotoAnalysis, **options: object) -> SkinReport:
+    """:func:`skin_metrics` of an inspected photo, decoded at the resolution it needs.
+
+    A photo finer than :data:`ANALYSIS_MIN_MM_PER_PX` is decoded reduced (JPEG: by libjpeg,
+    1/2 to 1/8) instead of decoded in full and then downsampled.
+    """
+    factor = 1.0
+    while factor < 8 and analysis.scale.mm_per_px * factor * 2 <= ANALYSIS_MIN_MM_PER_PX:
+        factor *= 2
+    rgb = analysis.photo.rgb_reduced_by(factor)
+    landmarks = analysis.landmarks.scaled_to((rgb.shape[1], rgb.shape[0]))
+    mm_per_px = analysis.scale.mm_per_px * analysis.photo.size[0] / rgb.shape[1]
+    return skin_metrics(rgb, landmarks, mm_per_px, **options)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from dosemap.domain.plan import Plan
@@ -143,7 +144,7 @@ def plan_on_photo(
     return picture
 
 
-def anchored_points_px(plan: Plan, analysis: PhotoAnalysis) -> np.ndarray:
+def anchored_points_px(plan: Plan, analysis: PhotoAnalysis) -> npt.NDArray[np.float64]:
     """Where each planned point falls on this photo (K×2 full-resolution pixels)."""
     from dosemap.domain.atlas.mesh import resolve_anchors
 
