@@ -75,3 +75,11 @@ def test_an_expression_change_shows_in_the_residual(pair, detector, astronaut, p
     pts[33, 0] += 5.0 / a.scale.mm_per_px * 0.9
     shifted = replace(b, landmarks=FaceLandmarks(pts, b.landmarks.image_size))
     assert align_pair(a, shifted).max_residual_mm > 3.5 > align_pair(a, b).max_residual_mm
+
+
+def test_difference_view_greys_out_where_b_has_no_pixels(pair):
+    a, b, _ = pair
+    alignment = align_pair(a, b)
+    assert 0.5 < alignment.covered.mean() < 1.0  # B was shrunk and shifted: edges uncovered
+    view = alignment.difference()
+    assert (view[~alignment.covered] == 128).all()

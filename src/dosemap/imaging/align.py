@@ -41,6 +41,7 @@ class Alignment:
     max_residual_mm: float
     before: UInt8Array
     after_aligned: UInt8Array
+    covered: npt.NDArray[np.bool_]  # where B's warped pixels exist (outside: no data)
 
     def side_by_side(self, *, gap_px: int = 8) -> UInt8Array:
         """A | B, same scale, with a white gap."""
@@ -56,14 +57,22 @@ class Alignment:
     def difference(self) -> UInt8Array:
         """Per-pixel colour difference |B − A| as a heat map (black: same; bright: changed).
 
-        The scale runs to the 99.5th percentile so a few bright pixels do not flatten it.
+        The scale runs to the 99.5th percentile of the covered area so a few bright pixels do
+        not flatten it; where B has no pixels (outside its frame) the view is mid-grey.
         """
-        delta = np.abs(self.before.astype(np.int16) - self.after_aligned.astype(np.int16))
+        # Smoothing both by ~1.5 px (more on big pictures) hides resampling and sub-pixel
+        # misregistration at edges, which would otherwise outshine real changes in tone.
+        sigma = max(1.5, self.before.shape[1] / 700)
+        before = cv2.GaussianBlur(self.before, (0, 0), sigma).astype(np.int16)
+        after = cv2.GaussianBlur(self.after_aligned, (0, 0), sigma).astype(np.int16)
+        delta = np.abs(before - after)
         magnitude = delta.max(axis=2).astype(np.float64)
-        top = max(float(np.percentile(magnitude, 99.5)), 1.0)
+        inside = magnitude[self.covered]
+        top = max(float(np.percentile(inside, 99.5)), 1.0) if inside.size else 1.0
         scaled = np.clip(magnitude / top * 255.0, 0, 255).astype(np.uint8)
-        heat = cv2.applyColorMap(scaled, cv2.COLORMAP_INFERNO)
-        return np.asarray(cv2.cvtColor(heat, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+        heat = cv2.cvtColor(cv2.applyColorMap(scaled, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+        heat[~self.covered] = 128
+        return np.asarray(heat, dtype=np.uint8)
 
 
 def fit_alignment(a: PhotoAnalysis, b: PhotoAnalysis) -> tuple[Similarity, float, float]:
@@ -98,10 +107,13 @@ def align_pair(a: PhotoAnalysis, b: PhotoAnalysis, *, max_side: int | None = 204
     warped = cv2.warpAffine(
         after, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)
     )
+    ones = np.ones(after.shape[:2], dtype=np.uint8)
+    covered = cv2.warpAffine(ones, matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
     return Alignment(
         transform=fit,
         rms_residual_mm=rms_mm,
         max_residual_mm=max_mm,
         before=np.ascontiguousarray(before),
         after_aligned=np.asarray(warped, dtype=np.uint8),
+        covered=np.asarray(covered, dtype=np.bool_),
     )
