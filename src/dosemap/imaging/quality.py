@@ -134,8 +134,15 @@ def sharpness(rgb: UInt8Array, landmarks_xy: FloatArray) -> float:
 
 def clipping(rgb: UInt8Array, landmarks_xy: FloatArray) -> tuple[float, float]:
     """Fractions of face pixels with a channel at >= 250 (highlights) and all <= 5 (shadows)."""
-    mask = face_mask(landmarks_xy, (rgb.shape[0], rgb.shape[1])) > 0
-    brightest = rgb.max(axis=2)[mask]  # one pass over the channels, then the face only
+    pts = landmarks_xy[:FACE_LANDMARKS]
+    height, width = rgb.shape[:2]
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + 1, [width, height])
+    crop = rgb[y0:y1, x0:x1]
+    # channel maximum by pairwise maxima: several times faster than .max(axis=2) on uint8
+    channel_max = np.maximum(np.maximum(crop[..., 0], crop[..., 1]), crop[..., 2])
+    mask = face_mask(pts - [x0, y0], (channel_max.shape[0], channel_max.shape[1])) > 0
+    brightest = channel_max[mask]
     if brightest.size == 0:
         return 0.0, 0.0
     highlights = float(np.count_nonzero(brightest >= 250)) / brightest.size
