@@ -72,3 +72,31 @@ def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, extra, field):
     assert proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith(f"error: {field}:")
     assert not out.exists()
+
+
+def test_plan_prints_its_safety_findings(tmp_path):
+    # A decimal slip: 40 µL at Wu-24's concentration is 4x the preset's droplet. The planner
+    # accepts it (the injector may mean it), and the safety table says so next to the summary.
+    args = ["plan", "--zones", "chin", "--protocol", "wu_microbotox_24", "--volume-ul", "45",
+            "--out", str(tmp_path / "plan.json")]  # fmt: skip
+    result = runner.invoke(cli.app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Safety check of the plan" in result.output
+    assert "DM302" in result.output  # volume >= 2x the technique's typical droplet
+    assert "DM901-OFF-LABEL" in result.output
+
+
+def test_plan_on_a_photo_draws_on_the_patients_face(tmp_path, faces_dir):
+    photo = str(faces_dir / "A000014.jpg")
+    png = tmp_path / "plan.png"
+    args = ["plan", "--zones", "forehead", "--protocol", "diaspro_2020_grid",
+            "--out", str(tmp_path / "plan.json"), "--png", str(png), "--photo", photo]  # fmt: skip
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+
+    with Image.open(png) as drawn:
+        # The 200x250 portrait is enlarged so the face is legible: far bigger than the source,
+        # and not the template picture's fixed size.
+        assert drawn.width > 800
+        assert drawn.size != (1335, 2245)

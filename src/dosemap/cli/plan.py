@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
 from dosemap.cli._library_view import library_from, parse_decimal, show
 from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.library import Library
 from dosemap.domain.plan import Plan, PlanRequest
 from dosemap.domain.planning import build_plan
 from dosemap.domain.planning.regions import treatable_outlines
@@ -102,6 +105,10 @@ def plan(
     vial_price: Annotated[str | None, typer.Option(help="Price of one vial, for the cost.")] = None,
     currency: Annotated[str | None, typer.Option(help="Currency of --vial-price.")] = None,
     svg: Annotated[Path | None, typer.Option(help="Also draw the plan as SVG here.")] = None,
+    photo: Annotated[
+        Path | None,
+        typer.Option(help="Draw the pictures on this photo of the patient (JPEG, PNG, HEIC)."),
+    ] = None,
     png: Annotated[Path | None, typer.Option(help="Also draw the plan as PNG here.")] = None,
     clinic_file: Annotated[
         list[Path] | None, typer.Option(help="Clinic library TOML file (repeatable).")
@@ -130,15 +137,43 @@ def plan(
     )
     mesh = template_mesh()
     result = build_plan(request, library, mesh)
-    product_name = library.product(result.product).name
+    console = Console()
+    written = write_plan_files(result, library, out=out, svg=svg, png=png, photo=photo)
+    print_plan(console, result, library)
+    print_findings(console, result, library)
+    for path in written:
+        console.print(f"wrote {path}")
 
-    # Everything is rendered in memory first, so a failure leaves no half-written files.
+
+def write_plan_files(
+    result: Plan,
+    library: Library,
+    *,
+    out: Path,
+    svg: Path | None = None,
+    png: Path | None = None,
+    photo: Path | None = None,
+) -> list[Path]:
+    """Write the plan JSON and its pictures (on the template face, or on ``photo``).
+
+    Everything is rendered in memory first, so a failure leaves no half-written files.
+    """
+    product_name = library.product(result.product).name
     outputs: dict[Path, bytes] = {out: (result.model_dump_json(indent=2) + "\n").encode()}
-    if svg is not None or png is not None:
+    if photo is not None and (svg is not None or png is not None):
+        from dosemap.services.photo_plan import plan_on_photo
+
+        picture = plan_on_photo(result, photo, product_name=product_name)
+        if svg is not None:
+            outputs[svg] = picture.svg.encode()
+        if png is not None:
+            outputs[png] = _png_bytes(picture.png)
+    elif svg is not None or png is not None:
         from dosemap.render.raster import to_png
         from dosemap.render.scene import build_plan_scene, template_projection
         from dosemap.render.svg import to_svg
 
+        mesh = template_mesh()
         landmarks, size, mm_per_px = template_projection(mesh)
         scene = build_plan_scene(
             result,
@@ -151,16 +186,22 @@ def plan(
         if svg is not None:
             outputs[svg] = to_svg(scene).encode()
         if png is not None:
-            import io
-
-            buffer = io.BytesIO()
-            to_png(scene).save(buffer, format="PNG")
-            outputs[png] = buffer.getvalue()
+            outputs[png] = _png_bytes(to_png(scene))
     for path, data in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    return list(outputs)
 
-    console = Console()
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def print_plan(console: Console, result: Plan, library: Library) -> None:
+    """The injector's summary: mix, per-zone table, draw-up, vials, cost, notes, citation."""
+    product_name = library.product(result.product).name
     mix = result.mix
     console.print(
         f"[bold]{product_name}[/] {show(mix.stock_vial_units)} U + {show(mix.stock_diluent_ml)} mL"
@@ -186,5 +227,15 @@ def plan(
         console.print(f"[yellow]Note:[/] {note}")
     citation = result.protocol_citation or "none (parameters entered by hand)"
     console.print(f"Off-label intradermal use; protocol: {citation}")
-    for path in outputs:
-        console.print(f"wrote {path}")
+
+
+def print_findings(console: Console, result: Plan, library: Library) -> None:
+    """Safety findings of the plan alone (no intake, no session context): never hidden."""
+    from dosemap.cli.check import render as render_findings
+    from dosemap.domain.safety import evaluate
+
+    console.print(
+        "[bold]Safety check of the plan[/] (add the patient's intake and the session's vials "
+        "with `dosemap check PLAN --patient … --context …`):"
+    )
+    render_findings(evaluate(result, library, mesh=template_mesh()), console)
