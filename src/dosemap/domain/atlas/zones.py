@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from dosemap.domain.atlas._mirror import MIRROR
 from dosemap.domain.errors import InvalidInputError, UnknownNameError
+from dosemap.domain.library.zones import ZONE_ORDER as LIBRARY_ZONE_ORDER
 
 
 @dataclass(frozen=True)
@@ -108,26 +109,8 @@ def _build() -> dict[str, Zone]:
 #: Every atlas zone by id, in id order.
 ZONES: MappingProxyType[str, Zone] = MappingProxyType(_build())
 
-#: Zone ids in the order a plan lists them: top of the face to the bottom, left before right.
-ZONE_ORDER: tuple[str, ...] = (
-    "forehead",
-    "glabella",
-    "temple_left",
-    "temple_right",
-    "crows_feet_left",
-    "crows_feet_right",
-    "infraorbital_left",
-    "infraorbital_right",
-    "nose",
-    "medial_cheek_left",
-    "medial_cheek_right",
-    "lateral_cheek_left",
-    "lateral_cheek_right",
-    "perioral",
-    "chin",
-    "jawline_left",
-    "jawline_right",
-)
+#: Zone ids the template holds, in the order a plan lists them (the library's order).
+ZONE_ORDER: tuple[str, ...] = tuple(z for z in LIBRARY_ZONE_ORDER if z not in UNSUPPORTED_ZONES)
 
 
 def zone(zone_id: str, field: str = "zone") -> Zone:
