@@ -24,6 +24,7 @@ from dosemap.domain.atlas.danger import DANGER_ZONES, DangerZone
 from dosemap.domain.atlas.mesh import FaceMesh, resolve_anchors
 from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.plan import MeshAnchor, Plan
+from dosemap.render.points import RADIUS_MAX, point_marks
 
 FloatArray = npt.NDArray[np.float64]
 Point = tuple[float, float]
@@ -208,14 +209,21 @@ def _place_label(
     obstacles: FloatArray,
     taken: list[tuple[float, float, float, float]],
     radius: float,
+    width: float = float("inf"),
 ) -> Point:
-    """Where to centre a zone's label: inside or on its outline, clear of points and labels."""
+    """Where to centre a zone's label: inside or on its outline, clear of points and labels,
+    within the canvas ``width``."""
     cx, cy = _centroid(outline)
     candidates: list[Point] = [(cx, cy)]
     for k, (x, y) in enumerate(outline):
         nx, ny = outline[(k + 1) % len(outline)]
         candidates += [(x, y), ((x + nx) / 2, (y + ny) / 2), ((x + cx) / 2, (y + cy) / 2)]
     half_w, height = _text_width(text, size) / 2, size
+    # Just outside the outline too, for a zone its points fill (foreshortened on a turned face).
+    for x, y in list(outline):
+        length = float(np.hypot(x - cx, y - cy)) or 1.0
+        push = half_w + radius
+        candidates.append((x + (x - cx) / length * push, y + (y - cy) / length * push))
     best, best_score = candidates[0], -np.inf
     for x, y in candidates:
         box = (x - half_w, y - height, x + half_w, y + 0.3 * size)
@@ -223,7 +231,10 @@ def _place_label(
         overlap = any(
             box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken
         )
-        score = clearance - (1000.0 if overlap else 0.0) - 0.01 * np.hypot(x - cx, y - cy)
+        outside = box[0] < 0 or box[2] > width
+        score = (
+            clearance - (1000.0 if overlap or outside else 0.0) - 0.01 * np.hypot(x - cx, y - cy)
+        )
         if score > best_score:
             best, best_score = (x, y), score
     x, y = best
@@ -314,32 +325,46 @@ def build_plan_scene(
             )
     layers.append(Layer("danger", tuple(danger_shapes)))
 
-    # Points: circle area proportional to units, numbered in injection order.
+    # Points: circle area proportional to units, numbered in injection order; discs shrink
+    # where the points crowd on screen (a turned face) so they never overlap.
     point_shapes: list[Shape] = []
     centres = np.zeros((0, 2))
-    radius_max = 20.0 * scale
+    radius_max = RADIUS_MAX * scale
+    taken: list[tuple[float, float, float, float]] = []
     if plan.points:
         centres = resolve_anchors([p.anchor for p in plan.points], landmarks_2d) + np.array(
             [dx, dy]
         )
         top = max(p.units for p in plan.points)
-        for p, (x, y) in zip(plan.points, centres.tolist(), strict=True):
-            share = float(p.units / top) if top > 0 else 1.0
-            radius = max(radius_max * share**0.5, 12.0 * scale)
-            point_shapes.append(CircleShape((x, y), radius, POINT_COLOUR, "#FFFFFF", 1.5 * scale))
-            size = (20.0 if p.number < 100 else 16.0) * scale
+        shares = [float(p.units / top) if top > 0 else 1.0 for p in plan.points]
+        marks, taken = point_marks(centres, shares, [p.number for p in plan.points], scale)
+        for mark in marks:
+            stroke = min(1.5 * scale, mark.radius / 4)
             point_shapes.append(
-                Label((x, y + 0.36 * size), str(p.number), size, "#FFFFFF", "middle", bold=True)
+                CircleShape(mark.centre, mark.radius, POINT_COLOUR, "#FFFFFF", stroke)
+            )
+        for mark in marks:  # numbers after every disc, so a number beside one is not covered
+            if mark.text_at is None:
+                continue
+            point_shapes.append(
+                Label(
+                    mark.text_at,
+                    mark.text,
+                    mark.text_size,
+                    "#FFFFFF" if mark.inside else POINT_COLOUR,
+                    "middle",
+                    bold=True,
+                    halo=not mark.inside,
+                )
             )
     layers.append(Layer("points", tuple(point_shapes)))
 
     # Zone names go where they cover no point and no other name; danger names likewise.
-    taken: list[tuple[float, float, float, float]] = []
     label_shapes: list[Shape] = []
     for zone_id in plan_zones:
         name = ZONES[zone_id].name
         outline = _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
-        position = _place_label(name, 22 * scale, outline, centres, taken, radius_max)
+        position = _place_label(name, 22 * scale, outline, centres, taken, radius_max, canvas_w)
         label_shapes.append(
             Label(position, name, 22 * scale, darker(colour[zone_id]), "middle", True, True)
         )
@@ -347,7 +372,7 @@ def build_plan_scene(
         text = f"{danger.name.split(' (')[0]} ≥{_fmt(danger.margin_mm)} mm"
         ring = max(danger.rings, key=lambda r: float(landmarks_2d[list(r), 0].mean()))
         outline = _ring_points(landmarks_2d, ring, dx, dy)
-        position = _place_label(text, 17 * scale, outline, centres, taken, radius_max)
+        position = _place_label(text, 17 * scale, outline, centres, taken, radius_max, canvas_w)
         label_shapes.append(Label(position, text, 17 * scale, DANGER_COLOUR, "middle", halo=True))
     layers.append(Layer("labels", tuple(label_shapes)))
 
