@@ -9,6 +9,7 @@ one call).
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 from collections.abc import Sequence
@@ -186,6 +187,18 @@ def _text(draw: ImageDraw.ImageDraw, label: Label) -> None:
         draw.text(label.position, label.text, fill=_rgb(label.colour), font=font, anchor=anchor)
 
 
+#: zlib level for written PNGs: level 3 encodes about twice as fast as Pillow's default 6 for
+#: files about a tenth larger (measured on 1600×2600 plan pictures).
+PNG_COMPRESS_LEVEL = 3
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """``image`` encoded as PNG (pixels only: no metadata)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
 def to_png(scene: Scene, background: Image.Image | None = None) -> Image.Image:
     """The scene as an RGB image; ``background`` (a photo) fills the scene's image box.
 
@@ -199,7 +212,7 @@ def to_png(scene: Scene, background: Image.Image | None = None) -> Image.Image:
     canvas = Image.new("RGB", (scene.width, scene.height), _rgb(scene.background))
     if background is not None:
         x, y, w, h = scene.image_box
-        photo = background.convert("RGB")
+        photo = background if background.mode == "RGB" else background.convert("RGB")
         if photo.size != (w, h):
             photo = photo.resize((w, h), Image.Resampling.LANCZOS)
         canvas.paste(photo, (x, y))

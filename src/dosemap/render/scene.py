@@ -219,22 +219,23 @@ def _place_label(
         nx, ny = outline[(k + 1) % len(outline)]
         candidates += [(x, y), ((x + nx) / 2, (y + ny) / 2), ((x + cx) / 2, (y + cy) / 2)]
     half_w, height = _text_width(text, size) / 2, size
-    # Just outside the outline too, for a zone its points fill (foreshortened on a turned face).
+    # Just outside the outline too, for a zone its points fill (foreshortened on a turned face);
+    # used only where every place inside or on the outline would cover points.
+    inside = len(candidates)
     for x, y in list(outline):
         length = float(np.hypot(x - cx, y - cy)) or 1.0
         push = half_w + radius
         candidates.append((x + (x - cx) / length * push, y + (y - cy) / length * push))
     best, best_score = candidates[0], -np.inf
-    for x, y in candidates:
+    for k, (x, y) in enumerate(candidates):
+        x = min(max(x, half_w), width - half_w)  # whole text on the canvas
         box = (x - half_w, y - height, x + half_w, y + 0.3 * size)
         clearance = min(_box_distance(box, obstacles) - radius, 12.0)
         overlap = any(
             box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken
         )
-        outside = box[0] < 0 or box[2] > width
-        score = (
-            clearance - (1000.0 if overlap or outside else 0.0) - 0.01 * np.hypot(x - cx, y - cy)
-        )
+        score = clearance - (1000.0 if overlap else 0.0) - 0.01 * np.hypot(x - cx, y - cy)
+        score -= 12.0 if k >= inside else 0.0
         if score > best_score:
             best, best_score = (x, y), score
     x, y = best

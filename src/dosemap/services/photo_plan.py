@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -22,7 +23,7 @@ from dosemap.domain.planning.regions import treatable_outlines
 from dosemap.imaging.intake import Photo, read_photo
 from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
 from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
-from dosemap.render.raster import to_png
+from dosemap.render.raster import png_bytes, to_png
 from dosemap.render.scene import Scene, build_plan_scene
 from dosemap.render.svg import to_svg
 from dosemap.resources import template_mesh
@@ -102,9 +103,10 @@ def draw_plan_on_photo(
         face_outline=False,
         scale=scale,
     )
-    background = Image.fromarray(np.ascontiguousarray(analysis.photo.full_rgb()[y0:y1, x0:x1]))
-    if size != background.size:
-        background = background.resize(size, Image.Resampling.LANCZOS)
+    pixels = np.ascontiguousarray(analysis.photo.full_rgb()[y0:y1, x0:x1])
+    if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's speed
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_CUBIC)
+    background = Image.fromarray(pixels)
     png = to_png(scene, background)
     document = to_svg(scene, _jpeg_data_uri(background)) if svg else ""
     return PhotoPlanPicture(analysis, scene, png, document, enlarge, (x0, y0, x1, y1))
@@ -133,9 +135,7 @@ def plan_on_photo(
     picture = draw_plan_on_photo(plan, analysis, product_name=product_name, svg=out_svg is not None)
     outputs: dict[Path, bytes] = {}
     if out_png is not None:
-        buffer = io.BytesIO()
-        picture.png.save(buffer, format="PNG")
-        outputs[out_png] = buffer.getvalue()
+        outputs[out_png] = png_bytes(picture.png)
     if out_svg is not None:
         outputs[out_svg] = picture.svg.encode()
     for path, data in outputs.items():  # written only once everything rendered
