@@ -146,3 +146,12 @@ def test_json_schema_is_published(model: type[Intake] | type[SessionContext]) ->
     schema = model.model_json_schema()
     assert schema["additionalProperties"] is False
     assert "schema_version" in schema["properties"]
+
+
+def test_join_unique_does_not_repeat_advice() -> None:
+    from dosemap.domain.safety.rules.contraindications import _join_unique
+
+    first = "Bruises. Not stopped without the prescriber."
+    joined = _join_unique(first, "Bruises (19-24%). Not stopped without the prescriber.")
+    assert joined == "Bruises. Not stopped without the prescriber. Bruises (19-24%)."
+    assert _join_unique("Same.", "Same.") == "Same."

@@ -72,7 +72,7 @@ DEFAULTS: dict[ContraindicationCode, Default] = {
         codes.COW_MILK,
         "dysport_patient_pages",
         EvidenceTag.LABEL,
-        "Dysport contains cow's milk protein (a protein allergy, not lactose intolerance).",
+        "Dysport contains cow's milk protein.",
     ),
     CC.ANTICOAGULANTS: Default(
         codes.ANTICOAGULANTS,
@@ -140,6 +140,17 @@ def _product_entry(product: Product, code: ContraindicationCode) -> Cited[str] |
     return None
 
 
+def _join_unique(first: str, second: str) -> str:
+    """``first`` then the sentences of ``second`` it does not already say (no repeated advice)."""
+    said = first.strip()
+    extra = [
+        sentence.strip().rstrip(".") + "."
+        for sentence in second.split(". ")
+        if sentence.strip().rstrip(".") and sentence.strip().rstrip(".") not in said
+    ]
+    return " ".join([said, *extra]) if extra else said
+
+
 def _positive(
     inputs: Inputs,
     code: ContraindicationCode,
@@ -154,7 +165,7 @@ def _positive(
     entry = _product_entry(inputs.product, code)
     source = entry.source if entry else default.source
     tag = entry.tag if entry else default.tag
-    rationale = f"{entry.value} {default.rationale}" if entry else default.rationale
+    rationale = _join_unique(entry.value, default.rationale) if entry else default.rationale
     return (finding_code or default.code).finding(
         f"{message} ({inputs.cite(source)})",
         rationale=rationale,
