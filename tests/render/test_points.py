@@ -90,6 +90,10 @@ def test_discs_do_not_overlap_on_a_turned_face(plan, degrees):
     assert sorted(n for m in marks for n in m.numbers) == [p.number for p in plan.points]
     assert [m.text for m in marks if m.text_at is not None] == [s.text for s in labels]
     assert len(labels) >= 0.8 * len(circles)
+    # A shared mark is explained under the picture.
+    notes = " ".join(s.text for s in scene.layers[-1].shapes if isinstance(s, Label))
+    shared = [m.text for m in marks if len(m.numbers) > 1]
+    assert ("share one mark" in notes) == bool(shared)
     # Both writers take the same scene.
     assert to_png(scene).size == (scene.width, scene.height)
     assert to_svg(scene).count("<circle") >= len(circles)

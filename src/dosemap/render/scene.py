@@ -332,6 +332,7 @@ def build_plan_scene(
     centres = np.zeros((0, 2))
     radius_max = RADIUS_MAX * scale
     taken: list[tuple[float, float, float, float]] = []
+    view_notes: list[str] = []
     if plan.points:
         centres = resolve_anchors([p.anchor for p in plan.points], landmarks_2d) + np.array(
             [dx, dy]
@@ -339,6 +340,15 @@ def build_plan_scene(
         top = max(p.units for p in plan.points)
         shares = [float(p.units / top) if top > 0 else 1.0 for p in plan.points]
         marks, taken = point_marks(centres, shares, [p.number for p in plan.points], scale)
+        shared = [m.text for m in marks if len(m.numbers) > 1]
+        if shared:
+            view_notes.append(
+                "points too foreshortened to tell apart in this view share one mark: "
+                + "; ".join(shared)
+            )
+        unlabelled = [m.text for m in marks if m.text_at is None]
+        if unlabelled:
+            view_notes.append(f"no room in this view to number points {'; '.join(unlabelled)}")
         for mark in marks:
             stroke = min(1.5 * scale, mark.radius / 4)
             point_shapes.append(
@@ -379,7 +389,7 @@ def build_plan_scene(
 
     layers.append(Layer("header", tuple(_header(plan, canvas_w, scale, product_name))))
     footer, bottom = _footer(
-        plan, canvas_w, dy + height, scale, mm_per_px, dangers, colour, product_name
+        plan, canvas_w, dy + height, scale, mm_per_px, dangers, colour, product_name, view_notes
     )
     layers.append(Layer("footer", tuple(footer)))
     entries = _entries_word(plan)
@@ -445,6 +455,7 @@ def _footer(
     dangers: Sequence[DangerZone],
     colour: Mapping[str, str],
     product_name: str | None,
+    view_notes: Sequence[str] = (),
 ) -> tuple[list[Shape], float]:
     shapes: list[Shape] = []
     x = 24 * scale
@@ -540,7 +551,7 @@ def _footer(
 
     citation = plan.protocol_citation or "none (parameters entered by hand)"
     text(f"Off-label intradermal use; protocol: {citation}", bold=True)
-    for note in plan.notes:
+    for note in (*plan.notes, *view_notes):
         text(f"Note: {note}")
     return shapes, y
 
