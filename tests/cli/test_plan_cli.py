@@ -88,9 +88,10 @@ def test_plan_prints_its_safety_findings(tmp_path):
 
 def test_plan_on_a_photo_draws_on_the_patients_face(tmp_path, faces_dir):
     photo = str(faces_dir / "A000014.jpg")
-    png = tmp_path / "plan.png"
+    png, svg = tmp_path / "plan.png", tmp_path / "plan.svg"
     args = ["plan", "--zones", "forehead", "--protocol", "diaspro_2020_grid",
-            "--out", str(tmp_path / "plan.json"), "--png", str(png), "--photo", photo]  # fmt: skip
+            "--out", str(tmp_path / "plan.json"), "--png", str(png), "--svg", str(svg),
+            "--photo", photo]  # fmt: skip
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     from PIL import Image
@@ -100,3 +101,5 @@ def test_plan_on_a_photo_draws_on_the_patients_face(tmp_path, faces_dir):
         # and not the template picture's fixed size.
         assert drawn.width > 800
         assert drawn.size != (1335, 2245)
+    # The SVG carries the photo itself (pixels only) under the same drawing.
+    assert "data:image/jpeg;base64," in svg.read_text()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -18,7 +16,6 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.library import Library
 from dosemap.domain.plan import Plan, PlanRequest
 from dosemap.domain.planning import build_plan
-from dosemap.domain.planning.regions import treatable_outlines
 from dosemap.resources import template_mesh
 
 
@@ -158,45 +155,25 @@ def write_plan_files(
 
     Everything is rendered in memory first, so a failure leaves no half-written files.
     """
-    product_name = library.product(result.product).name
     outputs: dict[Path, bytes] = {out: (result.model_dump_json(indent=2) + "\n").encode()}
-    if photo is not None and (svg is not None or png is not None):
-        from dosemap.services.photo_plan import plan_on_photo
+    if svg is not None or png is not None:
+        from dosemap.services.photo_plan import plan_pictures
 
-        picture = plan_on_photo(result, photo, product_name=product_name)
-        if svg is not None:
-            outputs[svg] = picture.svg.encode()
-        if png is not None:
-            outputs[png] = _png_bytes(picture.png)
-    elif svg is not None or png is not None:
-        from dosemap.render.raster import to_png
-        from dosemap.render.scene import build_plan_scene, template_projection
-        from dosemap.render.svg import to_svg
-
-        mesh = template_mesh()
-        landmarks, size, mm_per_px = template_projection(mesh)
-        scene = build_plan_scene(
+        pictures = plan_pictures(
             result,
-            landmarks,
-            image_size=size,
-            mm_per_px=mm_per_px,
-            product_name=product_name,
-            treatable=treatable_outlines(result, mesh),
+            photo=photo,
+            png=png is not None,
+            svg=svg is not None,
+            product_name=library.product(result.product).name,
         )
-        if svg is not None:
-            outputs[svg] = to_svg(scene).encode()
-        if png is not None:
-            outputs[png] = _png_bytes(to_png(scene))
+        if png is not None and pictures.png is not None:
+            outputs[png] = pictures.png
+        if svg is not None and pictures.svg is not None:
+            outputs[svg] = pictures.svg.encode()
     for path, data in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return list(outputs)
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def print_plan(console: Console, result: Plan, library: Library) -> None:

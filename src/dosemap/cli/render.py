@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Annotated
 
@@ -52,39 +51,26 @@ def render(
     if png is None and svg is None:
         png = plan_file.with_suffix(".png")
     console = Console(highlight=False)
-    if photo is not None:
-        from dosemap.services.photo_plan import plan_on_photo
+    from dosemap.services.photo_plan import plan_pictures
 
-        picture = plan_on_photo(plan, photo, png, svg, product_name=product_name)
-        q = picture.analysis.quality
+    pictures = plan_pictures(
+        plan, photo=photo, png=png is not None, svg=svg is not None, product_name=product_name
+    )
+    if pictures.analysis is not None and photo is not None:
+        q = pictures.analysis.quality
         console.print(
             f"{photo.name}: {q.mm_per_px:.3f} mm/px from the iris (±{q.scale_uncertainty:.0%}), "
             f"IPD {q.ipd_mm:.0f} mm, yaw {q.yaw_deg:+.0f}°"
             + (f"; flags: {', '.join(q.flags)}" if q.flags else "")
         )
-    else:
-        from dosemap.domain.planning.regions import treatable_outlines
-        from dosemap.render.raster import to_png
-        from dosemap.render.scene import build_plan_scene, template_projection
-        from dosemap.render.svg import to_svg
-        from dosemap.resources import template_mesh
-
-        mesh = template_mesh()
-        landmarks, size, mm_per_px = template_projection(mesh)
-        scene = build_plan_scene(
-            plan, landmarks, image_size=size, mm_per_px=mm_per_px, product_name=product_name,
-            treatable=treatable_outlines(plan, mesh),
-        )  # fmt: skip
-        outputs: dict[Path, bytes] = {}
-        if png is not None:
-            buffer = io.BytesIO()
-            to_png(scene).save(buffer, format="PNG")
-            outputs[png] = buffer.getvalue()
-        if svg is not None:
-            outputs[svg] = to_svg(scene).encode()
-        for path, data in outputs.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+    outputs: dict[Path, bytes] = {}
+    if png is not None and pictures.png is not None:
+        outputs[png] = pictures.png
+    if svg is not None and pictures.svg is not None:
+        outputs[svg] = pictures.svg.encode()
+    for path, data in outputs.items():  # written only once everything rendered
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     for written in (png, svg):
         if written is not None:
             console.print(f"wrote {written}")

@@ -24,7 +24,7 @@ from dosemap.imaging.intake import Photo, read_photo
 from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
 from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
 from dosemap.render.raster import png_bytes, to_png
-from dosemap.render.scene import Scene, build_plan_scene
+from dosemap.render.scene import Scene, build_plan_scene, template_projection
 from dosemap.render.svg import to_svg
 from dosemap.resources import template_mesh
 
@@ -112,6 +112,59 @@ def draw_plan_on_photo(
     return PhotoPlanPicture(analysis, scene, png, document, enlarge, (x0, y0, x1, y1))
 
 
+def analyse_photo(path: Path, detector: Detector | None = None) -> PhotoAnalysis:
+    """Read ``path`` and measure it (landmarks, iris scale, quality); MediaPipe by default."""
+    photo: Photo = read_photo(path)
+    if detector is not None:
+        return inspect_photo(photo, detector)
+    with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as own:
+        return inspect_photo(photo, own)
+
+
+@dataclass(frozen=True, eq=False)
+class PlanPictures:
+    """A plan drawn, encoded and ready to write; ``analysis`` is set when drawn on a photo."""
+
+    png: bytes | None
+    svg: str | None
+    analysis: PhotoAnalysis | None
+
+
+def plan_pictures(
+    plan: Plan,
+    *,
+    photo: Path | None = None,
+    png: bool = True,
+    svg: bool = True,
+    product_name: str | None = None,
+    detector: Detector | None = None,
+) -> PlanPictures:
+    """Draw ``plan`` on the metric template face, or on ``photo`` through its landmarks.
+
+    The one place both ``dosemap plan`` and ``dosemap render`` draw a plan. Raises
+    :class:`~dosemap.imaging.errors.PhotoError` if the photo cannot be measured.
+    """
+    if photo is None:
+        mesh = template_mesh()
+        landmarks, size, mm_per_px = template_projection(mesh)
+        scene = build_plan_scene(
+            plan,
+            landmarks,
+            image_size=size,
+            mm_per_px=mm_per_px,
+            product_name=product_name,
+            treatable=treatable_outlines(plan, mesh),
+        )
+        return PlanPictures(
+            png_bytes(to_png(scene)) if png else None, to_svg(scene) if svg else None, None
+        )
+    analysis = analyse_photo(photo, detector)
+    picture = draw_plan_on_photo(plan, analysis, product_name=product_name, svg=svg)
+    return PlanPictures(
+        png_bytes(picture.png) if png else None, picture.svg if svg else None, analysis
+    )
+
+
 def plan_on_photo(
     plan: Plan,
     photo_path: Path,
@@ -126,12 +179,7 @@ def plan_on_photo(
     Raises :class:`~dosemap.imaging.errors.PhotoError` (nothing written) if the photo cannot
     be measured. Both files carry only pixels: no EXIF or GPS from the original.
     """
-    photo: Photo = read_photo(photo_path)
-    if detector is None:
-        with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as own:
-            analysis = inspect_photo(photo, own)
-    else:
-        analysis = inspect_photo(photo, detector)
+    analysis = analyse_photo(photo_path, detector)
     picture = draw_plan_on_photo(plan, analysis, product_name=product_name, svg=out_svg is not None)
     outputs: dict[Path, bytes] = {}
     if out_png is not None:
