@@ -9,14 +9,11 @@ clipping. Soft problems (blur, clipping, an implausible iris scale) are flags, n
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import cache
-from importlib import resources
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from dosemap.domain.atlas.mesh import parse_obj
 from dosemap.domain.photo_geometry import (
     FACE_LANDMARKS,
     HeadPose,
@@ -28,6 +25,7 @@ from dosemap.domain.photo_geometry import (
 from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import Photo
 from dosemap.imaging.landmarks import Detector, FaceLandmarks
+from dosemap.resources import template_mesh
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -150,12 +148,8 @@ def clipping(rgb: UInt8Array, landmarks_xy: FloatArray) -> tuple[float, float]:
     return highlights, shadows
 
 
-@cache
 def _template_vertices() -> FloatArray:
-    # The layer contract keeps imaging and dosemap.resources independent, so the template is
-    # read here too (same file, same parser).
-    text = resources.files("dosemap.data").joinpath("canonical_face_model.obj").read_text()
-    return parse_obj(text).vertices_mm
+    return template_mesh().vertices_mm
 
 
 def inspect_photo(

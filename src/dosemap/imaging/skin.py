@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import cv2
@@ -36,10 +35,10 @@ import numpy.typing as npt
 from skimage.color import rgb2lab
 from skimage.feature import blob_log
 
-from dosemap.domain.atlas.mesh import parse_obj
 from dosemap.domain.errors import InvalidInputError
 from dosemap.imaging.landmarks import FaceLandmarks
 from dosemap.imaging.quality import PhotoAnalysis
+from dosemap.resources import template_mesh
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -74,8 +73,7 @@ ANALYSIS_MIN_MM_PER_PX = 0.08
 
 @cache
 def _template_xy() -> FloatArray:
-    text = resources.files("dosemap.data").joinpath("canonical_face_model.obj").read_text()
-    return parse_obj(text).vertices_mm[:, :2]
+    return template_mesh().vertices_mm[:, :2]
 
 
 @cache
