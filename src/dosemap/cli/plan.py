@@ -91,6 +91,14 @@ def plan(
     ] = None,
     volume_ul: Annotated[str | None, typer.Option(help="µL per point.")] = None,
     spacing_mm: Annotated[str | None, typer.Option(help="Distance between points (mm).")] = None,
+    forehead_height_mm: Annotated[
+        str | None,
+        typer.Option(
+            help="Top of the forehead zone, mm above the brow at the midline (the patient's "
+            "brow-to-hairline height); default: where the face mesh ends (~36 mm). Higher is "
+            "extrapolated above the mesh."
+        ),
+    ] = None,
     target: Annotated[
         list[str] | None,
         typer.Option(help="Target units for a zone, ZONE=U (repeatable), e.g. forehead=4."),
@@ -127,6 +135,7 @@ def plan(
         working_units_per_ml=_positive("working_units_per_ml", working_units_per_ml),
         volume_per_point_ul=_positive("volume_ul", volume_ul),
         spacing_mm=_positive("spacing_mm", spacing_mm),
+        forehead_height_mm=_positive("forehead_height_mm", forehead_height_mm),
         zone_target_units=_pairs("target", target, "ZONE=UNITS, e.g. forehead=4"),
         adjuncts=_pairs("adjunct", adjunct, "NAME=ML_PER_ML, e.g. lidocaine=0.1"),
         vial_price=price,

@@ -115,6 +115,9 @@ class PlanRequest(_Model):
     vial_price: Decimal | None = Field(default=None, ge=0)  # price of one vial, for the cost
     currency: str | None = None
     dead_space_ul: Decimal | None = Field(default=None, ge=0)  # hub + needle allowance; default 50
+    # Top of the forehead zone, mm above the brow at the midline; None: where the face mesh ends
+    # (landmark 10). Higher is extrapolated above the mesh; the hairline is checked on the patient.
+    forehead_height_mm: Decimal | None = Field(default=None, gt=0)
 
 
 class Plan(_Model):

@@ -113,15 +113,22 @@ class Scene:
 
 
 def template_projection(
-    mesh: FaceMesh, px_per_mm: float = 8.0, pad_mm: float = 6.0
+    mesh: FaceMesh,
+    px_per_mm: float = 8.0,
+    pad_mm: float = 6.0,
+    *,
+    beyond_mm: FloatArray | None = None,
 ) -> tuple[FloatArray, tuple[int, int], float]:
     """The template face seen from the front: landmarks in pixels, image size, mm per pixel.
 
     The frontal view puts the patient's left on the viewer's right, as a photo does.
+    ``beyond_mm`` (K×3) are points off the mesh that the picture must hold too (the forehead
+    planned above the mesh).
     """
     xy = mesh.vertices_mm[:, :2]
-    low = xy.min(axis=0) - pad_mm
-    high = xy.max(axis=0) + pad_mm
+    bounds = xy if beyond_mm is None else np.vstack([xy, beyond_mm[:, :2]])
+    low = bounds.min(axis=0) - pad_mm
+    high = bounds.max(axis=0) + pad_mm
     pixels = np.column_stack([(xy[:, 0] - low[0]) * px_per_mm, (high[1] - xy[:, 1]) * px_per_mm])
     size = (
         int(np.ceil((high[0] - low[0]) * px_per_mm)),
@@ -254,6 +261,7 @@ def build_plan_scene(
     treatable: Mapping[str, Sequence[tuple[Ring, Sequence[Ring]]]] | None = None,
     face_outline: bool = True,
     scale: float = 1.0,
+    zone_outlines: Mapping[str, Ring] | None = None,
 ) -> Scene:
     """The picture of ``plan`` over a face whose landmarks are ``landmarks_2d``.
 
@@ -279,8 +287,19 @@ def build_plan_scene(
         Draw the face oval faintly (for the template; a photo shows the face itself).
     scale
         Size factor for text, points and line widths (1.0 suits a face about 1200 px wide).
+    zone_outlines
+        Zone id -> the zone's outline as mesh anchors, where it differs from the atlas ring
+        (:func:`dosemap.domain.planning.regions.zone_outlines`: the forehead planned above
+        the mesh); other zones are drawn through their landmark rings.
     """
     width, height = image_size
+
+    def zone_outline(zone_id: str) -> tuple[Point, ...]:
+        anchors = (zone_outlines or {}).get(zone_id)
+        if anchors is None:
+            return _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
+        return _shift(resolve_anchors(list(anchors), landmarks_2d), dx, dy)
+
     canvas_w = max(width, int(1000 * scale))
     dx, dy = (canvas_w - width) / 2.0, float(HEADER_PX * scale)
     plan_zones = [z.zone for z in plan.summary.zones]
@@ -307,7 +326,7 @@ def build_plan_scene(
                     ),
                 )
             )
-        outline = _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
+        outline = zone_outline(zone_id)
         zone_shapes.append(PolygonShape(outline, colour[zone_id], 2.5 * scale))
     layers.append(Layer("zones", tuple(zone_shapes)))
 
@@ -374,7 +393,7 @@ def build_plan_scene(
     label_shapes: list[Shape] = []
     for zone_id in plan_zones:
         name = ZONES[zone_id].name
-        outline = _ring_points(landmarks_2d, ZONES[zone_id].ring, dx, dy)
+        outline = zone_outline(zone_id)
         position = _place_label(name, 22 * scale, outline, centres, taken, radius_max, canvas_w)
         label_shapes.append(
             Label(position, name, 22 * scale, darker(colour[zone_id]), "middle", True, True)

@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from dosemap.domain.atlas.mesh import resolve_anchors
 from dosemap.domain.plan import Plan
-from dosemap.domain.planning.regions import treatable_outlines
+from dosemap.domain.planning.regions import treatable_outlines, zone_outlines
 from dosemap.imaging.intake import Photo, read_photo
 from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
 from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
@@ -52,15 +53,24 @@ class PhotoPlanPicture:
 CROP_MARGINS = {"left": 0.3, "right": 0.3, "top": 0.35, "bottom": 0.12}
 
 
-def face_crop(analysis: PhotoAnalysis) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of the face with margins, in full-resolution pixels, inside the photo."""
+def face_crop(
+    analysis: PhotoAnalysis, beyond_px: npt.NDArray[np.float64] | None = None
+) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the face with margins, in full-resolution pixels, inside the photo.
+
+    ``beyond_px`` (K×2) are points off the landmarks the crop must hold too (the forehead
+    planned above the mesh), with a margin above them.
+    """
     xy = analysis.landmarks.xy[:468]
     (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
     w, h = x1 - x0, y1 - y0
     width, height = analysis.photo.size
+    top = y0 - CROP_MARGINS["top"] * h
+    if beyond_px is not None and len(beyond_px):
+        top = min(top, float(beyond_px[:, 1].min()) - 0.05 * h)
     return (
         max(0, int(x0 - CROP_MARGINS["left"] * w)),
-        max(0, int(y0 - CROP_MARGINS["top"] * h)),
+        max(0, int(top)),
         min(width, int(np.ceil(x1 + CROP_MARGINS["right"] * w))),
         min(height, int(np.ceil(y1 + CROP_MARGINS["bottom"] * h))),
     )
@@ -88,11 +98,13 @@ def draw_plan_on_photo(
 ) -> PhotoPlanPicture:
     """Render ``plan`` over an inspected photo: the face region at full resolution (enlarged
     when the face is under :data:`MIN_DRAWN_FACE_PX` wide)."""
-    x0, y0, x1, y1 = face_crop(analysis)
+    mesh = template_mesh()
+    outlines = zone_outlines(plan, mesh)
+    corners = [a for ring in outlines.values() for a in ring]
+    x0, y0, x1, y1 = face_crop(analysis, resolve_anchors(corners, analysis.landmarks.xy[:468]))
     enlarge, scale = _drawing_size(analysis.quality.face_width_px, x1 - x0)
     size = (round((x1 - x0) * enlarge), round((y1 - y0) * enlarge))
     landmarks = (analysis.landmarks.xy - [x0, y0]) * enlarge
-    mesh = template_mesh()
     scene = build_plan_scene(
         plan,
         landmarks,
@@ -102,6 +114,7 @@ def draw_plan_on_photo(
         treatable=treatable_outlines(plan, mesh),
         face_outline=False,
         scale=scale,
+        zone_outlines=outlines,
     )
     pixels = np.ascontiguousarray(analysis.photo.full_rgb()[y0:y1, x0:x1])
     if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's speed
@@ -146,7 +159,11 @@ def plan_pictures(
     """
     if photo is None:
         mesh = template_mesh()
-        landmarks, size, mm_per_px = template_projection(mesh)
+        outlines = zone_outlines(plan, mesh)
+        corners = [a for ring in outlines.values() for a in ring]
+        landmarks, size, mm_per_px = template_projection(
+            mesh, beyond_mm=resolve_anchors(corners, mesh.vertices_mm)
+        )
         scene = build_plan_scene(
             plan,
             landmarks,
@@ -154,6 +171,7 @@ def plan_pictures(
             mm_per_px=mm_per_px,
             product_name=product_name,
             treatable=treatable_outlines(plan, mesh),
+            zone_outlines=outlines,
         )
         return PlanPictures(
             png_bytes(to_png(scene)) if png else None, to_svg(scene) if svg else None, None
@@ -194,6 +212,4 @@ def plan_on_photo(
 
 def anchored_points_px(plan: Plan, analysis: PhotoAnalysis) -> npt.NDArray[np.float64]:
     """Where each planned point falls on this photo (K×2 full-resolution pixels)."""
-    from dosemap.domain.atlas.mesh import resolve_anchors
-
     return resolve_anchors([p.anchor for p in plan.points], analysis.landmarks.xy[:468])

@@ -13,6 +13,7 @@ y axis (up), so lattice rows stay parallel to the brows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,9 @@ class ZonePatch:
     xyz_triangles: FloatArray  # T×3×3
     polygon: Polygon  # the zone outline in (u, v)
     max_stretch: float  # largest |2D length / 3D length - 1| over the unrolled edges
+    #: Re-anchors lifted points on real landmarks (vertices, weights) -> (vertices, weights,
+    #: positions); set for a mesh with virtual vertices (the forehead above the mesh).
+    to_real: Callable[[IntArray, FloatArray], tuple[IntArray, FloatArray, FloatArray]] | None = None
 
     @property
     def area_mm2(self) -> float:
@@ -77,7 +81,10 @@ class ZonePatch:
         w = np.clip(weights[rows, tri], 0.0, None)
         w = w / w.sum(axis=1, keepdims=True)
         xyz = np.einsum("kj,kjd->kd", w, self.xyz_triangles[tri])
-        return Lifted(uv[rows], xyz, self.triangles[tri], w, rows.astype(np.int64))
+        vertices = self.triangles[tri]
+        if self.to_real is not None:
+            vertices, w, xyz = self.to_real(vertices, w)
+        return Lifted(uv[rows], xyz, vertices, w, rows.astype(np.int64))
 
 
 def _pairs(triangles: IntArray) -> tuple[IntArray, IntArray]:
@@ -129,11 +136,17 @@ def _align(moving: FloatArray, reference: FloatArray) -> FloatArray:
     return aligned
 
 
-def zone_patch(mesh: FaceMesh, zone: Zone) -> ZonePatch:
+def zone_patch(
+    mesh: FaceMesh,
+    zone: Zone,
+    to_real: Callable[[IntArray, FloatArray], tuple[IntArray, FloatArray, FloatArray]]
+    | None = None,
+) -> ZonePatch:
     """Unroll ``zone`` of ``mesh`` into a (u, v) map.
 
     The patch holds every front-facing triangle that meets the zone's outline in the zone's
-    best-fit plane, so the whole outline can be lifted back onto the skin.
+    best-fit plane, so the whole outline can be lifted back onto the skin. ``to_real`` (see
+    :attr:`ZonePatch.to_real`) re-anchors lifted points when ``mesh`` has virtual vertices.
     """
     verts = mesh.vertices_mm
     ring = list(zone.ring)
@@ -179,6 +192,7 @@ def zone_patch(mesh: FaceMesh, zone: Zone) -> ZonePatch:
         xyz_triangles=verts[triangles],
         polygon=polygon,
         max_stretch=max_stretch,
+        to_real=to_real,
     )
 
 

@@ -16,6 +16,11 @@ import numpy as np
 
 from dosemap.domain import dosing
 from dosemap.domain.atlas.danger import DANGER_ZONES, signed_distances
+from dosemap.domain.atlas.extension import (
+    check_forehead_height,
+    mesh_top_height_mm,
+    planning_patch,
+)
 from dosemap.domain.atlas.mesh import FaceMesh
 from dosemap.domain.atlas.patch import zone_patch
 from dosemap.domain.atlas.surface import make_anchor
@@ -212,15 +217,30 @@ def _target_volume(zone_id: str, target_units: Decimal, points: int, settings: S
     return volume
 
 
-def _forehead_note(mesh: FaceMesh) -> str:
-    """How much forehead the face mesh holds: it stops at landmark 10, not at the hairline."""
+def _forehead_note(mesh: FaceMesh, height_mm: Decimal | None, points: list[PlannedPoint]) -> str:
+    """How high the forehead plan reaches, where the mesh ends, and the hairline caveat."""
     brow = DANGER_ZONES["brow"]
-    top = signed_distances(brow, mesh.vertices_mm, mesh.vertices_mm[[10]])[0]
-    band = top - float(brow.margin_mm)
+    top = mesh_top_height_mm(mesh)
+    forehead = np.array([p.position_mm for p in points if p.zone == "forehead"]).reshape(-1, 3)
+    reach = signed_distances(brow, mesh.vertices_mm, forehead).max() if len(forehead) else 0.0
+    check = (
+        "The hairline is not in the face mesh: check it on the patient and leave out any point "
+        "that falls in hair."
+    )
+    if height_mm is None:
+        band = top - float(brow.margin_mm)
+        return (
+            f"forehead: planned only as far as the face mesh goes, {top:.0f} mm above the brows at "
+            f"the midline (landmark 10); after the {brow.margin_mm} mm brow margin that is a "
+            f"{max(band, 0.0):.0f} mm band, the highest point {reach:.0f} mm above the brows. "
+            f"{check} To plan higher, set forehead_height_mm (--forehead-height-mm) to the "
+            "patient's brow-to-hairline height."
+        )
     return (
-        f"forehead: the face mesh ends {top:.0f} mm above the brows at the midline (landmark 10), "
-        f"below the hairline on most faces; after the {brow.margin_mm} mm brow margin only a "
-        f"{max(band, 0.0):.0f} mm band is planned. Rows higher up must be added by hand."
+        f"forehead: planned up to {height_mm} mm above the brows at the midline, the highest "
+        f"point {reach:.0f} mm above them; the face mesh ends at {top:.0f} mm (landmark 10) and "
+        "the forehead above it is extrapolated along the slope of the mesh's top edge, so points "
+        f"there are less certain. {check}"
     )
 
 
@@ -250,6 +270,12 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     """
     settings = resolve_settings(request, library)
     zone_ids, notes = resolve_zones(request, library, settings.protocol)
+    if request.forehead_height_mm is not None:
+        if "forehead" not in zone_ids:
+            raise InvalidInputError(
+                "forehead_height_mm", "the plan has no forehead zone", "a plan with the forehead"
+            )
+        check_forehead_height(mesh, request.forehead_height_mm)
     spacing = float(settings.spacing_mm)
     hexagonal = settings.technique.kind is TechniqueKind.NEEDLE
     has_ha = settings.mix.contains_hyaluronic_acid
@@ -263,7 +289,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     layouts: dict[str, ZoneLayout] = {}
     for zone_id in zone_ids:
         the_zone = zone(zone_id)
-        patch = zone_patch(mesh, the_zone)
+        patch = planning_patch(mesh, zone_id, request.forehead_height_mm)
         clearances = clearances_for(zone_id, has_ha, by_danger)
         if the_zone.side == "right":
             # Both sides alike: the right side is the left side's layout, mirrored.
@@ -332,7 +358,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             notes += (f"{zone_id}: no point fits once the danger margins are kept",)
 
     if "forehead" in zone_ids:
-        notes += (_forehead_note(mesh),)
+        notes += (_forehead_note(mesh, request.forehead_height_mm, points),)
     if not points:
         raise InvalidInputError(
             "zones", "no point fits in any zone once the danger margins are kept"

@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 from shapely import MultiPolygon, Polygon, box, union_all
 
+from dosemap.domain.atlas.extension import planning_patch, zone_outline
 from dosemap.domain.atlas.mesh import FaceMesh, FloatArray
-from dosemap.domain.atlas.patch import zone_patch
 from dosemap.domain.atlas.surface import make_anchor
-from dosemap.domain.atlas.zones import zone
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.domain.planning.lattice import lattice_in
 from dosemap.domain.planning.layout import allowed_mask, clearances_for, danger_outlines
@@ -37,7 +36,7 @@ def treatable_outlines(
     has_ha = plan.mix.contains_hyaluronic_acid
     result: dict[str, list[tuple[Ring, tuple[Ring, ...]]]] = {}
     for summary in plan.summary.zones:
-        patch = zone_patch(mesh, zone(summary.zone))
+        patch = planning_patch(mesh, summary.zone, plan.request.forehead_height_mm)
         clearances = clearances_for(summary.zone, has_ha, by_danger)
         grid = lattice_in(patch.polygon, step_mm, hexagonal=False, offset=(0.5, 0.5))
         lifted = patch.lift(grid.uv)
@@ -64,3 +63,12 @@ def treatable_outlines(
                 regions.append((anchored[0], tuple(r for r in anchored[1:] if len(r) >= 3)))
         result[summary.zone] = regions
     return result
+
+
+def zone_outlines(plan: Plan, mesh: FaceMesh) -> dict[str, Ring]:
+    """Zone id -> the zone's outline as mesh anchors, as planned (the forehead extended above
+    the mesh when the plan asked for it), for drawing on the template or a photo."""
+    return {
+        z.zone: zone_outline(mesh, z.zone, plan.request.forehead_height_mm)
+        for z in plan.summary.zones
+    }
