@@ -1,10 +1,15 @@
 """Batch photo analysis over a folder, on all cores.
 
-Each worker process builds its own MediaPipe detector once (a FaceMesh graph is neither
-picklable nor thread-safe) and pins OpenCV to one thread, so N processes use N cores without
-oversubscription. Workers are started with ``spawn``, which is safe with MediaPipe's threads and
-works the same on Linux, macOS and Windows. A photo that fails becomes an error row; the run
-goes on.
+With N workers this process analyses photos itself and N - 1 pool processes help, all taking
+the next photo from one queue. A spawned worker needs about a second to start (importing
+MediaPipe, OpenCV and scikit-image), so the parent starts at once and the pool joins in when
+its workers are up; no core waits for another's start-up.
+
+Each process builds its own MediaPipe detector once (a FaceMesh graph is neither picklable nor
+thread-safe) and pins OpenCV to one thread; MediaPipe's inference runs on one thread too, so N
+processes use N cores without oversubscription. Workers are started with ``spawn``: forking a
+process that runs MediaPipe's threads crashes, and spawn works the same on Linux, macOS and
+Windows. A photo that fails becomes an error row; the run goes on.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import queue
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -26,6 +34,8 @@ from dosemap.imaging.skin import measure_skin
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif")
 
 Row = dict[str, object]
+
+_QUEUED_PER_WORKER = 2  # one photo running, one waiting: a worker never waits for the next
 
 _worker_detector: MediaPipeDetector | None = None
 
@@ -64,6 +74,10 @@ def _init_worker() -> None:
     _worker_detector = MediaPipeDetector(quiet=False)
 
 
+def _ready() -> None:
+    """A no-op task: its completion tells the parent a worker has finished starting."""
+
+
 def _work(path: Path, metrics: bool) -> Row:
     assert _worker_detector is not None, "worker initialiser did not run"
     return analyze_one(path, _worker_detector, metrics=metrics)
@@ -89,9 +103,11 @@ def analyze_photos(
     Parameters
     ----------
     workers
-        Processes to use; ``None`` uses every core, 1 runs in this process.
+        Processes to use, this one included; ``None`` uses every core, 1 runs in this process
+        only.
     progress
-        Called with each row as soon as it is done (in completion order), e.g. to advance a bar.
+        Called with each row as soon as it is done (in completion order), e.g. to advance a bar;
+        with workers, once this process has finished its own photo of the moment.
     """
     workers = workers or default_workers()
     if workers <= 1 or len(paths) <= 1:
@@ -102,21 +118,104 @@ def analyze_photos(
                     progress(row)
                 yield row
         return
-    context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(
-        max_workers=min(workers, len(paths)), mp_context=context, initializer=_init_worker
-    ) as pool:
-        futures = {pool.submit(_work, path, metrics): i for i, path in enumerate(paths)}
-        done: dict[int, Row] = {}
-        for future in cf.as_completed(futures):
-            index = futures[future]
-            try:
-                row = future.result()
-            except Exception as exc:
-                row = {"file": paths[index].name, "status": "error", "error_code": "internal",
-                       "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
-            done[index] = row
-            if progress:
-                progress(row)
-        for index in range(len(paths)):
-            yield done[index]
+    yield from _analyze_shared(paths, min(workers, len(paths)), metrics, progress)
+
+
+def _largest_first(paths: Sequence[Path]) -> list[int]:
+    """Indices of ``paths``, biggest file first: the last photos to finish are then small ones,
+    so the processes finish together instead of one waiting for another's 12 MP photo."""
+
+    def size(index: int) -> int:
+        try:
+            return paths[index].stat().st_size
+        except OSError:  # analyze_one reports it
+            return 0
+
+    return sorted(range(len(paths)), key=size, reverse=True)
+
+
+def _error_row(path: Path, exc: BaseException) -> Row:
+    return {"file": path.name, "status": "error", "error_code": "internal",
+            "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+
+
+def _analyze_shared(
+    paths: Sequence[Path],
+    workers: int,
+    metrics: bool,
+    progress: Callable[[Row], None] | None,
+) -> Iterator[Row]:
+    """This process and ``workers - 1`` pool processes draw photos from one queue."""
+    todo = deque(_largest_first(paths))  # popleft/appendleft are atomic: safe across threads
+    # Rows from the pool, or None when the pool handed a photo back (see ``feed``).
+    finished: queue.SimpleQueue[tuple[int, Row] | None] = queue.SimpleQueue()
+    helpers = workers - 1
+    pool = cf.ProcessPoolExecutor(
+        max_workers=helpers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+    )
+
+    # ``feed`` and ``collect`` run in the pool's manager thread (future callbacks).
+    def feed() -> None:
+        try:
+            index = todo.popleft()
+        except IndexError:
+            return
+        try:
+            future = pool.submit(_work, paths[index], metrics)
+        except (cf.BrokenExecutor, RuntimeError):  # pool broken or shut down: the parent does it
+            todo.appendleft(index)
+            finished.put(None)
+            return
+        future.add_done_callback(partial(collect, index))
+
+    def collect(index: int, future: cf.Future[Row]) -> None:
+        try:
+            row = future.result()
+        except Exception as exc:  # a crashed worker or a row that could not be pickled
+            row = _error_row(paths[index], exc)
+        finished.put((index, row))
+        feed()
+
+    def started(future: cf.Future[None]) -> None:
+        # A failed start means a broken pool (or we are shutting down): the parent does it all.
+        if not future.cancelled() and future.exception() is None:
+            for _ in range(_QUEUED_PER_WORKER):
+                feed()
+
+    # Photos go to a worker only once it is up; until then the parent has them all to itself,
+    # so a small batch never waits for a worker's start-up.
+    for _ in range(helpers):
+        pool.submit(_ready).add_done_callback(started)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # the parent's core is one of the N
+    done: dict[int, Row] = {}  # rows not yet yielded
+    received = next_out = 0
+    try:
+        with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as detector:
+            while received < len(paths):
+                try:
+                    index = todo.popleft()
+                except IndexError:  # all handed out: wait for the pool's rows
+                    item = finished.get()
+                else:
+                    item = (index, analyze_one(paths[index], detector, metrics=metrics))
+                while item is not None:
+                    done[item[0]] = item[1]
+                    received += 1
+                    if progress:
+                        progress(item[1])
+                    try:
+                        item = finished.get_nowait()
+                    except queue.Empty:
+                        item = None
+                while next_out in done:
+                    yield done.pop(next_out)
+                    next_out += 1
+    finally:
+        todo.clear()  # also when the caller stops early: hand the pool nothing more
+        # Every row is in: let the workers wind down (a spawned process tears down its
+        # interpreter and MediaPipe graph, ~0.2 s) without keeping the caller waiting.
+        pool.shutdown(wait=False, cancel_futures=True)
+        cv2.setNumThreads(threads)

@@ -1,0 +1,84 @@
+"""Batch analysis: the same rows, in the same order, however many processes do the work."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from dosemap.imaging import batch
+from dosemap.imaging.batch import Row, analyze_one, analyze_photos
+from dosemap.imaging.landmarks import Detector
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory, face_files: list[Path]) -> list[Path]:
+    """Six real faces and a broken file among them, not in name or size order."""
+    if len(face_files) < 6:
+        pytest.skip("test faces not found")
+    broken = tmp_path_factory.mktemp("batch") / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    faces = face_files[:6]
+    return [faces[3], faces[0], broken, faces[5], faces[1], faces[4], faces[2]]
+
+
+def run(paths: list[Path], workers: int) -> tuple[list[dict[str, object]], list[str]]:
+    progressed: list[str] = []
+    rows = list(analyze_photos(paths, workers=workers, progress=lambda r: progressed.append(
+        str(r["file"]))))  # fmt: skip
+    return rows, progressed
+
+
+@pytest.fixture(scope="module")
+def one_worker(photos: list[Path]) -> tuple[list[dict[str, object]], list[str]]:
+    return run(photos, 1)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_rows_do_not_depend_on_the_number_of_workers(photos, one_worker, workers):
+    rows, _ = run(photos, workers)
+    assert [r["file"] for r in rows] == [p.name for p in photos]
+    assert rows == one_worker[0]
+
+
+def test_a_broken_photo_is_an_error_row_and_the_others_are_analysed(photos):
+    rows, _ = run(photos, 2)
+    by_file = {r["file"]: r for r in rows}
+    assert by_file["broken.jpg"]["status"] == "error"
+    assert by_file["broken.jpg"]["error_code"]
+    assert [r["status"] for r in rows if r["file"] != "broken.jpg"] == ["ok"] * 6
+    assert all("flags" in r for r in rows if r["status"] == "ok")  # quality and skin measured
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_is_called_once_per_photo(photos, workers):
+    rows, progressed = run(photos, workers)
+    assert sorted(progressed) == sorted(p.name for p in photos)
+    assert len(rows) == len(photos)
+
+
+def test_stopping_early_ends_the_run(photos):
+    rows = analyze_photos(photos, workers=2)
+    first = next(rows)
+    rows.close()  # must not hang or leave work behind
+    assert first["file"] == photos[0].name
+
+
+def test_this_process_and_the_pool_share_the_photos(face_files, photos, monkeypatch):
+    """The parent analyses photos too; slowed down here so the pool's worker, once started,
+    takes its share. Each photo is analysed once, and the rows are those of one process."""
+    paths = [*face_files, photos[2]]  # every test face and the broken file
+    expected, _ = run(paths, 1)
+    in_parent: list[str] = []
+
+    def slow_analyze_one(path: Path, detector: Detector, *, metrics: bool = True) -> Row:
+        in_parent.append(path.name)
+        time.sleep(0.25)  # the worker needs about a second to start
+        return analyze_one(path, detector, metrics=metrics)
+
+    monkeypatch.setattr(batch, "analyze_one", slow_analyze_one)  # in this process only
+    rows, progressed = run(paths, 2)
+    assert rows == expected
+    assert sorted(progressed) == sorted(p.name for p in paths)
+    assert 0 < len(in_parent) < len(paths)
