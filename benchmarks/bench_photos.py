@@ -11,7 +11,8 @@ Run: ``.venv/bin/python benchmarks/bench_photos.py [--batch-copies 4] [--batch-o
    full resolution and the PNG file written), split into its parts on the first photos.
 3. A 12 MP JPEG: full decode vs Pillow draft (reduced) decode; and our end-to-end analysis,
    without and with the PNG, against "full decode + bare inference".
-4. Batch analysis (``dosemap photos analyze``) with 1 worker vs 2 workers.
+4. Batch analysis (``dosemap photos analyze``) with 1 worker vs 2 workers (this process and
+   one spawned worker, which needs ~0.75 s to start); ``--batch-only`` runs just this part.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def bench_batch_in(files: list[Path], big: Path, tmp: Path, args: argparse.Names
         t1, first1 = time_batch(paths, 1)
         t2, first2 = time_batch(paths, 2)
         scalings.append(t1 / t2)
-        # Worker start-up (spawn + imports + the graph) is paid once per run.
+        # Before the first row: the 1st photo (largest first with 2 workers); the worker's
+        # start-up is paid once per run and weighs less on larger batches.
         net = (t1 - first1) / (t2 - first2)
         print(
             f"  1 worker {t1:.2f} s, 2 workers {t2:.2f} s   scaling {t1 / t2:4.2f}×;"
