@@ -1,11 +1,15 @@
-"""Suite-wide settings. Area fixtures live in each folder's own conftest.py."""
+"""Suite-wide settings, and the fixtures several areas share (test faces, both database back ends)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from dosemap.persistence.db import Database
+from dosemap.persistence.testing import BACKENDS, pg_unavailable_reason, temporary_database
 
 # Two cores in CI: no per-example deadline (timings belong in benchmarks/), a fixed example budget.
 settings.register_profile(
@@ -19,3 +23,22 @@ def faces_dir() -> Path:
     """The public-domain test portraits in ``shared/data/faces`` beside the clone (as in CI)."""
     beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
     return beside if beside.is_dir() else Path("/work/shared/data/faces")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every storage test runs on both back ends; PostgreSQL skips, saying how to enable it."""
+    name: str = request.param
+    if name == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        reason = pg_unavailable_reason()
+        if reason:
+            pytest.skip(reason)
+    return name
+
+
+@pytest.fixture
+def db(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database of ``backend`` (a throw-away schema on PostgreSQL)."""
+    with temporary_database(backend, tmp_path) as database:
+        yield database
