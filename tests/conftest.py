@@ -1,4 +1,4 @@
-"""Suite-wide settings, and the fixtures several areas share (test faces, both database back ends)."""
+"""Suite-wide settings, and fixtures several areas share (test faces, both database back ends)."""
 
 from __future__ import annotations
 
