@@ -241,3 +241,22 @@ class TestTreatableOutlines:
             where = Point(point.position_mm[:2])
             # The outline is traced on a 1 mm grid: allow that much.
             assert min(part.distance(where) for part in parts) <= 1.0, point.number
+
+
+@given(st.lists(st.booleans(), min_size=36, max_size=36))
+def test_row_runs_cover_exactly_the_allowed_cells(allowed):
+    from shapely import box, union_all
+
+    from dosemap.domain.planning.regions import _row_runs
+
+    # A 6×6 square grid, row-major with u ascending, as lattice_in lays it out.
+    v, u = np.divmod(np.arange(36), 6)
+    uv = np.column_stack([u, v]).astype(float)
+    ok = np.array(allowed)
+    runs = _row_runs(uv[ok], v[ok], 1.0, 0.51)
+    cells = [box(a - 0.51, b - 0.51, a + 0.51, b + 0.51) for a, b in uv[ok].tolist()]
+    if not cells:
+        assert runs == []
+        return
+    assert len(runs) <= len(cells)
+    assert union_all(runs).symmetric_difference(union_all(cells)).area < 1e-9

@@ -9,7 +9,7 @@ import numpy as np
 from shapely import MultiPolygon, Polygon, box, union_all
 
 from dosemap.domain.atlas.extension import planning_patch, zone_outline
-from dosemap.domain.atlas.mesh import FaceMesh, FloatArray
+from dosemap.domain.atlas.mesh import FaceMesh, FloatArray, IntArray
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.domain.planning.lattice import lattice_in
@@ -22,6 +22,23 @@ def _rings(shape: Polygon) -> list[FloatArray]:
     """Exterior and interior rings of a polygon, each K×2 without the closing repeat."""
     rings = [shape.exterior, *shape.interiors]
     return [np.asarray(ring.coords, dtype=np.float64)[:-1] for ring in rings]
+
+
+def _row_runs(uv: FloatArray, rows: IntArray, step_mm: float, grow: float) -> list[Polygon]:
+    """One box per run of neighbouring allowed cells along a grid row.
+
+    The union of a few hundred runs is the same area as the union of thousands of unit cells,
+    and about ten times cheaper (the square grid is row-major, u ascending in each row).
+    """
+    if len(uv) == 0:
+        return []
+    breaks = np.flatnonzero((np.diff(rows) != 0) | (np.diff(uv[:, 0]) > 1.5 * step_mm)) + 1
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(uv)]]) - 1
+    return [
+        box(uv[a, 0] - grow, uv[a, 1] - grow, uv[b, 0] + grow, uv[a, 1] + grow)
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
 
 
 def treatable_outlines(
@@ -43,7 +60,7 @@ def treatable_outlines(
         ok = allowed_mask(lifted.positions_mm, clearances, np.zeros((0, 3)), 0.0)
         half = step_mm / 2
         grow = half * 1.02  # cells overlap a little so that the union has no hairline gaps
-        cells = [box(u - grow, v - grow, u + grow, v + grow) for u, v in lifted.uv[ok].tolist()]
+        cells = _row_runs(lifted.uv[ok], grid.rows[lifted.index[ok]], step_mm, grow)
         if not cells:
             result[summary.zone] = []
             continue
