@@ -173,7 +173,8 @@ def _decode(
             "a complete file",
             source=source,
         ) from exc
-    image = ImageOps.exif_transpose(image)
+    if orientation != 1:  # exif_transpose copies the image even when there is nothing to do
+        image = ImageOps.exif_transpose(image)
     if image.mode != "RGB":
         image = image.convert("RGB")
     if max_side and max(image.size) > max_side:
