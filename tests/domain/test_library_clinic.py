@@ -214,3 +214,29 @@ def test_a_broken_second_file_loads_nothing_of_the_first(tmp_path: Path) -> None
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(LibraryError, match="cannot read"):
         load_library([tmp_path / "missing.toml"])
+
+
+@pytest.mark.parametrize(
+    ("zones", "protocols", "key", "allowed"),
+    [
+        ('["forehead", "jowl"]', '["wu_microbotox_20"]', "goals.house_glow.zones[1]", "chin"),
+        ('["forehead"]', '["wu_microbotox_20", "wu_99"]', "goals.house_glow.protocols[1]", "wu"),
+    ],
+)
+def test_goal_naming_an_unknown_zone_or_protocol_is_refused(
+    tmp_path: Path, zones: str, protocols: str, key: str, allowed: str
+) -> None:
+    goal = f"""
+[sources.clinic_sop]
+citation = "Example Clinic standard operating procedure v3"
+
+[goals.house_glow]
+name = "House glow"
+zones = {zones}
+protocols = {protocols}
+rationale = {{ value = "Our own goal.", source = "clinic_sop", tag = "CLINIC" }}
+"""
+    with pytest.raises(LibraryError) as info:
+        load_library([write(tmp_path, goal)])
+    assert info.value.key == key
+    assert allowed in info.value.message

@@ -251,6 +251,24 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
     def one_of(names: Iterator[str] | Sequence[str] | frozenset[str] | Mapping[str, Any]) -> str:
         return "allowed: " + ", ".join(sorted(names))
 
+    def each_known(
+        section: str,
+        record_id: str,
+        field: str,
+        ids: Sequence[str],
+        known: frozenset[str] | Mapping[str, Any],
+        what: str,
+    ) -> None:
+        """Every id of a list field names a known record (the error names the list index)."""
+        for index, name in enumerate(ids):
+            if name not in known:
+                fail(
+                    section,
+                    record_id,
+                    f".{field}[{index}]",
+                    f"unknown {what} {name!r} ({one_of(known)})",
+                )
+
     sources = library.sources
     for section, entries in records.items():
         if section == "sources":
@@ -351,22 +369,8 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
             fail(
                 "protocols", pid, ".technique", f"unknown technique ({one_of(library.techniques)})"
             )
-        for index, zone in enumerate(protocol.zones):
-            if zone not in KNOWN_ZONES:
-                fail(
-                    "protocols",
-                    pid,
-                    f".zones[{index}]",
-                    f"unknown zone {zone!r} ({one_of(KNOWN_ZONES)})",
-                )
-        for index, goal_id in enumerate(protocol.goals):
-            if goal_id not in library.goals:
-                fail(
-                    "protocols",
-                    pid,
-                    f".goals[{index}]",
-                    f"unknown goal {goal_id!r} ({one_of(library.goals)})",
-                )
+        each_known("protocols", pid, "zones", protocol.zones, KNOWN_ZONES, "zone")
+        each_known("protocols", pid, "goals", protocol.goals, library.goals, "goal")
         for index, part in enumerate(protocol.working_mix):
             if part.adjunct != "stock" and part.adjunct not in library.adjuncts:
                 fail(
@@ -396,22 +400,8 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
             )
 
     for gid, goal in library.goals.items():
-        for index, zone in enumerate(goal.zones):
-            if zone not in KNOWN_ZONES:
-                fail(
-                    "goals",
-                    gid,
-                    f".zones[{index}]",
-                    f"unknown zone {zone!r} ({one_of(KNOWN_ZONES)})",
-                )
-        for index, protocol_id in enumerate(goal.protocols):
-            if protocol_id not in library.protocols:
-                fail(
-                    "goals",
-                    gid,
-                    f".protocols[{index}]",
-                    f"unknown protocol {protocol_id!r} ({one_of(library.protocols)})",
-                )
+        each_known("goals", gid, "zones", goal.zones, KNOWN_ZONES, "zone")
+        each_known("goals", gid, "protocols", goal.protocols, library.protocols, "protocol")
 
     for tid, technique in library.techniques.items():
         if technique.depth_mm_low > technique.depth_mm_high:
