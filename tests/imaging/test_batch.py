@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import multiprocessing
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +87,51 @@ def test_this_process_and_the_pool_share_the_photos(face_files, photos, monkeypa
     assert rows == expected
     assert sorted(progressed) == sorted(p.name for p in paths)
     assert 0 < len(in_parent) < len(paths)
+
+
+def test_workers_are_forked_only_where_that_is_safe(monkeypatch):
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(batch, "mediapipe_graph_built", lambda: False)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert batch.start_method() == "fork"
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # e.g. a progress bar's thread
+    assert batch.start_method() == "spawn"
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(batch, "mediapipe_graph_built", lambda: True)
+    assert batch.start_method() == "spawn"
+
+
+# Run in a fresh interpreter: this test process has built MediaPipe graphs, so it spawns.
+_FORKED_RUN = """
+import json, os, sys, time
+from pathlib import Path
+from dosemap.imaging import batch
+
+analyze_one = batch.analyze_one
+
+def tagged(path, detector, *, metrics=True):  # forked workers inherit this too
+    if os.getpid() == parent:
+        time.sleep(0.2)  # leave the forked worker its share
+    return {**analyze_one(path, detector, metrics=metrics), "pid": os.getpid()}
+
+parent = os.getpid()
+batch.analyze_one = tagged
+method = batch.start_method()
+rows = list(batch.analyze_photos([Path(p) for p in sys.argv[1:]], workers=2))
+print(json.dumps({"method": method, "parent": parent, "rows": rows}))
+"""
+
+
+def test_forked_workers_give_the_same_rows(photos, one_worker):
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_RUN, *map(str, photos)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["method"] == "fork"
+    pids = {row.pop("pid") for row in result["rows"]}
+    assert len(pids) == 2 and result["parent"] in pids  # both processes analysed photos
+    assert result["rows"] == json.loads(json.dumps(one_worker[0]))

@@ -118,16 +118,19 @@ def analyze(
     if not paths:
         raise InvalidInputError("folder", f"no photos in {folder}", ".jpg .jpeg .png .heic .heif")
     console = _console()
+    # Redrawn on each photo rather than by rich's refresh thread: a process running no other
+    # thread can fork its workers, which start ~7x sooner than spawned ones (imaging.batch).
     with Progress(
         TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        console=console, transient=False, auto_refresh=False,
     ) as bar:  # fmt: skip
         task = bar.add_task("photos", total=len(paths))
-        rows = list(
-            analyze_photos(
-                paths, workers=workers, metrics=metrics, progress=lambda _: bar.advance(task)
-            )
-        )
+
+        def advance(_: object) -> None:
+            bar.advance(task)
+            bar.refresh()
+
+        rows = list(analyze_photos(paths, workers=workers, metrics=metrics, progress=advance))
     _write_rows(rows, out, json_out)
     failed = [r for r in rows if r["status"] != "ok"]
     console.print(f"{len(rows) - len(failed)} of {len(rows)} photos analysed → {out}")

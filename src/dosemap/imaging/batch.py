@@ -7,9 +7,11 @@ its workers are up; no core waits for another's start-up.
 
 Each process builds its own MediaPipe detector once (a FaceMesh graph is neither picklable nor
 thread-safe) and pins OpenCV to one thread; MediaPipe's inference runs on one thread too, so N
-processes use N cores without oversubscription. Workers are started with ``spawn``: forking a
-process that runs MediaPipe's threads crashes, and spawn works the same on Linux, macOS and
-Windows. A photo that fails becomes an error row; the run goes on.
+processes use N cores without oversubscription. A photo that fails becomes an error row; the run
+goes on.
+
+Workers are forked where that is safe (:func:`start_method`): a forked worker inherits the
+imports and is ready in about 0.1 s instead of the ~0.75 s a spawned one needs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import multiprocessing
 import os
 import queue
 import sys
+import threading
 import types
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -29,7 +33,13 @@ import cv2
 
 from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import read_photo
-from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
+from dosemap.imaging.landmarks import (
+    Detector,
+    MediaPipeDetector,
+    import_mediapipe,
+    mediapipe_graph_built,
+    native_stderr_silenced,
+)
 from dosemap.imaging.quality import inspect_photo
 from dosemap.imaging.skin import measure_skin
 
@@ -87,6 +97,23 @@ def _ready() -> None:
 def _work(path: Path, metrics: bool) -> Row:
     assert _worker_detector is not None, "worker initialiser did not run"
     return analyze_one(path, _worker_detector, metrics=metrics)
+
+
+def start_method() -> str:
+    """``"fork"`` where it is safe, else ``"spawn"`` (which works everywhere, only slower).
+
+    Forking is safe on a platform that has it, in a process that runs no other Python thread (a
+    lock held by one at the fork would stay held in the child) and that has not yet built a
+    MediaPipe graph: a child forked after that crashes building its own. So a command-line
+    batch forks; a long-running process that has analysed photos itself spawns.
+    """
+    if (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and not mediapipe_graph_built()
+    ):
+        return "fork"
+    return "spawn"
 
 
 def default_workers() -> int:
@@ -156,9 +183,12 @@ def _analyze_shared(
     # Rows from the pool, or None when the pool handed a photo back (see ``feed``).
     finished: queue.SimpleQueue[tuple[int, Row] | None] = queue.SimpleQueue()
     helpers = workers - 1
+    method = start_method()
+    if method == "fork":
+        import_mediapipe()  # once, here: forked workers inherit it instead of each importing it
     pool = cf.ProcessPoolExecutor(
         max_workers=helpers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context(method),
         initializer=_init_worker,
     )
 
@@ -192,8 +222,15 @@ def _analyze_shared(
 
     # Photos go to a worker only once it is up; until then the parent has them all to itself,
     # so a small batch never waits for a worker's start-up.
-    for _ in range(helpers):
-        pool.submit(_ready).add_done_callback(started)
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on any fork from a multi-threaded process. The only other threads
+        # here are NumPy's OpenBLAS pool, idle, whose pthread_atfork handlers make forking safe;
+        # Python threads and MediaPipe graphs were ruled out by ``start_method``.
+        warnings.filterwarnings(
+            "ignore", r".*use of fork\(\) may lead to deadlocks", DeprecationWarning
+        )
+        for _ in range(helpers):  # with fork, the first submit forks every worker
+            pool.submit(_ready).add_done_callback(started)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)  # the parent's core is one of the N
     done: dict[int, Row] = {}  # rows not yet yielded

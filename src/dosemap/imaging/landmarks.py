@@ -23,6 +23,22 @@ from dosemap.imaging.errors import PhotoError
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
 
+# Whether this process has built a MediaPipe graph: a child forked after that crashes when it
+# builds its own, so batch workers must then be spawned (see :mod:`dosemap.imaging.batch`).
+_graph_built = False
+
+
+def mediapipe_graph_built() -> bool:
+    """Whether a :class:`MediaPipeDetector` has been made in this process."""
+    return _graph_built
+
+
+def import_mediapipe() -> Any:
+    """The ``mediapipe`` module: a heavy import (~0.5 s), kept out of module import time."""
+    import mediapipe
+
+    return mediapipe
+
 
 @dataclass(frozen=True, eq=False)
 class FaceLandmarks:
@@ -131,8 +147,9 @@ class MediaPipeDetector:
     """
 
     def __init__(self, *, min_detection_confidence: float = 0.5, quiet: bool = True) -> None:
-        import mediapipe as mp  # heavy import, kept out of module import time
-
+        mp = import_mediapipe()
+        global _graph_built
+        _graph_built = True
         self._quiet = quiet
         with native_stderr_silenced(quiet):
             self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
