@@ -3,6 +3,10 @@ and the pictures are written without metadata."""
 
 from __future__ import annotations
 
+import base64
+import io
+import xml.etree.ElementTree as ET
+
 import cv2
 import numpy as np
 import pytest
@@ -14,7 +18,15 @@ from dosemap.domain.planning import build_plan
 from dosemap.imaging.align import fit_alignment
 from dosemap.imaging.quality import face_mask, inspect_photo
 from dosemap.resources import load_library, template_mesh
-from dosemap.services.photo_plan import anchored_points_px, draw_plan_on_photo, plan_on_photo
+from dosemap.services.photo_plan import (
+    anchored_points_px,
+    draw_plan_on_photo,
+    plan_on_photo,
+    plan_pictures,
+    prepare_plan_drawing,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
@@ -96,4 +108,58 @@ def test_written_files_carry_no_metadata(plan, detector, astronaut, tmp_path):
     with Image.open(out_png) as written:
         assert not written.getexif() and "exif" not in written.info
     assert b"PhoneMaker" not in out_png.read_bytes()
+    assert _png_chunk_types(out_png.read_bytes()) == [b"IHDR", b"IDAT", b"IEND"]
     assert "PhoneMaker" not in out_svg.read_text()
+
+
+def test_a_prepared_drawing_draws_the_same_picture(plan, astronaut_analysis):
+    drawing = prepare_plan_drawing(plan)
+    assert (
+        set(drawing.zone_outlines) == set(drawing.treatable) == {z.zone for z in plan.summary.zones}
+    )
+    plain = draw_plan_on_photo(plan, astronaut_analysis)
+    prepared = draw_plan_on_photo(plan, astronaut_analysis, drawing=drawing)
+    again = draw_plan_on_photo(plan, astronaut_analysis, drawing=drawing)  # reusable
+    assert prepared.scene == plain.scene == again.scene
+    assert np.array_equal(np.asarray(prepared.png), np.asarray(plain.png))
+    assert prepared.svg == plain.svg
+
+
+def test_a_drawing_prepared_for_another_plan_is_refused(plan, astronaut_analysis):
+    other = build_plan(
+        PlanRequest(protocol="wu_microbotox_20", zones=("chin",)), load_library(), template_mesh()
+    )
+    with pytest.raises(ValueError, match="another plan"):
+        draw_plan_on_photo(plan, astronaut_analysis, drawing=prepare_plan_drawing(other))
+
+
+def test_a_prepared_drawing_draws_the_same_template_picture(plan):
+    drawing = prepare_plan_drawing(plan)
+    assert plan_pictures(plan, drawing=drawing).png == plan_pictures(plan).png
+
+
+def test_svg_embeds_the_photo_crop_at_its_own_size_stretched_over_the_image_box(
+    plan, astronaut_analysis
+):
+    picture = draw_plan_on_photo(plan, astronaut_analysis)
+    assert picture.drawn_scale > 1  # the astronaut's face is enlarged in the PNG
+    image = ET.fromstring(picture.svg.encode()).find(f"{SVG}image")
+    assert image is not None
+    href = image.get("href", "")
+    assert href.startswith("data:image/jpeg;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(href.split(",", 1)[1]))) as embedded:
+        x0, y0, x1, y1 = picture.crop
+        assert embedded.size == (x1 - x0, y1 - y0)  # native pixels, not the enlarged copy
+    box = [image.get(k) for k in ("x", "y", "width", "height")]
+    assert box == [str(v) for v in picture.scene.image_box]
+    assert image.get("preserveAspectRatio") == "none"  # stretched exactly over the box
+
+
+def _png_chunk_types(data: bytes) -> list[bytes]:
+    """The chunk types of a PNG file, in order."""
+    types, at = [], 8  # after the signature
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        types.append(data[at + 4 : at + 8])
+        at += 12 + length
+    return types

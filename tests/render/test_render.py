@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -12,7 +13,7 @@ from dosemap.domain.atlas.mesh import resolve_anchors
 from dosemap.domain.plan import PlanRequest
 from dosemap.domain.planning import build_plan
 from dosemap.domain.planning.regions import treatable_outlines
-from dosemap.render.raster import to_png
+from dosemap.render.raster import png_bytes, to_png
 from dosemap.render.scene import (
     CircleShape,
     Label,
@@ -118,3 +119,24 @@ def test_atlas_scene_draws_every_zone_and_danger_outline():
     assert len(_layer(scene, "danger").shapes) == sum(len(d.rings) for d in DANGER_ZONES.values())
     assert len(_layer(scene, "landmarks").shapes) == len(landmarks)
     assert {s.text for s in _layer(scene, "labels").shapes} == set(ZONES)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+@pytest.mark.parametrize("size", [(1, 1), (7, 3), (64, 41)])
+def test_png_bytes_round_trips_the_pixels_exactly(mode, size):
+    rng = np.random.default_rng(7)
+    bands = len(mode)
+    pixels = rng.integers(0, 256, (size[1], size[0], bands), dtype=np.uint8)
+    image = Image.fromarray(pixels.squeeze(axis=2) if bands == 1 else pixels, mode)
+    with Image.open(io.BytesIO(png_bytes(image))) as decoded:
+        assert decoded.format == "PNG" and decoded.mode == mode and decoded.size == size
+        assert np.array_equal(np.asarray(decoded), np.asarray(image))
+        assert not decoded.info  # no metadata chunks
+
+
+def test_png_bytes_writes_other_modes_as_rgb():
+    image = Image.new("P", (5, 4), 3)
+    image.putpalette([0, 0, 0, 10, 20, 30, 40, 50, 60, 70, 80, 90])
+    with Image.open(io.BytesIO(png_bytes(image))) as decoded:
+        assert decoded.mode == "RGB"
+        assert decoded.getpixel((2, 2)) == (70, 80, 90)

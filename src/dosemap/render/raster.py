@@ -9,12 +9,14 @@ one call).
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
+import struct
+import zlib
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from dosemap.render.scene import CircleShape, Label, LineShape, PolygonShape, Scene
@@ -187,16 +189,47 @@ def _text(draw: ImageDraw.ImageDraw, label: Label) -> None:
         draw.text(label.position, label.text, fill=_rgb(label.colour), font=font, anchor=anchor)
 
 
-#: zlib level for written PNGs: level 3 encodes about twice as fast as Pillow's default 6 for
-#: files about a tenth larger (measured on 1600×2600 plan pictures).
-PNG_COMPRESS_LEVEL = 3
+#: zlib level for written PNGs. With the "Up" filter, level 1 encodes a 4 MP photo picture
+#: ~3× faster than Pillow's encoder at level 3 for a file ~7% larger (Pillow's own level 1 is
+#: only ~1.6× faster: it also tries all five PNG filters on every row).
+PNG_COMPRESS_LEVEL = 1
+#: PNG colour type by Pillow mode.
+_PNG_COLOUR_TYPES = {"L": 0, "RGB": 2, "RGBA": 6}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", crc)))
 
 
 def png_bytes(image: Image.Image) -> bytes:
-    """``image`` encoded as PNG (pixels only: no metadata)."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
+    """``image`` encoded as PNG: pixels only (IHDR, IDAT, IEND), no metadata at all.
+
+    Written here rather than by Pillow for speed (see :data:`PNG_COMPRESS_LEVEL`): every row
+    gets the "Up" filter (the difference from the row above, which suits photos and leaves
+    the white margins all zeros), computed by numpy in one pass. Modes other than L, RGB and
+    RGBA are converted to RGB.
+    """
+    if image.mode not in _PNG_COLOUR_TYPES:
+        image = image.convert("RGB")
+    pixels = np.asarray(image, dtype=np.uint8)
+    rows = pixels.reshape(image.height, -1)  # one row of samples per image row
+    filtered = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)
+    filtered[:, 0] = 2  # the Up filter's type byte
+    filtered[:1, 1:] = rows[:1]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # modulo 256, as PNG wants
+    header = struct.pack(
+        ">IIBBBBB", image.width, image.height, 8, _PNG_COLOUR_TYPES[image.mode], 0, 0, 0
+    )
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(filtered, PNG_COMPRESS_LEVEL)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
 
 
 def to_png(scene: Scene, background: Image.Image | None = None) -> Image.Image:

@@ -84,7 +84,8 @@ def to_svg(scene: Scene, background_href: str | None = None) -> str:
     scene
         What to draw.
     background_href
-        Optional URL or data URI of the face image (a photo), placed in the scene's image box.
+        Optional URL or data URI of the face image (a photo), stretched over the scene's image
+        box whatever its own size (a photo's crop may be embedded at its native resolution).
     """
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -96,7 +97,8 @@ def to_svg(scene: Scene, background_href: str | None = None) -> str:
     if background_href is not None:
         x, y, w, h = scene.image_box
         lines.append(
-            f'<image x="{x}" y="{y}" width="{w}" height="{h}" href={quoteattr(background_href)}/>'
+            f'<image x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="none"'
+            f" href={quoteattr(background_href)}/>"
         )
     for layer in scene.layers:
         lines.append(f"<g id={quoteattr(layer.name)}>")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import cv2
 import numpy as np
@@ -19,8 +21,8 @@ import numpy.typing as npt
 from PIL import Image
 
 from dosemap.domain.atlas.mesh import resolve_anchors
-from dosemap.domain.plan import Plan
-from dosemap.domain.planning.regions import treatable_outlines, zone_outlines
+from dosemap.domain.plan import MeshAnchor, Plan
+from dosemap.domain.planning.regions import Ring, treatable_outlines, zone_outlines
 from dosemap.imaging.intake import Photo, read_photo
 from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
 from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
@@ -34,6 +36,50 @@ from dosemap.resources import template_mesh
 MIN_DRAWN_FACE_PX = 1000
 # Text and symbols also grow with the picture, so a 12-48 MP photo shown whole is readable.
 REFERENCE_PICTURE_PX = 1600
+
+
+TreatablePart = tuple[Ring, tuple[Ring, ...]]  # a treatable area's outline and its holes
+
+
+@dataclass(frozen=True, eq=False)
+class PlanDrawing:
+    """A plan's drawing geometry, worked out once and drawn on any number of photos.
+
+    The zone outlines and the treatable areas (the zones less their danger margins) depend only
+    on the plan and the template mesh, as mesh anchors; working them out costs more than the
+    rest of a photo's scene, so a caller drawing one plan on many photos makes this once with
+    :func:`prepare_plan_drawing` and passes it to each drawing call.
+    """
+
+    plan: Plan
+    zone_outlines: Mapping[str, Ring]
+    treatable: Mapping[str, tuple[TreatablePart, ...]]
+
+    @property
+    def outline_anchors(self) -> list[MeshAnchor]:
+        """Every zone outline's corners: the picture's crop must hold them all."""
+        return [a for ring in self.zone_outlines.values() for a in ring]
+
+
+def prepare_plan_drawing(plan: Plan) -> PlanDrawing:
+    """The drawing geometry of ``plan`` on the template mesh (see :class:`PlanDrawing`)."""
+    mesh = template_mesh()
+    treatable = {
+        zone: tuple((outer, tuple(holes)) for outer, holes in parts)
+        for zone, parts in treatable_outlines(plan, mesh).items()
+    }
+    return PlanDrawing(
+        plan, MappingProxyType(zone_outlines(plan, mesh)), MappingProxyType(treatable)
+    )
+
+
+def _drawing_for(plan: Plan, drawing: PlanDrawing | None) -> PlanDrawing:
+    """``drawing`` if it was prepared for ``plan``, else a new one."""
+    if drawing is None:
+        return prepare_plan_drawing(plan)
+    if drawing.plan is not plan and drawing.plan != plan:
+        raise ValueError("the prepared drawing is of another plan")
+    return drawing
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,9 +129,10 @@ def _drawing_size(face_px: float, width_px: int) -> tuple[float, float]:
     return enlarge, scale
 
 
-def _jpeg_data_uri(image: Image.Image) -> str:
+def _jpeg_data_uri(rgb: npt.NDArray[np.uint8]) -> str:
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=88)  # pixels only: no EXIF or GPS
+    # Built from bare pixels: no EXIF or GPS from the original.
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buffer, format="JPEG", quality=88)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -95,13 +142,18 @@ def draw_plan_on_photo(
     *,
     product_name: str | None = None,
     svg: bool = True,
+    drawing: PlanDrawing | None = None,
 ) -> PhotoPlanPicture:
     """Render ``plan`` over an inspected photo: the face region at full resolution (enlarged
-    when the face is under :data:`MIN_DRAWN_FACE_PX` wide)."""
-    mesh = template_mesh()
-    outlines = zone_outlines(plan, mesh)
-    corners = [a for ring in outlines.values() for a in ring]
-    x0, y0, x1, y1 = face_crop(analysis, resolve_anchors(corners, analysis.landmarks.xy[:468]))
+    when the face is under :data:`MIN_DRAWN_FACE_PX` wide).
+
+    ``drawing`` is the plan's geometry from :func:`prepare_plan_drawing`, for drawing one plan
+    on many photos; without it the geometry is worked out here. Raises :class:`ValueError` if
+    it was prepared for another plan.
+    """
+    drawing = _drawing_for(plan, drawing)
+    beyond = resolve_anchors(drawing.outline_anchors, analysis.landmarks.xy[:468])
+    x0, y0, x1, y1 = face_crop(analysis, beyond)
     enlarge, scale = _drawing_size(analysis.quality.face_width_px, x1 - x0)
     size = (round((x1 - x0) * enlarge), round((y1 - y0) * enlarge))
     landmarks = (analysis.landmarks.xy - [x0, y0]) * enlarge
@@ -111,17 +163,20 @@ def draw_plan_on_photo(
         image_size=size,
         mm_per_px=analysis.scale.mm_per_px / enlarge,
         product_name=product_name,
-        treatable=treatable_outlines(plan, mesh),
+        treatable=drawing.treatable,
         face_outline=False,
         scale=scale,
-        zone_outlines=outlines,
+        zone_outlines=drawing.zone_outlines,
     )
-    pixels = np.ascontiguousarray(analysis.photo.full_rgb()[y0:y1, x0:x1])
+    crop = analysis.photo.full_rgb()[y0:y1, x0:x1]
     if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's speed
-        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_CUBIC)
-    background = Image.fromarray(pixels)
+        background = Image.fromarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
+    else:
+        background = Image.fromarray(np.ascontiguousarray(crop))
     png = to_png(scene, background)
-    document = to_svg(scene, _jpeg_data_uri(background)) if svg else ""
+    # The SVG embeds the crop at the photo's own resolution and lets the viewer stretch it
+    # over the image box: no enlarged copy to encode, and no detail lost either way.
+    document = to_svg(scene, _jpeg_data_uri(crop)) if svg else ""
     return PhotoPlanPicture(analysis, scene, png, document, enlarge, (x0, y0, x1, y1))
 
 
@@ -151,18 +206,19 @@ def plan_pictures(
     svg: bool = True,
     product_name: str | None = None,
     detector: Detector | None = None,
+    drawing: PlanDrawing | None = None,
 ) -> PlanPictures:
     """Draw ``plan`` on the metric template face, or on ``photo`` through its landmarks.
 
-    The one place both ``dosemap plan`` and ``dosemap render`` draw a plan. Raises
-    :class:`~dosemap.imaging.errors.PhotoError` if the photo cannot be measured.
+    The one place both ``dosemap plan`` and ``dosemap render`` draw a plan; ``drawing`` as for
+    :func:`draw_plan_on_photo`. Raises :class:`~dosemap.imaging.errors.PhotoError` if the photo
+    cannot be measured.
     """
+    drawing = _drawing_for(plan, drawing)
     if photo is None:
         mesh = template_mesh()
-        outlines = zone_outlines(plan, mesh)
-        corners = [a for ring in outlines.values() for a in ring]
         landmarks, size, mm_per_px = template_projection(
-            mesh, beyond_mm=resolve_anchors(corners, mesh.vertices_mm)
+            mesh, beyond_mm=resolve_anchors(drawing.outline_anchors, mesh.vertices_mm)
         )
         scene = build_plan_scene(
             plan,
@@ -170,14 +226,16 @@ def plan_pictures(
             image_size=size,
             mm_per_px=mm_per_px,
             product_name=product_name,
-            treatable=treatable_outlines(plan, mesh),
-            zone_outlines=outlines,
+            treatable=drawing.treatable,
+            zone_outlines=drawing.zone_outlines,
         )
         return PlanPictures(
             png_bytes(to_png(scene)) if png else None, to_svg(scene) if svg else None, None
         )
     analysis = analyse_photo(photo, detector)
-    picture = draw_plan_on_photo(plan, analysis, product_name=product_name, svg=svg)
+    picture = draw_plan_on_photo(
+        plan, analysis, product_name=product_name, svg=svg, drawing=drawing
+    )
     return PlanPictures(
         png_bytes(picture.png) if png else None, picture.svg if svg else None, analysis
     )
@@ -191,14 +249,18 @@ def plan_on_photo(
     *,
     detector: Detector | None = None,
     product_name: str | None = None,
+    drawing: PlanDrawing | None = None,
 ) -> PhotoPlanPicture:
     """Find the face in ``photo_path``, draw ``plan`` on it, write PNG and/or SVG.
 
-    Raises :class:`~dosemap.imaging.errors.PhotoError` (nothing written) if the photo cannot
-    be measured. Both files carry only pixels: no EXIF or GPS from the original.
+    ``drawing`` as for :func:`draw_plan_on_photo` (prepare it once to draw a plan on many
+    photos). Raises :class:`~dosemap.imaging.errors.PhotoError` (nothing written) if the photo
+    cannot be measured. Both files carry only pixels: no EXIF or GPS from the original.
     """
     analysis = analyse_photo(photo_path, detector)
-    picture = draw_plan_on_photo(plan, analysis, product_name=product_name, svg=out_svg is not None)
+    picture = draw_plan_on_photo(
+        plan, analysis, product_name=product_name, svg=out_svg is not None, drawing=drawing
+    )
     outputs: dict[Path, bytes] = {}
     if out_png is not None:
         outputs[out_png] = png_bytes(picture.png)
