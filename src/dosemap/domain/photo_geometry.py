@@ -118,11 +118,13 @@ def estimate_pose(landmarks_px: FloatArray, template_mm: FloatArray) -> HeadPose
     image = np.c_[landmarks_px[index, 0], -landmarks_px[index, 1]]
     model = model - model.mean(axis=0)
     image = image - image.mean(axis=0)
-    # Least-squares 2×3 projection, then the nearest scaled pair of orthonormal rows.
-    projection, *_ = np.linalg.lstsq(model, image, rcond=None)
+    # Least-squares 2×3 projection (normal equations: the centred 3-D template is well
+    # conditioned), then the nearest scaled pair of orthonormal rows.
+    projection = np.linalg.solve(model.T @ model, model.T @ image)
     u, _, vt = np.linalg.svd(projection.T, full_matrices=False)
-    rows = u @ vt
-    rotation = np.vstack([rows, np.cross(rows[0], rows[1])])
+    (ax, ay, az), (bx, by, bz) = u @ vt
+    rotation = np.array([[ax, ay, az], [bx, by, bz], [ay * bz - az * by, az * bx - ax * bz,
+                                                      ax * by - ay * bx]])  # fmt: skip
     forward = rotation[:, 2]  # where the template's +z (out of the face) points in the camera
     yaw = math.degrees(math.atan2(forward[0], forward[2]))
     pitch = math.degrees(math.atan2(forward[1], math.hypot(forward[0], forward[2])))

@@ -102,6 +102,15 @@ def face_mask(landmarks_xy: FloatArray, shape: tuple[int, int]) -> UInt8Array:
     return mask
 
 
+def _face_box(rgb: UInt8Array, landmarks_xy: FloatArray) -> tuple[UInt8Array, FloatArray]:
+    """The image cropped to the face landmarks' bounding box, and the 468 landmarks in it."""
+    pts = landmarks_xy[:FACE_LANDMARKS]
+    height, width = rgb.shape[:2]
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int), [width, height])
+    return rgb[y0:y1, x0:x1], pts - [x0, y0]
+
+
 def sharpness(rgb: UInt8Array, landmarks_xy: FloatArray) -> float:
     """Variance of the Laplacian over the face, after resampling the face to 128 px wide.
 
@@ -109,37 +118,37 @@ def sharpness(rgb: UInt8Array, landmarks_xy: FloatArray) -> float:
     and of the distance (Pech-Pacheco et al., "Diatom autofocusing in brightfield microscopy: a
     comparative study", ICPR 2000, for the variance-of-Laplacian focus measure).
     """
-    pts = landmarks_xy[:FACE_LANDMARKS]
-    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
-    height, width = rgb.shape[:2]
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    if x1 - x0 < 8 or y1 - y0 < 8:
+    return _sharpness(*_face_box(rgb, landmarks_xy))
+
+
+def _sharpness(crop: UInt8Array, pts: FloatArray) -> float:
+    height, width = crop.shape[:2]
+    if width < 8 or height < 8:
         return 0.0
-    factor = SHARPNESS_FACE_WIDTH_PX / (x1 - x0)
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-    size = (SHARPNESS_FACE_WIDTH_PX, max(8, round((y1 - y0) * factor)))
+    factor = SHARPNESS_FACE_WIDTH_PX / width
+    gray = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    size = (SHARPNESS_FACE_WIDTH_PX, max(8, round(height * factor)))
     interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     small = cv2.resize(gray, size, interpolation=interpolation)
-    mask = face_mask((pts - [x0, y0]) * factor, (small.shape[0], small.shape[1]))
-    mask = np.asarray(
-        cv2.erode(mask, np.ones((5, 5), np.uint8)), np.uint8
-    )  # the hull edge is background contrast
-    laplacian = cv2.Laplacian(small.astype(np.float64), cv2.CV_64F)
-    values = laplacian[mask > 0]
-    return float(values.var()) if values.size else 0.0
+    mask = face_mask(pts * factor, (small.shape[0], small.shape[1]))
+    mask = cv2.erode(mask, _ERODE_KERNEL)  # the hull edge is background contrast
+    laplacian = cv2.Laplacian(small, cv2.CV_64F)
+    _, std = cv2.meanStdDev(laplacian, mask=mask)
+    return float(std[0, 0]) ** 2 if cv2.countNonZero(mask) else 0.0
+
+
+_ERODE_KERNEL = np.ones((5, 5), np.uint8)
 
 
 def clipping(rgb: UInt8Array, landmarks_xy: FloatArray) -> tuple[float, float]:
     """Fractions of face pixels with a channel at >= 250 (highlights) and all <= 5 (shadows)."""
-    pts = landmarks_xy[:FACE_LANDMARKS]
-    height, width = rgb.shape[:2]
-    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + 1, [width, height])
-    crop = rgb[y0:y1, x0:x1]
+    return _clipping(*_face_box(rgb, landmarks_xy))
+
+
+def _clipping(crop: UInt8Array, pts: FloatArray) -> tuple[float, float]:
     # channel maximum by pairwise maxima: several times faster than .max(axis=2) on uint8
     channel_max = np.maximum(np.maximum(crop[..., 0], crop[..., 1]), crop[..., 2])
-    mask = face_mask(pts - [x0, y0], (channel_max.shape[0], channel_max.shape[1])) > 0
+    mask = face_mask(pts, (channel_max.shape[0], channel_max.shape[1])) > 0
     brightest = channel_max[mask]
     if brightest.size == 0:
         return 0.0, 0.0
@@ -205,23 +214,23 @@ def inspect_photo(
             f">= {limits.min_eye_aspect_ratio:.2f} (eyes open)",
             source=photo.source,
         )
-    quality = _quality(photo, found, landmarks, scale, pose, ear, limits)
+    quality = _quality(photo, found, face_width, scale, pose, ear, limits)
     return PhotoAnalysis(photo=photo, landmarks=landmarks, scale=scale, pose=pose, quality=quality)
 
 
 def _quality(
     photo: Photo,
     detected: FaceLandmarks,
-    landmarks: FaceLandmarks,
+    face_width: float,
     scale: IrisScale,
     pose: HeadPose,
     ear: float,
     limits: CaptureLimits,
 ) -> CaptureQuality:
     # Measured on the reduced copy: enough for gross blur and clipping, and no full decode.
-    sharp = sharpness(photo.detect_rgb, detected.xy)
-    highlights, shadows = clipping(photo.detect_rgb, detected.xy)
-    face_width = float(np.ptp(landmarks.xy[:FACE_LANDMARKS, 0]))
+    face = _face_box(photo.detect_rgb, detected.xy)
+    sharp = _sharpness(*face)
+    highlights, shadows = _clipping(*face)
     flags = []
     if sharp < limits.min_sharpness:
         flags.append("blurry")
