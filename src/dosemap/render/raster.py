@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 
 import numpy as np
+from isal import isal_zlib
 from PIL import Image, ImageDraw, ImageFont
 
 from dosemap.render.scene import CircleShape, Label, LineShape, PolygonShape, Scene
@@ -189,9 +190,10 @@ def _text(draw: ImageDraw.ImageDraw, label: Label) -> None:
         draw.text(label.position, label.text, fill=_rgb(label.colour), font=font, anchor=anchor)
 
 
-#: zlib level for written PNGs. With the "Up" filter, level 1 encodes a 4 MP photo picture
-#: ~3× faster than Pillow's encoder at level 3 for a file ~7% larger (Pillow's own level 1 is
-#: only ~1.6× faster: it also tries all five PNG filters on every row).
+#: Deflate level (ISA-L's 0-3) for written PNGs. ISA-L's level 1 deflates a 4 MP photo picture
+#: ~5× faster than zlib's level 1 into a slightly smaller stream; with the "Up" filter the whole
+#: encoding is ~10× faster than Pillow's encoder at level 3 (which also tries all five PNG
+#: filters on every row), for a file about as large (+1% to +8%, measured on plan pictures).
 PNG_COMPRESS_LEVEL = 1
 #: PNG colour type by Pillow mode.
 _PNG_COLOUR_TYPES = {"L": 0, "RGB": 2, "RGBA": 6}
@@ -208,8 +210,8 @@ def png_bytes(image: Image.Image) -> bytes:
 
     Written here rather than by Pillow for speed (see :data:`PNG_COMPRESS_LEVEL`): every row
     gets the "Up" filter (the difference from the row above, which suits photos and leaves
-    the white margins all zeros), computed by numpy in one pass. Modes other than L, RGB and
-    RGBA are converted to RGB.
+    the white margins all zeros), computed by numpy in one pass, and the zlib stream comes
+    from ISA-L. Modes other than L, RGB and RGBA are converted to RGB.
     """
     if image.mode not in _PNG_COLOUR_TYPES:
         image = image.convert("RGB")
@@ -226,7 +228,7 @@ def png_bytes(image: Image.Image) -> bytes:
         (
             _PNG_SIGNATURE,
             _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(filtered, PNG_COMPRESS_LEVEL)),
+            _png_chunk(b"IDAT", isal_zlib.compress(filtered, PNG_COMPRESS_LEVEL)),
             _png_chunk(b"IEND", b""),
         )
     )
