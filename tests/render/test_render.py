@@ -17,7 +17,9 @@ from dosemap.render.raster import png_bytes, to_png
 from dosemap.render.scene import (
     CircleShape,
     Label,
+    Layer,
     LineShape,
+    Scene,
     build_plan_scene,
     template_projection,
 )
@@ -140,3 +142,38 @@ def test_png_bytes_writes_other_modes_as_rgb():
     with Image.open(io.BytesIO(png_bytes(image))) as decoded:
         assert decoded.mode == "RGB"
         assert decoded.getpixel((2, 2)) == (70, 80, 90)
+
+
+def test_zone_and_danger_names_stay_on_the_canvas_apart_and_off_the_points(plan):
+    from dosemap.render.scene import RADIUS_MAX, _text_width
+
+    landmarks, size, mm_per_px = template_projection(MESH)
+    scene = build_plan_scene(plan, landmarks, image_size=size, mm_per_px=mm_per_px)
+    names = _layer(scene, "labels").shapes
+    assert len(names) >= 3
+    boxes = []
+    for label in names:
+        x, y = label.position
+        half = _text_width(label.text, label.size) / 2
+        boxes.append((x - half, y - 1.35 * label.size, x + half, y - 0.05 * label.size))
+    for k, (x0, y0, x1, y1) in enumerate(boxes):
+        assert x0 >= 0 and x1 <= scene.width
+        for ox0, oy0, ox1, oy1 in boxes[k + 1 :]:
+            assert not (x0 < ox1 and ox0 < x1 and y0 < oy1 and oy0 < y1)
+        centres = [s.centre for s in _layer(scene, "points").shapes if isinstance(s, CircleShape)]
+        for cx, cy in centres:  # no name covers a point's centre
+            assert not (x0 - RADIUS_MAX / 2 < cx < x1 + RADIUS_MAX / 2 and y0 < cy < y1)
+
+
+def test_text_is_drawn_with_its_halo_and_the_same_each_time():
+    label = Label((100.4, 60.6), "forehead ≥20 mm", 22.0, "#0072B2", "middle", bold=True, halo=True)
+    scene = Scene(200, 100, (0, 0, 200, 100), (Layer("labels", (label,)),), background="#000000")
+    first, second = to_png(scene), to_png(scene)  # the second from cached masks
+    assert np.array_equal(np.asarray(first), np.asarray(second))
+    pixels = np.asarray(first).reshape(-1, 3)
+    assert (pixels == (255, 255, 255)).all(axis=1).sum() > 100  # the halo
+    assert (np.abs(pixels.astype(int) - (0, 0x72, 0xB2)).sum(axis=1) < 30).sum() > 50  # glyphs
+    drawn = np.argwhere(np.asarray(first).any(axis=2))
+    (top, left), (bottom, right) = drawn.min(axis=0), drawn.max(axis=0)
+    assert left < 100 < right and top < 60 < bottom + 8  # centred on x, baseline at y
+    assert right - left < 0.75 * label.size * len(label.text)

@@ -161,7 +161,8 @@ def _units(value: Decimal) -> str:
 
 
 def _shift(points: FloatArray, dx: float, dy: float) -> tuple[Point, ...]:
-    return tuple((float(x) + dx, float(y) + dy) for x, y in points)
+    shifted: list[list[float]] = (points + np.array([dx, dy])).tolist()  # one conversion
+    return tuple((x, y) for x, y in shifted)
 
 
 def _ring_points(
@@ -199,14 +200,35 @@ def _text_width(text: str, size: float) -> float:
     return 0.6 * size * len(text)
 
 
-def _box_distance(box: tuple[float, float, float, float], points: FloatArray) -> float:
-    """Smallest distance from the points (K×2) to an axis-aligned box (x0, y0, x1, y1)."""
+def _box_distances(boxes: FloatArray, points: FloatArray) -> FloatArray:
+    """Smallest distance from the points (K×2) to each axis-aligned box (B×4: x0, y0, x1, y1)."""
     if len(points) == 0:
-        return float("inf")
-    x0, y0, x1, y1 = box
-    dx = np.maximum(np.maximum(x0 - points[:, 0], 0.0), points[:, 0] - x1)
-    dy = np.maximum(np.maximum(y0 - points[:, 1], 0.0), points[:, 1] - y1)
-    return float(np.hypot(dx, dy).min())
+        return np.full(len(boxes), np.inf)
+    px, py = points[:, 0], points[:, 1]
+    x0, y0, x1, y1 = (boxes[:, k, None] for k in range(4))
+    dx = np.maximum(np.maximum(x0 - px, 0.0), px - x1)
+    dy = np.maximum(np.maximum(y0 - py, 0.0), py - y1)
+    distances: FloatArray = np.hypot(dx, dy).min(axis=1)
+    return distances
+
+
+def _label_candidates(outline: Sequence[Point], push: float) -> tuple[FloatArray, int, Point]:
+    """Places to try for a label (C×2, best first on ties), how many of them are inside or on
+    the outline, and the outline's centroid.
+
+    The centroid, then each vertex, edge midpoint and vertex-centroid midpoint; then, for a
+    zone its points fill (foreshortened on a turned face), a place just outside each vertex.
+    """
+    cx, cy = _centroid(outline)
+    ring = np.asarray(outline, dtype=np.float64)
+    centre = np.array([cx, cy])
+    following = np.roll(ring, -1, axis=0)
+    inside = np.stack([ring, (ring + following) / 2, (ring + centre) / 2], axis=1).reshape(-1, 2)
+    away = ring - centre
+    length = np.hypot(away[:, 0], away[:, 1])
+    length[length == 0] = 1.0
+    outside = ring + away / length[:, None] * push
+    return np.vstack([centre[None], inside, outside]), 1 + len(inside), (cx, cy)
 
 
 def _place_label(
@@ -219,35 +241,29 @@ def _place_label(
     width: float = float("inf"),
 ) -> Point:
     """Where to centre a zone's label: inside or on its outline, clear of points and labels,
-    within the canvas ``width``."""
-    cx, cy = _centroid(outline)
-    candidates: list[Point] = [(cx, cy)]
-    for k, (x, y) in enumerate(outline):
-        nx, ny = outline[(k + 1) % len(outline)]
-        candidates += [(x, y), ((x + nx) / 2, (y + ny) / 2), ((x + cx) / 2, (y + cy) / 2)]
+    within the canvas ``width``. Places outside the outline are used only where every place
+    inside or on it would cover points. All candidates are scored at once (numpy)."""
     half_w, height = _text_width(text, size) / 2, size
-    # Just outside the outline too, for a zone its points fill (foreshortened on a turned face);
-    # used only where every place inside or on the outline would cover points.
-    inside = len(candidates)
-    for x, y in list(outline):
-        length = float(np.hypot(x - cx, y - cy)) or 1.0
-        push = half_w + radius
-        candidates.append((x + (x - cx) / length * push, y + (y - cy) / length * push))
-    best, best_score = candidates[0], -np.inf
-    for k, (x, y) in enumerate(candidates):
-        x = min(max(x, half_w), width - half_w)  # whole text on the canvas
-        box = (x - half_w, y - height, x + half_w, y + 0.3 * size)
-        clearance = min(_box_distance(box, obstacles) - radius, 12.0)
-        overlap = any(
-            box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken
-        )
-        score = clearance - (1000.0 if overlap else 0.0) - 0.01 * np.hypot(x - cx, y - cy)
-        score -= 12.0 if k >= inside else 0.0
-        if score > best_score:
-            best, best_score = (x, y), score
-    x, y = best
-    taken.append((x - half_w, y - height, x + half_w, y + 0.3 * size))
-    return x, y + 0.35 * size
+    candidates, inside, (cx, cy) = _label_candidates(outline, half_w + radius)
+    x = np.minimum(np.maximum(candidates[:, 0], half_w), width - half_w)  # whole text on canvas
+    y = candidates[:, 1]
+    boxes = np.column_stack([x - half_w, y - height, x + half_w, y + 0.3 * size])
+    clearance = np.minimum(_box_distances(boxes, obstacles) - radius, 12.0)
+    overlap = np.zeros(len(boxes), dtype=bool)
+    if taken:
+        t = np.asarray(taken, dtype=np.float64)
+        overlap = (
+            (boxes[:, 0, None] < t[:, 2])
+            & (t[:, 0] < boxes[:, 2, None])
+            & (boxes[:, 1, None] < t[:, 3])
+            & (t[:, 1] < boxes[:, 3, None])
+        ).any(axis=1)
+    score = clearance - np.where(overlap, 1000.0, 0.0) - 0.01 * np.hypot(x - cx, y - cy)
+    score[inside:] -= 12.0
+    best = int(np.argmax(score))  # the first of equals, as the candidates are ordered
+    bx, by = float(x[best]), float(y[best])
+    taken.append((bx - half_w, by - height, bx + half_w, by + 0.3 * size))
+    return bx, by + 0.35 * size
 
 
 def build_plan_scene(
