@@ -173,7 +173,7 @@ def _disc(canvas: Image.Image, shape: CircleShape) -> None:
     canvas.paste(_rgb(shape.fill), box, inner)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)  # two pictures' labels (~55 each): a few MB of masks
 def _text_masks(
     text: str, size: float, bold: bool, anchor: str, halo_width: float
 ) -> tuple[int, int, Image.Image | None, Image.Image]:
