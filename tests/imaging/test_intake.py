@@ -8,11 +8,14 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import (
     DETECT_MAX_SIDE,
+    exif_orientation,
     export_stripped,
     photo_from_bytes,
     read_photo,
@@ -156,3 +159,37 @@ class TestMetadata:
     def test_unknown_output_suffix(self, tmp_path):
         with pytest.raises(PhotoError, match="suffix"):
             save_rgb(_quadrants(), tmp_path / "x.tiff")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    orientation=st.one_of(st.none(), st.integers(0, 9)),
+    big_endian=st.booleans(),
+    fmt=st.sampled_from(["JPEG", "PNG"]),
+    make=st.text(max_size=12),
+)
+def test_the_quick_orientation_read_agrees_with_pillows_exif_parser(
+    orientation, big_endian, fmt, make
+):
+    exif = Image.Exif()
+    exif[0x010F] = make  # an entry before the orientation
+    if orientation is not None:
+        exif[0x0112] = orientation
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}  # and a sub-IFD after it
+    exif.endian = ">" if big_endian else "<"
+    raw = exif.tobytes()
+    assert raw[6:8] == (b"MM" if big_endian else b"II")
+    with Image.open(io.BytesIO(_encode(_quadrants(40, 30), fmt, exif=raw))) as image:
+        image.load()
+        expected = int(Image.open(io.BytesIO(_encode(_quadrants(40, 30), fmt, exif=raw)))
+                       .getexif().get(0x0112, 1))  # fmt: skip
+        assert exif_orientation(image) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"Exif\x00\x00", b"Exif\x00\x00II*\x00\xff\xff\xff\x7f", b"garbage" * 20]
+)
+def test_unreadable_exif_means_upright(raw):
+    image = Image.new("RGB", (4, 4))
+    image.info["exif"] = raw
+    assert exif_orientation(image) == 1

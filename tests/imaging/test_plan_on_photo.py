@@ -125,6 +125,18 @@ def test_a_prepared_drawing_draws_the_same_picture(plan, astronaut_analysis):
     assert prepared.svg == plain.svg
 
 
+def test_only_the_pictures_asked_for_are_drawn(plan, detector, astronaut, tmp_path):
+    source = tmp_path / "face.png"
+    Image.fromarray(astronaut).save(source)
+    out_svg = tmp_path / "plan.svg"
+    picture = plan_on_photo(plan, source, None, out_svg, detector=detector)
+    assert picture.png is None  # no raster drawn for an SVG alone
+    assert "<svg" in out_svg.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.png", "plan.svg"]  # no PNG
+    only_png = draw_plan_on_photo(plan, picture.analysis, svg=False)
+    assert only_png.png is not None and only_png.svg == ""
+
+
 def test_a_drawing_prepared_for_another_plan_is_refused(plan, astronaut_analysis):
     other = build_plan(
         PlanRequest(protocol="wu_microbotox_20", zones=("chin",)), load_library(), template_mesh()

@@ -88,7 +88,27 @@ class HeadPose:
     roll_deg: float
 
 
-def estimate_pose(landmarks_px: FloatArray, template_mm: FloatArray) -> HeadPose:
+@dataclass(frozen=True, eq=False)
+class PoseModel:
+    """The template's half of the pose fit, worked out once per template.
+
+    ``solver`` (3×K) maps the K centred photo positions of :data:`STABLE_LANDMARKS` to the
+    least-squares 2×3 projection of the centred template: ``(MᵀM)⁻¹Mᵀ``.
+    """
+
+    solver: FloatArray
+
+    @classmethod
+    def of(cls, template_mm: FloatArray) -> PoseModel:
+        """The pose model of ``template_mm`` (468×3 vertices in mm)."""
+        _check_landmarks(template_mm, FACE_LANDMARKS, "template_mm")
+        model = template_mm[list(STABLE_LANDMARKS), :3]
+        model = model - model.mean(axis=0)
+        solver: FloatArray = np.linalg.solve(model.T @ model, model.T)
+        return cls(solver)
+
+
+def estimate_pose(landmarks_px: FloatArray, template: FloatArray | PoseModel) -> HeadPose:
     """Head pose by a weak-perspective (scaled orthographic) fit of the metric template.
 
     Fits ``[x, -y] ≈ s · R[:2] · X + t`` over :data:`STABLE_LANDMARKS` and reads the angles from
@@ -99,8 +119,9 @@ def estimate_pose(landmarks_px: FloatArray, template_mm: FloatArray) -> HeadPose
     ----------
     landmarks_px
         N×2 (or N×3) photo landmarks in pixels, x right, y down; N >= 468.
-    template_mm
-        468×3 template vertices in mm (``template_mesh().vertices_mm``).
+    template
+        468×3 template vertices in mm (``template_mesh().vertices_mm``), or their
+        :class:`PoseModel` when many photos are measured against one template.
 
     Examples
     --------
@@ -112,23 +133,24 @@ def estimate_pose(landmarks_px: FloatArray, template_mm: FloatArray) -> HeadPose
     [0.0, 0.0, 0.0]
     """
     _check_landmarks(landmarks_px, FACE_LANDMARKS)
-    _check_landmarks(template_mm, FACE_LANDMARKS, "template_mm")
-    index = list(STABLE_LANDMARKS)
-    model = template_mm[index, :3]
-    image = np.c_[landmarks_px[index, 0], -landmarks_px[index, 1]]
-    model = model - model.mean(axis=0)
-    image = image - image.mean(axis=0)
-    # Least-squares 2×3 projection (normal equations: the centred 3-D template is well
-    # conditioned), then the nearest scaled pair of orthonormal rows.
-    projection = np.linalg.solve(model.T @ model, model.T @ image)
-    u, _, vt = np.linalg.svd(projection.T, full_matrices=False)
-    (ax, ay, az), (bx, by, bz) = u @ vt
-    rotation = np.array([[ax, ay, az], [bx, by, bz], [ay * bz - az * by, az * bx - ax * bz,
-                                                      ax * by - ay * bx]])  # fmt: skip
-    forward = rotation[:, 2]  # where the template's +z (out of the face) points in the camera
+    model = template if isinstance(template, PoseModel) else PoseModel.of(template)
+    image = landmarks_px[list(STABLE_LANDMARKS), :2] * [1.0, -1.0]
+    (ax, bx), (ay, by), (az, bz) = (model.solver @ (image - image.mean(axis=0))).tolist()
+    # The nearest pair of orthonormal rows to the projection's rows a, b is G^(-1/2)·[a; b]
+    # with G = [a; b][a; b]ᵀ (polar decomposition); for a 2×2 G it has a closed form.
+    p, q, r = ax * ax + ay * ay + az * az, ax * bx + ay * by + az * bz, bx * bx + by * by + bz * bz
+    s = math.sqrt(max(p * r - q * q, 0.0))
+    if s <= 1e-12 * (p + r):
+        raise InvalidInputError("landmarks", "the face landmarks are degenerate", "a face")
+    t = math.sqrt(p + r + 2.0 * s)
+    k11, k12, k22 = (r + s) / (s * t), -q / (s * t), (p + s) / (s * t)
+    r0 = (k11 * ax + k12 * bx, k11 * ay + k12 * by, k11 * az + k12 * bz)
+    r1 = (k12 * ax + k22 * bx, k12 * ay + k22 * by, k12 * az + k22 * bz)
+    # where the template's +z (out of the face) points in the camera: the third column of R
+    forward = (r0[2], r1[2], r0[0] * r1[1] - r0[1] * r1[0])
     yaw = math.degrees(math.atan2(forward[0], forward[2]))
     pitch = math.degrees(math.atan2(forward[1], math.hypot(forward[0], forward[2])))
-    roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
+    roll = math.degrees(math.atan2(r1[0], r0[0]))
     return HeadPose(yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll)
 
 
@@ -148,13 +170,12 @@ def eye_aspect_ratio(landmarks_px: FloatArray) -> tuple[float, float]:
     """
     _check_landmarks(landmarks_px, FACE_LANDMARKS)
     result = []
-    for p1, p2, p3, p4, p5, p6 in (RIGHT_EYE_EAR, LEFT_EYE_EAR):
-        pts = landmarks_px[:, :2]
-        width = float(np.linalg.norm(pts[p1] - pts[p4]))
+    for eye in (RIGHT_EYE_EAR, LEFT_EYE_EAR):
+        p1, p2, p3, p4, p5, p6 = landmarks_px[list(eye), :2].tolist()
+        width = math.dist(p1, p4)
         if width == 0.0:
             raise InvalidInputError("landmarks", "eye corners coincide", "a visible eye")
-        height = float(np.linalg.norm(pts[p2] - pts[p6]) + np.linalg.norm(pts[p3] - pts[p5]))
-        result.append(height / (2.0 * width))
+        result.append((math.dist(p2, p6) + math.dist(p3, p5)) / (2.0 * width))
     return result[0], result[1]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -148,13 +149,52 @@ def _open(data: bytes, source: str) -> Image.Image:
     return image
 
 
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1 = upright, 1-8), 1 when there is none or it is unreadable.
+
+    Read straight from the first IFD of the raw EXIF when it is there: Pillow's full EXIF parse
+    costs ~0.3 ms a photo in a running pipeline (as much as decoding a small JPEG). Anything
+    unusual goes to Pillow's parser.
+    """
+    raw = image.info.get("exif")
+    if isinstance(raw, bytes):
+        quick = _ifd0_orientation(raw)
+        if quick is not None:
+            return quick
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # Pillow warns of corrupt EXIF, then goes on
+        try:
+            return int(image.getexif().get(_EXIF_ORIENTATION, 1))
+        except (SyntaxError, ValueError, TypeError, struct.error, OSError, UserWarning):
+            return 1  # EXIF too broken to read: the pixels as stored are all there is to go on
+
+
+def _ifd0_orientation(raw: bytes) -> int | None:
+    """Orientation (1-8; 1 if absent) from TIFF-in-EXIF bytes, or None if they look unusual."""
+    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return None
+    magic, ifd = struct.unpack_from(order + "HI", tiff, 2)
+    if magic != 42 or ifd + 2 > len(tiff):
+        return None
+    (count,) = struct.unpack_from(order + "H", tiff, ifd)
+    if ifd + 2 + 12 * count > len(tiff):
+        return None
+    for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
+        tag, kind, number, value = struct.unpack_from(order + "HHIH", tiff, entry)
+        if tag == _EXIF_ORIENTATION:  # a SHORT, left-justified in the entry's value field
+            return value if kind == 3 and number == 1 and 1 <= value <= 8 else None
+    return 1
+
+
 def _decode(
     data: bytes, source: str, *, max_side: int | None, draft_allowance: float = DRAFT_ALLOWANCE
 ) -> tuple[str, UInt8Array, tuple[int, int]]:
     """Decode to RGB, orientation applied; reduced to ``max_side`` when given."""
     image = _open(data, source)
     fmt = str(image.format)
-    orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    orientation = exif_orientation(image)
     width, height = image.size
     full_size = (height, width) if orientation in _SWAPS_AXES else (width, height)
     scale = max(width, height) / max_side if max_side else 1.0

@@ -9,6 +9,7 @@ clipping. Soft problems (blur, clipping, an implausible iris scale) are flags, n
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -18,6 +19,7 @@ from dosemap.domain.photo_geometry import (
     FACE_LANDMARKS,
     HeadPose,
     IrisScale,
+    PoseModel,
     estimate_pose,
     eye_aspect_ratio,
     iris_scale,
@@ -157,8 +159,9 @@ def _clipping(crop: UInt8Array, pts: FloatArray) -> tuple[float, float]:
     return highlights, shadows
 
 
-def _template_vertices() -> FloatArray:
-    return template_mesh().vertices_mm
+@cache
+def _pose_model() -> PoseModel:
+    return PoseModel.of(template_mesh().vertices_mm)
 
 
 def inspect_photo(
@@ -195,7 +198,7 @@ def inspect_photo(
             f"{limits.min_iris_diameter_px:.0f} px wide",
             source=photo.source,
         )
-    pose = estimate_pose(xy, _template_vertices())
+    pose = estimate_pose(xy, _pose_model())
     for name, value, limit in (
         ("yaw (turned)", pose.yaw_deg, limits.max_yaw_deg),
         ("pitch (chin up/down)", pose.pitch_deg, limits.max_pitch_deg),

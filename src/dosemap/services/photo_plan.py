@@ -88,8 +88,8 @@ class PhotoPlanPicture:
 
     analysis: PhotoAnalysis
     scene: Scene
-    png: Image.Image
-    svg: str
+    png: Image.Image | None  # None when only the SVG was asked for
+    svg: str  # "" when not asked for
     drawn_scale: float  # drawn pixels per full-resolution photo pixel (>= 1)
     crop: tuple[int, int, int, int]  # the photo region drawn, full-resolution pixels
 
@@ -141,6 +141,7 @@ def draw_plan_on_photo(
     analysis: PhotoAnalysis,
     *,
     product_name: str | None = None,
+    png: bool = True,
     svg: bool = True,
     drawing: PlanDrawing | None = None,
 ) -> PhotoPlanPicture:
@@ -169,15 +170,17 @@ def draw_plan_on_photo(
         zone_outlines=drawing.zone_outlines,
     )
     crop = analysis.photo.full_rgb()[y0:y1, x0:x1]
-    if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's speed
-        background = Image.fromarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
-    else:
-        background = Image.fromarray(np.ascontiguousarray(crop))
-    png = to_png(scene, background)
+    picture = None
+    if png:
+        if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's
+            background = Image.fromarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
+        else:
+            background = Image.fromarray(np.ascontiguousarray(crop))
+        picture = to_png(scene, background)
     # The SVG embeds the crop at the photo's own resolution and lets the viewer stretch it
     # over the image box: no enlarged copy to encode, and no detail lost either way.
     document = to_svg(scene, _jpeg_data_uri(crop)) if svg else ""
-    return PhotoPlanPicture(analysis, scene, png, document, enlarge, (x0, y0, x1, y1))
+    return PhotoPlanPicture(analysis, scene, picture, document, enlarge, (x0, y0, x1, y1))
 
 
 def analyse_photo(path: Path, detector: Detector | None = None) -> PhotoAnalysis:
@@ -234,10 +237,10 @@ def plan_pictures(
         )
     analysis = analyse_photo(photo, detector)
     picture = draw_plan_on_photo(
-        plan, analysis, product_name=product_name, svg=svg, drawing=drawing
+        plan, analysis, product_name=product_name, png=png, svg=svg, drawing=drawing
     )
     return PlanPictures(
-        png_bytes(picture.png) if png else None, picture.svg if svg else None, analysis
+        png_bytes(picture.png) if picture.png else None, picture.svg if svg else None, analysis
     )
 
 
@@ -259,10 +262,15 @@ def plan_on_photo(
     """
     analysis = analyse_photo(photo_path, detector)
     picture = draw_plan_on_photo(
-        plan, analysis, product_name=product_name, svg=out_svg is not None, drawing=drawing
+        plan,
+        analysis,
+        product_name=product_name,
+        png=out_png is not None,
+        svg=out_svg is not None,
+        drawing=drawing,
     )
     outputs: dict[Path, bytes] = {}
-    if out_png is not None:
+    if out_png is not None and picture.png is not None:
         outputs[out_png] = png_bytes(picture.png)
     if out_svg is not None:
         outputs[out_svg] = picture.svg.encode()
