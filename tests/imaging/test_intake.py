@@ -106,6 +106,15 @@ class TestFormats:
         reduced = np.asarray(Image.fromarray(photo.detect_rgb).resize((400, 300), Image.BOX))
         assert np.abs(small - reduced).mean() < 12
 
+    @pytest.mark.parametrize("orientation", [1, 6])
+    def test_a_photo_decoded_whole_is_not_decoded_twice(self, orientation):
+        data = _encode(_quadrants(), "JPEG", exif=_exif_with_gps(orientation), quality=95)
+        photo = photo_from_bytes(data, "small.jpg")
+        assert photo.full_rgb() is photo.detect_rgb  # already full resolution
+        assert not photo.full_rgb().flags.writeable  # so nobody can change both at once
+        fresh = photo_from_bytes(data, "small.jpg", detect_max_side=64).full_rgb()
+        assert np.array_equal(fresh, photo.full_rgb())  # what a full decode gives
+
 
 class TestErrors:
     def test_not_an_image(self):

@@ -73,6 +73,8 @@ class Photo:
 
     @cached_property
     def _full(self) -> UInt8Array:
+        if self.detect_rgb.shape[1::-1] == self.size:  # nothing was reduced: no second decode
+            return self.detect_rgb
         return _decode(self.data, self.source, max_side=None)[1]
 
     def full_rgb(self) -> UInt8Array:
