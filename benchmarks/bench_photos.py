@@ -5,11 +5,13 @@ Run: ``.venv/bin/python benchmarks/bench_photos.py [--batch-copies 4] [--batch-o
 
 1. Bare MediaPipe inference (``FaceMesh.process``, its result left unconverted) on
    already-decoded images at the detector's input size (the reduced copy), per image — the
-   baseline.
-2. The plan-on-photo pipeline on the same files, without rendering: decode (reduced) +
-   landmarks + quality + iris scale + mapping the plan's anchors; and with rendering: the whole
-   of ``plan_on_photo`` (the above, then the scene, the raster picture of the face region at
-   full resolution and the PNG file written), split into its parts on the first photos.
+   baseline. Each variant below is timed in turns with it, photo by photo
+   (:func:`paired_per_photo`).
+2. The plan-on-photo pipeline on the same files: from the decoded pixels (as bare); from the
+   file, without rendering (decode + landmarks + quality + iris scale + mapping the plan's
+   anchors); with the SVG written; with the PNG written (the raster picture of the face region
+   at full resolution, enlarged so the face is >= 1000 px wide). The plan's drawing geometry is
+   prepared once per plan (timed apart); the PNG's parts are timed on the first photos.
 3. A 12 MP JPEG: full decode vs Pillow draft (reduced) decode; and our end-to-end analysis,
    without and with the PNG, against "full decode + bare inference".
 4. Batch analysis (``dosemap photos analyze``) with 1 worker vs 2 workers (this process and
