@@ -136,10 +136,12 @@ def bench_batch_in(files: list[Path], big: Path, tmp: Path, args: argparse.Names
         "  as `dosemap photos analyze` runs it: a fresh process, modules imported, no MediaPipe"
         " graph built yet (workers forked):"
     )
-    scalings = []
+    scalings, ones, twos = [], [], []
     for _ in range(args.batch_repeat):
         (t1, first1, _), (t2, first2, method) = (batch_in_child(batch, w) for w in (1, 2))
         scalings.append(t1 / t2)
+        ones.append(t1)
+        twos.append(t2)
         print(
             f"  1 worker {t1:.2f} s, 2 workers ({method}) {t2:.2f} s   scaling {t1 / t2:4.2f}×;"
             f" first row: 1 worker {first1:.2f} s, 2 workers {first2:.2f} s"
@@ -147,7 +149,8 @@ def bench_batch_in(files: list[Path], big: Path, tmp: Path, args: argparse.Names
         )
     if len(scalings) > 1:
         print(
-            f"  scaling over {len(scalings)} runs: {min(scalings):4.2f}× to {max(scalings):4.2f}×"
+            f"  scaling over {len(scalings)} runs: {min(scalings):4.2f}× to {max(scalings):4.2f}×;"
+            f" best 1-worker run / best 2-worker run: {min(ones) / min(twos):4.2f}×"
         )
     # A process that has run MediaPipe itself cannot fork workers (see imaging.batch): they are
     # spawned and need ~0.75 s to import before they help.

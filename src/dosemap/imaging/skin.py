@@ -32,7 +32,8 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
-from skimage.color import rgb2lab
+from skimage.color import xyz2lab
+from skimage.color.colorconv import xyz_from_rgb
 from skimage.feature import blob_log
 
 from dosemap.domain.errors import InvalidInputError
@@ -160,26 +161,26 @@ def _srgb_to_linear(rgb: FloatArray) -> FloatArray:
     return result
 
 
-def _linear_to_srgb(lin: FloatArray) -> FloatArray:
-    lin = np.clip(lin, 0.0, 1.0)
-    result: FloatArray = np.where(
-        lin <= 0.0031308, lin * 12.92, 1.055 * np.power(lin, 1 / 2.4) - 0.055
-    )
-    return result
+# Linear light of each 8-bit sRGB value: a lookup instead of a power per pixel and channel.
+_LINEAR_OF_SRGB8 = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0).astype(np.float32)
 
 
 def normalised_lab(rgb: UInt8Array, skin: BoolArray) -> tuple[FloatArray, FloatArray, float]:
     """CIELAB (D65) of the image after scaling linear light so median skin Y is the target.
 
-    Returns the H×W×3 Lab image, the H×W linear luminance BEFORE scaling, and the gain.
+    Returns the H×W×3 Lab image, the H×W linear luminance BEFORE scaling, and the gain. The
+    scaled linear light goes straight to XYZ (the sRGB matrix, as ``skimage.color.rgb2lab``
+    uses after undoing the sRGB curve), without a round trip through sRGB values.
     """
-    linear = _srgb_to_linear(rgb.astype(np.float64) / 255.0)
-    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+    linear = _LINEAR_OF_SRGB8[rgb]
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
     median = float(np.median(luminance[skin])) if skin.any() else 0.0
     if median <= 1e-4:
         raise InvalidInputError("photo", "face is black (no light on the skin)", "an exposed face")
     gain = TARGET_SKIN_LUMINANCE / median
-    lab: FloatArray = rgb2lab(_linear_to_srgb(linear * gain))
+    np.multiply(linear, gain, out=linear)
+    np.clip(linear, 0.0, 1.0, out=linear)  # what the round trip through 8-bit-range sRGB did
+    lab: FloatArray = xyz2lab(linear @ xyz_from_rgb.T.astype(np.float32))
     return lab, luminance, gain
 
 
