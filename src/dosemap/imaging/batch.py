@@ -102,13 +102,15 @@ def _work(path: Path, metrics: bool) -> Row:
 def start_method() -> str:
     """``"fork"`` where it is safe, else ``"spawn"`` (which works everywhere, only slower).
 
-    Forking is safe on a platform that has it, in a process that runs no other Python thread (a
-    lock held by one at the fork would stay held in the child) and that has not yet built a
-    MediaPipe graph: a child forked after that crashes building its own. So a command-line
-    batch forks; a long-running process that has analysed photos itself spawns.
+    Forking is safe on Linux (macOS system libraries such as Accelerate are not fork-safe), in
+    a process that runs no other Python thread (a lock held by one at the fork would stay held
+    in the child) and that has not yet built a MediaPipe graph: a child forked after that
+    crashes building its own. So a command-line batch forks; a long-running process that has
+    analysed photos itself spawns.
     """
     if (
-        "fork" in multiprocessing.get_all_start_methods()
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
         and threading.active_count() == 1
         and not mediapipe_graph_built()
     ):
