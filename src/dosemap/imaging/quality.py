@@ -33,6 +33,7 @@ FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
 
 SHARPNESS_FACE_WIDTH_PX = 128  # faces are resampled to this width so sharpness is comparable
+_ERODE_KERNEL = np.ones((5, 5), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,6 @@ def _sharpness(crop: UInt8Array, pts: FloatArray) -> float:
     laplacian = cv2.Laplacian(small, cv2.CV_64F)
     _, std = cv2.meanStdDev(laplacian, mask=mask)
     return float(std[0, 0]) ** 2 if cv2.countNonZero(mask) else 0.0
-
-
-_ERODE_KERNEL = np.ones((5, 5), np.uint8)
 
 
 def clipping(rgb: UInt8Array, landmarks_xy: FloatArray) -> tuple[float, float]:
