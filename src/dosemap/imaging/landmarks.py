@@ -98,7 +98,6 @@ class Detector(Protocol):
         PhotoError
             ``no_face`` or ``multiple_faces``.
         """
-        ...
 
 
 # A landmark as MediaPipe serialises it (protobuf wire format): field 1 of the list, 15 bytes
@@ -122,7 +121,10 @@ def landmark_array(face: Any) -> FloatArray:
     if len(data) == _WIRE_LANDMARK.itemsize * len(face.landmark):
         wire = np.frombuffer(data, _WIRE_LANDMARK)
         if all(np.all(wire[name] == value) for name, value in _WIRE_TAGS.items()):
-            return np.stack([wire["x"], wire["y"], wire["z"]], axis=1).astype(np.float64)
+            points: FloatArray = np.stack([wire["x"], wire["y"], wire["z"]], axis=1).astype(
+                np.float64
+            )
+            return points
     return np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float64)
 
 
