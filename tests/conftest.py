@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dosemap.persistence.db import Database
-from dosemap.persistence.testing import BACKENDS, pg_unavailable_reason, temporary_database
+from support.databases import BACKENDS, pg_unavailable_reason, temporary_database
+from support.faces import FACES_DIR, face_files
 
 # Two cores in CI: no per-example deadline (timings belong in benchmarks/), a fixed example budget.
 settings.register_profile(
@@ -18,11 +19,16 @@ settings.register_profile(
 settings.load_profile("dosemap")
 
 
+@pytest.fixture(name="face_files", scope="session")
+def _face_files() -> list[Path]:
+    """The 24 public-domain test portraits (``tests/data/faces``); missing ones fail the test."""
+    return face_files()
+
+
 @pytest.fixture(scope="session")
-def faces_dir() -> Path:
-    """The public-domain test portraits in ``shared/data/faces`` beside the clone (as in CI)."""
-    beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
-    return beside if beside.is_dir() else Path("/work/shared/data/faces")
+def faces_dir(face_files: list[Path]) -> Path:
+    """The folder of the test portraits (checked complete)."""
+    return FACES_DIR
 
 
 @pytest.fixture(params=BACKENDS)

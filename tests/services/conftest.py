@@ -5,7 +5,7 @@ import pytest
 from dosemap.domain.library.catalog import Library
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
-from dosemap.services.testing import Clinic, build_test_clinic
+from support.clinic import Clinic, build_test_clinic
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import backup, patients
-from dosemap.services.testing import Clinic
+from support.clinic import Clinic
 
 
 def test_backup_then_restore_brings_the_record_back(clinic: Clinic, tmp_path: Path) -> None:

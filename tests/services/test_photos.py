@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import photos
-from dosemap.services.testing import T0, Clinic
+from support.clinic import T0, Clinic
 
 
 def _meta() -> photos.PhotoInput:

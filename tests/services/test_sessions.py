@@ -12,7 +12,7 @@ from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.errors import ConflictError, RecordLockedError, SigningRefusedError
 from dosemap.services import reporting, sessions, staff, vials
 from dosemap.services.sessions import ChartInput
-from dosemap.services.testing import T0, Clinic, make_plan
+from support.clinic import T0, Clinic, make_plan
 
 
 def _planned(c: Clinic, n_points: int = 6):
