@@ -9,7 +9,13 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dosemap.persistence.db import Database
-from support.databases import BACKENDS, pg_unavailable_reason, temporary_database
+from support.databases import (
+    BACKENDS,
+    REQUIRE_PG_ENV,
+    pg_required,
+    pg_unavailable_reason,
+    temporary_database,
+)
 from support.faces import FACES_DIR, face_files
 
 # Two cores in CI: no per-example deadline (timings belong in benchmarks/), a fixed example budget.
@@ -33,13 +39,16 @@ def faces_dir(face_files: list[Path]) -> Path:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """Every storage test runs on both back ends; PostgreSQL skips, saying how to enable it."""
+    """Every storage test runs on both back ends. Without a PostgreSQL server its cases skip,
+    saying how to enable them; with ``DOSEMAP_REQUIRE_PG=1`` (as in CI) they fail instead."""
     name: str = request.param
     if name == "postgresql":
         request.applymarker(pytest.mark.postgres)
         reason = pg_unavailable_reason()
+        if reason and pg_required():
+            pytest.fail(f"{REQUIRE_PG_ENV}=1 but {reason}", pytrace=False)
         if reason:
-            pytest.skip(reason)
+            pytest.skip(f"{reason} (CI sets {REQUIRE_PG_ENV}=1 to make this an error)")
     return name
 
 
