@@ -72,6 +72,20 @@ def entry_hash(entry: AuditEntry) -> str:
     return digest(body)
 
 
+@dataclass(frozen=True)
+class PendingEntry:
+    """One write to log, before it has its place in the chain (see :func:`append_many`)."""
+
+    clinic_id: uuid.UUID | None
+    actor: str
+    action: str
+    entity: str
+    entity_id: uuid.UUID | str
+    before: Any = None
+    after: Any = None
+    at: datetime | None = None
+
+
 def append(
     session: Session,
     *,
@@ -88,27 +102,41 @@ def append(
 
     ``before`` / ``after`` are snapshots (dicts); only their digests are stored.
     """
+    pending = PendingEntry(clinic_id, actor, action, entity, entity_id, before, after, at)
+    return append_many(session, [pending])[0]
+
+
+def append_many(session: Session, pending: Iterable[PendingEntry]) -> list[AuditEntry]:
+    """Append entries in order, in the caller's transaction, taking the head's lock once.
+
+    Each entry is chained to the one before exactly as :func:`append` called once per entry
+    would chain it; only the head is read and written once instead of per entry.
+    """
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        at=at or datetime.now(UTC),
-        clinic_id=clinic_id,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before_digest=None if before is None else digest(before),
-        after_digest=None if after is None else digest(after),
-        prev_hash=head.hash,
-    )
-    entry.hash = entry_hash(entry)
-    session.add(entry)
-    head.seq = entry.seq
-    head.hash = entry.hash
-    return entry
+    seq, prev = head.seq, head.hash
+    entries = []
+    for item in pending:
+        seq += 1
+        entry = AuditEntry(
+            seq=seq,
+            at=item.at or datetime.now(UTC),
+            clinic_id=item.clinic_id,
+            actor=item.actor,
+            action=item.action,
+            entity=item.entity,
+            entity_id=str(item.entity_id),
+            before_digest=None if item.before is None else digest(item.before),
+            after_digest=None if item.after is None else digest(item.after),
+            prev_hash=prev,
+        )
+        entry.hash = prev = entry_hash(entry)
+        entries.append(entry)
+    session.add_all(entries)
+    head.seq, head.hash = seq, prev
+    return entries
 
 
 @dataclass(frozen=True)
