@@ -25,7 +25,12 @@ from dosemap.persistence.models import AuditEntry, AuditHead, Base
 GENESIS = "0" * 64
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})  # JSON types, by far the most common
+
+
 def _canonical(value: Any) -> Any:
+    if type(value) in _AS_IS:  # an exact-type test first: a snapshot holds thousands of these
+        return value
     if isinstance(value, Decimal):
         return format(value.normalize() + 0, "f")
     if isinstance(value, datetime):

@@ -456,7 +456,8 @@ def sign_session(
         return row
 
 
-def _schedule_followups(s: Session, row: TreatmentSession, library: Library, actor: str) -> None:
+def followups_for(row: TreatmentSession, library: Library, created_at: datetime) -> list[FollowUp]:
+    """The review and retreatment visits a signed session calls for (not yet added)."""
     assert row.performed_at is not None
     day: date = row.performed_at.date()
     retreat = library.product(row.product).min_retreatment_days
@@ -472,8 +473,8 @@ def _schedule_followups(s: Session, row: TreatmentSession, library: Library, act
             f"{row.product} minimum retreatment interval {retreat.value} days {retreat.cite()}",
         ),
     ]
-    for kind, due, basis in plans:
-        fu = FollowUp(
+    return [
+        FollowUp(
             id=uuid.uuid4(),
             clinic_id=row.clinic_id,
             patient_id=row.patient_id,
@@ -482,8 +483,14 @@ def _schedule_followups(s: Session, row: TreatmentSession, library: Library, act
             due_on=due,
             status="open",
             basis=basis[:200],
-            created_at=now(),
+            created_at=created_at,
         )
+        for kind, due, basis in plans
+    ]
+
+
+def _schedule_followups(s: Session, row: TreatmentSession, library: Library, actor: str) -> None:
+    for fu in followups_for(row, library, now()):
         s.add(fu)
         record(
             s,
