@@ -12,9 +12,9 @@ from dosemap.persistence.db import Database
 from support.databases import (
     BACKENDS,
     REQUIRE_PG_ENV,
+    MigratedOnce,
     pg_required,
     pg_unavailable_reason,
-    temporary_database,
 )
 from support.faces import FACES_DIR, face_files
 
@@ -52,8 +52,18 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def migrated_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedOnce]:
+    """Migrations run once per test process (see :class:`support.databases.MigratedOnce`)."""
+    databases = MigratedOnce(tmp_path_factory.mktemp("migrated"))
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def db(backend: str, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty database of ``backend`` (a throw-away schema on PostgreSQL)."""
-    with temporary_database(backend, tmp_path) as database:
-        yield database
+def db(backend: str, tmp_path: Path, migrated_once: MigratedOnce) -> Iterator[Database]:
+    """A migrated, empty database of ``backend`` (a copied SQLite file; on PostgreSQL this
+    process's schema, emptied)."""
+    database = migrated_once.sqlite(tmp_path) if backend == "sqlite" else migrated_once.postgresql()
+    yield database
+    database.dispose()

@@ -1,21 +1,25 @@
 """Throw-away databases for tests and benchmarks, on both back ends.
 
 PostgreSQL comes from ``DOSEMAP_TEST_PG_URL`` (default: the CI server,
-``postgresql://postgres@127.0.0.1:5432/test``). Each database is its own schema, created and
-dropped around its use, so parallel runs (``pytest -n 2``) never collide.
+``postgresql://postgres@127.0.0.1:5432/test``). Each database is its own schema (one per test
+process with :class:`MigratedOnce`), created and dropped around its use, so parallel runs
+(``pytest -n 2``) never collide.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from dosemap.config import normalise_url
 from dosemap.persistence.db import Database
@@ -101,3 +105,65 @@ def temporary_database(
             yield db
         finally:
             db.dispose()
+
+
+class MigratedOnce:
+    """Migrate once per test process, then hand each test an empty database cheaply.
+
+    SQLite: a migrated template file is copied for each test. PostgreSQL: one schema per
+    process is migrated once; before each test its tables are truncated and the rows the
+    migrations put in (the audit head) are put back. Either way each test starts from exactly
+    the state ``alembic upgrade head`` leaves, without re-running the migrations.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._template: Path | None = None
+        self._schema: str | None = None
+        self._cleanup = ExitStack()
+        self._seed: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def sqlite(self, directory: Path) -> Database:
+        if self._template is None:
+            template = self.directory / "template.sqlite3"
+            db = Database.from_url(f"sqlite:///{template}")
+            upgrade(db.engine)
+            db.dispose()  # the last connection's close folds the WAL into the file
+            self._template = template
+        copy = directory / f"{uuid.uuid4().hex[:8]}.sqlite3"
+        shutil.copyfile(self._template, copy)
+        return Database.from_url(f"sqlite:///{copy}")
+
+    def postgresql(self) -> Database:
+        if self._schema is None:
+            self._schema = name = self._cleanup.enter_context(pg_schema())
+            db = Database.from_url(pg_schema_url(name))
+            upgrade(db.engine)
+            with db.read() as s:
+                self._seed = [
+                    (table, [dict(r._mapping) for r in s.execute(text(f'SELECT * FROM "{table}"'))])
+                    for table in self._tables(s)
+                ]
+            db.dispose()
+        db = Database.from_url(pg_schema_url(self._schema))
+        with db.write() as s:
+            tables = ", ".join(f'"{table}"' for table, _ in self._seed)
+            s.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table, rows in self._seed:
+                for row in rows:
+                    columns = ", ".join(f'"{c}"' for c in row)
+                    values = ", ".join(f":{c}" for c in row)
+                    s.execute(text(f'INSERT INTO "{table}" ({columns}) VALUES ({values})'), row)
+        return db
+
+    @staticmethod
+    def _tables(s: Session) -> list[str]:
+        """The schema's tables, but not Alembic's record of the revision."""
+        names = s.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        return sorted(n for n in names if n != "alembic_version")
+
+    def close(self) -> None:
+        """Drop the schema, if one was made."""
+        self._cleanup.close()
