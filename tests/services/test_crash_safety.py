@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.models import ChartPoint, SessionVialUsage, TreatmentSession, Vial
 from dosemap.services import vials
-from dosemap.services.testing import T0, Clinic
+from dosemap.services.testing import T0, SeededClinic
 
 POINTS = 400
 
@@ -48,7 +48,7 @@ while True:
 """
 
 
-def test_kill_9_mid_write_leaves_whole_records(clinic: Clinic) -> None:
+def test_kill_9_mid_write_leaves_whole_records(clinic: SeededClinic) -> None:
     big = vials.open_vial(
         clinic.db,
         clinic.clinic_id,

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.intake import Intake as IntakeAnswers
 from dosemap.persistence.db import Database
-from dosemap.persistence.models import Consent, Intake, Patient
+from dosemap.persistence.models import Consent, IntakeRecord, Patient
 from dosemap.persistence.unit_of_work import reading, writing
 from dosemap.services._common import Input, check_version, now, snap
 from dosemap.services.staff import MICRODOSE_PROCEDURE
@@ -144,13 +144,13 @@ def record_intake(
     answered_at: datetime,
     actor: str,
     recorded_by: uuid.UUID | None = None,
-) -> Intake:
+) -> IntakeRecord:
     """Store an answered questionnaire (the core's :class:`~dosemap.domain.intake.Intake`)."""
     if answered_at.tzinfo is None:
         raise InvalidInputError("answered_at", "has no time zone", "an ISO time with offset")
     with writing(db) as uow:
         uow.patients.get(clinic_id, patient_id)
-        row = Intake(
+        row = IntakeRecord(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
             patient_id=patient_id,

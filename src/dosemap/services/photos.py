@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, Field
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import IntegrityError
-from dosemap.persistence.models import OutcomeMeasurement, Photo
+from dosemap.persistence.models import OutcomeMeasurement, PhotoRecord
 from dosemap.persistence.unit_of_work import reading, writing
 from dosemap.services._common import Input, now
 
@@ -102,7 +102,7 @@ def add_photo(
     meta: PhotoInput,
     *,
     actor: str,
-) -> Photo:
+) -> PhotoRecord:
     """Store the file by content and record its metadata (the file is kept even if the record
     is rolled back: it is unreferenced then, never half-written)."""
     if not data or len(data) > MAX_PHOTO_BYTES:
@@ -116,7 +116,7 @@ def add_photo(
                     "session_id", "is another patient's session", "this patient's"
                 )
         digest = store.put(data)
-        row = Photo(
+        row = PhotoRecord(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
             patient_id=patient_id,

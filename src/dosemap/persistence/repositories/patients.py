@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from dosemap.persistence.models import Consent, Intake, Patient
+from dosemap.persistence.models import Consent, IntakeRecord, Patient
 from dosemap.persistence.repositories._base import ScopedRepository, as_uuid_or_none
 
 
@@ -46,16 +46,16 @@ class PatientRepository(ScopedRepository[Patient]):
 
     def latest_intake(
         self, clinic_id: uuid.UUID, patient_id: uuid.UUID, before: datetime
-    ) -> Intake | None:
+    ) -> IntakeRecord | None:
         """The newest intake answered at or before ``before``."""
         return self.session.execute(
-            select(Intake)
+            select(IntakeRecord)
             .where(
-                Intake.clinic_id == clinic_id,
-                Intake.patient_id == patient_id,
-                Intake.answered_at <= before,
+                IntakeRecord.clinic_id == clinic_id,
+                IntakeRecord.patient_id == patient_id,
+                IntakeRecord.answered_at <= before,
             )
-            .order_by(Intake.answered_at.desc())
+            .order_by(IntakeRecord.answered_at.desc())
             .limit(1)
         ).scalar_one_or_none()
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dosemap.persistence.models import Photo
+from dosemap.persistence.models import PhotoRecord
 from dosemap.persistence.repositories._base import ScopedRepository
 
 
-class PhotoRepository(ScopedRepository[Photo]):
+class PhotoRepository(ScopedRepository[PhotoRecord]):
     """A clinic's photo records; measurements are added through :meth:`add`."""
 
-    model = Photo
+    model = PhotoRecord

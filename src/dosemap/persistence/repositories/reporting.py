@@ -4,7 +4,6 @@ units per product and month."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +14,7 @@ from dosemap.persistence.models import (
     AdverseEvent,
     Consent,
     FollowUp,
-    Intake,
+    IntakeRecord,
     Patient,
     ProductLot,
     SessionVialUsage,
@@ -80,7 +79,7 @@ class RecallLine:
 class Reporting(Repository):
     """Queries that read several aggregates at once (never write)."""
 
-    def sessions_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> Iterator[SessionLine]:
+    def sessions_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[SessionLine]:
         """The patient's sessions, any status."""
         rows = self.session.execute(
             select(
@@ -95,7 +94,7 @@ class Reporting(Repository):
                 TreatmentSession.clinic_id == clinic_id, TreatmentSession.patient_id == patient_id
             )
         )
-        return (SessionLine(*row) for row in rows)
+        return [SessionLine(*row) for row in rows]
 
     def adverse_events_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[AdverseEvent]:
         """The patient's adverse events."""
@@ -107,23 +106,23 @@ class Reporting(Repository):
             ).scalars()
         )
 
-    def intakes_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> Iterator[IntakeLine]:
+    def intakes_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[IntakeLine]:
         """The patient's intake questionnaires."""
         rows = self.session.execute(
-            select(Intake.id, Intake.answered_at, Intake.questionnaire_version).where(
-                Intake.clinic_id == clinic_id, Intake.patient_id == patient_id
-            )
+            select(
+                IntakeRecord.id, IntakeRecord.answered_at, IntakeRecord.questionnaire_version
+            ).where(IntakeRecord.clinic_id == clinic_id, IntakeRecord.patient_id == patient_id)
         )
-        return (IntakeLine(*row) for row in rows)
+        return [IntakeLine(*row) for row in rows]
 
-    def consents_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> Iterator[ConsentLine]:
+    def consents_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[ConsentLine]:
         """The patient's consents."""
         rows = self.session.execute(
             select(Consent.id, Consent.signed_at, Consent.procedure, Consent.text_version).where(
                 Consent.clinic_id == clinic_id, Consent.patient_id == patient_id
             )
         )
-        return (ConsentLine(*row) for row in rows)
+        return [ConsentLine(*row) for row in rows]
 
     def followups_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[FollowUp]:
         """The patient's follow-ups, any status."""
