@@ -142,6 +142,7 @@ BAD_IMPORTS = [
     ("dosemap.cli.schema", "import sqlalchemy", {"sql-in-persistence"}),
     ("dosemap.services.vials", "from dosemap.cli import db", {"layers"}),
     ("dosemap.services.vials", "from sqlalchemy import select", {"services-no-sql"}),
+    ("dosemap.services.photo_plan", "import cv2", {"services-no-pixels"}),
     ("dosemap.imaging.align", "from dosemap.render import svg", {"layers"}),
     ("dosemap.persistence.errors", "import dosemap.services", {"layers"}),
     # The web app is covered before it exists: once written, it may not reach the CLI or the
