@@ -14,7 +14,6 @@ block (the sessions do not expire them on commit). See cosmicpython's ``unit_of_
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
 
@@ -32,7 +31,12 @@ from dosemap.persistence.repositories.vials import LotRepository, VialRepository
 
 
 class UnitOfWork:
-    """One transaction on ``db`` and the repositories bound to it."""
+    """One SQLAlchemy session on ``db`` and the repositories bound to it.
+
+    A writing unit commits when its block ends normally and rolls back on any exception;
+    :meth:`commit` inside the block ends one transaction and starts the next (for work done in
+    several steps, each whole). A reading unit never commits.
+    """
 
     clinics: ClinicRepository
     staff: StaffRepository
@@ -48,12 +52,11 @@ class UnitOfWork:
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
         self.write = write
-        self._stack = ExitStack()
+        self._session: Session | None = None
 
     def __enter__(self) -> Self:
-        session: Session = self._stack.enter_context(
-            self.db.write() if self.write else self.db.read()
-        )
+        # Writers begin with BEGIN IMMEDIATE on SQLite (see dosemap.persistence.db).
+        session = (self.db.writer if self.write else self.db.reader)()
         self._session = session
         self.clinics = ClinicRepository(session)
         self.staff = StaffRepository(session)
@@ -73,12 +76,35 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # The database's write context commits on a clean exit and rolls back on an error.
-        self._stack.__exit__(exc_type, exc, tb)
+        session = self._open()
+        try:
+            if self.write and exc_type is None:
+                session.commit()
+            elif self.write:
+                session.rollback()
+        finally:
+            # Closing ends a reader's transaction without expiring what it loaded.
+            session.close()
+            self._session = None
+
+    def _open(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._session
+
+    def commit(self) -> None:
+        """Commit what is written so far; later work runs in a new transaction."""
+        if not self.write:
+            raise RuntimeError("a reading unit of work cannot commit")
+        self._open().commit()
+
+    def rollback(self) -> None:
+        """Discard what is written since the last commit."""
+        self._open().rollback()
 
     def flush(self) -> None:
         """Send pending changes (ids, versions, constraint checks) without committing."""
-        self._session.flush()
+        self._open().flush()
 
 
 def writing(db: Database) -> UnitOfWork:
