@@ -230,14 +230,14 @@ def _analysis_image(
     return np.ascontiguousarray(crop), local, mm_per_px
 
 
-def _band_pass(lightness: FloatArray, sigma_px: float) -> FloatArray:
+def _band_pass(lightness: Float32Array, sigma_px: float) -> Float32Array:
     fine = cv2.GaussianBlur(lightness, (0, 0), sigma_px)
     coarse = cv2.GaussianBlur(lightness, (0, 0), sigma_px * 1.6)
-    result: FloatArray = fine - coarse
+    result: Float32Array = fine - coarse
     return result
 
 
-def _pore_count(lightness: FloatArray, mask: BoolArray, sigmas_px: tuple[float, float]) -> int:
+def _pore_count(lightness: Float32Array, mask: BoolArray, sigmas_px: tuple[float, float]) -> int:
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
         return 0
