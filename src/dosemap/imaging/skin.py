@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import cv2
 import numpy as np
@@ -347,7 +347,15 @@ def skin_metrics(
     )
 
 
-def measure_skin(analysis: PhotoAnalysis, **options: object) -> SkinReport:
+class SkinOptions(TypedDict, total=False):
+    """The keyword options of :func:`skin_metrics`, passed on by :func:`measure_skin`."""
+
+    reference_zone: str
+    zones: tuple[str, ...]
+    detect_colour_card: bool
+
+
+def measure_skin(analysis: PhotoAnalysis, **options: Unpack[SkinOptions]) -> SkinReport:
     """:func:`skin_metrics` of an inspected photo, decoded at the resolution it needs.
 
     A photo finer than :data:`ANALYSIS_MIN_MM_PER_PX` is decoded reduced (JPEG: by libjpeg,
@@ -359,4 +367,4 @@ def measure_skin(analysis: PhotoAnalysis, **options: object) -> SkinReport:
     rgb = analysis.photo.rgb_reduced_by(factor)
     landmarks = analysis.landmarks.scaled_to((rgb.shape[1], rgb.shape[0]))
     mm_per_px = analysis.scale.mm_per_px * analysis.photo.size[0] / rgb.shape[1]
-    return skin_metrics(rgb, landmarks, mm_per_px, **options)  # type: ignore[arg-type]
+    return skin_metrics(rgb, landmarks, mm_per_px, **options)
