@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.models import ChartPoint, SessionVialUsage, TreatmentSession, Vial
 from dosemap.services import vials
-from support.clinic import T0, Clinic
+from support.clinic import T0, SeededClinic
 
 POINTS = 400
 TESTS_DIR = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def _kill_when(child: subprocess.Popen[str], announcement: str) -> str:
         child.stdout.close()
 
 
-def test_kill_9_mid_write_leaves_whole_records(clinic: Clinic) -> None:
+def test_kill_9_mid_write_leaves_whole_records(clinic: SeededClinic) -> None:
     big = vials.open_vial(
         clinic.db,
         clinic.clinic_id,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from dosemap.persistence import models as m
 from dosemap.persistence.audit import digest, verify_chain
 from dosemap.persistence.db import Database
-from dosemap.services import sessions
+from dosemap.persistence.repositories.sessions import SessionRepository
 from dosemap.services.demo import seed_demo_clinic
 
 TODAY = date(2026, 11, 20)
@@ -29,7 +29,7 @@ def test_the_demo_seed_is_whole_and_audited(db: Database, library) -> None:
         rows = list(s.execute(select(m.TreatmentSession)).scalars())
         assert len(rows) == summary.sessions
         for row in rows:
-            assert entries[str(row.id)].after_digest == digest(sessions.session_snapshot(s, row))
+            assert entries[str(row.id)].after_digest == digest(SessionRepository(s).snapshot(row))
             points = s.execute(
                 select(func.count(), func.sum(m.ChartPoint.units)).where(
                     m.ChartPoint.session_id == row.id

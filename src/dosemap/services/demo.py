@@ -18,10 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session
-
 from dosemap.domain.dosing import beyond_use_at, botox_equivalent_units
 from dosemap.domain.intake import ContraindicationAnswers, Intake, SessionContext, VialInUse
 from dosemap.domain.library.catalog import Library
@@ -32,6 +28,7 @@ from dosemap.persistence import audit
 from dosemap.persistence import models as m
 from dosemap.persistence.db import Database
 from dosemap.persistence.migrate import current_revision, upgrade
+from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
 from dosemap.resources import load_library, template_mesh
 from dosemap.services import followups, sessions, staff, vials
 from dosemap.services import patients as patient_service
@@ -48,7 +45,6 @@ DEMO_PROTOCOLS = (
     "kesty_2021_forehead_30",
 )
 _Q = Decimal("0.0001")  # the chart's stored precision
-_CHART_POINT_COLUMNS = {column.key for column in sa_inspect(m.ChartPoint).column_attrs}
 VIAL_UNITS = {"botox_cosmetic": Decimal(100), "xeomin": Decimal(100), "dysport": Decimal(300)}
 VIAL_DILUENT_ML = {
     "botox_cosmetic": Decimal("2.5"),
@@ -127,29 +123,11 @@ def _plans(library: Library) -> dict[str, Plan]:
 
 
 def _summary(db: Database, clinic_id: uuid.UUID, created: bool, today: date) -> DemoSummary:
-    with db.read() as s:
-        n_pat = s.execute(
-            select(func.count()).select_from(m.Patient).where(m.Patient.clinic_id == clinic_id)
-        ).scalar_one()
-        n_ses = s.execute(
-            select(func.count())
-            .select_from(m.TreatmentSession)
-            .where(m.TreatmentSession.clinic_id == clinic_id)
-        ).scalar_one()
-        n_sig = s.execute(
-            select(func.count())
-            .select_from(m.TreatmentSession)
-            .where(m.TreatmentSession.clinic_id == clinic_id, m.TreatmentSession.status == "signed")
-        ).scalar_one()
-        n_due = s.execute(
-            select(func.count())
-            .select_from(m.FollowUp)
-            .where(
-                m.FollowUp.clinic_id == clinic_id,
-                m.FollowUp.status == "open",
-                m.FollowUp.due_on <= today + timedelta(days=14),
-            )
-        ).scalar_one()
+    with reading(db) as uow:
+        n_pat = uow.patients.count(clinic_id)
+        n_ses = uow.sessions.count(clinic_id)
+        n_sig = uow.sessions.count(clinic_id, ("signed",))
+        n_due = uow.followups.count_open_due(clinic_id, today + timedelta(days=14))
     return DemoSummary(created, clinic_id, n_pat, n_ses, n_sig, n_due)
 
 
@@ -172,10 +150,7 @@ def seed_demo_clinic(
     if current_revision(db.engine) is None:
         upgrade(db.engine)
     today = today or datetime.now(UTC).date()
-    with db.read() as s:
-        existing = s.execute(
-            select(m.Clinic.id).where(m.Clinic.name == DEMO_CLINIC)
-        ).scalar_one_or_none()
+    existing = staff.find_clinic(db, DEMO_CLINIC)
     if existing is not None:
         return _summary(db, existing, False, today)
     library = library or load_library()
@@ -253,11 +228,11 @@ def seed_demo_clinic(
     start = today - timedelta(days=int(months * 30.4))
     # The records go in as one bulk write: one transaction, one flush, one batch of audit
     # entries (the seed takes seconds instead of the half-minute a service call per record took).
-    with db.write() as s:
-        writer = _DemoRecords(s, cid, library, rng, start, today)
+    with writing(db) as uow:
+        writer = _DemoRecords(uow, cid, library, rng, start, today)
         writer.seed(patients, [admin.id, injectors[0].id, injectors[1].id], desk.id, plans)
-        writer.write()
-        audit.append_many(s, writer.audit_entries())
+        uow.bulk.insert([row for _, _, row in writer.rows] + writer.usage_rows, writer.point_rows)
+        uow.audit.append_many(writer.audit_entries())
     return _summary(db, cid, True, today)
 
 
@@ -304,14 +279,14 @@ class _DemoRecords:
 
     def __init__(
         self,
-        s: Session,
+        uow: UnitOfWork,
         cid: uuid.UUID,
         library: Library,
         rng: random.Random,
         start: date,
         today: date,
     ) -> None:
-        self.s, self.cid, self.library, self.rng = s, cid, library, rng
+        self.uow, self.cid, self.library, self.rng = uow, cid, library, rng
         self.start, self.today = start, today
         self.stamp = datetime.now(UTC)
         self.rows: list[tuple[str, str, m.Base]] = []  # (actor, entity, row) in write order
@@ -322,50 +297,20 @@ class _DemoRecords:
         self.open: dict[str, _OpenVial] = {}
         self.vials = 0
         self.by_id: dict[uuid.UUID, _OpenVial] = {}
-        self.chart_rows: list[m.Base] = []  # vial usage, audited with its session
         self.mesh = template_mesh()
-        clinic = self.s.get(m.Clinic, cid)
-        assert clinic is not None
-        self.clinic = clinic
-        self.credentials = self._credentials()
-
-    def _credentials(self) -> dict[uuid.UUID, list[date]]:
-        """Expiry dates of each staff member's credentials the clinic's policy accepts."""
-        allowed = set(
-            self.s.execute(
-                select(m.ProcedurePolicy.credential_type).where(
-                    m.ProcedurePolicy.clinic_id == self.cid,
-                    m.ProcedurePolicy.procedure == staff.MICRODOSE_PROCEDURE,
-                    m.ProcedurePolicy.jurisdiction == self.clinic.jurisdiction,
-                )
-            ).scalars()
-        )
-        found: dict[uuid.UUID, list[date]] = {}
-        for cred in self.s.execute(
-            select(m.Credential).where(
-                m.Credential.clinic_id == self.cid,
-                m.Credential.jurisdiction == self.clinic.jurisdiction,
-                m.Credential.type.in_(allowed),
-            )
-        ).scalars():
-            found.setdefault(cred.staff_id, []).append(cred.expires_on)
-        return found
+        self.clinic = uow.clinics.get(cid)
+        self.credential_checked: dict[tuple[uuid.UUID, date], list[str]] = {}
 
     def _add(self, actor: uuid.UUID | str, entity: str, row: m.Base) -> None:
         self.rows.append((str(actor), entity, row))
 
-    def write(self) -> None:
-        """Insert every row, table by table in foreign-key order (one flush per table)."""
-        by_table: dict[str, list[m.Base]] = {}
-        for row in [r for _, _, r in self.rows] + self.chart_rows:
-            by_table.setdefault(row.__table__.name, []).append(row)  # type: ignore[attr-defined]
-        for table in m.Base.metadata.sorted_tables:
-            if table.name in by_table:
-                self.s.add_all(by_table[table.name])
-                self.s.flush()
-            if table is m.ChartPoint.__table__:
-                rows = [p for points in self.points.values() for p in points]
-                self.s.execute(insert(m.ChartPoint), rows)
+    @property
+    def usage_rows(self) -> list[m.Base]:
+        return [u for rows in self.usage.values() for u in rows]
+
+    @property
+    def point_rows(self) -> list[dict[str, Any]]:
+        return [p for rows in self.points.values() for p in rows]
 
     def seed(
         self,
@@ -465,7 +410,7 @@ class _DemoRecords:
     def _intake_row(
         self, patient: m.Patient, answers: Intake, at: datetime, desk: uuid.UUID
     ) -> None:
-        row = m.Intake(
+        row = m.IntakeRecord(
             id=uuid.uuid4(),
             clinic_id=self.cid,
             patient_id=patient.id,
@@ -555,7 +500,6 @@ class _DemoRecords:
             }
             for p in sorted(chart.points, key=lambda p: p.number)
         ]
-        assert points[0].keys() == _CHART_POINT_COLUMNS  # the digest covers every column
         usage = m.SessionVialUsage(
             session_id=row.id,
             vial_id=vial.row.id,
@@ -563,7 +507,6 @@ class _DemoRecords:
             points=len(points),
             units=total,
         )
-        self.chart_rows.append(usage)
         self.usage[row.id] = [usage]
         vial.row.units_drawn += total
         vial.left -= total
@@ -574,10 +517,12 @@ class _DemoRecords:
     ) -> list[str]:
         """Why signing would be refused, on the services' grounds (see sessions.sign_session)."""
         assert row.performed_at is not None
-        reasons = []
-        expiries = self.credentials.get(row.injector_id, [])
-        if not expiries or all(e < row.performed_at.date() for e in expiries):
-            reasons.append("no valid credential on the day")
+        key = (row.injector_id, row.performed_at.date())
+        if key not in self.credential_checked:  # the staff were made through the services
+            self.credential_checked[key] = staff.credential_problems(
+                self.uow, self.clinic, row.injector_id, row.procedure, key[1]
+            )
+        reasons = list(self.credential_checked[key])
         if consent_at > row.performed_at:
             reasons.append("no signed consent before the session")
         (used,) = self.usage[row.id]

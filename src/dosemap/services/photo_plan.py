@@ -8,14 +8,11 @@ the plan's mesh anchors and landmark rings, so the same plan lands on any photo 
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -23,6 +20,7 @@ from PIL import Image
 from dosemap.domain.atlas.mesh import resolve_anchors
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.domain.planning.regions import Ring, treatable_outlines, zone_outlines
+from dosemap.imaging import framing
 from dosemap.imaging.intake import Photo, read_photo
 from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
 from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
@@ -129,13 +127,6 @@ def _drawing_size(face_px: float, width_px: int) -> tuple[float, float]:
     return enlarge, scale
 
 
-def _jpeg_data_uri(rgb: npt.NDArray[np.uint8]) -> str:
-    buffer = io.BytesIO()
-    # Built from bare pixels: no EXIF or GPS from the original.
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buffer, format="JPEG", quality=88)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def draw_plan_on_photo(
     plan: Plan,
     analysis: PhotoAnalysis,
@@ -172,14 +163,10 @@ def draw_plan_on_photo(
     crop = analysis.photo.full_rgb()[y0:y1, x0:x1]
     picture = None
     if png:
-        if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's
-            background = Image.fromarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
-        else:
-            background = Image.fromarray(np.ascontiguousarray(crop))
-        picture = to_png(scene, background)
+        picture = to_png(scene, framing.background(crop, size))
     # The SVG embeds the crop at the photo's own resolution and lets the viewer stretch it
     # over the image box: no enlarged copy to encode, and no detail lost either way.
-    document = to_svg(scene, _jpeg_data_uri(crop)) if svg else ""
+    document = to_svg(scene, framing.jpeg_data_uri(crop)) if svg else ""
     return PhotoPlanPicture(analysis, scene, picture, document, enlarge, (x0, y0, x1, y1))
 
 
