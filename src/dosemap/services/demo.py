@@ -226,8 +226,8 @@ def seed_demo_clinic(
             actor=a,
         )
     start = today - timedelta(days=int(months * 30.4))
-    # The records go in as one bulk write: one transaction, one flush, one batch of audit
-    # entries (the seed takes seconds instead of the half-minute a service call per record took).
+    # The records go in as one bulk write: one transaction, a flush per table, one batch of
+    # audit entries (seconds, where a service call per record took half a minute).
     with writing(db) as uow:
         writer = _DemoRecords(uow, cid, library, rng, start, today)
         writer.seed(patients, [admin.id, injectors[0].id, injectors[1].id], desk.id, plans)
