@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -23,13 +23,14 @@ from PIL import Image
 from dosemap.domain.atlas.mesh import resolve_anchors
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.domain.planning.regions import Ring, treatable_outlines, zone_outlines
-from dosemap.imaging.intake import Photo, read_photo
-from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
-from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
 from dosemap.render.raster import png_bytes, to_png
 from dosemap.render.scene import Scene, build_plan_scene, template_projection
 from dosemap.render.svg import to_svg
 from dosemap.resources import template_mesh
+
+if TYPE_CHECKING:  # imported where a photo is read: a plan on the template face needs none
+    from dosemap.imaging.landmarks import Detector
+    from dosemap.imaging.quality import PhotoAnalysis
 
 # The renderer's sizes suit a face ~1200 px wide (scale 1). Smaller photos are enlarged so the
 # face is at least this wide and labels stay legible when the picture fills a phone screen.
@@ -173,6 +174,8 @@ def draw_plan_on_photo(
     picture = None
     if png:
         if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's
+            import cv2
+
             background = Image.fromarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
         else:
             background = Image.fromarray(np.ascontiguousarray(crop))
@@ -185,7 +188,11 @@ def draw_plan_on_photo(
 
 def analyse_photo(path: Path, detector: Detector | None = None) -> PhotoAnalysis:
     """Read ``path`` and measure it (landmarks, iris scale, quality); MediaPipe by default."""
-    photo: Photo = read_photo(path)
+    from dosemap.imaging.intake import read_photo
+    from dosemap.imaging.landmarks import MediaPipeDetector, native_stderr_silenced
+    from dosemap.imaging.quality import inspect_photo
+
+    photo = read_photo(path)
     if detector is not None:
         return inspect_photo(photo, detector)
     with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as own:
