@@ -113,6 +113,9 @@ def load_all(app: typer.Typer) -> None:
 class _Listed(TyperCommand):
     """Stands in for a command not imported yet: its name and help line, for ``--help``."""
 
+    def __init__(self, name: str, help_line: str) -> None:
+        super().__init__(name, short_help=help_line)
+
 
 class LazyGroup(TyperGroup):
     """The root group: lists every command of :data:`COMMANDS`, imports only the one that runs."""
@@ -122,7 +125,7 @@ class LazyGroup(TyperGroup):
         added = dict(self.commands)  # e.g. by load_all
         self.commands.clear()
         for name, entry in COMMANDS.items():
-            self.commands[name] = added.pop(name, None) or _Listed(name, short_help=entry.help)
+            self.commands[name] = added.pop(name) if name in added else _Listed(name, entry.help)
         self.commands.update(added)
 
     def resolve_command(

@@ -12,10 +12,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dosemap.cli import db as db_cli
-from dosemap.cli import patients as patients_cli
-from dosemap.cli import sessions as sessions_cli
-from dosemap.cli import vials as vials_cli
 from dosemap.cli.db import ClinicOpt, open_database, resolve_clinic
 from dosemap.config import load_settings
 from dosemap.persistence.audit import verify_chain
