@@ -43,7 +43,7 @@ from dosemap.domain.plan import PlanRequest
 from dosemap.domain.planning import build_plan
 from dosemap.imaging.batch import analyze_photos, default_workers, find_photos, start_method
 from dosemap.imaging.intake import read_photo
-from dosemap.imaging.landmarks import MediaPipeDetector, import_mediapipe, native_stderr_silenced
+from dosemap.imaging.landmarks import MediaPipeDetector, mediapipe_solution, native_stderr_silenced
 from dosemap.imaging.quality import inspect_photo
 from dosemap.render.raster import png_bytes, to_png
 from dosemap.resources import load_library, template_mesh
@@ -176,7 +176,7 @@ def batch_in_child(folder: Path, workers: int) -> tuple[float, float, str]:
 
 def batch_child(workers: int, folder: Path) -> None:
     """Child side of :func:`batch_in_child`: time one batch run, print it as JSON."""
-    import_mediapipe()  # the command imports it before its run too
+    mediapipe_solution("face_mesh")  # the command imports it before its run too
     method = start_method()
     total, first = time_batch(find_photos(folder), workers)
     print(json.dumps({"total": total, "first": first, "method": method}))

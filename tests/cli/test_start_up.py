@@ -10,6 +10,8 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
+from skimage import data
 
 from dosemap.cli import commands
 
@@ -75,6 +77,18 @@ def test_the_probe_sees_a_heavy_import(tmp_path):
     """The check above can fail: a database command does load SQLAlchemy."""
     loaded = _loaded(["db", "--help"], tmp_path)
     assert "sqlalchemy" in _hits(loaded, DATABASE)
+
+
+@pytest.mark.slow
+def test_photos_check_loads_one_mediapipe_solution_and_no_database(tmp_path):
+    """``import mediapipe`` would load every solution, the Tasks API and matplotlib.pyplot."""
+    face = tmp_path / "astronaut.jpg"  # public-domain NASA portrait shipped with scikit-image
+    Image.fromarray(data.astronaut()).save(face)
+    loaded = _loaded(["photos", "check", str(face)], tmp_path)
+    assert "mediapipe.python.solutions.face_mesh" in loaded
+    unused = DATABASE | DRAWING - {"PIL"} | {"dosemap.services", "dosemap.render"}
+    assert _hits(loaded, unused | {"matplotlib", "mediapipe.tasks", "sounddevice"}) == []
+    assert "mediapipe.python.solutions.drawing_utils" not in loaded
 
 
 @pytest.mark.parametrize("name", list(commands.COMMANDS))

@@ -22,7 +22,6 @@ import os
 import queue
 import sys
 import threading
-import types
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -36,8 +35,8 @@ from dosemap.imaging.intake import read_photo
 from dosemap.imaging.landmarks import (
     Detector,
     MediaPipeDetector,
-    import_mediapipe,
     mediapipe_graph_built,
+    mediapipe_solution,
     native_stderr_silenced,
 )
 from dosemap.imaging.quality import inspect_photo
@@ -83,10 +82,6 @@ def _init_worker() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-    # ``import mediapipe`` pulls in matplotlib.pyplot (~0.25 s of the worker's ~1 s start-up)
-    # for drawing helpers a worker never calls; an empty stand-in skips that import. Should a
-    # MediaPipe release need it, the worker fails to start and the parent does every photo.
-    sys.modules.setdefault("matplotlib.pyplot", types.ModuleType("matplotlib.pyplot"))
     _worker_detector = MediaPipeDetector(quiet=False)
 
 
@@ -187,7 +182,7 @@ def _analyze_shared(
     helpers = workers - 1
     method = start_method()
     if method == "fork":
-        import_mediapipe()  # once, here: forked workers inherit it instead of each importing it
+        mediapipe_solution("face_mesh")  # imported once, here: forked workers inherit it
     pool = cf.ProcessPoolExecutor(
         max_workers=helpers,
         mp_context=multiprocessing.get_context(method),
