@@ -37,12 +37,13 @@ def check(
     from dosemap.imaging.intake import read_photo
     from dosemap.imaging.landmarks import MediaPipeDetector, native_stderr_silenced
     from dosemap.imaging.quality import inspect_photo
-    from dosemap.imaging.skin import measure_skin
 
     with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as detector:
         analysis = inspect_photo(read_photo(photo), detector)
     report = None
     if metrics:
+        from dosemap.imaging.skin import measure_skin
+
         report = measure_skin(analysis)
     if as_json:
         out: dict[str, object] = {"file": photo.name, "quality": analysis.quality.as_dict()}
