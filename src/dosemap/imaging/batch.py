@@ -61,9 +61,10 @@ def analyze_one(path: Path, detector: Detector, *, metrics: bool = True) -> Row:
 
     Never raises for a bad photo: the row's ``status`` is ``"error"`` with the code and message.
     """
-    row: Row = {"file": path.name, "status": "ok", "error_code": "", "error": ""}
+    row: Row = {"file": path.name, "status": "ok", "error_code": "", "error": "", "notes": ""}
     try:
         analysis = inspect_photo(read_photo(path), detector)
+        row["notes"] = "; ".join(analysis.photo.notes)
         row.update(analysis.quality.as_dict())
         if metrics:
             report = measure_skin(analysis)
