@@ -57,7 +57,7 @@ from dosemap.services.photo_plan import (
     prepare_plan_drawing,
 )
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
+FACES = Path(__file__).resolve().parents[1] / "tests" / "data" / "faces"  # committed test portraits
 
 
 def paired_per_photo(

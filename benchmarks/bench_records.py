@@ -41,8 +41,11 @@ from dosemap.persistence.models import (
     TreatmentSession,
     Vial,
 )
-from dosemap.persistence.testing import pg_unavailable_reason, temporary_database
 from dosemap.services import followups, reporting
+
+# Throw-away databases come from the tests' helpers (not shipped in the wheel).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.databases import pg_unavailable_reason, temporary_database
 
 SESSIONS_PER_PATIENT = 20
 SESSIONS_PER_VIAL = 5

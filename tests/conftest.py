@@ -9,7 +9,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dosemap.persistence.db import Database
-from dosemap.persistence.testing import BACKENDS, pg_unavailable_reason, temporary_database
+from support.databases import (
+    BACKENDS,
+    REQUIRE_PG_ENV,
+    pg_required,
+    pg_unavailable_reason,
+    temporary_database,
+)
+from support.faces import FACES_DIR, face_files
 
 # Two cores in CI: no per-example deadline (timings belong in benchmarks/), a fixed example budget.
 settings.register_profile(
@@ -18,22 +25,30 @@ settings.register_profile(
 settings.load_profile("dosemap")
 
 
+@pytest.fixture(name="face_files", scope="session")
+def _face_files() -> list[Path]:
+    """The 24 public-domain test portraits (``tests/data/faces``); missing ones fail the test."""
+    return face_files()
+
+
 @pytest.fixture(scope="session")
-def faces_dir() -> Path:
-    """The public-domain test portraits in ``shared/data/faces`` beside the clone (as in CI)."""
-    beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
-    return beside if beside.is_dir() else Path("/work/shared/data/faces")
+def faces_dir(face_files: list[Path]) -> Path:
+    """The folder of the test portraits (checked complete)."""
+    return FACES_DIR
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """Every storage test runs on both back ends; PostgreSQL skips, saying how to enable it."""
+    """Every storage test runs on both back ends. Without a PostgreSQL server its cases skip,
+    saying how to enable them; with ``DOSEMAP_REQUIRE_PG=1`` (as in CI) they fail instead."""
     name: str = request.param
     if name == "postgresql":
         request.applymarker(pytest.mark.postgres)
         reason = pg_unavailable_reason()
+        if reason and pg_required():
+            pytest.fail(f"{REQUIRE_PG_ENV}=1 but {reason}", pytrace=False)
         if reason:
-            pytest.skip(reason)
+            pytest.skip(f"{reason} (CI sets {REQUIRE_PG_ENV}=1 to make this an error)")
     return name
 
 

@@ -1,4 +1,4 @@
-"""``dosemap photos`` end to end on the shared test faces."""
+"""``dosemap photos`` end to end on the test faces."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
 
 import dosemap.cli as cli
+from support.faces import face_files
 
-FACES = sorted((Path(__file__).resolve().parents[3] / "shared/data/faces").glob("*.jpg"))
+FACES = face_files()  # raises at collection if any is missing
 runner = CliRunner()
 
 

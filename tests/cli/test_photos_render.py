@@ -10,8 +10,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import dosemap.cli as cli
+from support.faces import face_files
 
-FACES = sorted((Path(__file__).resolve().parents[3] / "shared/data/faces").glob("*.jpg"))
+FACES = face_files()  # raises at collection if any is missing
 runner = CliRunner()
 
 

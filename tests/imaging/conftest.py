@@ -4,7 +4,6 @@ scikit-image's astronaut (public-domain NASA portrait, shipped with scikit-image
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,11 +12,6 @@ from skimage import data
 
 from dosemap.imaging.intake import Photo, photo_from_bytes
 from dosemap.imaging.landmarks import FaceLandmarks, MediaPipeDetector
-
-FACES_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
-if not FACES_DIR.is_dir():  # the work tree may live elsewhere; the shared data does not move
-    FACES_DIR = Path("/work/shared/data/faces")
-FACE_FILES = sorted(FACES_DIR.glob("*.jpg"))
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -34,11 +28,6 @@ def photo_of(rgb: np.ndarray, name: str = "test.png") -> Photo:
 def _photo_of_fixture():
     """``photo_of(rgb, name)``: a :class:`Photo` from pixels (via PNG, as a file would be)."""
     return photo_of
-
-
-@pytest.fixture(scope="session")
-def face_files() -> list[Path]:
-    return FACE_FILES
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +19,6 @@ from dosemap.imaging.landmarks import Detector
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory, face_files: list[Path]) -> list[Path]:
     """Six real faces and a broken file among them, not in name or size order."""
-    if len(face_files) < 6:
-        pytest.skip("test faces not found")
     broken = tmp_path_factory.mktemp("batch") / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
     faces = face_files[:6]
@@ -69,19 +67,42 @@ def test_stopping_early_ends_the_run(photos):
     assert first["file"] == photos[0].name
 
 
+class _WatchedPool(cf.ProcessPoolExecutor):
+    """The batch's pool, telling ``pool_row`` when a worker has returned a photo's row."""
+
+    pool_row = threading.Event()
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(
+            lambda f: (
+                not f.cancelled()
+                and f.exception() is None
+                and isinstance(f.result(), dict)
+                and self.pool_row.set()
+            )
+        )
+        return future
+
+
 def test_this_process_and_the_pool_share_the_photos(face_files, photos, monkeypatch):
-    """The parent analyses photos too; slowed down here so the pool's worker, once started,
-    takes its share. Each photo is analysed once, and the rows are those of one process."""
+    """The parent analyses photos too. Here its first photo waits until the pool's worker has
+    returned a row, so both take a share however slowly the worker starts. Each photo is
+    analysed once, and the rows are those of one process."""
     paths = [*face_files, photos[2]]  # every test face and the broken file
     expected, _ = run(paths, 1)
     in_parent: list[str] = []
+    pool_row = threading.Event()
 
-    def slow_analyze_one(path: Path, detector: Detector, *, metrics: bool = True) -> Row:
+    def waiting_analyze_one(path: Path, detector: Detector, *, metrics: bool = True) -> Row:
+        if not in_parent:
+            assert pool_row.wait(timeout=300), "the pool's worker never returned a row"
         in_parent.append(path.name)
-        time.sleep(0.25)  # the worker needs about a second to start
         return analyze_one(path, detector, metrics=metrics)
 
-    monkeypatch.setattr(batch, "analyze_one", slow_analyze_one)  # in this process only
+    monkeypatch.setattr(_WatchedPool, "pool_row", pool_row)
+    monkeypatch.setattr(cf, "ProcessPoolExecutor", _WatchedPool)
+    monkeypatch.setattr(batch, "analyze_one", waiting_analyze_one)  # in this process only
     rows, progressed = run(paths, 2)
     assert rows == expected
     assert sorted(progressed) == sorted(p.name for p in paths)
@@ -105,23 +126,34 @@ def test_workers_are_forked_only_where_that_is_safe(monkeypatch):
 
 
 # Run in a fresh interpreter: this test process has built MediaPipe graphs, so it spawns.
+# The parent's first photo waits until a forked worker has returned a row (see above).
 _FORKED_RUN = """
-import json, os, sys, time
+import concurrent.futures as cf, json, os, sys, threading
 from pathlib import Path
 from dosemap.imaging import batch
 
 analyze_one = batch.analyze_one
+pool_row = threading.Event()
+waited = []
 
 def tagged(path, detector, *, metrics=True):  # forked workers inherit this too
-    if os.getpid() == parent:
-        time.sleep(0.2)  # leave the forked worker its share
+    if os.getpid() == parent and not waited:
+        waited.append(pool_row.wait(timeout=300))
     return {**analyze_one(path, detector, metrics=metrics), "pid": os.getpid()}
+
+class WatchedPool(cf.ProcessPoolExecutor):
+    def submit(self, fn, /, *args, **kwargs):
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda f: not f.cancelled() and f.exception() is None
+                                 and isinstance(f.result(), dict) and pool_row.set())
+        return future
 
 parent = os.getpid()
 batch.analyze_one = tagged
+cf.ProcessPoolExecutor = WatchedPool
 method = batch.start_method()
 rows = list(batch.analyze_photos([Path(p) for p in sys.argv[1:]], workers=2))
-print(json.dumps({"method": method, "parent": parent, "rows": rows}))
+print(json.dumps({"method": method, "parent": parent, "waited": waited, "rows": rows}))
 """
 
 
@@ -134,6 +166,7 @@ def test_forked_workers_give_the_same_rows(photos, one_worker):
     )  # fmt: skip
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["method"] == "fork"
+    assert result["waited"] == [True], "the forked worker never returned a row"
     pids = {row.pop("pid") for row in result["rows"]}
     assert len(pids) == 2 and result["parent"] in pids  # both processes analysed photos
     assert result["rows"] == json.loads(json.dumps(one_worker[0]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,8 +14,9 @@ from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import read_photo
 from dosemap.imaging.landmarks import FaceLandmarks, RecordedDetector
 from dosemap.imaging.quality import CaptureLimits, _places, inspect_photo
+from support.faces import face_files
 
-FACE_FILES = sorted((Path(__file__).resolve().parents[3] / "shared/data/faces").glob("*.jpg"))
+FACE_FILES = face_files()  # raises at collection if any is missing
 
 
 def test_there_are_24_test_faces():

@@ -16,8 +16,8 @@ from dosemap.persistence.db import Database
 from dosemap.persistence.errors import StorageError
 from dosemap.persistence.migrate import current_revision, head_revision, require_current
 from dosemap.persistence.models import Clinic, Staff
-from dosemap.persistence.testing import temporary_database
 from dosemap.services import staff
+from support.databases import temporary_database
 
 amounts = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("99999"), places=4)
 

@@ -5,7 +5,7 @@ import pytest
 from dosemap.domain.library.catalog import Library
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
-from dosemap.services.testing import Clinic, build_test_clinic
+from support.clinic import SeededClinic, build_test_clinic
 
 
 @pytest.fixture(scope="session")
@@ -14,5 +14,5 @@ def library() -> Library:
 
 
 @pytest.fixture
-def clinic(db: Database, library: Library) -> Clinic:
+def clinic(db: Database, library: Library) -> SeededClinic:
     return build_test_clinic(db, library)

@@ -9,10 +9,10 @@ from sqlalchemy import text
 
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import backup, patients
-from dosemap.services.testing import Clinic
+from support.clinic import SeededClinic
 
 
-def test_backup_then_restore_brings_the_record_back(clinic: Clinic, tmp_path: Path) -> None:
+def test_backup_then_restore_brings_the_record_back(clinic: SeededClinic, tmp_path: Path) -> None:
     target = tmp_path / "b" / "clinic.backup"
     manifest = backup.backup(clinic.db, target)
     assert target.is_file() and manifest.audit_head_seq > 0
@@ -37,7 +37,7 @@ def test_backup_then_restore_brings_the_record_back(clinic: Clinic, tmp_path: Pa
     ]
 
 
-def test_tampered_backup_file_is_refused(clinic: Clinic, tmp_path: Path) -> None:
+def test_tampered_backup_file_is_refused(clinic: SeededClinic, tmp_path: Path) -> None:
     target = tmp_path / "clinic.backup"
     backup.backup(clinic.db, target)
     data = bytearray(target.read_bytes())
@@ -47,7 +47,7 @@ def test_tampered_backup_file_is_refused(clinic: Clinic, tmp_path: Path) -> None
         backup.restore(clinic.db, target)
 
 
-def test_backup_of_a_broken_chain_is_refused(clinic: Clinic, tmp_path: Path) -> None:
+def test_backup_of_a_broken_chain_is_refused(clinic: SeededClinic, tmp_path: Path) -> None:
     with clinic.db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET action = 'x' WHERE seq = 2"))
     with pytest.raises(IntegrityError, match="audit entry 2"):

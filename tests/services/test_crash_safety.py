@@ -1,54 +1,87 @@
 """A process killed with SIGKILL mid-write leaves each record as before or as after.
 
-A child process charts large sessions (400 droplets each) in a loop; the test kills it at a
-random moment several times, then checks every session is whole: either planned with no
+A child process charts large sessions (400 droplets each) and says so on stdout after each
+commit. The test kills it at points it announces, never after a guessed delay: once after it
+has committed some charts and goes on writing, and twice while a chart's transaction has sent
+all its rows and waits to commit. Then every session must be whole: either planned with no
 droplets, or charted with all of them, vial draws matching, and the audit chain intact.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
-import time
+import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.models import ChartPoint, SessionVialUsage, TreatmentSession, Vial
 from dosemap.services import vials
-from dosemap.services.testing import T0, Clinic
+from support.clinic import T0, SeededClinic
 
 POINTS = 400
+TESTS_DIR = Path(__file__).resolve().parents[1]
 
+# argv: url clinic patient injector vial points charts then; ``then`` is "go-on" (keep charting
+# after announcing ``charts`` commits) or "pause" (block inside the next chart's transaction,
+# after its rows are sent and before COMMIT, and say "mid-write SESSION_ID").
 CHILD = """
-import sys, uuid
-from decimal import Decimal
+import sys, threading, uuid
+from sqlalchemy import event
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
 from dosemap.services import sessions
-from dosemap.services.testing import T0, make_plan
+from support.clinic import T0, make_plan
 
 url, clinic, patient, injector, vial = sys.argv[1:6]
+charts, then = int(sys.argv[7]), sys.argv[8]
 db = Database.from_url(url)
 lib = load_library()
 plan = make_plan(int(sys.argv[6]), volume_ul="1", units_per_ml="1")
 points = sessions.chart_as_planned(plan, uuid.UUID(vial))
-print("ready", flush=True)
+pausing = None
+
+def before_commit(conn):
+    if pausing is not None:
+        print("mid-write", pausing, flush=True)
+        threading.Event().wait()  # until killed
+
+event.listen(db.engine, "commit", before_commit)
+done = 0
 while True:
     row = sessions.plan_session(db, uuid.UUID(clinic), patient_id=uuid.UUID(patient),
                                 injector_id=uuid.UUID(injector), plan=plan, scheduled_at=T0,
                                 actor="crash-test")
+    if done == charts and then == "pause":
+        pausing = row.id
     chart = sessions.ChartInput(performed_at=T0, points=points)
     sessions.chart_session(db, uuid.UUID(clinic), row.id, chart, lib,
                            expected_version=row.version, actor="crash-test")
+    done += 1
+    print("charted", done, flush=True)
 """
 
 
-def test_kill_9_mid_write_leaves_whole_records(clinic: Clinic) -> None:
+def _kill_when(child: subprocess.Popen[str], announcement: str) -> str:
+    """Read the child's lines until one starts with ``announcement``; SIGKILL it there."""
+    assert child.stdout is not None
+    try:
+        for line in child.stdout:
+            if line.startswith(announcement):
+                return line.strip()
+        raise AssertionError(f"child ended (code {child.wait()}) before saying {announcement!r}")
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+
+
+def test_kill_9_mid_write_leaves_whole_records(clinic: SeededClinic) -> None:
     big = vials.open_vial(
         clinic.db,
         clinic.clinic_id,
@@ -63,30 +96,21 @@ def test_kill_9_mid_write_leaves_whole_records(clinic: Clinic) -> None:
         actor="t",
     )
     url = clinic.db.engine.url.render_as_string(hide_password=False)
-    rng = random.Random(4)
-    for _ in range(3):
+    path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": path}
+    ids = [clinic.clinic_id, clinic.patient_id, clinic.injector, big.id]
+    paused: list[uuid.UUID] = []
+    for charts, then in ((2, "go-on"), (1, "pause"), (0, "pause")):
         child = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                CHILD,
-                url,
-                str(clinic.clinic_id),
-                str(clinic.patient_id),
-                str(clinic.injector),
-                str(big.id),
-                str(POINTS),
-            ],
+            [sys.executable, "-c", CHILD, url, *map(str, ids), str(POINTS), str(charts), then],
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            env=env,
         )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.3, 1.2))
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        child.stdout.close()
+        if then == "go-on":
+            _kill_when(child, f"charted {charts}")
+        else:
+            paused.append(uuid.UUID(_kill_when(child, "mid-write").split()[1]))
     clinic.db.engine.dispose()
     with clinic.db.read() as s:
         rows = s.execute(
@@ -97,8 +121,11 @@ def test_kill_9_mid_write_leaves_whole_records(clinic: Clinic) -> None:
         ).all()
         states = {(status, n) for _, status, n in rows}
         assert states <= {("planned", 0), ("charted", POINTS)}
-        assert ("charted", POINTS) in states  # the loop did get some charts in
         charted = sum(1 for _, status, _n in rows if status == "charted")
+        assert charted >= 3  # each child announced its commits before it was killed
+        # The charts killed before COMMIT left their sessions as planned, without droplets.
+        by_id = {session_id: (status, n) for session_id, status, n in rows}
+        assert [by_id[p] for p in paused] == [("planned", 0)] * 2
         drawn = s.get(Vial, big.id).units_drawn  # type: ignore[union-attr]
         used = s.execute(
             select(func.sum(SessionVialUsage.units)).where(SessionVialUsage.vial_id == big.id)

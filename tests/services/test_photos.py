@@ -10,14 +10,14 @@ from sqlalchemy import inspect
 
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import photos
-from dosemap.services.testing import T0, Clinic
+from support.clinic import T0, SeededClinic
 
 
 def _meta() -> photos.PhotoInput:
     return photos.PhotoInput(media_type="image/jpeg", taken_at=T0, view="frontal")
 
 
-def test_photo_round_trip_and_dedup(clinic: Clinic, tmp_path: Path) -> None:
+def test_photo_round_trip_and_dedup(clinic: SeededClinic, tmp_path: Path) -> None:
     store = photos.PhotoStore(tmp_path / "photos")
     data = b"\xff\xd8fake jpeg bytes\xff\xd9"
     first = photos.add_photo(
@@ -46,12 +46,12 @@ def test_photo_round_trip_and_dedup(clinic: Clinic, tmp_path: Path) -> None:
     assert m.photo_id == first.id
 
 
-def test_no_photo_bytes_in_the_database(clinic: Clinic) -> None:
+def test_no_photo_bytes_in_the_database(clinic: SeededClinic) -> None:
     columns = {c["name"]: str(c["type"]) for c in inspect(clinic.db.engine).get_columns("photos")}
     assert not any("BLOB" in t.upper() or "BYTEA" in t.upper() for t in columns.values())
 
 
-def test_damaged_file_is_refused_without_patient_data(clinic: Clinic, tmp_path: Path) -> None:
+def test_damaged_file_is_refused_without_patient_data(clinic: SeededClinic, tmp_path: Path) -> None:
     store = photos.PhotoStore(tmp_path / "photos")
     row = photos.add_photo(
         clinic.db, store, clinic.clinic_id, clinic.patient_id, b"original", _meta(), actor="t"

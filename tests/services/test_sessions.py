@@ -12,10 +12,10 @@ from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.errors import ConflictError, RecordLockedError, SigningRefusedError
 from dosemap.services import reporting, sessions, staff, vials
 from dosemap.services.sessions import ChartInput
-from dosemap.services.testing import T0, Clinic, make_plan
+from support.clinic import T0, SeededClinic, make_plan
 
 
-def _planned(c: Clinic, n_points: int = 6):
+def _planned(c: SeededClinic, n_points: int = 6):
     plan = make_plan(n_points)
     row = sessions.plan_session(
         c.db,
@@ -29,7 +29,7 @@ def _planned(c: Clinic, n_points: int = 6):
     return plan, row
 
 
-def _chart(c: Clinic, plan, row, *, performed_at=T0, vial_id=None):
+def _chart(c: SeededClinic, plan, row, *, performed_at=T0, vial_id=None):
     chart = ChartInput(
         performed_at=performed_at,
         pain_score=2,
@@ -48,7 +48,7 @@ def _chart(c: Clinic, plan, row, *, performed_at=T0, vial_id=None):
     )
 
 
-def test_chart_stores_points_usage_and_equivalents(clinic: Clinic) -> None:
+def test_chart_stores_points_usage_and_equivalents(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
     charted = _chart(clinic, plan, row)
     got = sessions.get_session(clinic.db, clinic.clinic_id, row.id)
@@ -62,7 +62,7 @@ def test_chart_stores_points_usage_and_equivalents(clinic: Clinic) -> None:
     assert rec.unaccounted == 0
 
 
-def test_rechart_gives_back_the_previous_draw(clinic: Clinic) -> None:
+def test_rechart_gives_back_the_previous_draw(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic, 6)
     row = _chart(clinic, plan, row)
     smaller = make_plan(3)
@@ -80,7 +80,7 @@ def test_rechart_gives_back_the_previous_draw(clinic: Clinic) -> None:
     assert rec.units_drawn == sum((p.units for p in smaller.points), Decimal(0))
 
 
-def test_two_people_saving_the_same_session_conflict(clinic: Clinic) -> None:
+def test_two_people_saving_the_same_session_conflict(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
     stale_version = row.version
     _chart(clinic, plan, row)
@@ -97,7 +97,7 @@ def test_two_people_saving_the_same_session_conflict(clinic: Clinic) -> None:
         )
 
 
-def test_vial_of_another_product_is_refused_naming_the_field(clinic: Clinic) -> None:
+def test_vial_of_another_product_is_refused_naming_the_field(clinic: SeededClinic) -> None:
     lot = vials.receive_lot(
         clinic.db,
         clinic.clinic_id,
@@ -126,7 +126,7 @@ def test_vial_of_another_product_is_refused_naming_the_field(clinic: Clinic) -> 
     assert got.status == "planned" and got.points == []  # nothing half-written
 
 
-def test_charting_more_than_the_vial_holds_is_refused(clinic: Clinic) -> None:
+def test_charting_more_than_the_vial_holds_is_refused(clinic: SeededClinic) -> None:
     plan = make_plan(20, volume_ul="50", units_per_ml="120")  # 6 U a point, 120 U in all
     row = sessions.plan_session(
         clinic.db,
@@ -143,7 +143,7 @@ def test_charting_more_than_the_vial_holds_is_refused(clinic: Clinic) -> None:
     assert rec.units_drawn == 0
 
 
-def test_signing_locks_and_schedules_followups(clinic: Clinic) -> None:
+def test_signing_locks_and_schedules_followups(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
     row = _chart(clinic, plan, row)
     signed = sessions.sign_session(
@@ -173,13 +173,13 @@ def test_signing_locks_and_schedules_followups(clinic: Clinic) -> None:
         )
 
 
-def reporting_due(clinic: Clinic, day: date):
+def reporting_due(clinic: SeededClinic, day: date):
     from dosemap.services.followups import followups_due
 
     return followups_due(clinic.db, clinic.clinic_id, day)
 
 
-def test_amendment_keeps_the_original(clinic: Clinic) -> None:
+def test_amendment_keeps_the_original(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic, 6)
     row = _chart(clinic, plan, row)
     row = sessions.sign_session(
@@ -224,7 +224,7 @@ def test_amendment_keeps_the_original(clinic: Clinic) -> None:
         assert verify_chain(s).ok
 
 
-def test_signing_refused_without_a_covering_credential(clinic: Clinic) -> None:
+def test_signing_refused_without_a_covering_credential(clinic: SeededClinic) -> None:
     # A front-desk member with an expired RN licence is made the injector of record.
     other = staff.add_staff(
         clinic.db,
@@ -265,7 +265,9 @@ def test_signing_refused_without_a_covering_credential(clinic: Clinic) -> None:
     assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).status == "charted"
 
 
-def test_signing_refused_for_a_credential_type_the_policy_does_not_name(clinic: Clinic) -> None:
+def test_signing_refused_for_a_credential_type_the_policy_does_not_name(
+    clinic: SeededClinic,
+) -> None:
     other = staff.add_staff(
         clinic.db,
         clinic.clinic_id,
@@ -304,7 +306,7 @@ def test_signing_refused_for_a_credential_type_the_policy_does_not_name(clinic: 
         )
 
 
-def test_rolling_units_and_recall(clinic: Clinic) -> None:
+def test_rolling_units_and_recall(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
     row = _chart(clinic, plan, row)
     total = sum((p.units for p in plan.points), Decimal(0))
@@ -326,7 +328,7 @@ def test_rolling_units_and_recall(clinic: Clinic) -> None:
     assert per_month == {("botox_cosmetic", "2026-03"): total}
 
 
-def test_other_clinics_cannot_see_the_record(clinic: Clinic) -> None:
+def test_other_clinics_cannot_see_the_record(clinic: SeededClinic) -> None:
     other = staff.create_clinic(
         clinic.db, staff.ClinicInput(name="Elsewhere", jurisdiction="US-NY")
     )

@@ -13,14 +13,14 @@ from datetime import date
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
 from dosemap.config import load_settings
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.migrate import current_revision, head_revision, require_current, upgrade
-from dosemap.persistence.models import Clinic, Patient, Staff, Vial
+from dosemap.services import patients as patient_service
 from dosemap.services import staff as staff_service
+from dosemap.services import vials as vial_service
 
 app = typer.Typer(
     help="Database: upgrade, status, clinics, staff and credentials.", no_args_is_help=True
@@ -48,13 +48,6 @@ def open_database(*, check_schema: bool = True) -> Database:
     return db
 
 
-def _as_uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
-
-
 def resolve_clinic(db: Database, ref: str | None) -> uuid.UUID:
     """The clinic named by ``ref`` / ``$DOSEMAP_CLINIC``, or the only clinic there is."""
     ref = ref or os.environ.get(CLINIC_ENV)
@@ -77,14 +70,7 @@ def resolve_clinic(db: Database, ref: str | None) -> uuid.UUID:
 
 def resolve_staff(db: Database, clinic_id: uuid.UUID, ref: str, field: str = "staff") -> uuid.UUID:
     """A staff member by id or exact display name."""
-    with db.read() as s:
-        q = select(Staff.id).where(Staff.clinic_id == clinic_id)
-        found = _as_uuid(ref)
-        rows = (
-            s.execute(q.where(Staff.id == found) if found else q.where(Staff.display_name == ref))
-            .scalars()
-            .all()
-        )
+    rows = staff_service.staff_matching(db, clinic_id, ref)
     if len(rows) != 1:
         raise InvalidInputError(field, "no single staff member matches", "a staff id or exact name")
     return rows[0]
@@ -98,16 +84,7 @@ def resolve_actor(db: Database, clinic_id: uuid.UUID, ref: str | None) -> str:
 
 def resolve_patient(db: Database, clinic_id: uuid.UUID, ref: str) -> uuid.UUID:
     """A patient by id or chart number."""
-    with db.read() as s:
-        q = select(Patient.id).where(Patient.clinic_id == clinic_id)
-        found = _as_uuid(ref)
-        rows = (
-            s.execute(
-                q.where(Patient.id == found) if found else q.where(Patient.chart_number == ref)
-            )
-            .scalars()
-            .all()
-        )
+    rows = patient_service.patients_matching(db, clinic_id, ref)
     if len(rows) != 1:
         raise InvalidInputError("patient", "no such patient", "a patient id or chart number")
     return rows[0]
@@ -115,14 +92,7 @@ def resolve_patient(db: Database, clinic_id: uuid.UUID, ref: str) -> uuid.UUID:
 
 def resolve_vial(db: Database, clinic_id: uuid.UUID, ref: str, field: str = "vial") -> uuid.UUID:
     """A vial by id or label."""
-    with db.read() as s:
-        q = select(Vial.id).where(Vial.clinic_id == clinic_id)
-        found = _as_uuid(ref)
-        rows = (
-            s.execute(q.where(Vial.id == found) if found else q.where(Vial.label == ref))
-            .scalars()
-            .all()
-        )
+    rows = vial_service.vials_matching(db, clinic_id, ref)
     if len(rows) != 1:
         raise InvalidInputError(field, "no single vial matches", "a vial id or label")
     return rows[0]
@@ -221,8 +191,7 @@ def allow(
     """Clinic policy: let a credential type perform a procedure in the clinic's jurisdiction."""
     db = open_database()
     cid = resolve_clinic(db, clinic)
-    with db.read() as s:
-        jurisdiction = s.get(Clinic, cid).jurisdiction  # type: ignore[union-attr]
+    jurisdiction = staff_service.get_clinic(db, cid).jurisdiction
     staff_service.allow_procedure(
         db,
         cid,

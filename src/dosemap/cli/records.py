@@ -14,7 +14,6 @@ from rich.table import Table
 
 from dosemap.cli.db import ClinicOpt, open_database, resolve_clinic
 from dosemap.config import load_settings
-from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import backup as backup_service
 from dosemap.services import demo as demo_service
@@ -83,8 +82,7 @@ def followups_due(
 def audit_verify() -> None:
     """Check the hash chain; names any edited, deleted or reordered entry."""
     db = open_database()
-    with db.read() as s:
-        report = verify_chain(s)
+    report = backup_service.verify_audit_chain(db)
     if not report.ok:
         for problem in report.problems:
             console.print(f"[red]{problem}[/]")

@@ -26,7 +26,6 @@ from dosemap.cli.vials import parse_time
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.plan import Plan
 from dosemap.persistence.db import Database
-from dosemap.persistence.models import TreatmentSession
 from dosemap.resources import load_library
 from dosemap.services import sessions as svc
 from dosemap.services._common import as_uuid
@@ -93,7 +92,9 @@ def chart(
     cid = resolve_clinic(db, clinic)
     sid = as_uuid(session, "session")
     row = svc.get_session(db, cid, sid)
-    chart_input = _chart_input(db, cid, row, vial, points, at, pain, numbing, aftercare)
+    chart_input = _chart_input(
+        db, cid, Plan.model_validate(row.plan), vial, points, at, pain, numbing, aftercare
+    )
     done = svc.chart_session(
         db,
         cid,
@@ -112,7 +113,7 @@ def chart(
 def _chart_input(
     db: Database,
     cid: uuid.UUID,
-    row: TreatmentSession,
+    planned: Plan,
     vial: str | None,
     points: Path | None,
     at: str | None,
@@ -126,9 +127,7 @@ def _chart_input(
         chart_points = _points.validate_python(_read_json(points, "points"))
     else:
         assert vial is not None
-        chart_points = svc.chart_as_planned(
-            Plan.model_validate(row.plan), resolve_vial(db, cid, vial)
-        )
+        chart_points = svc.chart_as_planned(planned, resolve_vial(db, cid, vial))
     return svc.ChartInput(
         performed_at=parse_time(at, "at"),
         points=chart_points,
@@ -185,7 +184,9 @@ def amend(
     row = svc.get_session(db, cid, sid)
     by_id = resolve_staff(db, cid, by, "by")
     performed = at or (row.performed_at.isoformat() if row.performed_at else None)
-    chart_input = _chart_input(db, cid, row, vial, points, performed, pain, numbing, aftercare)
+    chart_input = _chart_input(
+        db, cid, Plan.model_validate(row.plan), vial, points, performed, pain, numbing, aftercare
+    )
     a = svc.amend_session(
         db,
         cid,

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
 from typing import Any, Protocol
 
 import numpy as np
@@ -53,17 +54,21 @@ def mediapipe_solution(name: str) -> Any:
         return importlib.import_module(module_name)  # already there, or mediapipe fully imported
     entered: list[str] = []
     try:
-        for package in ("mediapipe", _SOLUTIONS):
-            if package not in sys.modules:
-                spec = importlib.util.find_spec(package)
-                if spec is None:
-                    raise ModuleNotFoundError(f"no module named {package!r}", name=package)
-                sys.modules[package] = importlib.util.module_from_spec(spec)
-                entered.append(package)
+        _enter_unexecuted(importlib.util.find_spec("mediapipe"), entered)
+        _enter_unexecuted(importlib.util.find_spec("mediapipe.python.solutions"), entered)
         return importlib.import_module(module_name)
     finally:
         for package in entered:
             del sys.modules[package]
+
+
+def _enter_unexecuted(spec: ModuleSpec | None, entered: list[str]) -> None:
+    """Put the package of ``spec`` in ``sys.modules`` without running its ``__init__``."""
+    if spec is None:
+        raise ModuleNotFoundError("MediaPipe is not installed", name="mediapipe")
+    if spec.name not in sys.modules:
+        sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+        entered.append(spec.name)
 
 
 @dataclass(frozen=True, eq=False)

@@ -134,8 +134,8 @@ def _sharpness(crop: UInt8Array, pts: FloatArray) -> float:
     size = (SHARPNESS_FACE_WIDTH_PX, max(8, round(height * factor)))
     interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     small = cv2.resize(gray, size, interpolation=interpolation)
-    mask = face_mask(pts * factor, (small.shape[0], small.shape[1]))
-    mask = cv2.erode(mask, _ERODE_KERNEL)  # the hull edge is background contrast
+    # Eroded: the hull edge is background contrast.
+    mask = cv2.erode(face_mask(pts * factor, (small.shape[0], small.shape[1])), _ERODE_KERNEL)
     laplacian = cv2.Laplacian(small, cv2.CV_64F)
     _, std = cv2.meanStdDev(laplacian, mask=mask)
     return float(std[0, 0]) ** 2 if cv2.countNonZero(mask) else 0.0

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import cv2
 import numpy as np
@@ -229,14 +229,14 @@ def _analysis_image(
     return np.ascontiguousarray(crop), local, mm_per_px
 
 
-def _band_pass(lightness: FloatArray, sigma_px: float) -> FloatArray:
+def _band_pass(lightness: Float32Array, sigma_px: float) -> Float32Array:
     fine = cv2.GaussianBlur(lightness, (0, 0), sigma_px)
     coarse = cv2.GaussianBlur(lightness, (0, 0), sigma_px * 1.6)
-    result: FloatArray = fine - coarse
+    result: Float32Array = fine - coarse
     return result
 
 
-def _pore_count(lightness: FloatArray, mask: BoolArray, sigmas_px: tuple[float, float]) -> int:
+def _pore_count(lightness: Float32Array, mask: BoolArray, sigmas_px: tuple[float, float]) -> int:
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
         return 0
@@ -349,7 +349,15 @@ def skin_metrics(
     )
 
 
-def measure_skin(analysis: PhotoAnalysis, **options: object) -> SkinReport:
+class SkinOptions(TypedDict, total=False):
+    """The keyword options of :func:`skin_metrics`, passed on by :func:`measure_skin`."""
+
+    reference_zone: str
+    zones: tuple[str, ...]
+    detect_colour_card: bool
+
+
+def measure_skin(analysis: PhotoAnalysis, **options: Unpack[SkinOptions]) -> SkinReport:
     """:func:`skin_metrics` of an inspected photo, decoded at the resolution it needs.
 
     A photo finer than :data:`ANALYSIS_MIN_MM_PER_PX` is decoded reduced (JPEG: by libjpeg,
@@ -361,4 +369,4 @@ def measure_skin(analysis: PhotoAnalysis, **options: object) -> SkinReport:
     rgb = analysis.photo.rgb_reduced_by(factor)
     landmarks = analysis.landmarks.scaled_to((rgb.shape[1], rgb.shape[0]))
     mm_per_px = analysis.scale.mm_per_px * analysis.photo.size[0] / rgb.shape[1]
-    return skin_metrics(rgb, landmarks, mm_per_px, **options)  # type: ignore[arg-type]
+    return skin_metrics(rgb, landmarks, mm_per_px, **options)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,6 +96,11 @@ class Database:
         """A write unit of work: commit on success, roll back on any error."""
         with self.writer() as session, session.begin():
             yield session
+
+    def current_schema(self) -> str:
+        """The PostgreSQL schema this engine's connections use (``pg_dump -n`` names it)."""
+        with self.engine.connect() as conn:
+            return str(conn.execute(text("SELECT current_schema()")).scalar_one())
 
     def dispose(self) -> None:
         """Close pooled connections."""

@@ -159,8 +159,11 @@ class Patient(Versioned, Base):
     updated_at: Mapped[datetime]
 
 
-class Intake(Base):
-    """One answered intake questionnaire (immutable; a new one is a new row)."""
+class IntakeRecord(Base):
+    """One answered intake questionnaire as stored (immutable; a new one is a new row).
+
+    ``answers`` holds the core's :class:`~dosemap.domain.intake.Intake` as JSON.
+    """
 
     __tablename__ = "intakes"
     __table_args__ = (Index(None, "patient_id", "answered_at"),)
@@ -387,8 +390,11 @@ class FollowUp(Versioned, Base):
     created_at: Mapped[datetime]
 
 
-class Photo(Base):
-    """Metadata of a content-addressed photo file (the bytes live on disk, named by SHA-256)."""
+class PhotoRecord(Base):
+    """Metadata of a content-addressed photo file (the bytes live on disk, named by SHA-256).
+
+    The picture itself, once read, is a :class:`~dosemap.imaging.intake.Photo`.
+    """
 
     __tablename__ = "photos"
     __table_args__ = (Index(None, "patient_id", "taken_at"),)

@@ -20,12 +20,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import text
-
-from dosemap.persistence.audit import ChainReport, verify_chain
+from dosemap.persistence.audit import ChainReport
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import IntegrityError, StorageError
 from dosemap.persistence.migrate import current_revision
+from dosemap.persistence.unit_of_work import reading
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def verify_audit_chain(db: Database) -> ChainReport:
+    """Walk the whole audit chain and report every break (does not raise on one)."""
+    with reading(db) as uow:
+        return uow.audit.verify()
+
+
 def _verified(db: Database) -> ChainReport:
-    with db.read() as s:
-        report = verify_chain(s)
+    report = verify_audit_chain(db)
     if not report.ok:
         raise IntegrityError("audit chain broken: " + "; ".join(map(str, report.problems[:3])))
     return report
@@ -80,9 +84,7 @@ def _pg_command_env(db: Database) -> tuple[str, str, dict[str, str]]:
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     libpq = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    with db.engine.connect() as conn:
-        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-    return libpq, str(schema), env
+    return libpq, db.current_schema(), env
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
 from dosemap.domain.intake import ContraindicationAnswers, Intake
 from dosemap.domain.library.catalog import Library
 from dosemap.domain.plan import Plan, PlanRequest
@@ -23,7 +21,7 @@ from dosemap.domain.planning import build_plan
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import SigningRefusedError
 from dosemap.persistence.migrate import current_revision, upgrade
-from dosemap.persistence.models import Clinic, FollowUp, TreatmentSession
+from dosemap.persistence.unit_of_work import reading
 from dosemap.resources import load_library, template_mesh
 from dosemap.services import followups, sessions, staff, vials
 from dosemap.services import patients as patient_service
@@ -116,31 +114,11 @@ def _plans(library: Library) -> dict[str, Plan]:
 
 
 def _summary(db: Database, clinic_id: uuid.UUID, created: bool, today: date) -> DemoSummary:
-    from dosemap.persistence.models import Patient
-
-    with db.read() as s:
-        n_pat = s.execute(
-            select(func.count()).select_from(Patient).where(Patient.clinic_id == clinic_id)
-        ).scalar_one()
-        n_ses = s.execute(
-            select(func.count())
-            .select_from(TreatmentSession)
-            .where(TreatmentSession.clinic_id == clinic_id)
-        ).scalar_one()
-        n_sig = s.execute(
-            select(func.count())
-            .select_from(TreatmentSession)
-            .where(TreatmentSession.clinic_id == clinic_id, TreatmentSession.status == "signed")
-        ).scalar_one()
-        n_due = s.execute(
-            select(func.count())
-            .select_from(FollowUp)
-            .where(
-                FollowUp.clinic_id == clinic_id,
-                FollowUp.status == "open",
-                FollowUp.due_on <= today + timedelta(days=14),
-            )
-        ).scalar_one()
+    with reading(db) as uow:
+        n_pat = uow.patients.count(clinic_id)
+        n_ses = uow.sessions.count(clinic_id)
+        n_sig = uow.sessions.count(clinic_id, ("signed",))
+        n_due = uow.followups.count_open_due(clinic_id, today + timedelta(days=14))
     return DemoSummary(created, clinic_id, n_pat, n_ses, n_sig, n_due)
 
 
@@ -163,10 +141,7 @@ def seed_demo_clinic(
     if current_revision(db.engine) is None:
         upgrade(db.engine)
     today = today or datetime.now(UTC).date()
-    with db.read() as s:
-        existing = s.execute(
-            select(Clinic.id).where(Clinic.name == DEMO_CLINIC)
-        ).scalar_one_or_none()
+    existing = staff.find_clinic(db, DEMO_CLINIC)
     if existing is not None:
         return _summary(db, existing, False, today)
     library = library or load_library()
@@ -468,14 +443,7 @@ def _close_past_followups(
     db: Database, cid: uuid.UUID, today: date, rng: random.Random, actor: str
 ) -> None:
     """Reviews and retreatments long past were attended; recent ones stay due."""
-    with db.read() as s:
-        rows = s.execute(
-            select(FollowUp.id, FollowUp.version, FollowUp.due_on).where(
-                FollowUp.clinic_id == cid,
-                FollowUp.status == "open",
-                FollowUp.due_on < today - timedelta(days=21),
-            )
-        ).all()
+    rows = followups.open_followups_due_before(db, cid, today - timedelta(days=21))
     for fid, version, due in rows:
         followups.complete_followup(
             db,

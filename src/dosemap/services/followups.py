@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
-from dosemap.persistence.models import AdverseEvent, FollowUp, Patient, TreatmentSession
-from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
+from dosemap.persistence.models import AdverseEvent, FollowUp
+from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.services._common import Input, check_version, now, snap
 
 AdverseKind = Literal[
     "bruising",
@@ -54,10 +54,10 @@ def record_adverse_event(
     recorded_by: uuid.UUID | None = None,
 ) -> AdverseEvent:
     """Record an adverse event (linked to the session when known)."""
-    with db.write() as s:
-        get_scoped(s, Patient, clinic_id, patient_id)
+    with writing(db) as uow:
+        uow.patients.get(clinic_id, patient_id)
         if data.session_id is not None:
-            sess = get_scoped(s, TreatmentSession, clinic_id, data.session_id)
+            sess = uow.sessions.get(clinic_id, data.session_id)
             if sess.patient_id != patient_id:
                 raise InvalidInputError(
                     "session_id", "is another patient's session", "this patient's"
@@ -70,9 +70,8 @@ def record_adverse_event(
             created_at=now(),
             **data.model_dump(),
         )
-        s.add(row)
-        record(
-            s,
+        uow.followups.add(row)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -97,14 +96,13 @@ def adjust_followup(
     """Move a follow-up's due date (the reason replaces the computed basis)."""
     if not reason.strip():
         raise InvalidInputError("reason", "is empty", "why the date moves")
-    with db.write() as s:
-        fu = get_scoped(s, FollowUp, clinic_id, followup_id)
+    with writing(db) as uow:
+        fu = uow.followups.get(clinic_id, followup_id)
         check_version(fu, expected_version, "followup")
         before = snap(fu)
         fu.due_on = due_on
         fu.basis = f"adjusted: {reason.strip()}"[:200]
-        record(
-            s,
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="adjust",
@@ -127,14 +125,13 @@ def complete_followup(
     cancelled: bool = False,
 ) -> FollowUp:
     """Mark a follow-up done (or cancelled)."""
-    with db.write() as s:
-        fu = get_scoped(s, FollowUp, clinic_id, followup_id)
+    with writing(db) as uow:
+        fu = uow.followups.get(clinic_id, followup_id)
         check_version(fu, expected_version, "followup")
         before = snap(fu)
         fu.status = "cancelled" if cancelled else "done"
         fu.completed_at = at
-        record(
-            s,
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="complete",
@@ -163,22 +160,23 @@ class DueFollowUp:
     session_id: uuid.UUID
 
 
+def open_followups_due_before(
+    db: Database, clinic_id: uuid.UUID, before: date
+) -> list[tuple[uuid.UUID, int, date]]:
+    """(id, version, due day) of open follow-ups due before ``before``, earliest first."""
+    with reading(db) as uow:
+        return [
+            (fu.id, fu.version, fu.due_on)
+            for fu, _ in uow.followups.open_due(clinic_id, before - timedelta(days=1))
+        ]
+
+
 def followups_due(
     db: Database, clinic_id: uuid.UUID, on_or_before: date, limit: int = 500
 ) -> list[DueFollowUp]:
     """Open follow-ups due on or before a day, earliest first."""
-    with db.read() as s:
-        rows = s.execute(
-            select(FollowUp, Patient)
-            .join(Patient, Patient.id == FollowUp.patient_id)
-            .where(
-                FollowUp.clinic_id == clinic_id,
-                FollowUp.status == "open",
-                FollowUp.due_on <= on_or_before,
-            )
-            .order_by(FollowUp.due_on, FollowUp.id)
-            .limit(limit)
-        ).all()
+    with reading(db) as uow:
+        rows = uow.followups.open_due(clinic_id, on_or_before, limit)
         return [
             DueFollowUp(
                 followup_id=fu.id,

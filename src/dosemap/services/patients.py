@@ -8,15 +8,14 @@ from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.intake import Intake as IntakeAnswers
 from dosemap.persistence.db import Database
-from dosemap.persistence.models import Consent, Intake, Patient
-from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
-from dosemap.services.staff import MICRODOSE_PROCEDURE, get_clinic
+from dosemap.persistence.models import Consent, IntakeRecord, Patient
+from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.services._common import Input, check_version, now, snap
+from dosemap.services.staff import MICRODOSE_PROCEDURE
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SkinType = Literal["dry", "normal", "oily", "combination", "sensitive"]
@@ -64,8 +63,8 @@ def register_patient(
     """Create a patient record."""
     if data.date_of_birth > date.today():
         raise InvalidInputError("date_of_birth", "is in the future", "a past date")
-    with db.write() as s:
-        get_clinic(s, clinic_id)
+    with writing(db) as uow:
+        uow.clinics.get(clinic_id)
         stamp = now()
         patient = Patient(
             id=uuid.uuid4(),
@@ -74,9 +73,8 @@ def register_patient(
             updated_at=stamp,
             **data.model_dump(),
         )
-        s.add(patient)
-        record(
-            s,
+        uow.patients.add(patient)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -98,15 +96,14 @@ def update_patient(
     actor: str,
 ) -> Patient:
     """Change a patient's details; refuses if someone saved them since ``expected_version``."""
-    with db.write() as s:
-        patient = get_scoped(s, Patient, clinic_id, patient_id)
+    with writing(db) as uow:
+        patient = uow.patients.get(clinic_id, patient_id)
         check_version(patient, expected_version, "patient")
         before = snap(patient)
         for key, value in data.model_dump(exclude_none=True).items():
             setattr(patient, key, value)
         patient.updated_at = now()
-        record(
-            s,
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="update",
@@ -120,25 +117,22 @@ def update_patient(
 
 def get_patient(db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> Patient:
     """One patient of this clinic."""
-    with db.read() as s:
-        return get_scoped(s, Patient, clinic_id, patient_id)
+    with reading(db) as uow:
+        return uow.patients.get(clinic_id, patient_id)
+
+
+def patients_matching(db: Database, clinic_id: uuid.UUID, ref: str) -> list[uuid.UUID]:
+    """Patients whose id or chart number is ``ref`` (what a person typed)."""
+    with reading(db) as uow:
+        return uow.patients.ids_matching(clinic_id, ref)
 
 
 def find_patients(
     db: Database, clinic_id: uuid.UUID, text: str = "", limit: int = 50
 ) -> list[Patient]:
     """Patients whose chart number or name starts with ``text``."""
-    with db.read() as s:
-        q = select(Patient).where(Patient.clinic_id == clinic_id)
-        if text:
-            like = f"{text}%"
-            q = q.where(
-                Patient.chart_number.ilike(like)
-                | Patient.family_name.ilike(like)
-                | Patient.given_name.ilike(like)
-            )
-        q = q.order_by(Patient.family_name, Patient.given_name).limit(limit)
-        return list(s.execute(q).scalars())
+    with reading(db) as uow:
+        return uow.patients.search(clinic_id, text, limit)
 
 
 def record_intake(
@@ -150,13 +144,13 @@ def record_intake(
     answered_at: datetime,
     actor: str,
     recorded_by: uuid.UUID | None = None,
-) -> Intake:
+) -> IntakeRecord:
     """Store an answered questionnaire (the core's :class:`~dosemap.domain.intake.Intake`)."""
     if answered_at.tzinfo is None:
         raise InvalidInputError("answered_at", "has no time zone", "an ISO time with offset")
-    with db.write() as s:
-        get_scoped(s, Patient, clinic_id, patient_id)
-        row = Intake(
+    with writing(db) as uow:
+        uow.patients.get(clinic_id, patient_id)
+        row = IntakeRecord(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
             patient_id=patient_id,
@@ -166,9 +160,8 @@ def record_intake(
             recorded_by=recorded_by,
             created_at=now(),
         )
-        s.add(row)
-        record(
-            s,
+        uow.patients.add(row)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -184,8 +177,8 @@ def record_consent(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID, data: ConsentInput, *, actor: str
 ) -> Consent:
     """Store a signed consent; the text itself is kept by version and SHA-256."""
-    with db.write() as s:
-        get_scoped(s, Patient, clinic_id, patient_id)
+    with writing(db) as uow:
+        uow.patients.get(clinic_id, patient_id)
         row = Consent(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
@@ -198,9 +191,8 @@ def record_consent(
             witness_name=data.witness_name,
             created_at=now(),
         )
-        s.add(row)
-        record(
-            s,
+        uow.patients.add(row)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -210,19 +202,3 @@ def record_consent(
             after=row,
         )
         return row
-
-
-def latest_intake(
-    s: Session, clinic_id: uuid.UUID, patient_id: uuid.UUID, before: datetime
-) -> Intake | None:
-    """The newest intake answered at or before ``before``."""
-    return s.execute(
-        select(Intake)
-        .where(
-            Intake.clinic_id == clinic_id,
-            Intake.patient_id == patient_id,
-            Intake.answered_at <= before,
-        )
-        .order_by(Intake.answered_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()

@@ -8,8 +8,6 @@ the plan's mesh anchors and landmark rings, so the same plan lands on any photo 
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,13 +128,6 @@ def _drawing_size(face_px: float, width_px: int) -> tuple[float, float]:
     return enlarge, scale
 
 
-def _jpeg_data_uri(rgb: npt.NDArray[np.uint8]) -> str:
-    buffer = io.BytesIO()
-    # Built from bare pixels: no EXIF or GPS from the original.
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buffer, format="JPEG", quality=88)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def draw_plan_on_photo(
     plan: Plan,
     analysis: PhotoAnalysis,
@@ -153,6 +144,8 @@ def draw_plan_on_photo(
     on many photos; without it the geometry is worked out here. Raises :class:`ValueError` if
     it was prepared for another plan.
     """
+    from dosemap.imaging import framing  # OpenCV: only when drawing on a photo
+
     drawing = _drawing_for(plan, drawing)
     beyond = resolve_anchors(drawing.outline_anchors, analysis.landmarks.xy[:468])
     x0, y0, x1, y1 = face_crop(analysis, beyond)
@@ -173,16 +166,10 @@ def draw_plan_on_photo(
     crop = analysis.photo.full_rgb()[y0:y1, x0:x1]
     picture = None
     if png:
-        if size != (x1 - x0, y1 - y0):  # enlarging only; OpenCV's bicubic is ~8× Pillow's
-            import cv2
-
-            background = Image.fromarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
-        else:
-            background = Image.fromarray(np.ascontiguousarray(crop))
-        picture = to_png(scene, background)
+        picture = to_png(scene, framing.background(crop, size))
     # The SVG embeds the crop at the photo's own resolution and lets the viewer stretch it
     # over the image box: no enlarged copy to encode, and no detail lost either way.
-    document = to_svg(scene, _jpeg_data_uri(crop)) if svg else ""
+    document = to_svg(scene, framing.jpeg_data_uri(crop)) if svg else ""
     return PhotoPlanPicture(analysis, scene, picture, document, enlarge, (x0, y0, x1, y1))
 
 

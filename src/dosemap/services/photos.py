@@ -18,8 +18,9 @@ from pydantic import AwareDatetime, Field
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import IntegrityError
-from dosemap.persistence.models import OutcomeMeasurement, Patient, Photo, TreatmentSession
-from dosemap.services._common import Input, get_scoped, now, record
+from dosemap.persistence.models import OutcomeMeasurement, PhotoRecord
+from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.services._common import Input, now
 
 MediaType = Literal["image/jpeg", "image/png", "image/heic", "image/webp"]
 MAX_PHOTO_BYTES = 50 * 1024 * 1024
@@ -101,21 +102,21 @@ def add_photo(
     meta: PhotoInput,
     *,
     actor: str,
-) -> Photo:
+) -> PhotoRecord:
     """Store the file by content and record its metadata (the file is kept even if the record
     is rolled back: it is unreferenced then, never half-written)."""
     if not data or len(data) > MAX_PHOTO_BYTES:
         raise InvalidInputError("photo", f"{len(data)} bytes", f"1 to {MAX_PHOTO_BYTES} bytes")
-    with db.write() as s:
-        get_scoped(s, Patient, clinic_id, patient_id)
+    with writing(db) as uow:
+        uow.patients.get(clinic_id, patient_id)
         if meta.session_id is not None:
-            sess = get_scoped(s, TreatmentSession, clinic_id, meta.session_id)
+            sess = uow.sessions.get(clinic_id, meta.session_id)
             if sess.patient_id != patient_id:
                 raise InvalidInputError(
                     "session_id", "is another patient's session", "this patient's"
                 )
         digest = store.put(data)
-        row = Photo(
+        row = PhotoRecord(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
             patient_id=patient_id,
@@ -127,9 +128,8 @@ def add_photo(
             taken_at=meta.taken_at,
             created_at=now(),
         )
-        s.add(row)
-        record(
-            s,
+        uow.photos.add(row)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -143,8 +143,8 @@ def add_photo(
 
 def read_photo(db: Database, store: PhotoStore, clinic_id: uuid.UUID, photo_id: uuid.UUID) -> bytes:
     """A photo's bytes, checksum-verified."""
-    with db.read() as s:
-        row = get_scoped(s, Photo, clinic_id, photo_id)
+    with reading(db) as uow:
+        row = uow.photos.get(clinic_id, photo_id)
     return store.get(row.sha256)
 
 
@@ -152,11 +152,11 @@ def record_measurement(
     db: Database, clinic_id: uuid.UUID, photo_id: uuid.UUID, data: MeasurementInput, *, actor: str
 ) -> OutcomeMeasurement:
     """Store one outcome measurement from a photo."""
-    with db.write() as s:
-        photo = get_scoped(s, Photo, clinic_id, photo_id)
+    with writing(db) as uow:
+        photo = uow.photos.get(clinic_id, photo_id)
         session_id = data.session_id or photo.session_id
         if session_id is not None:
-            get_scoped(s, TreatmentSession, clinic_id, session_id)
+            uow.sessions.get(clinic_id, session_id)
         row = OutcomeMeasurement(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
@@ -168,9 +168,8 @@ def record_measurement(
             unit=data.unit,
             measured_at=data.measured_at,
         )
-        s.add(row)
-        record(
-            s,
+        uow.photos.add(row)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",

@@ -8,21 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
 from dosemap.persistence.db import Database
-from dosemap.persistence.models import (
-    AdverseEvent,
-    Consent,
-    FollowUp,
-    Intake,
-    Patient,
-    ProductLot,
-    SessionVialUsage,
-    TreatmentSession,
-    Vial,
-)
-from dosemap.services._common import get_scoped
+from dosemap.persistence.unit_of_work import reading
 
 
 @dataclass(frozen=True)
@@ -39,22 +26,11 @@ def patient_timeline(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID
 ) -> list[TimelineEvent]:
     """Everything on a patient's record, oldest first."""
-    with db.read() as s:
-        get_scoped(s, Patient, clinic_id, patient_id)
+    with reading(db) as uow:
+        uow.patients.get(clinic_id, patient_id)
+        q = uow.reporting
         events: list[TimelineEvent] = []
-        for row in s.execute(
-            select(
-                TreatmentSession.id,
-                TreatmentSession.status,
-                TreatmentSession.product,
-                TreatmentSession.scheduled_at,
-                TreatmentSession.performed_at,
-                TreatmentSession.total_units,
-                TreatmentSession.planned_units,
-            ).where(
-                TreatmentSession.clinic_id == clinic_id, TreatmentSession.patient_id == patient_id
-            )
-        ):
+        for row in q.sessions_of(clinic_id, patient_id):
             units = row.total_units if row.total_units is not None else row.planned_units
             events.append(
                 TimelineEvent(
@@ -64,39 +40,23 @@ def patient_timeline(
                     f"{row.status} {row.product} {units} U",
                 )
             )
-        for ae in s.execute(
-            select(AdverseEvent).where(
-                AdverseEvent.clinic_id == clinic_id, AdverseEvent.patient_id == patient_id
-            )
-        ).scalars():
+        for ae in q.adverse_events_of(clinic_id, patient_id):
             events.append(
                 TimelineEvent(ae.onset_at, "adverse_event", ae.id, f"{ae.severity} {ae.kind}")
             )
-        for it in s.execute(
-            select(Intake.id, Intake.answered_at, Intake.questionnaire_version).where(
-                Intake.clinic_id == clinic_id, Intake.patient_id == patient_id
-            )
-        ):
+        for it in q.intakes_of(clinic_id, patient_id):
             events.append(
                 TimelineEvent(
                     it.answered_at, "intake", it.id, f"intake v{it.questionnaire_version}"
                 )
             )
-        for c in s.execute(
-            select(Consent.id, Consent.signed_at, Consent.procedure, Consent.text_version).where(
-                Consent.clinic_id == clinic_id, Consent.patient_id == patient_id
-            )
-        ):
+        for c in q.consents_of(clinic_id, patient_id):
             events.append(
                 TimelineEvent(
                     c.signed_at, "consent", c.id, f"consent {c.procedure} v{c.text_version}"
                 )
             )
-        for fu in s.execute(
-            select(FollowUp).where(
-                FollowUp.clinic_id == clinic_id, FollowUp.patient_id == patient_id
-            )
-        ).scalars():
+        for fu in q.followups_of(clinic_id, patient_id):
             at = datetime.combine(fu.due_on, datetime.min.time(), tzinfo=UTC)
             events.append(TimelineEvent(at, "followup", fu.id, f"{fu.kind} due ({fu.status})"))
         return sorted(events, key=lambda e: (e.at, e.kind))
@@ -119,17 +79,11 @@ def rolling_units(
 
     Equivalents were computed with the core's conversion when each session was charted.
     """
-    with db.read() as s:
-        total, count = s.execute(
-            select(func.sum(TreatmentSession.botox_equivalent_units), func.count()).where(
-                TreatmentSession.clinic_id == clinic_id,
-                TreatmentSession.patient_id == patient_id,
-                TreatmentSession.performed_at > as_of - timedelta(days=days),
-                TreatmentSession.performed_at <= as_of,
-                TreatmentSession.status.in_(("charted", "signed")),
-            )
-        ).one()
-        return RollingUnits(as_of, days, Decimal(total or 0) + 0, int(count))
+    with reading(db) as uow:
+        total, count = uow.reporting.equivalent_units_between(
+            clinic_id, patient_id, as_of - timedelta(days=days), as_of
+        )
+        return RollingUnits(as_of, days, total, count)
 
 
 @dataclass(frozen=True)
@@ -152,61 +106,23 @@ class RecallHit:
 
 def lot_recall(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[RecallHit]:
     """Every patient who received ``lot_number``, with contact details, vial and session."""
-    with db.read() as s:
-        rows = s.execute(
-            select(
-                Patient.id,
-                Patient.chart_number,
-                Patient.given_name,
-                Patient.family_name,
-                Patient.phone,
-                Patient.email,
-                TreatmentSession.id,
-                TreatmentSession.performed_at,
-                Vial.id,
-                Vial.label,
-                ProductLot.product,
-                ProductLot.lot_number,
-                SessionVialUsage.units,
-            )
-            .select_from(ProductLot)
-            .join(Vial, Vial.lot_id == ProductLot.id)
-            .join(SessionVialUsage, SessionVialUsage.vial_id == Vial.id)
-            .join(TreatmentSession, TreatmentSession.id == SessionVialUsage.session_id)
-            .join(Patient, Patient.id == TreatmentSession.patient_id)
-            .where(ProductLot.clinic_id == clinic_id, ProductLot.lot_number == lot_number)
-            .order_by(Patient.family_name, Patient.given_name, TreatmentSession.performed_at)
-        ).all()
+    with reading(db) as uow:
         return [
             RecallHit(
-                pid,
-                chart,
-                f"{given} {family}",
-                phone,
-                email,
-                sid,
-                performed,
-                vid,
-                label,
-                product,
-                lot,
-                units,
+                r.patient_id,
+                r.chart_number,
+                f"{r.given_name} {r.family_name}",
+                r.phone,
+                r.email,
+                r.session_id,
+                r.performed_at,
+                r.vial_id,
+                r.vial_label,
+                r.product,
+                r.lot_number,
+                r.units,
             )
-            for (
-                pid,
-                chart,
-                given,
-                family,
-                phone,
-                email,
-                sid,
-                performed,
-                vid,
-                label,
-                product,
-                lot,
-                units,
-            ) in rows
+            for r in uow.reporting.recall(clinic_id, lot_number)
         ]
 
 
@@ -214,26 +130,8 @@ def units_per_product_month(
     db: Database, clinic_id: uuid.UUID, since: datetime, until: datetime
 ) -> dict[tuple[str, str], Decimal]:
     """Units charted per (product, ``YYYY-MM``) in UTC months."""
-    with db.read() as s:
-        if db.is_sqlite:
-            month = func.strftime("%Y-%m", TreatmentSession.performed_at)
-        else:
-            month = func.to_char(func.timezone("UTC", TreatmentSession.performed_at), "YYYY-MM")
-        rows = s.execute(
-            select(
-                TreatmentSession.product,
-                month.label("month"),
-                func.sum(TreatmentSession.total_units),
-            )
-            .where(
-                TreatmentSession.clinic_id == clinic_id,
-                TreatmentSession.performed_at >= since,
-                TreatmentSession.performed_at < until,
-                TreatmentSession.status.in_(("charted", "signed")),
-            )
-            .group_by(TreatmentSession.product, month)
-        ).all()
+    with reading(db) as uow:
         out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        for product, m, total in rows:
-            out[(product, str(m))] += Decimal(total or 0)
+        for product, month, total in uow.reporting.units_per_product_month(clinic_id, since, until):
+            out[(product, month)] += total
         return dict(sorted(out.items()))

@@ -16,8 +16,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
 
 from dosemap.domain.dosing import botox_equivalent_units
 from dosemap.domain.errors import InvalidInputError
@@ -31,18 +29,13 @@ from dosemap.persistence.errors import RecordLockedError, SigningRefusedError
 from dosemap.persistence.models import (
     Amendment,
     ChartPoint,
-    Consent,
     FollowUp,
-    Patient,
-    ProductLot,
     SessionVialUsage,
-    Staff,
     TreatmentSession,
-    Vial,
 )
-from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
-from dosemap.services.patients import latest_intake
-from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems, get_clinic
+from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
+from dosemap.services._common import Input, check_version, now
+from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems
 
 #: A review visit after onset: effects show in 5–14 days (clinical.md §1.7, Iranmanesh 2022).
 REVIEW_AFTER_DAYS = 14
@@ -124,9 +117,9 @@ def plan_session(
     """Create a session from a plan (status ``planned``)."""
     if scheduled_at.tzinfo is None:
         raise InvalidInputError("scheduled_at", "has no time zone", "an ISO time with offset")
-    with db.write() as s:
-        get_scoped(s, Patient, clinic_id, patient_id)
-        injector = get_scoped(s, Staff, clinic_id, injector_id)
+    with writing(db) as uow:
+        uow.patients.get(clinic_id, patient_id)
+        injector = uow.staff.get(clinic_id, injector_id)
         if injector.role not in ("injector", "admin"):
             raise InvalidInputError(
                 "injector", f"staff role is {injector.role}", "injector or admin"
@@ -146,42 +139,27 @@ def plan_session(
             created_at=stamp,
             updated_at=stamp,
         )
-        s.add(row)
-        record(
-            s,
+        uow.sessions.add(row)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="plan",
             entity="session",
             entity_id=row.id,
             before=None,
-            after=lambda: session_snapshot(s, row),
+            after=lambda: uow.sessions.snapshot(row),
         )
         return row
 
 
-def session_snapshot(s: Session, row: TreatmentSession) -> dict[str, Any]:
+def session_snapshot(uow: UnitOfWork, row: TreatmentSession) -> dict[str, Any]:
     """The session, its chart points and vial usage: what audit digests and amendments keep."""
-    points = s.execute(
-        select(ChartPoint).where(ChartPoint.session_id == row.id).order_by(ChartPoint.number)
-    ).scalars()
-    usage = s.execute(
-        select(SessionVialUsage)
-        .where(SessionVialUsage.session_id == row.id)
-        .order_by(SessionVialUsage.vial_id)
-    ).scalars()
-    return {
-        "session": snap(row),
-        "points": [snap(p) for p in points],
-        "usage": [snap(u) for u in usage],
-    }
+    return uow.sessions.snapshot(row)
 
 
-def _load(s: Session, clinic_id: uuid.UUID, session_id: uuid.UUID) -> TreatmentSession:
-    return get_scoped(s, TreatmentSession, clinic_id, session_id)
-
-
-def _apply_chart(s: Session, row: TreatmentSession, chart: ChartInput, library: Library) -> None:
+def _apply_chart(
+    uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library
+) -> None:
     """Replace the chart (points, vial usage, vial draws) in the open transaction."""
     numbers = [p.number for p in chart.points]
     if len(set(numbers)) != len(numbers):
@@ -190,28 +168,16 @@ def _apply_chart(s: Session, row: TreatmentSession, chart: ChartInput, library: 
     for p in chart.points:
         per_vial[p.vial_id].append(p.units)
     # Give back what the previous chart drew, then draw for the new one.
-    old_usage = (
-        s.execute(select(SessionVialUsage).where(SessionVialUsage.session_id == row.id))
-        .scalars()
-        .all()
-    )
-    for usage in old_usage:
-        vial = s.get(Vial, usage.vial_id)
-        assert vial is not None
-        vial.units_drawn -= usage.units
-    s.execute(delete(SessionVialUsage).where(SessionVialUsage.session_id == row.id))
-    s.execute(delete(ChartPoint).where(ChartPoint.session_id == row.id))
-    s.expire(row, ["points"])
+    for usage in uow.sessions.vial_usage(row.id):
+        uow.vials.by_id(usage.vial_id).units_drawn -= usage.units
+    uow.sessions.clear_chart(row)
     for vial_id, units in per_vial.items():
         first = next(i for i, p in enumerate(chart.points) if p.vial_id == vial_id)
         field = f"points[{first}].vial_id"
-        vial = s.execute(
-            select(Vial).where(Vial.id == vial_id, Vial.clinic_id == row.clinic_id)
-        ).scalar_one_or_none()
+        vial = uow.vials.find(row.clinic_id, vial_id)
         if vial is None:
             raise InvalidInputError(field, "no such vial in this clinic", "an opened vial's id")
-        lot = s.get(ProductLot, vial.lot_id)
-        assert lot is not None
+        lot = uow.lots.of_vial(vial)
         if lot.product != row.product:
             raise InvalidInputError(field, f"vial holds {lot.product}", f"a {row.product} vial")
         if vial.discarded_at is not None and vial.discarded_at <= chart.performed_at:
@@ -223,7 +189,7 @@ def _apply_chart(s: Session, row: TreatmentSession, chart: ChartInput, library: 
                 field, f"charts {total} U from a vial with {left} U left", f"<= {left} U"
             )
         vial.units_drawn += total
-        s.add(
+        uow.sessions.add(
             SessionVialUsage(
                 session_id=row.id,
                 vial_id=vial_id,
@@ -233,7 +199,7 @@ def _apply_chart(s: Session, row: TreatmentSession, chart: ChartInput, library: 
             )
         )
     for p in chart.points:
-        s.add(
+        uow.sessions.add(
             ChartPoint(
                 id=uuid.uuid4(),
                 clinic_id=row.clinic_id,
@@ -275,23 +241,22 @@ def chart_session(
     actor: str,
 ) -> TreatmentSession:
     """Record (or re-record, before signing) the chart as performed."""
-    with db.write() as s:
-        row = _load(s, clinic_id, session_id)
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
-        before = session_snapshot(s, row)
-        _apply_chart(s, row, chart, library)
+        before = uow.sessions.snapshot(row)
+        _apply_chart(uow, row, chart, library)
         row.status = "charted"
-        record(
-            s,
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="chart",
             entity="session",
             entity_id=row.id,
             before=before,
-            after=lambda: session_snapshot(s, row),
+            after=lambda: uow.sessions.snapshot(row),
         )
         return row
 
@@ -317,30 +282,18 @@ def _charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
 
 
 def safety_inputs(
-    s: Session, row: TreatmentSession
+    uow: UnitOfWork, row: TreatmentSession
 ) -> tuple[Plan, IntakeAnswers | None, SessionContext]:
     """Build the core's inputs from the database: the chart as a plan, the intake with prior
     sessions from the record added, and the context with the vials actually used."""
-    points = list(
-        s.execute(
-            select(ChartPoint).where(ChartPoint.session_id == row.id).order_by(ChartPoint.number)
-        ).scalars()
-    )
+    points = uow.sessions.chart_points(row.id)
     plan = _charted_plan(row, points) if points else Plan.model_validate(row.plan)
     at = row.performed_at or row.scheduled_at
-    intake_row = latest_intake(s, row.clinic_id, row.patient_id, at)
+    intake_row = uow.patients.latest_intake(row.clinic_id, row.patient_id, at)
     intake: IntakeAnswers | None = None
     if intake_row is not None:
         intake = IntakeAnswers.model_validate(intake_row.answers)
-        prior = s.execute(
-            select(TreatmentSession).where(
-                TreatmentSession.clinic_id == row.clinic_id,
-                TreatmentSession.patient_id == row.patient_id,
-                TreatmentSession.id != row.id,
-                TreatmentSession.status.in_(("charted", "signed")),
-                TreatmentSession.performed_at < at,
-            )
-        ).scalars()
+        prior = uow.sessions.performed_before(row.clinic_id, row.patient_id, at, row.id)
         recorded = tuple(
             PriorTreatment(treated_on=p.performed_at.date(), product=p.product, units=p.total_units)
             for p in prior
@@ -352,10 +305,8 @@ def safety_inputs(
     vial_ids = {p.vial_id for p in points}
     vials = []
     for vial_id in sorted(vial_ids):
-        vial = s.get(Vial, vial_id)
-        assert vial is not None
-        lot = s.get(ProductLot, vial.lot_id)
-        assert lot is not None
+        vial = uow.vials.by_id(vial_id)
+        lot = uow.lots.of_vial(vial)
         vials.append(
             VialInUse(
                 product=lot.product,
@@ -370,12 +321,12 @@ def safety_inputs(
     return plan, intake, context
 
 
-def evaluate_session(s: Session, row: TreatmentSession, library: Library) -> tuple[Any, ...]:
+def evaluate_session(uow: UnitOfWork, row: TreatmentSession, library: Library) -> tuple[Any, ...]:
     """The core's safety findings for this session as charted."""
     from dosemap.domain.safety import evaluate
     from dosemap.resources import template_mesh
 
-    plan, intake, context = safety_inputs(s, row)
+    plan, intake, context = safety_inputs(uow, row)
     return tuple(evaluate(plan, library, intake=intake, context=context, mesh=template_mesh()))
 
 
@@ -383,23 +334,8 @@ def session_findings(
     db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID, library: Library
 ) -> tuple[Any, ...]:
     """Safety findings for a session (read only)."""
-    with db.read() as s:
-        return evaluate_session(s, _load(s, clinic_id, session_id), library)
-
-
-def _consent_on_file(s: Session, row: TreatmentSession, at: datetime) -> bool:
-    found = s.execute(
-        select(Consent.id)
-        .where(
-            Consent.clinic_id == row.clinic_id,
-            Consent.patient_id == row.patient_id,
-            Consent.procedure == row.procedure,
-            Consent.signed_at <= at,
-            Consent.withdrawn_at.is_(None),
-        )
-        .limit(1)
-    ).first()
-    return found is not None
+    with reading(db) as uow:
+        return evaluate_session(uow, uow.sessions.get(clinic_id, session_id), library)
 
 
 def sign_session(
@@ -418,45 +354,48 @@ def sign_session(
     Raises :class:`SigningRefusedError` listing every reason when a safety finding blocks, the
     injector's credential does not cover the procedure on the day, or no consent is on file.
     """
-    with db.write() as s:
-        row = _load(s, clinic_id, session_id)
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status != "charted":
             raise RecordLockedError(
                 f"session {row.id} is {row.status}: only a charted session can be signed"
             )
-        get_scoped(s, Staff, clinic_id, signer_id)
+        uow.staff.get(clinic_id, signer_id)
         assert row.performed_at is not None
-        clinic = get_clinic(s, clinic_id)
+        clinic = uow.clinics.get(clinic_id)
         reasons = credential_problems(
-            s, clinic, row.injector_id, row.procedure, row.performed_at.date()
+            uow, clinic, row.injector_id, row.procedure, row.performed_at.date()
         )
-        if not _consent_on_file(s, row, row.performed_at):
+        if not uow.patients.consent_on_file(
+            clinic_id, row.patient_id, row.procedure, row.performed_at
+        ):
             reasons.append(f"no signed consent for {row.procedure} before the session")
-        for finding in evaluate_session(s, row, library):
+        for finding in evaluate_session(uow, row, library):
             if finding.severity == "block":
                 reasons.append(f"{finding.code}: {finding.title}")
         if reasons:
             raise SigningRefusedError(reasons)
-        before = session_snapshot(s, row)
+        before = uow.sessions.snapshot(row)
         row.status = "signed"
         row.signed_at = at or now()
         row.signed_by = signer_id
-        record(
-            s,
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="sign",
             entity="session",
             entity_id=row.id,
             before=before,
-            after=lambda: session_snapshot(s, row),
+            after=lambda: uow.sessions.snapshot(row),
         )
-        _schedule_followups(s, row, library, actor)
+        _schedule_followups(uow, row, library, actor)
         return row
 
 
-def _schedule_followups(s: Session, row: TreatmentSession, library: Library, actor: str) -> None:
+def _schedule_followups(
+    uow: UnitOfWork, row: TreatmentSession, library: Library, actor: str
+) -> None:
     assert row.performed_at is not None
     day: date = row.performed_at.date()
     retreat = library.product(row.product).min_retreatment_days
@@ -484,9 +423,8 @@ def _schedule_followups(s: Session, row: TreatmentSession, library: Library, act
             basis=basis[:200],
             created_at=now(),
         )
-        s.add(fu)
-        record(
-            s,
+        uow.followups.add(fu)
+        uow.audit.record(
             clinic_id=row.clinic_id,
             actor=actor,
             action="schedule",
@@ -512,19 +450,19 @@ def amend_session(
     """Change a signed session's chart; the record as it was is kept with the reason."""
     if not reason.strip():
         raise InvalidInputError("reason", "is empty", "why the signed record is changed")
-    with db.write() as s:
-        row = _load(s, clinic_id, session_id)
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status != "signed":
             raise InvalidInputError(
                 "session", f"is {row.status}", "a signed session (re-chart it instead)"
             )
-        get_scoped(s, Staff, clinic_id, amended_by)
-        before = session_snapshot(s, row)
-        _apply_chart(s, row, chart, library)
+        uow.staff.get(clinic_id, amended_by)
+        before = uow.sessions.snapshot(row)
+        _apply_chart(uow, row, chart, library)
         row.amendment_count += 1
-        s.flush()
-        after = session_snapshot(s, row)
+        uow.flush()
+        after = uow.sessions.snapshot(row)
         amendment = Amendment(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
@@ -537,40 +475,26 @@ def amend_session(
             before_digest=digest(before),
             after_digest=digest(after),
         )
-        s.add(amendment)
-        record(
-            s,
+        uow.sessions.add(amendment)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="amend",
             entity="session",
             entity_id=row.id,
             before=before,
-            after=lambda: session_snapshot(s, row),
+            after=lambda: uow.sessions.snapshot(row),
         )
         return amendment
 
 
 def get_session(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> TreatmentSession:
     """A session with its chart points loaded."""
-    with db.read() as s:
-        row = s.execute(
-            select(TreatmentSession)
-            .options(selectinload(TreatmentSession.points))
-            .where(TreatmentSession.id == session_id, TreatmentSession.clinic_id == clinic_id)
-        ).scalar_one_or_none()
-        if row is None:
-            return _load(s, clinic_id, session_id)
-        return row
+    with reading(db) as uow:
+        return uow.sessions.get_with_points(clinic_id, session_id)
 
 
 def amendments(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> list[Amendment]:
     """A session's amendments, oldest first."""
-    with db.read() as s:
-        return list(
-            s.execute(
-                select(Amendment)
-                .where(Amendment.clinic_id == clinic_id, Amendment.session_id == session_id)
-                .order_by(Amendment.number)
-            ).scalars()
-        )
+    with reading(db) as uow:
+        return uow.sessions.amendments(clinic_id, session_id)

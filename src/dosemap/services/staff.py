@@ -7,13 +7,11 @@ from datetime import date
 from typing import Literal
 
 from pydantic import Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from dosemap.persistence.db import Database
-from dosemap.persistence.errors import NotFoundError
 from dosemap.persistence.models import Clinic, Credential, ProcedurePolicy, Staff
-from dosemap.services._common import Input, get_scoped, now, record
+from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
+from dosemap.services._common import Input, now
 
 #: The procedure a micro-dose toxin session is recorded as (policies name it).
 MICRODOSE_PROCEDURE = "neuromodulator_microdose"
@@ -46,21 +44,24 @@ class CredentialInput(Input):
     expires_on: date
 
 
-def get_clinic(s: Session, clinic_id: uuid.UUID) -> Clinic:
+def get_clinic(db: Database, clinic_id: uuid.UUID) -> Clinic:
     """The clinic or :class:`NotFoundError`."""
-    clinic = s.get(Clinic, clinic_id)
-    if clinic is None:
-        raise NotFoundError("clinic", str(clinic_id))
-    return clinic
+    with reading(db) as uow:
+        return uow.clinics.get(clinic_id)
+
+
+def find_clinic(db: Database, name: str) -> uuid.UUID | None:
+    """The id of the clinic called ``name``, if there is one."""
+    with reading(db) as uow:
+        return uow.clinics.id_named(name)
 
 
 def create_clinic(db: Database, data: ClinicInput, *, actor: str = "system") -> Clinic:
     """Create a clinic."""
-    with db.write() as s:
+    with writing(db) as uow:
         clinic = Clinic(id=uuid.uuid4(), created_at=now(), **data.model_dump())
-        s.add(clinic)
-        record(
-            s,
+        uow.staff.add(clinic)
+        uow.audit.record(
             clinic_id=clinic.id,
             actor=actor,
             action="create",
@@ -74,18 +75,17 @@ def create_clinic(db: Database, data: ClinicInput, *, actor: str = "system") -> 
 
 def list_clinics(db: Database) -> list[Clinic]:
     """Every clinic in this deployment."""
-    with db.read() as s:
-        return list(s.execute(select(Clinic).order_by(Clinic.created_at)).scalars())
+    with reading(db) as uow:
+        return uow.clinics.all()
 
 
 def add_staff(db: Database, clinic_id: uuid.UUID, data: StaffInput, *, actor: str) -> Staff:
     """Add a staff member."""
-    with db.write() as s:
-        get_clinic(s, clinic_id)
+    with writing(db) as uow:
+        uow.clinics.get(clinic_id)
         member = Staff(id=uuid.uuid4(), clinic_id=clinic_id, created_at=now(), **data.model_dump())
-        s.add(member)
-        record(
-            s,
+        uow.staff.add(member)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -97,12 +97,18 @@ def add_staff(db: Database, clinic_id: uuid.UUID, data: StaffInput, *, actor: st
         return member
 
 
+def staff_matching(db: Database, clinic_id: uuid.UUID, ref: str) -> list[uuid.UUID]:
+    """Staff whose id or exact display name is ``ref`` (what a person typed)."""
+    with reading(db) as uow:
+        return uow.staff.ids_matching(clinic_id, ref)
+
+
 def add_credential(
     db: Database, clinic_id: uuid.UUID, staff_id: uuid.UUID, data: CredentialInput, *, actor: str
 ) -> Credential:
     """Record a licence for a staff member."""
-    with db.write() as s:
-        get_scoped(s, Staff, clinic_id, staff_id)
+    with writing(db) as uow:
+        uow.staff.get(clinic_id, staff_id)
         cred = Credential(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
@@ -110,9 +116,8 @@ def add_credential(
             created_at=now(),
             **data.model_dump(),
         )
-        s.add(cred)
-        record(
-            s,
+        uow.staff.add(cred)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -134,7 +139,7 @@ def allow_procedure(
     actor: str,
 ) -> ProcedurePolicy:
     """Clinic policy: ``credential_type`` may perform ``procedure`` in ``jurisdiction``."""
-    with db.write() as s:
+    with writing(db) as uow:
         policy = ProcedurePolicy(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
@@ -143,9 +148,8 @@ def allow_procedure(
             jurisdiction=jurisdiction,
             created_at=now(),
         )
-        s.add(policy)
-        record(
-            s,
+        uow.staff.add(policy)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -158,36 +162,17 @@ def allow_procedure(
 
 
 def credential_problems(
-    s: Session, clinic: Clinic, staff_id: uuid.UUID, procedure: str, on: date
+    uow: UnitOfWork, clinic: Clinic, staff_id: uuid.UUID, procedure: str, on: date
 ) -> list[str]:
     """Why ``staff_id`` may not perform ``procedure`` on ``on`` (empty list: they may).
 
     A credential covers the procedure when the clinic's policy allows its type in the clinic's
     jurisdiction, it was issued in that jurisdiction, and it has not expired on ``on``.
     """
-    allowed = set(
-        s.execute(
-            select(ProcedurePolicy.credential_type).where(
-                ProcedurePolicy.clinic_id == clinic.id,
-                ProcedurePolicy.procedure == procedure,
-                ProcedurePolicy.jurisdiction == clinic.jurisdiction,
-            )
-        ).scalars()
-    )
+    allowed = uow.staff.credential_types_allowed(clinic.id, procedure, clinic.jurisdiction)
     if not allowed:
         return [f"clinic policy names no credential for {procedure} in {clinic.jurisdiction}"]
-    creds = (
-        s.execute(
-            select(Credential).where(
-                Credential.clinic_id == clinic.id,
-                Credential.staff_id == staff_id,
-                Credential.jurisdiction == clinic.jurisdiction,
-                Credential.type.in_(allowed),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    creds = uow.staff.credentials(clinic.id, staff_id, clinic.jurisdiction, allowed)
     if not creds:
         return [
             f"injector holds no {'/'.join(sorted(allowed))} credential "

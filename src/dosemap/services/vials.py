@@ -8,16 +8,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import Field
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from dosemap.domain.dosing import beyond_use_at
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.library.catalog import Library
 from dosemap.persistence.db import Database
-from dosemap.persistence.models import ProductLot, SessionVialUsage, Vial
-from dosemap.services._common import Input, check_version, get_scoped, now, record, snap
-from dosemap.services.staff import get_clinic
+from dosemap.persistence.models import ProductLot, Vial
+from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.services._common import Input, check_version, now, snap
 
 
 class LotInput(Input):
@@ -40,19 +38,24 @@ class VialInput(Input):
     beyond_use_policy: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
 
 
+def vials_matching(db: Database, clinic_id: uuid.UUID, ref: str) -> list[uuid.UUID]:
+    """Vials whose id or label is ``ref`` (what a person typed)."""
+    with reading(db) as uow:
+        return uow.vials.ids_matching(clinic_id, ref)
+
+
 def receive_lot(
     db: Database, clinic_id: uuid.UUID, data: LotInput, library: Library, *, actor: str
 ) -> ProductLot:
     """Record a product lot (the product must be one the library knows)."""
     library.product(data.product)
-    with db.write() as s:
-        get_clinic(s, clinic_id)
+    with writing(db) as uow:
+        uow.clinics.get(clinic_id)
         lot = ProductLot(
             id=uuid.uuid4(), clinic_id=clinic_id, created_at=now(), **data.model_dump()
         )
-        s.add(lot)
-        record(
-            s,
+        uow.lots.add(lot)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -66,14 +69,8 @@ def receive_lot(
 
 def find_lot(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[ProductLot]:
     """Lots with this number (one per product)."""
-    with db.read() as s:
-        return list(
-            s.execute(
-                select(ProductLot).where(
-                    ProductLot.clinic_id == clinic_id, ProductLot.lot_number == lot_number
-                )
-            ).scalars()
-        )
+    with reading(db) as uow:
+        return uow.lots.numbered(clinic_id, lot_number)
 
 
 def open_vial(
@@ -88,9 +85,9 @@ def open_vial(
     """Record a reconstituted vial; its beyond-use time follows the clinic's policy."""
     if data.reconstituted_at.tzinfo is None:
         raise InvalidInputError("reconstituted_at", "has no time zone", "an ISO time with offset")
-    with db.write() as s:
-        clinic = get_clinic(s, clinic_id)
-        lot = get_scoped(s, ProductLot, clinic_id, data.lot_id)
+    with writing(db) as uow:
+        clinic = uow.clinics.get(clinic_id)
+        lot = uow.lots.get(clinic_id, data.lot_id)
         if data.reconstituted_at.date() > lot.expires_on:
             raise InvalidInputError(
                 "lot_id", f"lot expired on {lot.expires_on.isoformat()}", "an unexpired lot"
@@ -113,9 +110,8 @@ def open_vial(
             opened_by=opened_by,
             created_at=now(),
         )
-        s.add(vial)
-        record(
-            s,
+        uow.vials.add(vial)
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="create",
@@ -144,8 +140,8 @@ def record_waste(
     """Units drawn but not injected (syringe dead space, spill)."""
     if units <= 0:
         raise InvalidInputError("units", "must be positive", "> 0")
-    with db.write() as s:
-        vial = get_scoped(s, Vial, clinic_id, vial_id)
+    with writing(db) as uow:
+        vial = uow.vials.get(clinic_id, vial_id)
         check_version(vial, expected_version, "vial")
         if vial.discarded_at is not None:
             raise InvalidInputError("vial_id", "vial is discarded", "an open vial")
@@ -156,8 +152,7 @@ def record_waste(
         before = snap(vial)
         vial.units_drawn += units
         vial.units_wasted = (vial.units_wasted or Decimal(0)) + units
-        record(
-            s,
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="waste",
@@ -182,8 +177,8 @@ def discard_vial(
     """Discard a vial; what is left in it counts as wasted."""
     if not reason.strip():
         raise InvalidInputError("reason", "is empty", "why the vial was discarded")
-    with db.write() as s:
-        vial = get_scoped(s, Vial, clinic_id, vial_id)
+    with writing(db) as uow:
+        vial = uow.vials.get(clinic_id, vial_id)
         check_version(vial, expected_version, "vial")
         if vial.discarded_at is not None:
             raise InvalidInputError("vial_id", "vial is already discarded", "an open vial")
@@ -193,8 +188,7 @@ def discard_vial(
         vial.units_drawn += left
         vial.discarded_at = at
         vial.discard_reason = reason.strip()[:200]
-        record(
-            s,
+        uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="discard",
@@ -208,14 +202,8 @@ def discard_vial(
 
 def open_vials(db: Database, clinic_id: uuid.UUID) -> list[Vial]:
     """Vials not yet discarded, oldest first."""
-    with db.read() as s:
-        return list(
-            s.execute(
-                select(Vial)
-                .where(Vial.clinic_id == clinic_id, Vial.discarded_at.is_(None))
-                .order_by(Vial.reconstituted_at)
-            ).scalars()
-        )
+    with reading(db) as uow:
+        return uow.vials.open(clinic_id)
 
 
 @dataclass(frozen=True)
@@ -242,31 +230,8 @@ def reconcile(
     db: Database, clinic_id: uuid.UUID, vial_ids: list[uuid.UUID] | None = None
 ) -> list[VialReconciliation]:
     """Units drawn vs charted vs wasted, per vial."""
-    with db.read() as s:
-        return _reconcile(s, clinic_id, vial_ids)
-
-
-def _reconcile(
-    s: Session, clinic_id: uuid.UUID, vial_ids: list[uuid.UUID] | None
-) -> list[VialReconciliation]:
-    charted = (
-        select(SessionVialUsage.vial_id, func.sum(SessionVialUsage.units).label("units"))
-        .where(SessionVialUsage.clinic_id == clinic_id)
-        .group_by(SessionVialUsage.vial_id)
-        .subquery()
-    )
-    q = (
-        select(Vial, ProductLot, charted.c.units)
-        .join(ProductLot, ProductLot.id == Vial.lot_id)
-        .outerjoin(charted, charted.c.vial_id == Vial.id)
-        .where(Vial.clinic_id == clinic_id)
-        .order_by(Vial.reconstituted_at)
-    )
-    if vial_ids is not None:
-        q = q.where(Vial.id.in_(vial_ids))
-    out = []
-    for vial, lot, units in s.execute(q):
-        out.append(
+    with reading(db) as uow:
+        return [
             VialReconciliation(
                 vial_id=vial.id,
                 label=vial.label,
@@ -274,9 +239,9 @@ def _reconcile(
                 lot_number=lot.lot_number,
                 vial_units=vial.vial_units,
                 units_drawn=vial.units_drawn,
-                units_charted=Decimal(units or 0) + 0 if units is not None else Decimal(0),
+                units_charted=charted,
                 units_wasted=vial.units_wasted or Decimal(0),
                 units_left=units_left(vial),
             )
-        )
-    return out
+            for vial, lot, charted in uow.vials.with_units_charted(clinic_id, vial_ids)
+        ]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from dosemap.domain.concentration import Concentration, reconstitute
 from dosemap.domain.dosing.core import (
     BOTOX,
     SALINE,
     STOCK_PREFIX,
-    Concentration,
     UnitConversionResult,
     beyond_use_at,
     botox_equivalent_units,
     convert_units,
     draw_up,
-    reconstitute,
     units_for_volume,
     vials_needed,
     volume_for_units,

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from dosemap.domain.dosing.core import MAX_UNITS, MAX_VIAL_UNITS, vials_needed
-from dosemap.domain.dosing.exact import check_range, to_decimal
+from dosemap.domain.concentration import MAX_VIAL_UNITS
+from dosemap.domain.dosing.core import MAX_UNITS, vials_needed
 from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.exact import check_range, to_decimal
 
 MAX_PRICE = Decimal("100000")
 

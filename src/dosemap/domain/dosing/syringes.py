@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from dosemap.domain.dosing.exact import check_range, to_decimal
 from dosemap.domain.errors import UnknownNameError
+from dosemap.domain.exact import check_range, to_decimal
 
 
 @dataclass(frozen=True)

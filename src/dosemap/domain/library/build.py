@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from dosemap.domain.concentration import reconstitute
 from dosemap.domain.errors import DosemapError, LibraryError
 from dosemap.domain.evidence import Cited, EvidenceTag, Source
 from dosemap.domain.library.catalog import Library
@@ -465,16 +466,12 @@ def _check_protocol_mix(library: Library, pid: str, protocol: Protocol) -> None:
 
 
 def _stock_units_per_ml(protocol: Protocol) -> Decimal:
-    from dosemap.domain.dosing import reconstitute
-
     return reconstitute(protocol.stock.vial_units, protocol.stock.diluent_ml).units_per_ml
 
 
 def _check_label_row(
     library: Library, pid: str, index: int, vial_units: Decimal, diluent_ml: Decimal, row: Any
 ) -> None:
-    from dosemap.domain.dosing import reconstitute
-
     key = f"products.{pid}.label_dilutions[{index}].units_per_0_1_ml.value"
     try:
         expected = reconstitute(vial_units, diluent_ml).units_per_0_1_ml

@@ -60,7 +60,7 @@ _MIN_SPACING_MM = Decimal("2")
 
 
 @dataclass(frozen=True)
-class Settings:
+class PlanSettings:
     """Everything the request and the protocol preset resolve to."""
 
     protocol: Protocol | None
@@ -79,7 +79,7 @@ def _need(value: Decimal | str | None, field: str, what: str) -> Decimal | str:
     return value
 
 
-def resolve_settings(request: PlanRequest, library: Library) -> Settings:
+def resolve_settings(request: PlanRequest, library: Library) -> PlanSettings:
     """Fill the request's blanks from its protocol preset; build the working mix."""
     protocol = library.protocol(request.protocol) if request.protocol else None
     product = str(
@@ -147,7 +147,7 @@ def resolve_settings(request: PlanRequest, library: Library) -> Settings:
         adjunct_ml_per_ml=adjuncts,
         adjunct_is_ha=is_ha,
     )
-    return Settings(protocol, product, vial_units, diluent_ml, technique, volume, spacing, mix)
+    return PlanSettings(protocol, product, vial_units, diluent_ml, technique, volume, spacing, mix)
 
 
 def resolve_zones(
@@ -194,7 +194,9 @@ def resolve_zones(
     return ordered, tuple(notes)
 
 
-def _target_volume(zone_id: str, target_units: Decimal, points: int, settings: Settings) -> Decimal:
+def _target_volume(
+    zone_id: str, target_units: Decimal, points: int, settings: PlanSettings
+) -> Decimal:
     """Per-point volume (µL, 0.1 µL steps) that gives ``zone_id`` its target units."""
     field = f"zone_target_units[{zone_id}]"
     low, high = VOLUME_BOUNDS_UL[settings.technique.kind]
@@ -381,7 +383,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
 
 def _summary(
     request: PlanRequest,
-    settings: Settings,
+    settings: PlanSettings,
     points: tuple[PlannedPoint, ...],
     zones: tuple[ZoneSummary, ...],
 ) -> PlanSummary:

@@ -30,7 +30,7 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @dataclass
-class Clinic:
+class SeededClinic:
     """Ids of what :func:`build_test_clinic` made."""
 
     db: Database
@@ -105,7 +105,7 @@ def make_plan(n_points: int = 6, volume_ul: str = "10", units_per_ml: str = "20"
     )
 
 
-def build_test_clinic(db: Database, library: Library) -> Clinic:
+def build_test_clinic(db: Database, library: Library) -> SeededClinic:
     """A clinic with staff, a credentialed injector, a patient with intake and consent, a lot
     and an opened vial."""
     c = staff.create_clinic(db, staff.ClinicInput(name="Test Clinic", jurisdiction="US-CA"))
@@ -209,4 +209,4 @@ def build_test_clinic(db: Database, library: Library) -> Clinic:
         library,
         actor=str(inj.id),
     )
-    return Clinic(db, library, c.id, admin.id, inj.id, desk.id, p.id, lot.id, vial.id)
+    return SeededClinic(db, library, c.id, admin.id, inj.id, desk.id, p.id, lot.id, vial.id)

@@ -1,4 +1,4 @@
-"""Exact Decimal helpers shared by the dosing modules.
+"""Exact Decimal helpers shared by the dose arithmetic and the library checks.
 
 ``to_decimal`` turns an exact :class:`~fractions.Fraction` into a Decimal: exact when the
 decimal expansion terminates, else 28 significant digits. ``check_range`` validates an input

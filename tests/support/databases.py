@@ -24,6 +24,12 @@ from dosemap.persistence.migrate import upgrade
 PG_URL_ENV = "DOSEMAP_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
+REQUIRE_PG_ENV = "DOSEMAP_REQUIRE_PG"
+
+
+def pg_required() -> bool:
+    """True when a missing PostgreSQL server must fail the run (``DOSEMAP_REQUIRE_PG=1``)."""
+    return os.environ.get(REQUIRE_PG_ENV, "") not in ("", "0")
 
 
 def pg_base_url() -> str:

@@ -1,0 +1,104 @@
+"""Treatment sessions with their chart points, vial usage and amendments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
+
+from dosemap.persistence.audit import snapshot
+from dosemap.persistence.models import Amendment, ChartPoint, SessionVialUsage, TreatmentSession
+from dosemap.persistence.repositories._base import ScopedRepository
+
+#: Statuses whose chart counts as performed (doses given).
+PERFORMED = ("charted", "signed")
+
+
+class SessionRepository(ScopedRepository[TreatmentSession]):
+    """Sessions of a clinic; a session's chart and amendments belong to it."""
+
+    model = TreatmentSession
+
+    def get_with_points(self, clinic_id: uuid.UUID, session_id: uuid.UUID) -> TreatmentSession:
+        """A session with its chart points loaded (usable after the unit of work ends)."""
+        row = self.session.execute(
+            select(TreatmentSession)
+            .options(selectinload(TreatmentSession.points))
+            .where(TreatmentSession.id == session_id, TreatmentSession.clinic_id == clinic_id)
+        ).scalar_one_or_none()
+        return row if row is not None else self.get(clinic_id, session_id)
+
+    def chart_points(self, session_id: uuid.UUID) -> list[ChartPoint]:
+        """The session's chart points by number."""
+        return list(
+            self.session.execute(
+                select(ChartPoint)
+                .where(ChartPoint.session_id == session_id)
+                .order_by(ChartPoint.number)
+            ).scalars()
+        )
+
+    def vial_usage(self, session_id: uuid.UUID) -> list[SessionVialUsage]:
+        """Units the session drew from each vial, by vial id."""
+        return list(
+            self.session.execute(
+                select(SessionVialUsage)
+                .where(SessionVialUsage.session_id == session_id)
+                .order_by(SessionVialUsage.vial_id)
+            ).scalars()
+        )
+
+    def snapshot(self, row: TreatmentSession) -> dict[str, Any]:
+        """The session, its chart points and vial usage: what audit digests and amendments keep."""
+        return {
+            "session": snapshot(row),
+            "points": [snapshot(p) for p in self.chart_points(row.id)],
+            "usage": [snapshot(u) for u in self.vial_usage(row.id)],
+        }
+
+    def clear_chart(self, row: TreatmentSession) -> None:
+        """Delete the session's chart points and vial usage (the caller gives the units back)."""
+        self.session.execute(delete(SessionVialUsage).where(SessionVialUsage.session_id == row.id))
+        self.session.execute(delete(ChartPoint).where(ChartPoint.session_id == row.id))
+        self.session.expire(row, ["points"])
+
+    def performed_before(
+        self, clinic_id: uuid.UUID, patient_id: uuid.UUID, before: datetime, exclude: uuid.UUID
+    ) -> list[TreatmentSession]:
+        """The patient's other charted or signed sessions performed before ``before``."""
+        return list(
+            self.session.execute(
+                select(TreatmentSession).where(
+                    TreatmentSession.clinic_id == clinic_id,
+                    TreatmentSession.patient_id == patient_id,
+                    TreatmentSession.id != exclude,
+                    TreatmentSession.status.in_(PERFORMED),
+                    TreatmentSession.performed_at < before,
+                )
+            ).scalars()
+        )
+
+    def count(self, clinic_id: uuid.UUID, statuses: Collection[str] | None = None) -> int:
+        """How many sessions the clinic has (with one of ``statuses``, when given)."""
+        q = (
+            select(func.count())
+            .select_from(TreatmentSession)
+            .where(TreatmentSession.clinic_id == clinic_id)
+        )
+        if statuses is not None:
+            q = q.where(TreatmentSession.status.in_(statuses))
+        return int(self.session.execute(q).scalar_one())
+
+    def amendments(self, clinic_id: uuid.UUID, session_id: uuid.UUID) -> list[Amendment]:
+        """A session's amendments, oldest first."""
+        return list(
+            self.session.execute(
+                select(Amendment)
+                .where(Amendment.clinic_id == clinic_id, Amendment.session_id == session_id)
+                .order_by(Amendment.number)
+            ).scalars()
+        )

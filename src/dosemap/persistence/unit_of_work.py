@@ -1,0 +1,117 @@
+"""The unit of work: one transaction, with the repositories that work inside it.
+
+A service opens one per use case::
+
+    with writing(db) as uow:
+        patient = uow.patients.get(clinic_id, patient_id)
+        ...
+        uow.audit.record(...)
+
+A writing unit commits when the block ends normally and rolls back on any exception (nothing
+is written half-way); a reading unit only reads. Records loaded inside stay usable after the
+block (the sessions do not expire them on commit). See cosmicpython's ``unit_of_work.py``.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session
+
+from dosemap.persistence.db import Database
+from dosemap.persistence.repositories.audit import AuditLog
+from dosemap.persistence.repositories.followups import FollowUpRepository
+from dosemap.persistence.repositories.patients import PatientRepository
+from dosemap.persistence.repositories.photos import PhotoRepository
+from dosemap.persistence.repositories.reporting import Reporting
+from dosemap.persistence.repositories.sessions import SessionRepository
+from dosemap.persistence.repositories.staff import ClinicRepository, StaffRepository
+from dosemap.persistence.repositories.vials import LotRepository, VialRepository
+
+
+class UnitOfWork:
+    """One SQLAlchemy session on ``db`` and the repositories bound to it.
+
+    A writing unit commits when its block ends normally and rolls back on any exception;
+    :meth:`commit` inside the block ends one transaction and starts the next (for work done in
+    several steps, each whole). A reading unit never commits.
+    """
+
+    clinics: ClinicRepository
+    staff: StaffRepository
+    patients: PatientRepository
+    sessions: SessionRepository
+    lots: LotRepository
+    vials: VialRepository
+    followups: FollowUpRepository
+    photos: PhotoRepository
+    reporting: Reporting
+    audit: AuditLog
+
+    def __init__(self, db: Database, *, write: bool) -> None:
+        self.db = db
+        self.write = write
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        # Writers begin with BEGIN IMMEDIATE on SQLite (see dosemap.persistence.db).
+        session = (self.db.writer if self.write else self.db.reader)()
+        self._session = session
+        self.clinics = ClinicRepository(session)
+        self.staff = StaffRepository(session)
+        self.patients = PatientRepository(session)
+        self.sessions = SessionRepository(session)
+        self.lots = LotRepository(session)
+        self.vials = VialRepository(session)
+        self.followups = FollowUpRepository(session)
+        self.photos = PhotoRepository(session)
+        self.reporting = Reporting(session)
+        self.audit = AuditLog(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self._open()
+        try:
+            if self.write and exc_type is None:
+                session.commit()
+            elif self.write:
+                session.rollback()
+        finally:
+            # Closing ends a reader's transaction without expiring what it loaded.
+            session.close()
+            self._session = None
+
+    def _open(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._session
+
+    def commit(self) -> None:
+        """Commit what is written so far; later work runs in a new transaction."""
+        if not self.write:
+            raise RuntimeError("a reading unit of work cannot commit")
+        self._open().commit()
+
+    def rollback(self) -> None:
+        """Discard what is written since the last commit."""
+        self._open().rollback()
+
+    def flush(self) -> None:
+        """Send pending changes (ids, versions, constraint checks) without committing."""
+        self._open().flush()
+
+
+def writing(db: Database) -> UnitOfWork:
+    """A unit of work that commits on success and rolls back on any error."""
+    return UnitOfWork(db, write=True)
+
+
+def reading(db: Database) -> UnitOfWork:
+    """A read-only unit of work."""
+    return UnitOfWork(db, write=False)
