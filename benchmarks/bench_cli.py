@@ -6,6 +6,22 @@ Each command is timed as a whole process (interpreter start, imports, work, exit
 ``hyperfine`` when it is installed (``apt-get install hyperfine``), else by running the commands
 in turns ``--runs`` times and keeping each one's median (turns, so a slow spell of a shared
 machine hits every command alike). Target: ``dosemap --help`` within 3× the baseline.
+
+Figures of 2026-12-02 on the 2-core VM, loaded by other jobs (load average ~8, so every wall time
+is inflated; ratios and CPU times are the figures to compare). Before: every command imported
+SQLAlchemy, Alembic, the ORM, MediaPipe's callers and the renderer first. One hyperfine run with
+both versions (medians of 10; CPU = user time):
+
+| command | before | after |
+|---|---|---|
+| ``import typer, rich`` (baseline) | 0.42 s (0.10 s CPU) | the same run |
+| ``dosemap --help`` | 6.0 s, 1.58 s CPU, 14.4× | 1.11 s, 0.27 s CPU, 2.66× |
+| ``dosemap dilute …`` | 5.8 s, 1.65 s CPU, 13.9× | 1.00 s, 0.39 s CPU, 2.39× |
+| ``dosemap catalog protocols`` | 7.9 s, 1.70 s CPU, 18.8× | 1.89 s, 0.45 s CPU, 4.50× |
+| ``dosemap plan …`` (no picture) | 8.2 s, 1.68 s CPU, 19.6× | 4.33 s, 0.83 s CPU, 10.3× |
+
+A later run of this script (load ~8): baseline 0.25 s; ``--help`` 1.57×, ``catalog`` 3.3×,
+``dilute`` 4.7×, ``plan`` 7.3×. ``plan`` still loads NumPy and Shapely: the planner uses them.
 """
 
 from __future__ import annotations
