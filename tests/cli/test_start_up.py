@@ -123,3 +123,12 @@ def test_an_unknown_command_is_refused_with_a_suggestion(tmp_path):
     )
     assert proc.returncode == 2
     assert "'dilute'" in proc.stderr
+
+
+def test_a_stand_in_never_runs_as_if_it_were_the_command():
+    """Only ``--help`` sees the stand-ins; reaching one around the lazy group is an error."""
+    group = commands.LazyGroup(name="dosemap")
+    stand_in = group.commands["dilute"]
+    assert stand_in.get_short_help_str(200) == commands.COMMANDS["dilute"].help
+    with pytest.raises(RuntimeError, match="before it was loaded"):
+        stand_in.invoke(stand_in.make_context("dilute", []))

@@ -116,6 +116,10 @@ class _Listed(TyperCommand):
     def __init__(self, name: str, help_line: str) -> None:
         super().__init__(name, short_help=help_line)
 
+    def invoke(self, ctx: Context) -> Any:
+        """Never a silent no-op: a stand-in that runs was reached around :class:`LazyGroup`."""
+        raise RuntimeError(f"command {self.name!r} was run before it was loaded")
+
 
 class LazyGroup(TyperGroup):
     """The root group: lists every command of :data:`COMMANDS`, imports only the one that runs."""
