@@ -18,6 +18,9 @@ Run: ``.venv/bin/python benchmarks/bench_photos.py [--batch-copies 4] [--batch-o
    one more), each run in a fresh process as the command runs it (modules imported before the
    clock starts; the worker is forked); then once in this process, which has run MediaPipe and
    so must spawn its worker (~0.75 s start-up). ``--batch-only`` runs just this part.
+5. Start-up: ``dosemap photos check FACE`` as a whole process against ``python -c "import
+   mediapipe"`` (target <= 1.5×), timed as ``benchmarks/bench_cli.py`` times commands (hyperfine
+   when installed). ``--start-up-only`` runs just this part.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from dosemap.domain.plan import PlanRequest
 from dosemap.domain.planning import build_plan
 from dosemap.imaging.batch import analyze_photos, default_workers, find_photos, start_method
 from dosemap.imaging.intake import read_photo
-from dosemap.imaging.landmarks import MediaPipeDetector, import_mediapipe, native_stderr_silenced
+from dosemap.imaging.landmarks import MediaPipeDetector, mediapipe_solution, native_stderr_silenced
 from dosemap.imaging.quality import inspect_photo
 from dosemap.render.raster import png_bytes, to_png
 from dosemap.resources import load_library, template_mesh
@@ -176,10 +179,34 @@ def batch_in_child(folder: Path, workers: int) -> tuple[float, float, str]:
 
 def batch_child(workers: int, folder: Path) -> None:
     """Child side of :func:`batch_in_child`: time one batch run, print it as JSON."""
-    import_mediapipe()  # the command imports it before its run too
+    mediapipe_solution("face_mesh")  # the command imports it before its run too
     method = start_method()
     total, first = time_batch(find_photos(folder), workers)
     print(json.dumps({"total": total, "first": first, "method": method}))
+
+
+def bench_start_up(runs: int) -> None:
+    """Part 5: a whole ``photos check`` process against the bare ``import mediapipe``."""
+    from bench_cli import by_turns, with_hyperfine  # the sibling script
+
+    with tempfile.TemporaryDirectory(prefix="dosemap-bench-") as tmp:
+        face = next(iter(sorted(FACES.glob("*.jpg"))), None)
+        if face is None:  # without the shared faces: the astronaut, as a phone JPEG
+            face = Path(tmp) / "astronaut.jpg"
+            Image.fromarray(data.astronaut()).save(face, quality=90)
+        dosemap = str(Path(sys.executable).parent / "dosemap")
+        cmds = {
+            "import mediapipe": [sys.executable, "-c", "import mediapipe"],
+            "dosemap photos check": [dosemap, "photos", "check", str(face)],
+            "photos check --no-metrics": [dosemap, "photos", "check", "--no-metrics", str(face)],
+        }
+        tool = shutil.which("hyperfine")
+        medians = with_hyperfine(cmds, runs) if tool else by_turns(cmds, runs)
+    base = medians["import mediapipe"]
+    print(f"Start-up on {face.name}, median of {runs} ({'hyperfine' if tool else 'in turns'}):")
+    for name, seconds in medians.items():
+        print(f"  {name:28} {seconds * 1000:7.0f} ms  {seconds / base:5.2f}× import mediapipe")
+    print(f"photos check: {medians['dosemap photos check'] / base:.2f}× (target <= 1.5×)")
 
 
 def main() -> None:
@@ -191,11 +218,16 @@ def main() -> None:
     part = parser.add_mutually_exclusive_group()
     part.add_argument("--no-batch", action="store_true", help="leave out the batch (part 4)")
     part.add_argument("--batch-only", action="store_true", help="only the batch (part 4)")
+    part.add_argument("--start-up-only", action="store_true", help="only start-up (part 5)")
+    parser.add_argument("--start-up-runs", type=int, default=10)
     args = parser.parse_args()
     if args.batch_child:
         batch_child(int(args.batch_child[0]), Path(args.batch_child[1]))
         return
     cv2.setNumThreads(1)  # one core per measurement; the batch test uses processes
+    if args.start_up_only:
+        bench_start_up(args.start_up_runs)
+        return
     if args.batch_only:
         print(f"cores: {default_workers()}, load average: {os.getloadavg()[0]:.2f}")
         bench_batch(args)
@@ -347,6 +379,7 @@ def main() -> None:
     )
     if not args.no_batch:
         bench_batch(args)
+    bench_start_up(args.start_up_runs)
 
 
 if __name__ == "__main__":

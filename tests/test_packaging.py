@@ -33,7 +33,21 @@ def _imported_top_level() -> set[str]:
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
+            elif _imported_by_name(node):  # importlib.import_module("x") / find_spec("x")
+                names.add(node.args[0].value.split(".")[0])  # type: ignore[attr-defined]
     return names - set(sys.stdlib_module_names) - {"dosemap", "__future__"}
+
+
+def _imported_by_name(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute | ast.Name)
+        and getattr(node.func, "attr", getattr(node.func, "id", ""))
+        in {"import_module", "find_spec"}
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    )
 
 
 def test_every_third_party_import_is_a_declared_dependency():

@@ -8,16 +8,21 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dosemap.domain.atlas.mesh import FaceMesh, parse_obj
 from dosemap.domain.errors import LibraryError
 from dosemap.domain.library import Library, build_library
+
+if TYPE_CHECKING:
+    from dosemap.domain.atlas.mesh import FaceMesh
 
 
 @cache
 def template_mesh() -> FaceMesh:
     """The metric template face (MediaPipe canonical face model, mm)."""
+    # Imported here: the atlas brings NumPy and Shapely, which `catalog` and `dilute` never use.
+    from dosemap.domain.atlas.mesh import parse_obj
+
     text = resources.files("dosemap.data").joinpath("canonical_face_model.obj").read_text()
     return parse_obj(text)
 

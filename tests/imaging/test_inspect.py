@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import cv2
 import numpy as np
@@ -12,7 +13,7 @@ from dosemap.domain.photo_geometry import IPD_ADULT_RANGE_MM, LEFT_EYE_EAR, RIGH
 from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import read_photo
 from dosemap.imaging.landmarks import FaceLandmarks, RecordedDetector
-from dosemap.imaging.quality import CaptureLimits, inspect_photo
+from dosemap.imaging.quality import CaptureLimits, _places, inspect_photo
 from support.faces import face_files
 
 FACE_FILES = face_files()  # raises at collection if any is missing
@@ -143,3 +144,47 @@ def test_closed_eyes_are_refused(astronaut, recorded, photo_of):
             photo_of(astronaut), RecordedDetector.of(FaceLandmarks(pts, recorded.image_size))
         )
     assert caught.value.code == "eyes_closed"
+
+
+def _rolled(landmarks: FaceLandmarks, degrees: float, factor: float = 1.0) -> FaceLandmarks:
+    """The face turned by ``degrees`` in the image plane about its centre (and scaled)."""
+    pts = landmarks.points.copy()
+    centre = pts[:468, :2].mean(axis=0)
+    a = math.radians(degrees)
+    rotation = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    pts[:, :2] = (pts[:, :2] - centre) @ rotation.T * factor + centre
+    pts[:, 2] *= factor
+    return FaceLandmarks(pts, landmarks.image_size)
+
+
+def _roll(astronaut, landmarks, photo_of) -> float:
+    limits = CaptureLimits(max_roll_deg=90, sideways_roll_deg=90)
+    return inspect_photo(
+        photo_of(astronaut), RecordedDetector.of(landmarks), limits=limits
+    ).pose.roll_deg
+
+
+def test_a_value_just_over_its_limit_is_not_printed_as_the_limit(astronaut, recorded, photo_of):
+    """A roll of 15.3° printed "+15°" beside "allowed |angle| <= 15°" hides why it failed."""
+    base = _roll(astronaut, recorded, photo_of)
+    per_degree = (_roll(astronaut, _rolled(recorded, 5.0), photo_of) - base) / 5.0
+    tilted = _rolled(recorded, (15.3 - base) / per_degree)
+    roll = _roll(astronaut, tilted, photo_of)
+    assert 15.0 < roll < 15.5  # rounds to the limit at whole degrees
+    with pytest.raises(PhotoError, match="roll") as caught:
+        inspect_photo(photo_of(astronaut), RecordedDetector.of(tilted))
+    shown = re.search(r"head roll \(tilted\) \+([0-9.]+)°", str(caught.value))
+    assert shown is not None and float(shown.group(1)) > 15, str(caught.value)
+
+
+def test_a_face_on_its_side_is_reported_as_a_turned_photo(astronaut, recorded, photo_of):
+    """A wrong EXIF rotation once read "face 60 px wide" (the face's height across the image):
+    the size was checked before the pose."""
+    sideways = _rolled(recorded, 90.0, factor=0.25)
+    with pytest.raises(PhotoError, match="on its side") as caught:
+        inspect_photo(photo_of(astronaut), RecordedDetector.of(sideways))
+    assert caught.value.code == "head_pose" and "orientation" in str(caught.value)
+
+
+def test_places_shows_the_first_decimal_that_differs():
+    assert _places(20.04, 20) == 2 and _places(21.0, 20) == 0 and _places(5.96, 6, 1) == 2

@@ -15,7 +15,6 @@ from PIL import Image
 from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import (
     DETECT_MAX_SIDE,
-    exif_orientation,
     export_stripped,
     photo_from_bytes,
     read_photo,
@@ -170,6 +169,16 @@ class TestMetadata:
             save_rgb(_quadrants(), tmp_path / "x.tiff")
 
 
+def _red_corner(rgb: np.ndarray) -> set[str]:
+    h, w = rgb.shape[:2]
+    corners = {"tl": (5, 5), "tr": (5, w - 5), "bl": (h - 5, 5), "br": (h - 5, w - 5)}
+    return {k for k, (r, c) in corners.items() if rgb[r, c, 0] > 180}
+
+
+# Where the red top-left quadrant ends up under each EXIF orientation (EXIF 2.3, tag 0x0112).
+RED_CORNER = {1: "tl", 2: "tr", 3: "br", 4: "bl", 5: "tl", 6: "tr", 7: "br", 8: "bl"}
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     orientation=st.one_of(st.none(), st.integers(0, 9)),
@@ -177,7 +186,7 @@ class TestMetadata:
     fmt=st.sampled_from(["JPEG", "PNG"]),
     make=st.text(max_size=12),
 )
-def test_the_quick_orientation_read_agrees_with_pillows_exif_parser(
+def test_every_orientation_is_applied_and_a_bad_one_means_upright(
     orientation, big_endian, fmt, make
 ):
     exif = Image.Exif()
@@ -186,19 +195,51 @@ def test_the_quick_orientation_read_agrees_with_pillows_exif_parser(
         exif[0x0112] = orientation
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}  # and a sub-IFD after it
     exif.endian = ">" if big_endian else "<"
-    raw = exif.tobytes()
-    assert raw[6:8] == (b"MM" if big_endian else b"II")
-    with Image.open(io.BytesIO(_encode(_quadrants(40, 30), fmt, exif=raw))) as image:
-        image.load()
-        expected = int(Image.open(io.BytesIO(_encode(_quadrants(40, 30), fmt, exif=raw)))
-                       .getexif().get(0x0112, 1))  # fmt: skip
-        assert exif_orientation(image) == expected
+    photo = photo_from_bytes(_encode(_quadrants(40, 30), fmt, exif=exif.tobytes()), "o")
+    applied = orientation if orientation in RED_CORNER else 1
+    assert photo.size == ((30, 40) if applied >= 5 else (40, 30))
+    assert _red_corner(photo.detect_rgb) == {RED_CORNER[applied]}
+    assert photo.notes == ()
 
 
 @pytest.mark.parametrize(
     "raw", [b"", b"Exif\x00\x00", b"Exif\x00\x00II*\x00\xff\xff\xff\x7f", b"garbage" * 20]
 )
 def test_unreadable_exif_means_upright(raw):
-    image = Image.new("RGB", (4, 4))
-    image.info["exif"] = raw
-    assert exif_orientation(image) == 1
+    photo = photo_from_bytes(_encode(_quadrants(), "JPEG", exif=raw), "odd.jpg")
+    assert photo.size == (400, 300) and _red_corner(photo.detect_rgb) == {"tl"}
+    assert all("taken as upright" in note for note in photo.notes)
+
+
+# EXIF whose first directory claims 255 entries but holds one: Pillow warns and goes on.
+CORRUPT_EXIF = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\xff\x00" + bytes(20)
+
+
+def test_corrupt_exif_is_one_note_not_a_warning():
+    """Pillow's own ``UserWarning`` (with its file path) never escapes: the suite turns
+    warnings into errors, so this fails if one does."""
+    photo = photo_from_bytes(_encode(_quadrants(), "JPEG", exif=CORRUPT_EXIF), "phone.jpg")
+    assert _red_corner(photo.detect_rgb) == {"tl"}  # upright
+    assert len(photo.notes) == 1
+    assert photo.notes[0].startswith("EXIF metadata partly unreadable (Corrupt EXIF data")
+    assert "taken as upright" in photo.notes[0] and "site-packages" not in photo.notes[0]
+
+
+def test_sixteen_bit_grey_png_is_scaled_not_clipped():
+    """A 16-bit grey PNG holds 0-65535: clipped to 8 bits, every pixel would be white."""
+    rng = np.random.default_rng(3)
+    grey = rng.integers(0, 256, (60, 80), dtype=np.uint8)
+    sixteen = grey.astype(np.uint16) * 257  # the same picture at 16 bits
+    photo = photo_from_bytes(_encode(sixteen, "PNG"), "scan.png")
+    assert photo.detect_rgb.shape == (60, 80, 3)
+    assert np.array_equal(photo.detect_rgb[..., 0], grey)
+    assert np.array_equal(photo.detect_rgb[..., 2], grey)
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_a_path_that_is_not_a_file_is_named(tmp_path, kind):
+    path = tmp_path / "nope.jpg" if kind == "missing" else tmp_path
+    with pytest.raises(PhotoError) as caught:
+        read_photo(path)
+    assert str(path) in str(caught.value)
+    assert ("a folder" in str(caught.value)) == (kind == "folder")

@@ -1,7 +1,8 @@
 """The ``dosemap`` command line: a thin shell over the core and the services.
 
-Each command group lives in its own module and is registered below. Every error a person can
-cause ends as one line on stderr naming the field and what is allowed, exit status 2, no traceback.
+Each command lives in its own module, listed in :mod:`dosemap.cli.commands` and imported only
+when it runs, so that a command loads nothing it does not use. Every error a person can cause
+ends as one line on stderr naming the field and what is allowed, exit status 2, no traceback.
 """
 
 from __future__ import annotations
@@ -9,36 +10,49 @@ from __future__ import annotations
 import sys
 
 import typer
-from pydantic import ValidationError
 
-from dosemap.cli._errors import format_validation_error
+from dosemap.cli.commands import LazyGroup, load_all
 from dosemap.domain.errors import DosemapError
 
 app = typer.Typer(
     name="dosemap",
-    help="Plan, chart and follow up micro-dose neuromodulator treatments.",
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 
-def _register() -> None:
-    # Imported here so that `dosemap --help` stays fast and a broken optional group
-    # (e.g. imaging without its system libraries) names itself instead of hiding the rest.
-    from dosemap.cli import commands
+@app.callback()
+def dosemap() -> None:
+    """Plan, chart and follow up micro-dose neuromodulator treatments."""
 
-    commands.register(app)
+
+def _register() -> None:
+    """Load every command now, for tests that walk the whole tree; ``main`` never needs to."""
+    load_all(app)
+
+
+def _one_line(exc: Exception) -> str | None:
+    """The message of an error a person caused, or None for a bug (which keeps its traceback)."""
+    if isinstance(exc, DosemapError):
+        return str(exc)
+    # A ValidationError can only come from a command that has imported pydantic already.
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(exc, pydantic.ValidationError):
+        from dosemap.cli._errors import format_validation_error
+
+        return format_validation_error(exc)
+    return None
 
 
 def main() -> None:
     """Console-script entry point."""
-    _register()
     try:
         app(standalone_mode=True)
-    except DosemapError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except ValidationError as exc:
-        typer.echo(f"error: {format_validation_error(exc)}", err=True)
+    except Exception as exc:
+        message = _one_line(exc)
+        if message is None:
+            raise
+        typer.echo(f"error: {message}", err=True)
         sys.exit(2)

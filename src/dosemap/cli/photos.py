@@ -37,15 +37,17 @@ def check(
     from dosemap.imaging.intake import read_photo
     from dosemap.imaging.landmarks import MediaPipeDetector, native_stderr_silenced
     from dosemap.imaging.quality import inspect_photo
-    from dosemap.imaging.skin import measure_skin
 
     with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as detector:
         analysis = inspect_photo(read_photo(photo), detector)
     report = None
     if metrics:
+        from dosemap.imaging.skin import measure_skin
+
         report = measure_skin(analysis)
     if as_json:
         out: dict[str, object] = {"file": photo.name, "quality": analysis.quality.as_dict()}
+        out["notes"] = list(analysis.photo.notes)
         if report is not None:
             out["skin"] = report.as_dict()
         typer.echo(json.dumps(out, indent=2))
@@ -72,6 +74,8 @@ def check(
     )
     table.add_row("Flags", ", ".join(q.flags) or "none")
     console.print(table)
+    for note in analysis.photo.notes:
+        console.print(f"[yellow]Note:[/] {photo.name}: {note}", soft_wrap=True)
     if report is not None:
         skin = Table(title="Skin (absolute values)")
         for column in ("Zone", "Area mm²", "a*", "Δa*", "Shine", "Texture", "Pores /cm²"):
@@ -133,7 +137,9 @@ def analyze(
         rows = list(analyze_photos(paths, workers=workers, metrics=metrics, progress=advance))
     _write_rows(rows, out, json_out)
     failed = [r for r in rows if r["status"] != "ok"]
-    console.print(f"{len(rows) - len(failed)} of {len(rows)} photos analysed → {out}")
+    console.print(
+        f"{len(rows) - len(failed)} of {len(rows)} photos analysed, {len(failed)} failed → {out}"
+    )
     if failed:
         table = Table(title="Skipped photos")
         table.add_column("File")
@@ -141,6 +147,10 @@ def analyze(
         for r in failed:
             table.add_row(str(r["file"]), str(r["error"]))
         console.print(table)
+    if len(failed) == len(rows):  # nothing to work with: a script must not read this as done
+        raise InvalidInputError(
+            "folder", f"all {len(rows)} photos failed", "at least one photo that can be measured"
+        )
 
 
 def _write_rows(rows: list[dict[str, object]], out: Path, json_out: Path | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from dosemap.domain.library import Library
 from dosemap.domain.plan import Plan, PlanRequest
 from dosemap.domain.planning import build_plan
 from dosemap.resources import template_mesh
+
+if TYPE_CHECKING:
+    from dosemap.imaging.intake import Photo
 
 
 def _positive(field: str, text: str | None) -> Decimal | None:
@@ -144,7 +147,9 @@ def plan(
     mesh = template_mesh()
     result = build_plan(request, library, mesh)
     console = Console()
-    written = write_plan_files(result, library, out=out, svg=svg, png=png, photo=photo)
+    written = write_plan_files(
+        result, library, out=out, svg=svg, png=png, photo=photo, console=console
+    )
     print_plan(console, result, library)
     print_findings(console, result, library)
     for path in written:
@@ -159,10 +164,12 @@ def write_plan_files(
     svg: Path | None = None,
     png: Path | None = None,
     photo: Path | None = None,
+    console: Console | None = None,
 ) -> list[Path]:
     """Write the plan JSON and its pictures (on the template face, or on ``photo``).
 
-    Everything is rendered in memory first, so a failure leaves no half-written files.
+    Everything is rendered in memory first, so a failure leaves no half-written files. Notes
+    about the photo (e.g. unreadable EXIF metadata) are printed on ``console``.
     """
     outputs: dict[Path, bytes] = {out: (result.model_dump_json(indent=2) + "\n").encode()}
     if svg is not None or png is not None:
@@ -175,6 +182,8 @@ def write_plan_files(
             svg=svg is not None,
             product_name=library.product(result.product).name,
         )
+        if pictures.analysis is not None and console is not None:
+            print_photo_notes(console, pictures.analysis.photo)
         if png is not None and pictures.png is not None:
             outputs[png] = pictures.png
         if svg is not None and pictures.svg is not None:
@@ -183,6 +192,12 @@ def write_plan_files(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return list(outputs)
+
+
+def print_photo_notes(console: Console, photo: Photo) -> None:
+    """One line per note about a photo file (each already names what was done about it)."""
+    for note in photo.notes:
+        console.print(f"[yellow]Note:[/] {photo.source}: {note}", highlight=False, soft_wrap=True)
 
 
 def print_plan(console: Console, result: Plan, library: Library) -> None:

@@ -1,5 +1,5 @@
 """Records commands: ``recall``, ``followups due``, ``audit verify``, ``backup``, ``restore``,
-``demo seed``; and :func:`register`, which attaches every records group to the root app."""
+``demo seed``; listed in :mod:`dosemap.cli.commands`."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dosemap.cli import db as db_cli
-from dosemap.cli import patients as patients_cli
-from dosemap.cli import sessions as sessions_cli
-from dosemap.cli import vials as vials_cli
 from dosemap.cli.db import ClinicOpt, open_database, resolve_clinic
 from dosemap.config import load_settings
 from dosemap.persistence.errors import IntegrityError
@@ -150,19 +146,3 @@ def seed_command(
         f"{summary.sessions} sessions ({summary.signed} signed), "
         f"{summary.followups_due} follow-ups due in 2 weeks"
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Attach the records command groups (one line in ``cli/commands.py``)."""
-    app.add_typer(db_cli.app, name="db")
-    app.add_typer(patients_cli.app, name="patients")
-    app.add_typer(sessions_cli.app, name="sessions")
-    app.add_typer(vials_cli.app, name="vials")
-    app.add_typer(followups_app, name="followups")
-    app.add_typer(audit_app, name="audit")
-    app.command("recall")(recall)
-    app.command("backup")(backup)
-    app.command("restore")(restore)
-    # `dosemap demo` is the lead's; add this `demo seed` group only if none is registered yet.
-    if not any(g.name == "demo" for g in app.registered_groups):
-        app.add_typer(demo_app, name="demo")

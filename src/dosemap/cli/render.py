@@ -63,6 +63,9 @@ def render(
             f"IPD {q.ipd_mm:.0f} mm, yaw {q.yaw_deg:+.0f}°"
             + (f"; flags: {', '.join(q.flags)}" if q.flags else "")
         )
+        from dosemap.cli.plan import print_photo_notes
+
+        print_photo_notes(console, pictures.analysis.photo)
     outputs: dict[Path, bytes] = {}
     if png is not None and pictures.png is not None:
         outputs[png] = pictures.png

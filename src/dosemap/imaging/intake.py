@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import io
 import math
-import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from dosemap.imaging.errors import PhotoError
 
@@ -34,8 +35,7 @@ MAX_PIXELS = 50_000_000  # 48 MP phone sensors plus a margin; anything larger is
 DETECT_MAX_SIDE = 1280  # MediaPipe works on 128-192 px crops; 1280 px keeps small faces usable
 DRAFT_ALLOWANCE = 0.6  # a reduced JPEG decode may be this much smaller than DETECT_MAX_SIDE
 SUPPORTED_FORMATS = ("JPEG", "PNG", "HEIF")
-_EXIF_ORIENTATION = 0x0112
-_SWAPS_AXES = {5, 6, 7, 8}
+_SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that turn the picture by 90° or 270°
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +53,9 @@ class Photo:
     detect_rgb
         H×W×3 uint8 reduced copy, orientation applied: longest side at most the requested
         maximum, and for JPEG at least 0.6 of it (libjpeg's 1/2, 1/4, 1/8 decode scales).
+    notes
+        What a person should know about the file but that does not stop its use, one line each
+        (e.g. unreadable EXIF metadata, so the photo was taken as upright).
     """
 
     source: str
@@ -60,6 +63,7 @@ class Photo:
     size: tuple[int, int]
     detect_rgb: UInt8Array
     data: bytes = field(repr=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def detect_scale(self) -> float:
@@ -104,8 +108,11 @@ def read_photo(path: Path, *, detect_max_side: int = DETECT_MAX_SIDE) -> Photo:
     """
     try:
         data = path.read_bytes()
-    except OSError as exc:
-        raise PhotoError("not_an_image", f"cannot read the file ({exc.strerror})") from exc
+    except OSError as exc:  # the path as given, so a person can see which one is wrong
+        reason = "a folder, not a file" if path.is_dir() else exc.strerror or type(exc).__name__
+        raise PhotoError(
+            "not_an_image", f"cannot read {path} ({reason})", "a JPEG, PNG or HEIC/HEIF file"
+        ) from exc
     return photo_from_bytes(data, path.name, detect_max_side=detect_max_side)
 
 
@@ -113,16 +120,16 @@ def photo_from_bytes(data: bytes, source: str, *, detect_max_side: int = DETECT_
     """Decode a photo held in memory (see :func:`read_photo`)."""
     if detect_max_side < 64:
         raise PhotoError("not_an_image", f"detect_max_side {detect_max_side}", ">= 64 px")
-    fmt, reduced, size = _decode(data, source, max_side=detect_max_side)
-    return Photo(source=source, format=fmt, size=size, detect_rgb=reduced, data=data)
+    notes: list[str] = []
+    fmt, reduced, size = _decode(data, source, max_side=detect_max_side, notes=notes)
+    return Photo(
+        source=source, format=fmt, size=size, detect_rgb=reduced, data=data, notes=tuple(notes)
+    )
 
 
 def _open(data: bytes, source: str) -> Image.Image:
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between 89 and 179 MP; a clinic server should refuse, not warn.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoError(
             "too_many_pixels", "decompression bomb: the header claims too many pixels",
@@ -152,77 +159,84 @@ def _open(data: bytes, source: str) -> Image.Image:
 
 
 def exif_orientation(image: Image.Image) -> int:
-    """The EXIF orientation tag (1 = upright, 1-8), 1 when there is none or it is unreadable.
+    """The EXIF orientation tag (1 = upright, 1-8), 1 when there is none or it is unreadable."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (SyntaxError, ValueError, TypeError, OSError):  # EXIF too broken to parse at all
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
-    Read straight from the first IFD of the raw EXIF when it is there: Pillow's full EXIF parse
-    costs ~0.3 ms a photo in a running pipeline (as much as decoding a small JPEG). Anything
-    unusual goes to Pillow's parser.
+
+@contextmanager
+def _metadata_warnings(notes: list[str]) -> Iterator[None]:
+    """Pillow's warnings about broken metadata, turned into one line in ``notes``.
+
+    Pillow warns (``UserWarning: Corrupt EXIF data …``, with its own file path) and goes on
+    with what it could read; a person needs to know that the photo's orientation may be lost,
+    not where Pillow keeps its source.
     """
-    raw = image.info.get("exif")
-    if isinstance(raw, bytes):
-        quick = _ifd0_orientation(raw)
-        if quick is not None:
-            return quick
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # Pillow warns of corrupt EXIF, then goes on
-        try:
-            return int(image.getexif().get(_EXIF_ORIENTATION, 1))
-        except (SyntaxError, ValueError, TypeError, struct.error, OSError, UserWarning):
-            return 1  # EXIF too broken to read: the pixels as stored are all there is to go on
-
-
-def _ifd0_orientation(raw: bytes) -> int | None:
-    """Orientation (1-8; 1 if absent) from TIFF-in-EXIF bytes, or None if they look unusual."""
-    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
-    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
-    if order is None or len(tiff) < 8:
-        return None
-    magic, ifd = struct.unpack_from(order + "HI", tiff, 2)
-    if magic != 42 or ifd + 2 > len(tiff):
-        return None
-    (count,) = struct.unpack_from(order + "H", tiff, ifd)
-    if ifd + 2 + 12 * count > len(tiff):
-        return None
-    for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
-        tag, kind, number, value = struct.unpack_from(order + "HHIH", tiff, entry)
-        if tag == _EXIF_ORIENTATION:  # a SHORT, left-justified in the entry's value field
-            return value if kind == 3 and number == 1 and 1 <= value <= 8 else None
-    return 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Pillow only warns between 89 and 179 MP; a clinic server should refuse, not warn.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+    problems = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    if problems:
+        notes.append(f"EXIF metadata partly unreadable ({'; '.join(problems)})")
 
 
 def _decode(
-    data: bytes, source: str, *, max_side: int | None, draft_allowance: float = DRAFT_ALLOWANCE
+    data: bytes,
+    source: str,
+    *,
+    max_side: int | None,
+    draft_allowance: float = DRAFT_ALLOWANCE,
+    notes: list[str] | None = None,
 ) -> tuple[str, UInt8Array, tuple[int, int]]:
     """Decode to RGB, orientation applied; reduced to ``max_side`` when given."""
-    image = _open(data, source)
-    fmt = str(image.format)
-    orientation = exif_orientation(image)
-    width, height = image.size
-    full_size = (height, width) if orientation in _SWAPS_AXES else (width, height)
-    scale = max(width, height) / max_side if max_side else 1.0
-    if fmt == "JPEG" and scale > 1.0:
-        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below the size asked for.
-        # Asking for 0.6 of the target lets a 4000 px photo decode at 1/4 (1000 px) instead
-        # of 1/2: landmarks need the face at ~200 px, which 1000 px leaves with a wide margin.
-        draft_scale = scale / draft_allowance
-        image.draft("RGB", (math.ceil(width / draft_scale), math.ceil(height / draft_scale)))
-    try:
-        image.load()
-    except OSError as exc:
-        raise PhotoError(
-            "truncated",
-            f"truncated or corrupt image data ({exc})",
-            "a complete file",
-            source=source,
-        ) from exc
-    if orientation != 1:  # exif_transpose copies the image even when there is nothing to do
-        image = ImageOps.exif_transpose(image)
-    if image.mode != "RGB":
-        image = image.convert("RGB")
+    found: list[str] = []
+    with _metadata_warnings(found):
+        image = _open(data, source)
+        orientation = exif_orientation(image)
+        fmt = str(image.format)
+        width, height = image.size
+        full_size = (height, width) if orientation in _SWAPS_AXES else (width, height)
+        scale = max(width, height) / max_side if max_side else 1.0
+        if fmt == "JPEG" and scale > 1.0:
+            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below the size asked
+            # for. Asking for 0.6 of the target lets a 4000 px photo decode at 1/4 (1000 px)
+            # instead of 1/2: landmarks need the face at ~200 px, which 1000 px leaves with a
+            # wide margin.
+            draft_scale = scale / draft_allowance
+            image.draft("RGB", (math.ceil(width / draft_scale), math.ceil(height / draft_scale)))
+        try:
+            image.load()
+        except OSError as exc:
+            raise PhotoError(
+                "truncated",
+                f"truncated or corrupt image data ({exc})",
+                "a complete file",
+                source=source,
+            ) from exc
+        if orientation != 1:  # exif_transpose copies the image even when there is nothing to do
+            image = ImageOps.exif_transpose(image)
+    if found and notes is not None:
+        how = "orientation taken as upright" if orientation == 1 else "orientation tag applied"
+        notes.extend(f"{note}; {how}" for note in found)
+    image = _to_rgb(image)
     if max_side and max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     pixels = np.asarray(image, dtype=np.uint8)
     return fmt, pixels, full_size
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB. A 16-bit greyscale PNG is scaled to 8 bits: ``convert`` would clip every
+    value above 255, turning a normal photo all white."""
+    if image.mode in {"I;16", "I;16B", "I;16L", "I"}:
+        sixteen = np.asarray(image).astype(np.float32)
+        image = Image.fromarray(np.rint(sixteen / 257.0).clip(0, 255).astype(np.uint8))
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def save_rgb(rgb: UInt8Array, path: Path, *, jpeg_quality: int = 92) -> None:

@@ -8,10 +8,14 @@ model can be swapped in by implementing :class:`Detector`.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,11 +37,38 @@ def mediapipe_graph_built() -> bool:
     return _graph_built
 
 
-def import_mediapipe() -> Any:
-    """The ``mediapipe`` module: a heavy import (~0.5 s), kept out of module import time."""
-    import mediapipe
+_SOLUTIONS = "mediapipe.python.solutions"
 
-    return mediapipe
+
+def mediapipe_solution(name: str) -> Any:
+    """The module ``mediapipe.python.solutions.<name>`` (e.g. ``"face_mesh"``).
+
+    ``mediapipe/__init__.py`` and ``solutions/__init__.py`` import every solution, the drawing
+    helpers (and with them matplotlib.pyplot and OpenCV) and the Tasks API: ~1 s of CPU before a
+    photo command can start, ~0.25 s for this one module. So the two packages are entered in
+    ``sys.modules`` unexecuted (their own specs, their ``__init__`` not run) while the solution
+    is imported, and removed again: a later ``import mediapipe`` anywhere runs as usual.
+    """
+    module_name = f"{_SOLUTIONS}.{name}"
+    if module_name in sys.modules or hasattr(sys.modules.get("mediapipe"), "solutions"):
+        return importlib.import_module(module_name)  # already there, or mediapipe fully imported
+    entered: list[str] = []
+    try:
+        _enter_unexecuted(importlib.util.find_spec("mediapipe"), entered)
+        _enter_unexecuted(importlib.util.find_spec("mediapipe.python.solutions"), entered)
+        return importlib.import_module(module_name)
+    finally:
+        for package in entered:
+            del sys.modules[package]
+
+
+def _enter_unexecuted(spec: ModuleSpec | None, entered: list[str]) -> None:
+    """Put the package of ``spec`` in ``sys.modules`` without running its ``__init__``."""
+    if spec is None:
+        raise ModuleNotFoundError("MediaPipe is not installed", name="mediapipe")
+    if spec.name not in sys.modules:
+        sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+        entered.append(spec.name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,12 +205,12 @@ class MediaPipeDetector:
     """
 
     def __init__(self, *, min_detection_confidence: float = 0.5, quiet: bool = True) -> None:
-        mp = import_mediapipe()
+        face_mesh = mediapipe_solution("face_mesh")
         global _graph_built
         _graph_built = True
         self._quiet = quiet
         with native_stderr_silenced(quiet):
-            self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
+            self._mesh: Any = face_mesh.FaceMesh(
                 static_image_mode=True,
                 max_num_faces=2,
                 refine_landmarks=True,

@@ -50,6 +50,7 @@ class CaptureLimits:
     max_yaw_deg: float = 20.0
     max_pitch_deg: float = 20.0
     max_roll_deg: float = 15.0
+    sideways_roll_deg: float = 45.0  # nearer a quarter turn than upright: a rotated photo
     min_face_width_px: float = 64.0
     min_iris_diameter_px: float = 6.0
     min_eye_aspect_ratio: float = 0.12
@@ -157,6 +158,15 @@ def _clipping(crop: UInt8Array, pts: FloatArray) -> tuple[float, float]:
     return highlights, shadows
 
 
+def _places(value: float, limit: float, fewest: int = 0) -> int:
+    """Decimals to print ``value`` with so that it does not read as ``limit`` it failed
+    against (20.3° shown as "20°" beside "allowed <= 20°" would hide why it was refused)."""
+    places = fewest
+    while places < fewest + 6 and round(abs(value), places) == round(abs(limit), places):
+        places += 1
+    return places
+
+
 @cache
 def _pose_model() -> PoseModel:
     return PoseModel.of(template_mesh().vertices_mm)
@@ -185,18 +195,28 @@ def inspect_photo(
     xy = landmarks.xy
     face_width = float(np.ptp(xy[:FACE_LANDMARKS, 0]))
     scale = iris_scale(xy)
-    if (
-        face_width < limits.min_face_width_px
-        or scale.iris_diameter_px < limits.min_iris_diameter_px
-    ):
+    pose = estimate_pose(xy, _pose_model())
+    # A face on its side is a rotated photo (often a wrong EXIF orientation), whatever its
+    # width across the image or its other angles read: say so first.
+    if abs(pose.roll_deg) > limits.sideways_roll_deg:
+        raise PhotoError(
+            "head_pose",
+            f"face on its side (roll {pose.roll_deg:+.0f}°): the photo is turned; check its "
+            "orientation",
+            f"an upright face, |roll| <= {limits.max_roll_deg:.0f}°",
+            source=photo.source,
+        )
+    iris = scale.iris_diameter_px
+    if face_width < limits.min_face_width_px or iris < limits.min_iris_diameter_px:
+        face_places = _places(face_width, limits.min_face_width_px)
+        iris_places = _places(iris, limits.min_iris_diameter_px, 1)
         raise PhotoError(
             "face_too_small",
-            f"face {face_width:.0f} px wide, iris {scale.iris_diameter_px:.1f} px",
+            f"face {face_width:.{face_places}f} px wide, iris {iris:.{iris_places}f} px",
             f"face >= {limits.min_face_width_px:.0f} px and iris >= "
             f"{limits.min_iris_diameter_px:.0f} px wide",
             source=photo.source,
         )
-    pose = estimate_pose(xy, _pose_model())
     for name, value, limit in (
         ("yaw (turned)", pose.yaw_deg, limits.max_yaw_deg),
         ("pitch (chin up/down)", pose.pitch_deg, limits.max_pitch_deg),
@@ -204,14 +224,15 @@ def inspect_photo(
     ):
         if abs(value) > limit:
             raise PhotoError(
-                "head_pose", f"head {name} {value:+.0f}°", f"|angle| <= {limit:.0f}°",
-                source=photo.source,
+                "head_pose", f"head {name} {value:+.{_places(value, limit)}f}°",
+                f"|angle| <= {limit:.0f}°", source=photo.source,
             )  # fmt: skip
     ear = min(eye_aspect_ratio(xy))
     if ear < limits.min_eye_aspect_ratio:
         raise PhotoError(
             "eyes_closed",
-            f"eye aspect ratio {ear:.2f}: iris not measurable",
+            f"eye aspect ratio {ear:.{_places(ear, limits.min_eye_aspect_ratio, 2)}f}: "
+            "iris not measurable",
             f">= {limits.min_eye_aspect_ratio:.2f} (eyes open)",
             source=photo.source,
         )

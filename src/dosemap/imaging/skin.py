@@ -34,7 +34,6 @@ import numpy as np
 import numpy.typing as npt
 from skimage.color import xyz2lab
 from skimage.color.colorconv import xyz_from_rgb
-from skimage.feature import blob_log
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.imaging.landmarks import FaceLandmarks
@@ -245,6 +244,9 @@ def _pore_count(lightness: Float32Array, mask: BoolArray, sigmas_px: tuple[float
     r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, mask.shape[0])
     c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, mask.shape[1])
     darkness = (100.0 - lightness[r0:r1, c0:c1]) / 100.0  # pores are dark: make them bright
+    # Imported only when pores are resolvable: skimage.feature brings SciPy (~0.25 s a start).
+    from skimage.feature import blob_log
+
     blobs = blob_log(  # type: ignore[no-untyped-call]
         darkness,
         min_sigma=sigmas_px[0],

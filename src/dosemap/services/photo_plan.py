@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -20,14 +21,14 @@ from PIL import Image
 from dosemap.domain.atlas.mesh import resolve_anchors
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.domain.planning.regions import Ring, treatable_outlines, zone_outlines
-from dosemap.imaging import framing
-from dosemap.imaging.intake import Photo, read_photo
-from dosemap.imaging.landmarks import Detector, MediaPipeDetector, native_stderr_silenced
-from dosemap.imaging.quality import PhotoAnalysis, inspect_photo
 from dosemap.render.raster import png_bytes, to_png
 from dosemap.render.scene import Scene, build_plan_scene, template_projection
 from dosemap.render.svg import to_svg
 from dosemap.resources import template_mesh
+
+if TYPE_CHECKING:  # imported where a photo is read: a plan on the template face needs none
+    from dosemap.imaging.landmarks import Detector
+    from dosemap.imaging.quality import PhotoAnalysis
 
 # The renderer's sizes suit a face ~1200 px wide (scale 1). Smaller photos are enlarged so the
 # face is at least this wide and labels stay legible when the picture fills a phone screen.
@@ -143,6 +144,8 @@ def draw_plan_on_photo(
     on many photos; without it the geometry is worked out here. Raises :class:`ValueError` if
     it was prepared for another plan.
     """
+    from dosemap.imaging import framing  # OpenCV: only when drawing on a photo
+
     drawing = _drawing_for(plan, drawing)
     beyond = resolve_anchors(drawing.outline_anchors, analysis.landmarks.xy[:468])
     x0, y0, x1, y1 = face_crop(analysis, beyond)
@@ -172,7 +175,11 @@ def draw_plan_on_photo(
 
 def analyse_photo(path: Path, detector: Detector | None = None) -> PhotoAnalysis:
     """Read ``path`` and measure it (landmarks, iris scale, quality); MediaPipe by default."""
-    photo: Photo = read_photo(path)
+    from dosemap.imaging.intake import read_photo
+    from dosemap.imaging.landmarks import MediaPipeDetector, native_stderr_silenced
+    from dosemap.imaging.quality import inspect_photo
+
+    photo = read_photo(path)
     if detector is not None:
         return inspect_photo(photo, detector)
     with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as own:
