@@ -4,7 +4,7 @@ A service opens one per use case::
 
     with writing(db) as uow:
         patient = uow.patients.get(clinic_id, patient_id)
-        ...
+        # change the patient here
         uow.audit.record(...)
 
 A writing unit commits when the block ends normally and rolls back on any exception (nothing
