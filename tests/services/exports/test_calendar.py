@@ -37,7 +37,7 @@ def _export(treated: Treated, **kwargs: object) -> bytes:
 def test_one_all_day_event_per_open_followup(treated: Treated) -> None:
     events = _events(_export(treated))
     # Signing scheduled a review at 14 days and a retreatment at the product's interval.
-    assert [e.decoded("dtstart") for e in events][0] == date(2026, 3, 16)
+    assert events[0].decoded("dtstart") == date(2026, 3, 16)
     assert len(events) == 2
     for e in events:
         start, end = e.decoded("dtstart"), e.decoded("dtend")
