@@ -14,7 +14,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def test_permissions_doc_is_generated_from_the_table() -> None:
     written = (DOCS / "permissions.md").read_text(encoding="utf-8")
     assert written == markdown(), (
-        "docs/permissions.md is stale: run `python -m dosemap.web.permissions > docs/permissions.md`"
+        "docs/permissions.md is stale: "
+        "run `python -m dosemap.web.permissions > docs/permissions.md`"
     )
 
 

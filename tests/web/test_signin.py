@@ -185,9 +185,7 @@ def test_a_post_without_the_right_csrf_token_is_refused(world: WebWorld, token: 
         data["csrf_token"] = token
     response = client.post("/patients", data=data)
     assert response.status_code == 403
-    found = client.post(
-        "/patients/search", data={"csrf_token": world.csrf(client), "name": "Csrf"}
-    )
+    found = client.post("/patients/search", data={"csrf_token": world.csrf(client), "name": "Csrf"})
     assert "No patient matches" in found.text  # nothing was registered
 
 

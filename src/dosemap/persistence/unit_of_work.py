@@ -29,6 +29,7 @@ from dosemap.persistence.repositories.accounts import (
 from dosemap.persistence.repositories.audit import AuditLog
 from dosemap.persistence.repositories.bulk import BulkWriter
 from dosemap.persistence.repositories.clinic_day import ClinicDay
+from dosemap.persistence.repositories.exports import ExportQueries
 from dosemap.persistence.repositories.followups import FollowUpRepository
 from dosemap.persistence.repositories.patients import PatientRepository
 from dosemap.persistence.repositories.photos import PhotoRepository
@@ -62,6 +63,7 @@ class UnitOfWork:
     access_tokens: AccessTokenRepository
     access_log: AccessLogRepository
     clinic_day: ClinicDay
+    exports: ExportQueries
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.access_tokens = AccessTokenRepository(session)
         self.access_log = AccessLogRepository(session)
         self.clinic_day = ClinicDay(session)
+        self.exports = ExportQueries(session)
         return self
 
     def __exit__(

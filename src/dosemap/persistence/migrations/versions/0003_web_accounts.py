@@ -1,7 +1,7 @@
 """web app: user accounts, web sessions, access log, access tokens, sign-in policy
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-02 07:45:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import dosemap.persistence.types
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
