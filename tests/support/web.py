@@ -24,6 +24,7 @@ from dosemap.web.permissions import ROLES
 from dosemap.web.security import SESSION_COOKIE
 from dosemap.web.settings import WebSettings
 from support.clinic import build_test_clinic
+from support.desk import add_desk_records
 
 #: A name that exists only in the other clinic: it must never show up in clinic A's pages.
 OTHER_CLINIC_MARKER = "Zebedee"
@@ -37,6 +38,8 @@ class ClinicSide:
     clinic_id: uuid.UUID
     patient_id: uuid.UUID
     accounts: dict[str, accounts.AccountView] = field(default_factory=dict)
+    #: The desk pages' records (lot, vial, …) by path parameter name (``support.desk``).
+    records: dict[str, uuid.UUID] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,5 +116,7 @@ def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
         actor="test",
     )
     other = ClinicSide(b.id, other_patient.id, make_accounts(db, b.id, "b"))
+    own.records.update(lot_id=seeded.lot_id, vial_id=seeded.vial_id)
+    add_desk_records(db, other)
     app = create_app(web_settings(tmp_path, db), db=db)
     return WebWorld(app=app, db=db, own=own, other=other)

@@ -29,6 +29,7 @@ from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld
 #: Path parameter -> the value naming a record of a clinic side.
 PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
     "patient_id": lambda side: str(side.patient_id),
+    "vial_id": lambda side: str(side.records["vial_id"]),
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
 FORMS: dict[str, dict[str, str]] = {
@@ -39,6 +40,9 @@ FORMS: dict[str, dict[str, str]] = {
         "chart_number": "N-{n}",
     },
     "patients_search": {"name": "Ex"},
+    "vials_lot_receive": {"product": "dysport", "lot_number": "L-{n}", "expires_on": "2031-05-01"},
+    "vial_waste": {"units": "0.5"},
+    "vial_discard": {"reason": "dropped"},
 }
 #: Routes that sign the caller out: run last for each client (a fresh client each case anyway).
 ENDS_SESSION = {"logout"}

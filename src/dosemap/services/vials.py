@@ -26,6 +26,20 @@ class LotInput(Input):
     expires_on: date
 
 
+class WasteInput(Input):
+    """Units drawn but not injected, as a person enters them."""
+
+    units: Decimal = Field(gt=0, le=1000, decimal_places=4)
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class DiscardInput(Input):
+    """Why a vial is discarded, as a person enters it."""
+
+    reason: str = Field(min_length=1, max_length=200)
+    expected_version: int | None = Field(default=None, ge=1)
+
+
 class VialInput(Input):
     """A vial reconstituted from a lot."""
 
@@ -219,11 +233,66 @@ class VialReconciliation:
     units_charted: Decimal
     units_wasted: Decimal
     units_left: Decimal
+    lot_id: uuid.UUID | None = None
+    reconstituted_at: datetime | None = None
+    beyond_use_at: datetime | None = None
+    discarded_at: datetime | None = None
+    version: int = 1
 
     @property
     def unaccounted(self) -> Decimal:
         """Drawn but neither charted nor recorded as waste."""
         return self.units_drawn - self.units_charted - self.units_wasted
+
+    @property
+    def mismatch(self) -> bool:
+        """The vial's units do not add up: drawn units unaccounted for, more charted than
+        drawn, or a negative amount left."""
+        return self.unaccounted != 0 or self.units_charted > self.units_drawn or self.units_left < 0
+
+
+@dataclass(frozen=True)
+class LotReconciliation:
+    """A lot's vials added up: units received (in reconstituted vials), charted, wasted, left."""
+
+    lot_id: uuid.UUID
+    product: str
+    lot_number: str
+    vials: int
+    units_received: Decimal
+    units_charted: Decimal
+    units_wasted: Decimal
+    units_left: Decimal
+    unaccounted: Decimal
+    mismatched_vials: int
+
+    @property
+    def mismatch(self) -> bool:
+        """Any vial of the lot does not add up."""
+        return self.mismatched_vials > 0 or self.unaccounted != 0
+
+
+def reconcile_lots(rows: list[VialReconciliation]) -> list[LotReconciliation]:
+    """Per-lot totals of per-vial reconciliations, in the order lots first appear."""
+    by_lot: dict[uuid.UUID, list[VialReconciliation]] = {}
+    for r in rows:
+        if r.lot_id is not None:
+            by_lot.setdefault(r.lot_id, []).append(r)
+    return [
+        LotReconciliation(
+            lot_id=lot_id,
+            product=vials[0].product,
+            lot_number=vials[0].lot_number,
+            vials=len(vials),
+            units_received=sum((v.vial_units for v in vials), Decimal(0)),
+            units_charted=sum((v.units_charted for v in vials), Decimal(0)),
+            units_wasted=sum((v.units_wasted for v in vials), Decimal(0)),
+            units_left=sum((v.units_left for v in vials), Decimal(0)),
+            unaccounted=sum((v.unaccounted for v in vials), Decimal(0)),
+            mismatched_vials=sum(1 for v in vials if v.mismatch),
+        )
+        for lot_id, vials in by_lot.items()
+    ]
 
 
 def reconcile(
@@ -242,6 +311,36 @@ def reconcile(
                 units_charted=charted,
                 units_wasted=vial.units_wasted or Decimal(0),
                 units_left=units_left(vial),
+                lot_id=lot.id,
+                reconstituted_at=vial.reconstituted_at,
+                beyond_use_at=vial.beyond_use_at,
+                discarded_at=vial.discarded_at,
+                version=vial.version,
             )
             for vial, lot, charted in uow.vials.with_units_charted(clinic_id, vial_ids)
         ]
+
+
+@dataclass(frozen=True)
+class VialsOverview:
+    """What the Vials page shows: the clinic's lots, every vial reconciled, and lot totals."""
+
+    timezone: str  # the clinic's, for showing and entering times
+    lots: list[ProductLot]
+    vials: list[VialReconciliation]
+    lot_totals: list[LotReconciliation]
+
+    @property
+    def open_vials(self) -> list[VialReconciliation]:
+        """Vials not discarded, soonest beyond-use time first."""
+        open_ = [v for v in self.vials if v.discarded_at is None]
+        return sorted(open_, key=lambda v: (v.beyond_use_at is None, v.beyond_use_at))
+
+
+def vials_overview(db: Database, clinic_id: uuid.UUID) -> VialsOverview:
+    """The clinic's lots and vials (two queries, whatever their number)."""
+    with reading(db) as uow:
+        timezone = uow.clinics.get(clinic_id).timezone
+        lots = uow.lots.of_clinic(clinic_id)
+    rows = reconcile(db, clinic_id)
+    return VialsOverview(timezone, lots, rows, reconcile_lots(rows))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from fastapi import Request
 from pydantic import ValidationError
 
@@ -28,3 +31,22 @@ def field_errors(exc: ValidationError | InvalidInputError) -> dict[str, str]:
             message = err["msg"]
         errors.setdefault(field, message)
     return errors
+
+
+def local_datetime(text: str, timezone: str) -> str:
+    """A ``datetime-local`` field's value (no offset) as an ISO time in the clinic's zone.
+
+    A value that is not a time is returned as it is, for the input model to name the field.
+    """
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timezone))
+    return value.isoformat()
+
+
+def clean(form: dict[str, str], *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """A posted form without its CSRF token, ``drop``ped fields and empty values."""
+    return {k: v for k, v in form.items() if k != "csrf_token" and k not in drop and v != ""}

@@ -67,7 +67,14 @@ PERMISSIONS: dict[str, Permission] = {
     "sessions.sign": Permission(
         frozenset({"admin", "prescriber"}), "sign a charted session (locks it)"
     ),
+    "vials.view": Permission(
+        _ALL, "the Vials page: lots, open vials, units left, beyond-use times, reconciliation"
+    ),
     "vials.manage": Permission(_CLINICAL, "receive lots, reconstitute, waste, discard vials"),
+    "vials.export": Permission(
+        frozenset({"admin", "prescriber", "injector", "auditor"}),
+        "download the vial log (CSV, lot/vial PDF); audited",
+    ),
     "audit.view": Permission(
         frozenset({"admin", "auditor"}), "verify the audit chain, view the access log"
     ),
@@ -88,6 +95,13 @@ ROUTES: dict[str, str] = {
     "patients_search": "patients.list",
     "patient_register": "patients.register",
     "patient": "patients.read",
+    # the clinic desk (vials, recall, follow-ups, adverse events) and the admin's pages
+    "vials": "vials.view",
+    "vials_lot_receive": "vials.manage",
+    "vial_reconstitute": "vials.manage",
+    "vial_waste": "vials.manage",
+    "vial_discard": "vials.manage",
+    "vials_csv": "vials.export",
 }
 
 

@@ -22,6 +22,7 @@ HTMX_FILE = "htmx-2.0.11.min.js"
 NAV: tuple[tuple[str, str, str], ...] = (
     ("Today", "/", "today.view"),
     ("Patients", "/patients", "patients.list"),
+    ("Vials", "/vials", "vials.view"),
 )
 
 

@@ -26,6 +26,16 @@ class LotRepository(ScopedRepository[ProductLot]):
             ).scalars()
         )
 
+    def of_clinic(self, clinic_id: uuid.UUID) -> list[ProductLot]:
+        """The clinic's lots, latest expiry first."""
+        return list(
+            self.session.execute(
+                select(ProductLot)
+                .where(ProductLot.clinic_id == clinic_id)
+                .order_by(ProductLot.expires_on.desc(), ProductLot.lot_number)
+            ).scalars()
+        )
+
     def of_vial(self, vial: Vial) -> ProductLot:
         """The lot a vial was reconstituted from."""
         lot = self.session.get(ProductLot, vial.lot_id)

@@ -1,0 +1,180 @@
+"""The Vials page: lots, reconstitution, waste, discard, reconciliation, the vial log CSV."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.services import vials
+from support.web import OTHER_CLINIC_MARKER, WebWorld
+
+
+def _lots(world: WebWorld) -> int:
+    with reading(world.db) as uow:
+        return len(uow.lots.of_clinic(world.own.clinic_id))
+
+
+def _vial(world: WebWorld) -> vials.VialReconciliation:
+    [row] = vials.reconcile(world.db, world.own.clinic_id, [world.own.records["vial_id"]])
+    return row
+
+
+def test_the_page_shows_the_open_vial_with_units_left_and_countdown(world: WebWorld) -> None:
+    page = world.client("injector").get("/vials")
+    assert page.status_code == 200
+    assert "C1234A" in page.text and "B-LOT-9" not in page.text
+    assert "100 / 100" in page.text  # units left / units in the vial
+    assert "expired" in page.text  # the test vial was opened in March 2026, label policy 24 h
+    assert "Reconstitute a vial" in page.text and "Receive a lot" in page.text
+    assert OTHER_CLINIC_MARKER not in page.text
+
+
+def test_front_desk_and_auditor_see_the_page_without_the_forms(world: WebWorld) -> None:
+    for role in ("front_desk", "auditor"):
+        page = world.client(role).get("/vials").text
+        assert "C1234A" in page and "Reconstitute a vial" not in page, role
+        assert "Record waste" not in page, role
+    assert "vials.csv" in world.client("auditor").get("/vials").text
+    assert "vials.csv" not in world.client("front_desk").get("/vials").text
+
+
+def test_receive_a_lot_and_a_bad_date_is_named_with_nothing_written(world: WebWorld) -> None:
+    client = world.client("injector")
+    csrf = world.csrf(client)
+    before = _lots(world)
+    bad = client.post(
+        "/vials/lots",
+        data={"csrf_token": csrf, "product": "dysport", "lot_number": "D1", "expires_on": "31/12"},
+    )
+    assert bad.status_code == 422 and 'id="l-e-expires_on"' in bad.text
+    unknown = client.post(
+        "/vials/lots",
+        data={
+            "csrf_token": csrf,
+            "product": "snake oil",
+            "lot_number": "D1",
+            "expires_on": "2030-01-01",
+        },
+    )
+    assert unknown.status_code == 422 and "unknown" in unknown.text
+    assert _lots(world) == before
+    ok = client.post(
+        "/vials/lots",
+        data={
+            "csrf_token": csrf,
+            "product": "dysport",
+            "lot_number": "D1",
+            "expires_on": "2030-01-01",
+        },
+    )
+    assert ok.status_code == 303 and _lots(world) == before + 1
+    assert "D1" in client.get("/vials").text
+
+
+def test_reconstitute_a_vial_in_the_clinics_time_zone(world: WebWorld) -> None:
+    client = world.client("prescriber")
+    csrf = world.csrf(client)
+    form = {
+        "csrf_token": csrf,
+        "lot_id": str(world.own.records["lot_id"]),
+        "label": "V-NEW",
+        "vial_units": "100",
+        "diluent_ml": "0",
+        "diluent": "preservative-free 0.9% saline",
+        "reconstituted_at": "2026-12-01T09:30",
+        "beyond_use_policy": "asds_consensus",
+    }
+    bad = client.post("/vials", data=form)
+    assert bad.status_code == 422 and 'id="r-e-diluent_ml"' in bad.text
+    assert len(vials.reconcile(world.db, world.own.clinic_id)) == 1
+    ok = client.post("/vials", data={**form, "diluent_ml": "2.5"})
+    assert ok.status_code == 303
+    new = [r for r in vials.reconcile(world.db, world.own.clinic_id) if r.label == "V-NEW"]
+    assert new and new[0].reconstituted_at is not None
+    assert new[0].reconstituted_at.isoformat().startswith("2026-12-01T09:30")  # clinic is UTC
+    other_lot = client.post(
+        "/vials", data={**form, "diluent_ml": "2.5", "lot_id": str(world.other.records["lot_id"])}
+    )
+    assert other_lot.status_code == 404
+
+
+def test_waste_then_discard_and_the_reconciliation_adds_up(world: WebWorld) -> None:
+    client = world.client("injector")
+    csrf = world.csrf(client)
+    vial_id = world.own.records["vial_id"]
+    too_much = client.post(f"/vials/{vial_id}/waste", data={"csrf_token": csrf, "units": "101"})
+    assert too_much.status_code == 422 and "more than is left" in too_much.text
+    not_a_number = client.post(f"/vials/{vial_id}/waste", data={"csrf_token": csrf, "units": "two"})
+    assert not_a_number.status_code == 422 and f'id="w-{vial_id}-e-units"' in not_a_number.text
+    assert _vial(world).units_wasted == 0
+    ok = client.post(
+        f"/vials/{vial_id}/waste",
+        data={"csrf_token": csrf, "units": "1.5", "expected_version": "1"},
+    )
+    assert ok.status_code == 303
+    stale = client.post(
+        f"/vials/{vial_id}/waste", data={"csrf_token": csrf, "units": "1", "expected_version": "1"}
+    )
+    assert stale.status_code == 409
+    row = _vial(world)
+    assert (row.units_wasted, row.units_left, row.unaccounted) == (
+        Decimal("1.5"),
+        Decimal("98.5"),
+        0,
+    )
+    empty = client.post(f"/vials/{vial_id}/discard", data={"csrf_token": csrf, "reason": " "})
+    assert empty.status_code == 422 and f'id="d-{vial_id}-e-reason"' in empty.text
+    done = client.post(
+        f"/vials/{vial_id}/discard", data={"csrf_token": csrf, "reason": "beyond use"}
+    )
+    assert done.status_code == 303
+    row = _vial(world)
+    assert row.discarded_at is not None and row.units_wasted == 100 and not row.mismatch
+    page = client.get("/vials").text
+    assert "No open vials" in page and "discarded" in page
+
+
+def test_a_vial_whose_units_do_not_add_up_is_flagged(world: WebWorld) -> None:
+    with writing(world.db) as uow:  # drawn units neither charted nor wasted
+        uow.vials.get(world.own.clinic_id, world.own.records["vial_id"]).units_drawn += Decimal(3)
+    page = world.client("auditor").get("/vials").text
+    assert "units do not add up" in page  # the open vial
+    assert page.count(">mismatch<") == 2  # the lot and the vial in the reconciliation
+    assert ">3</td>" in page  # 3 U unaccounted
+
+
+def test_the_vial_log_downloads_as_csv_and_is_audited(world: WebWorld) -> None:
+    response = world.client("auditor").get("/vials/export/vials.csv")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == 'attachment; filename="dosemap_vials.csv"'
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "C1234A" in response.text and "B-LOT-9" not in response.text
+    with reading(world.db) as uow:
+        assert uow.audit.verify().ok
+
+
+def test_lot_totals_add_the_vials_up() -> None:
+    import uuid
+
+    lot = uuid.uuid4()
+    rows = [
+        vials.VialReconciliation(
+            uuid.uuid4(),
+            f"V{i}",
+            "botox_cosmetic",
+            "L1",
+            Decimal(100),
+            drawn,
+            charted,
+            wasted,
+            Decimal(100) - drawn,
+            lot_id=lot,
+        )
+        for i, (drawn, charted, wasted) in enumerate(
+            [(Decimal(40), Decimal(38), Decimal(2)), (Decimal(10), Decimal(9), Decimal(0))]
+        )
+    ]
+    [total] = vials.reconcile_lots(rows)
+    assert (total.vials, total.units_received, total.units_charted) == (2, 200, 47)
+    assert (total.units_wasted, total.units_left, total.unaccounted) == (2, 150, 1)
+    assert total.mismatched_vials == 1 and total.mismatch
