@@ -24,7 +24,7 @@ from dosemap.web.permissions import ROLES
 from dosemap.web.security import SESSION_COOKIE
 from dosemap.web.settings import WebSettings
 from support.clinic import build_test_clinic
-from support.desk import add_desk_records
+from support.desk import add_desk_records, add_spare_login, treat_own
 
 #: A name that exists only in the other clinic: it must never show up in clinic A's pages.
 OTHER_CLINIC_MARKER = "Zebedee"
@@ -116,7 +116,9 @@ def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
         actor="test",
     )
     other = ClinicSide(b.id, other_patient.id, make_accounts(db, b.id, "b"))
-    own.records.update(lot_id=seeded.lot_id, vial_id=seeded.vial_id)
+    treat_own(seeded, own)
     add_desk_records(db, other)
+    add_spare_login(db, own, "a")
+    add_spare_login(db, other, "b")
     app = create_app(web_settings(tmp_path, db), db=db)
     return WebWorld(app=app, db=db, own=own, other=other)

@@ -30,6 +30,10 @@ from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld
 PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
     "patient_id": lambda side: str(side.patient_id),
     "vial_id": lambda side: str(side.records["vial_id"]),
+    "followup_id": lambda side: str(side.records["followup_id"]),
+    "adverse_event_id": lambda side: str(side.records["adverse_event_id"]),
+    "staff_id": lambda side: str(side.records["staff_id"]),
+    "account_id": lambda side: str(side.records["account_id"]),  # a login outside ROLES
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
 FORMS: dict[str, dict[str, str]] = {
@@ -43,6 +47,31 @@ FORMS: dict[str, dict[str, str]] = {
     "vials_lot_receive": {"product": "dysport", "lot_number": "L-{n}", "expires_on": "2031-05-01"},
     "vial_waste": {"units": "0.5"},
     "vial_discard": {"reason": "dropped"},
+    "followup_contacted": {"expected_version": "1", "note": "called"},
+    "followup_done": {"expected_version": "1"},
+    "recall_lot": {"lot_number": "C1234A"},
+    "adverse_event_record": {
+        "kind": "bruising",
+        "onset_at": "2026-03-03T10:00",
+        "severity": "mild",
+    },
+    "adverse_event_outcome": {"outcome": "resolved", "expected_version": "1"},
+    "staff_add": {"display_name": "New Person {n}", "role": "front_desk"},
+    "staff_credential_add": {
+        "type": "RN",
+        "number": "RN-{n}",
+        "jurisdiction": "US-CA",
+        "expires_on": "2030-01-01",
+    },
+    "staff_active": {"active": "false"},
+    "login_add": {
+        "username": "new-{n}",
+        "display_name": "New {n}",
+        "role": "front_desk",
+        "password": "a long enough password",
+    },
+    "login_role": {"role": "auditor"},
+    "login_active": {"active": "false"},
 }
 #: Routes that sign the caller out: run last for each client (a fresh client each case anyway).
 ENDS_SESSION = {"logout"}

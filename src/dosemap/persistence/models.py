@@ -417,6 +417,10 @@ class FollowUp(Versioned, Base):
     basis: Mapped[str] = mapped_column(String(200))  # why this date: the cited duration or a person
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # The desk called or wrote to the patient about it (the follow-up stays open until done).
+    contacted_at: Mapped[datetime | None]
+    contacted_by: Mapped[str | None] = mapped_column(String(80))  # the audit log's actor
+    contact_note: Mapped[str | None] = mapped_column(String(200))
 
 
 class PhotoRecord(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,9 +18,10 @@ from pydantic import Field
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
+from dosemap.persistence.errors import NotFoundError
 from dosemap.persistence.models import UserAccount
 from dosemap.persistence.unit_of_work import reading, writing
-from dosemap.services._common import Input, now
+from dosemap.services._common import Input, now, snap
 
 #: The web app's roles (``dosemap.web.permissions`` says what each may do).
 Role = Literal["admin", "prescriber", "injector", "front_desk", "auditor"]
@@ -195,3 +196,95 @@ def _hasher_verify(stored: str, password: str) -> bool:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _other_account(uow: Any, clinic_id: uuid.UUID, account_id: uuid.UUID, by: uuid.UUID) -> Any:
+    if account_id == by:
+        raise InvalidInputError(
+            "account", "is your own", "another person's account (ask another admin)"
+        )
+    row = uow.accounts.get(clinic_id, account_id)
+    if row is None:
+        raise NotFoundError("user_account", str(account_id))
+    return row
+
+
+def _admins_left(uow: Any, clinic_id: uuid.UUID, without: uuid.UUID) -> int:
+    return sum(
+        1
+        for a in uow.accounts.of_clinic(clinic_id)
+        if a.role == "admin" and a.active and a.id != without
+    )
+
+
+def set_account_active(
+    db: Database,
+    clinic_id: uuid.UUID,
+    account_id: uuid.UUID,
+    *,
+    active: bool,
+    by: uuid.UUID,
+    actor: str,
+) -> AccountView:
+    """Let a web login sign in again, or stop it (the caller ends its sessions: they may live
+    in Redis). Nobody changes their own account; the last active admin stays."""
+    with writing(db) as uow:
+        row = _other_account(uow, clinic_id, account_id, by)
+        if row.active == active:
+            return _view(row)
+        if not active and row.role == "admin" and not _admins_left(uow, clinic_id, row.id):
+            raise InvalidInputError("account", "is the last active admin", "another account")
+        before = snap(row)
+        row.active = active
+        if active:
+            row.failed_logins = 0
+            row.locked_until = None
+        else:
+            uow.web_sessions.remove_all_of(row.id)
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="activate" if active else "deactivate",
+            entity="user_account",
+            entity_id=row.id,
+            before=before,
+            after=row,
+        )
+        return _view(row)
+
+
+class RoleInput(Input):
+    """A web login's new role."""
+
+    role: Role
+
+
+def set_account_role(
+    db: Database,
+    clinic_id: uuid.UUID,
+    account_id: uuid.UUID,
+    data: RoleInput,
+    *,
+    by: uuid.UUID,
+    actor: str,
+) -> AccountView:
+    """Change a web login's role (its sessions end, so the new role applies at once)."""
+    with writing(db) as uow:
+        row = _other_account(uow, clinic_id, account_id, by)
+        if row.role == data.role:
+            return _view(row)
+        if row.role == "admin" and row.active and not _admins_left(uow, clinic_id, row.id):
+            raise InvalidInputError("role", "would leave the clinic without an admin", "admin")
+        before = snap(row)
+        row.role = data.role
+        uow.web_sessions.remove_all_of(row.id)
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="update",
+            entity="user_account",
+            entity_id=row.id,
+            before=before,
+            after=row,
+        )
+        return _view(row)

@@ -159,6 +159,32 @@ def record_read(
         )
 
 
+def record_reads(
+    db: Database,
+    *,
+    clinic_id: uuid.UUID,
+    user_id: uuid.UUID,
+    entity: str,
+    entity_ids: list[uuid.UUID],
+    via: str,
+    at: datetime | None = None,
+) -> None:
+    """Write one read per record (each listed once) to the access log, in one transaction:
+    a page that lists several patients' data (a recall, the adverse events)."""
+    stamp = at or now()
+    with writing(db) as uow:
+        for entity_id in dict.fromkeys(entity_ids):
+            uow.access_log.append(
+                at=stamp,
+                clinic_id=clinic_id,
+                user_id=user_id,
+                action="read",
+                entity=entity,
+                entity_id=str(entity_id),
+                via=via,
+            )
+
+
 def patient_record(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID, *, reader: uuid.UUID, via: str
 ) -> PatientRecord:

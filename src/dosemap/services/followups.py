@@ -83,6 +83,39 @@ def record_adverse_event(
         return row
 
 
+class OutcomeInput(Input):
+    """How an adverse event turned out (replaces the outcome recorded so far)."""
+
+    outcome: str = Field(min_length=1, max_length=4000)
+    expected_version: int = Field(ge=1)
+
+
+def record_outcome(
+    db: Database,
+    clinic_id: uuid.UUID,
+    event_id: uuid.UUID,
+    data: OutcomeInput,
+    *,
+    actor: str,
+) -> AdverseEvent:
+    """Record how an adverse event turned out (the earlier text is kept by the audit digests)."""
+    with writing(db) as uow:
+        event = uow.followups.adverse_event(clinic_id, event_id)
+        check_version(event, data.expected_version, "adverse_event")
+        before = snap(event)
+        event.outcome = data.outcome
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="update",
+            entity="adverse_event",
+            entity_id=event.id,
+            before=before,
+            after=event,
+        )
+        return event
+
+
 def adjust_followup(
     db: Database,
     clinic_id: uuid.UUID,
@@ -143,6 +176,44 @@ def complete_followup(
         return fu
 
 
+class ContactInput(Input):
+    """The desk reached (or tried to reach) the patient about a follow-up."""
+
+    note: str | None = Field(default=None, max_length=200)
+    expected_version: int = Field(ge=1)
+
+
+def mark_contacted(
+    db: Database,
+    clinic_id: uuid.UUID,
+    followup_id: uuid.UUID,
+    data: ContactInput,
+    *,
+    at: datetime,
+    actor: str,
+) -> FollowUp:
+    """Note that the patient was contacted (the follow-up stays open until it is done)."""
+    with writing(db) as uow:
+        fu = uow.followups.get(clinic_id, followup_id)
+        check_version(fu, data.expected_version, "followup")
+        if fu.status != "open":
+            raise InvalidInputError("followup", f"is {fu.status}", "an open follow-up")
+        before = snap(fu)
+        fu.contacted_at = at
+        fu.contacted_by = actor[:80]
+        fu.contact_note = data.note or None
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="contact",
+            entity="followup",
+            entity_id=fu.id,
+            before=before,
+            after=fu,
+        )
+        return fu
+
+
 @dataclass(frozen=True)
 class DueFollowUp:
     """A follow-up due, with who to call."""
@@ -158,6 +229,8 @@ class DueFollowUp:
     phone: str | None
     email: str | None
     session_id: uuid.UUID
+    contacted_at: datetime | None = None
+    contact_note: str | None = None
 
 
 def open_followups_due_before(
@@ -190,6 +263,8 @@ def followups_due(
                 phone=p.phone,
                 email=p.email,
                 session_id=fu.session_id,
+                contacted_at=fu.contacted_at,
+                contact_note=fu.contact_note,
             )
             for fu, p in rows
         ]

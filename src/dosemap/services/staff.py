@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import Field
@@ -24,6 +25,11 @@ CalendarDetail = Literal["none", "chart", "name", "clinical"]
 #: A logo is printed at most ~40 mm wide on a document; more than this is not a logo.
 MAX_LOGO_BYTES = 512 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+#: A credential expiring within this many days is flagged on the Staff page (an administrative
+#: reminder to renew a licence, not a clinical figure).
+CREDENTIAL_WARNING_DAYS = 60
 
 
 class ClinicInput(Input):
@@ -234,3 +240,94 @@ def credential_problems(
         last = max(c.expires_on for c in creds)
         return [f"injector's credential expired on {last.isoformat()}"]
     return []
+
+
+@dataclass(frozen=True)
+class CredentialLine:
+    """A credential as the Staff page shows it; ``status`` is expired, expiring or valid."""
+
+    id: uuid.UUID
+    type: str
+    number: str
+    jurisdiction: str
+    expires_on: date
+    status: str
+
+
+@dataclass(frozen=True)
+class StaffLine:
+    """A staff member with their credentials."""
+
+    id: uuid.UUID
+    display_name: str
+    role: str
+    active: bool
+    version: int
+    credentials: list[CredentialLine]
+
+    @property
+    def flagged(self) -> bool:
+        """A credential has expired or expires soon."""
+        return any(c.status != "valid" for c in self.credentials)
+
+
+def credential_status(expires_on: date, on: date) -> str:
+    """``expired``, ``expiring`` (within :data:`CREDENTIAL_WARNING_DAYS`) or ``valid``."""
+    if expires_on < on:
+        return "expired"
+    if expires_on <= on + timedelta(days=CREDENTIAL_WARNING_DAYS):
+        return "expiring"
+    return "valid"
+
+
+def staff_overview(db: Database, clinic_id: uuid.UUID, on: date) -> list[StaffLine]:
+    """The clinic's staff with their credentials flagged as of ``on`` (two queries)."""
+    with reading(db) as uow:
+        uow.clinics.get(clinic_id)
+        members = uow.staff.of_clinic(clinic_id)
+        creds = uow.staff.credentials_of_clinic(clinic_id)
+    by_staff: dict[uuid.UUID, list[CredentialLine]] = {}
+    for c in creds:
+        by_staff.setdefault(c.staff_id, []).append(
+            CredentialLine(
+                c.id,
+                c.type,
+                c.number,
+                c.jurisdiction,
+                c.expires_on,
+                credential_status(c.expires_on, on),
+            )
+        )
+    return [
+        StaffLine(m.id, m.display_name, m.role, m.active, m.version, by_staff.get(m.id, []))
+        for m in members
+    ]
+
+
+def set_staff_active(
+    db: Database,
+    clinic_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    *,
+    active: bool,
+    expected_version: int | None = None,
+    actor: str,
+) -> Staff:
+    """Activate or deactivate a staff member (their records stay; they are kept off new work)."""
+    with writing(db) as uow:
+        member = uow.staff.get(clinic_id, staff_id)
+        check_version(member, expected_version, "staff")
+        if member.active == active:
+            return member
+        before = snap(member)
+        member.active = active
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="activate" if active else "deactivate",
+            entity="staff",
+            entity_id=member.id,
+            before=before,
+            after=member,
+        )
+        return member

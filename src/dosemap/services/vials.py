@@ -81,6 +81,12 @@ def receive_lot(
         return lot
 
 
+def clinic_lots(db: Database, clinic_id: uuid.UUID) -> list[ProductLot]:
+    """The clinic's lots, latest expiry first."""
+    with reading(db) as uow:
+        return uow.lots.of_clinic(clinic_id)
+
+
 def find_lot(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[ProductLot]:
     """Lots with this number (one per product)."""
     with reading(db) as uow:

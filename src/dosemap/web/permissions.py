@@ -75,6 +75,22 @@ PERMISSIONS: dict[str, Permission] = {
         frozenset({"admin", "prescriber", "injector", "auditor"}),
         "download the vial log (CSV, lot/vial PDF); audited",
     ),
+    "recall.view": Permission(
+        _ALL, "the Recall page: a lot's patients with contacts (each patient access-logged)"
+    ),
+    "adverse_events.view": Permission(
+        frozenset({"admin", "prescriber", "injector", "auditor"}),
+        "the Adverse events page (each patient listed is access-logged)",
+    ),
+    "adverse_events.export": Permission(
+        frozenset({"admin", "prescriber", "auditor"}),
+        "download the adverse events CSV; audited and access-logged",
+    ),
+    "followups.view": Permission(_ALL, "the Follow-ups page: reviews and retreatments due"),
+    "followups.manage": Permission(_STAFF, "mark a follow-up contacted or done"),
+    "followups.export": Permission(
+        _STAFF, "download the follow-ups calendar (.ics); audited and access-logged"
+    ),
     "audit.view": Permission(
         frozenset({"admin", "auditor"}), "verify the audit chain, view the access log"
     ),
@@ -102,6 +118,26 @@ ROUTES: dict[str, str] = {
     "vial_waste": "vials.manage",
     "vial_discard": "vials.manage",
     "vials_csv": "vials.export",
+    "recall": "recall.view",
+    "recall_lot": "recall.view",
+    "adverse_events": "adverse_events.view",
+    "adverse_event_form": "clinical.write",
+    "adverse_event_record": "clinical.write",
+    "adverse_event_outcome": "clinical.write",
+    "adverse_events_csv": "adverse_events.export",
+    "followups": "followups.view",
+    "followup_contacted": "followups.manage",
+    "followup_done": "followups.manage",
+    "followups_ics": "followups.export",
+    "audit": "audit.view",
+    "audit_verify": "audit.view",
+    "staff": "staff.manage",
+    "staff_add": "staff.manage",
+    "staff_credential_add": "staff.manage",
+    "staff_active": "staff.manage",
+    "login_add": "staff.manage",
+    "login_role": "staff.manage",
+    "login_active": "staff.manage",
 }
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
-from dosemap.web.permissions import ROLE_NAMES, permissions_of
+from dosemap.web.permissions import ROLE_NAMES, allowed, permissions_of
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 
@@ -23,6 +23,11 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("Today", "/", "today.view"),
     ("Patients", "/patients", "patients.list"),
     ("Vials", "/vials", "vials.view"),
+    ("Recall", "/recall", "recall.view"),
+    ("Follow-ups", "/followups", "followups.view"),
+    ("Adverse events", "/adverse-events", "adverse_events.view"),
+    ("Audit", "/audit", "audit.view"),
+    ("Staff", "/staff", "staff.manage"),
 )
 
 
@@ -78,7 +83,7 @@ class Templates:
         self.env.filters.update(
             units=units, local_time=local_time, countdown=countdown, day=iso_day
         )
-        self.env.globals.update(htmx_file=HTMX_FILE, role_names=ROLE_NAMES)
+        self.env.globals.update(htmx_file=HTMX_FILE, role_names=ROLE_NAMES, allowed=allowed)
         self._nav: dict[str | None, list[tuple[str, str]]] = {
             role: [(label, path) for label, path, perm in NAV if perm in permissions_of(role)]
             for role in ROLE_NAMES

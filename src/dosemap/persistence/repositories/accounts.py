@@ -270,3 +270,40 @@ class AccessLogRepository(Repository):
         if entity_id is not None:
             q = q.where(AccessLogEntry.entity_id == entity_id)
         return [AccessLine(*row) for row in self.session.execute(q)]
+
+    def filtered(
+        self,
+        clinic_id: uuid.UUID,
+        *,
+        limit: int,
+        user_id: uuid.UUID | None = None,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AccessLine]:
+        """The clinic's entries matching every filter given, newest first."""
+        q = (
+            select(
+                AccessLogEntry.at,
+                UserAccount.username,
+                AccessLogEntry.action,
+                AccessLogEntry.entity,
+                AccessLogEntry.entity_id,
+                AccessLogEntry.via,
+            )
+            .join(UserAccount, UserAccount.id == AccessLogEntry.user_id)
+            .where(AccessLogEntry.clinic_id == clinic_id)
+        )
+        if user_id is not None:
+            q = q.where(AccessLogEntry.user_id == user_id)
+        if entity is not None:
+            q = q.where(AccessLogEntry.entity == entity)
+        if entity_id is not None:
+            q = q.where(AccessLogEntry.entity_id == entity_id)
+        if since is not None:
+            q = q.where(AccessLogEntry.at >= since)
+        if until is not None:
+            q = q.where(AccessLogEntry.at < until)
+        q = q.order_by(AccessLogEntry.at.desc(), AccessLogEntry.id).limit(limit)
+        return [AccessLine(*row) for row in self.session.execute(q)]

@@ -7,7 +7,8 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from dosemap.persistence.models import FollowUp, Patient
+from dosemap.persistence.errors import NotFoundError
+from dosemap.persistence.models import AdverseEvent, FollowUp, Patient
 from dosemap.persistence.repositories._base import ScopedRepository
 
 
@@ -15,6 +16,17 @@ class FollowUpRepository(ScopedRepository[FollowUp]):
     """A clinic's follow-ups; adverse events are added through :meth:`add`."""
 
     model = FollowUp
+
+    def adverse_event(self, clinic_id: uuid.UUID, event_id: uuid.UUID) -> AdverseEvent:
+        """One adverse event of ``clinic_id`` or :class:`NotFoundError`."""
+        row = self.session.execute(
+            select(AdverseEvent).where(
+                AdverseEvent.id == event_id, AdverseEvent.clinic_id == clinic_id
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError("adverse_event", str(event_id))
+        return row
 
     def open_due(
         self, clinic_id: uuid.UUID, on_or_before: date, limit: int | None = None

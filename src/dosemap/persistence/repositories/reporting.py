@@ -76,6 +76,24 @@ class RecallLine:
     units: Decimal
 
 
+@dataclass(frozen=True)
+class AdverseEventLine:
+    """An adverse event with the patient it happened to (the clinic's list)."""
+
+    id: uuid.UUID
+    version: int
+    onset_at: datetime
+    kind: str
+    severity: str
+    action: str | None
+    outcome: str | None
+    session_id: uuid.UUID | None
+    patient_id: uuid.UUID
+    chart_number: str
+    given_name: str
+    family_name: str
+
+
 class Reporting(Repository):
     """Queries that read several aggregates at once (never write)."""
 
@@ -105,6 +123,47 @@ class Reporting(Repository):
                 )
             ).scalars()
         )
+
+    def adverse_events_of_clinic(
+        self, clinic_id: uuid.UUID, limit: int, severity: str | None = None
+    ) -> list[AdverseEventLine]:
+        """The clinic's adverse events with their patients, newest onset first."""
+        q = (
+            select(
+                AdverseEvent.id,
+                AdverseEvent.version,
+                AdverseEvent.onset_at,
+                AdverseEvent.kind,
+                AdverseEvent.severity,
+                AdverseEvent.action,
+                AdverseEvent.outcome,
+                AdverseEvent.session_id,
+                Patient.id,
+                Patient.chart_number,
+                Patient.given_name,
+                Patient.family_name,
+            )
+            .join(Patient, Patient.id == AdverseEvent.patient_id)
+            .where(AdverseEvent.clinic_id == clinic_id)
+            .order_by(AdverseEvent.onset_at.desc(), AdverseEvent.id)
+            .limit(limit)
+        )
+        if severity is not None:
+            q = q.where(AdverseEvent.severity == severity)
+        return [AdverseEventLine(*tuple(row)) for row in self.session.execute(q)]
+
+    def patient_labels(
+        self, clinic_id: uuid.UUID, patient_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, str]]:
+        """(chart number, "Family, Given") of each of the clinic's patients named."""
+        if not patient_ids:
+            return {}
+        rows = self.session.execute(
+            select(Patient.id, Patient.chart_number, Patient.family_name, Patient.given_name).where(
+                Patient.clinic_id == clinic_id, Patient.id.in_(patient_ids)
+            )
+        )
+        return {pid: (chart, f"{family}, {given}") for pid, chart, family, given in rows}
 
     def intakes_of(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[IntakeLine]:
         """The patient's intake questionnaires."""

@@ -45,6 +45,26 @@ class StaffRepository(ScopedRepository[Staff]):
         q = q.where(Staff.id == found) if found else q.where(Staff.display_name == ref)
         return list(self.session.execute(q).scalars())
 
+    def of_clinic(self, clinic_id: uuid.UUID) -> list[Staff]:
+        """The clinic's staff members by name."""
+        return list(
+            self.session.execute(
+                select(Staff)
+                .where(Staff.clinic_id == clinic_id)
+                .order_by(Staff.display_name, Staff.id)
+            ).scalars()
+        )
+
+    def credentials_of_clinic(self, clinic_id: uuid.UUID) -> list[Credential]:
+        """Every credential of the clinic's staff, soonest expiry first."""
+        return list(
+            self.session.execute(
+                select(Credential)
+                .where(Credential.clinic_id == clinic_id)
+                .order_by(Credential.expires_on, Credential.id)
+            ).scalars()
+        )
+
     def credential_types_allowed(
         self, clinic_id: uuid.UUID, procedure: str, jurisdiction: str
     ) -> set[str]:
