@@ -46,17 +46,18 @@ from dosemap.domain.planning.layout import (
     treatable_area_mm2,
 )
 
-#: Per-droplet volume a zone target may set, by technique kind (µL, inclusive). Published
-#: microdroplets run from about 8-10 µL (Wu) to 50 µL (Dayan-style), clinical.md §1.7.
-VOLUME_BOUNDS_UL: dict[TechniqueKind, tuple[Decimal, Decimal]] = {
-    TechniqueKind.NEEDLE: (Decimal("5"), Decimal("50")),
-    TechniqueKind.STAMP: (Decimal("5"), Decimal("100")),
-}
-DEFAULT_DEAD_SPACE_UL = Decimal("50")
 _VOLUME_STEP_UL = Decimal("0.1")  # the finest per-point volume a target can set
 _POSITION_DECIMALS = 2
-_MAX_SPACING_MM = Decimal("50")
-_MIN_SPACING_MM = Decimal("2")
+
+
+def volume_bounds_ul(library: Library, kind: TechniqueKind) -> tuple[Decimal, Decimal]:
+    """Per-droplet volume a zone target may set, by technique kind (µL, inclusive): the
+    library's ``needle_volume_*_ul`` / ``stamp_volume_*_ul`` figures."""
+    prefix = "stamp" if kind is TechniqueKind.STAMP else "needle"
+    return (
+        library.figure(f"{prefix}_volume_min_ul").value,
+        library.figure(f"{prefix}_volume_max_ul").value,
+    )
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,12 @@ def resolve_settings(request: PlanRequest, library: Library) -> PlanSettings:
         spacing = technique.stamp_pitch_mm
     if spacing is None and protocol is not None:
         spacing = protocol.spacing_mm.value  # a lattice spacing carries over between needles
-    spacing = Decimal(_need(spacing, "spacing_mm", f"{_MIN_SPACING_MM}-{_MAX_SPACING_MM} mm"))
-    if not _MIN_SPACING_MM <= spacing <= _MAX_SPACING_MM:
+    low_mm = library.figure("spacing_min_mm").value
+    high_mm = library.figure("spacing_max_mm").value
+    spacing = Decimal(_need(spacing, "spacing_mm", f"{low_mm}-{high_mm} mm"))
+    if not low_mm <= spacing <= high_mm:
         raise InvalidInputError(
-            "spacing_mm", f"{spacing} mm is out of range", f"{_MIN_SPACING_MM}-{_MAX_SPACING_MM} mm"
+            "spacing_mm", f"{spacing} mm is out of range", f"{low_mm}-{high_mm} mm"
         )
 
     if request.adjuncts:
@@ -195,11 +198,11 @@ def resolve_zones(
 
 
 def _target_volume(
-    zone_id: str, target_units: Decimal, points: int, settings: PlanSettings
+    zone_id: str, target_units: Decimal, points: int, settings: PlanSettings, library: Library
 ) -> Decimal:
     """Per-point volume (µL, 0.1 µL steps) that gives ``zone_id`` its target units."""
     field = f"zone_target_units[{zone_id}]"
-    low, high = VOLUME_BOUNDS_UL[settings.technique.kind]
+    low, high = volume_bounds_ul(library, settings.technique.kind)
     if target_units <= 0:
         raise InvalidInputError(field, f"{target_units} U", "> 0 U")
     if points == 0:
@@ -219,7 +222,9 @@ def _target_volume(
     return volume
 
 
-def _forehead_note(mesh: FaceMesh, height_mm: Decimal | None, points: list[PlannedPoint]) -> str:
+def _forehead_note(
+    mesh: FaceMesh, height_mm: Decimal | None, points: list[PlannedPoint], brow_margin_mm: Decimal
+) -> str:
     """How high the forehead plan reaches, where the mesh ends, and the hairline caveat."""
     brow = DANGER_ZONES["brow"]
     top = mesh_top_height_mm(mesh)
@@ -230,10 +235,10 @@ def _forehead_note(mesh: FaceMesh, height_mm: Decimal | None, points: list[Plann
         "that falls in hair."
     )
     if height_mm is None:
-        band = top - float(brow.margin_mm)
+        band = top - float(brow_margin_mm)
         return (
             f"forehead: planned only as far as the face mesh goes, {top:.0f} mm above the brows at "
-            f"the midline (landmark 10); after the {brow.margin_mm} mm brow margin that is a "
+            f"the midline (landmark 10); after the {brow_margin_mm} mm brow margin that is a "
             f"{max(band, 0.0):.0f} mm band, the highest point {reach:.0f} mm above the brows. "
             f"{check} To plan higher, set forehead_height_mm (--forehead-height-mm) to the "
             "patient's brow-to-hairline height."
@@ -277,12 +282,15 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             raise InvalidInputError(
                 "forehead_height_mm", "the plan has no forehead zone", "a plan with the forehead"
             )
-        check_forehead_height(mesh, request.forehead_height_mm)
+        check_forehead_height(
+            mesh, request.forehead_height_mm, library.figure("max_forehead_height_mm").value
+        )
     spacing = float(settings.spacing_mm)
     hexagonal = settings.technique.kind is TechniqueKind.NEEDLE
     has_ha = settings.mix.contains_hyaluronic_acid
 
     by_danger = danger_outlines(mesh)
+    margins = library.margins_mm()
     points: list[PlannedPoint] = []
     summaries: list[ZoneSummary] = []
     placed = np.zeros((0, 3))
@@ -292,7 +300,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     for zone_id in zone_ids:
         the_zone = zone(zone_id)
         patch = planning_patch(mesh, zone_id, request.forehead_height_mm)
-        clearances = clearances_for(zone_id, has_ha, by_danger)
+        clearances = clearances_for(zone_id, has_ha, by_danger, margins)
         if the_zone.side == "right":
             # Both sides alike: the right side is the left side's layout, mirrored.
             twin = zone_id.removesuffix("_right") + "_left"
@@ -300,7 +308,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
                 zone_patch(mesh, zone(twin)),
                 spacing,
                 hexagonal=hexagonal,
-                clearances=clearances_for(twin, has_ha, by_danger),
+                clearances=clearances_for(twin, has_ha, by_danger, margins),
                 placed=mirror_points(placed_vertices, placed_weights, mesh.vertices_mm),
             )
             layout = mirror_layout(
@@ -328,7 +336,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         volume = (
             settings.volume_per_point_ul
             if target is None
-            else _target_volume(zone_id, target, count, settings)
+            else _target_volume(zone_id, target, count, settings, library)
         )
         units = dosing.units_for_volume(volume, settings.mix.units_per_ml)
         for k in range(count):
@@ -360,7 +368,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             notes += (f"{zone_id}: no point fits once the danger margins are kept",)
 
     if "forehead" in zone_ids:
-        notes += (_forehead_note(mesh, request.forehead_height_mm, points),)
+        notes += (_forehead_note(mesh, request.forehead_height_mm, points, margins["brow"]),)
     if not points:
         raise InvalidInputError(
             "zones", "no point fits in any zone once the danger margins are kept"
@@ -376,8 +384,9 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         spacing_mm=settings.spacing_mm,
         mix=settings.mix,
         points=tuple(points),
-        summary=_summary(request, settings, tuple(points), tuple(summaries)),
+        summary=_summary(request, settings, tuple(points), tuple(summaries), library),
         notes=notes,
+        danger_margins_mm=dict(sorted(margins.items())),
     )
 
 
@@ -386,11 +395,14 @@ def _summary(
     settings: PlanSettings,
     points: tuple[PlannedPoint, ...],
     zones: tuple[ZoneSummary, ...],
+    library: Library,
 ) -> PlanSummary:
     total_units = sum((p.units for p in points), Decimal(0))
     total_volume = sum((p.volume_ul for p in points), Decimal(0))
     dead_space = (
-        request.dead_space_ul if request.dead_space_ul is not None else DEFAULT_DEAD_SPACE_UL
+        request.dead_space_ul
+        if request.dead_space_ul is not None
+        else library.figure("dead_space_ul").value
     )
     draw = dosing.draw_up(settings.mix, total_volume, dead_space)
     # Vials are opened for what goes into the syringe, dead space included.
