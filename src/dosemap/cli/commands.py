@@ -65,6 +65,10 @@ COMMANDS: dict[str, Entry] = {
         "dosemap.cli.demo:app",
         "The demo: a full-face plan and a demo clinic (what `make run` runs).",
     ),
+    "serve": Entry(
+        "dosemap.cli.serve:serve",
+        "Run the clinic web app (uvicorn); settings come from DOSEMAP_* variables.",
+    ),
     "photos": Entry(
         "dosemap.cli.photos:app",
         "Patient photos: capture quality, iris scale, skin metrics, before/after.",
@@ -77,6 +81,7 @@ COMMANDS: dict[str, Entry] = {
         "dosemap.cli.records:followups_app", "Follow-ups: reviews and retreatments due."
     ),
     "audit": Entry("dosemap.cli.records:audit_app", "The tamper-evident audit log."),
+    "export": Entry("dosemap.cli.export:app", "Export records: CSV, iCalendar, FHIR R4, PDF."),
     "schema": Entry(
         "dosemap.cli.schema:app", "Print or write the JSON Schema of dosemap's file formats."
     ),

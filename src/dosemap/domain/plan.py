@@ -138,3 +138,5 @@ class Plan(_Model):
     # clinic's overrides included), so pictures of the plan show what it was planned with.
     # Empty in plan files written before it was recorded.
     danger_margins_mm: dict[str, Decimal] = Field(default_factory=dict)
+    # The dead space (µL) the draw-up allows for: the request's, else the library's figure.
+    dead_space_ul: Decimal | None = Field(default=None, ge=0)

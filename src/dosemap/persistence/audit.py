@@ -37,6 +37,8 @@ def _canonical(value: Any) -> Any:
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date | uuid.UUID):
         return str(value)
+    if isinstance(value, bytes):  # an image (logo, drawn signature): its digest, not its bytes
+        return "sha256:" + hashlib.sha256(value).hexdigest()
     if isinstance(value, Mapping):
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
