@@ -399,3 +399,15 @@ def test_tampering_is_named(
     problems = _problems(db, scene.checkpoints)
     wanted = expected(scene)
     assert any(all(w in p for w in wanted) for p in problems), (wanted, problems)
+
+
+def test_every_table_is_audited_or_said_not_to_be() -> None:
+    from dosemap.persistence.audit_records import COVERED_BY_SESSION, ENTITIES
+
+    audited = {model.__tablename__ for model in ENTITIES.values()}
+    audited |= {model.__tablename__ for model in COVERED_BY_SESSION}
+    log = {"audit_log", "audit_head"}
+    # Not audited yet: acknowledgements have no writing service on main (they will need an
+    # entity in ENTITIES when they get one).
+    not_yet = {"finding_acknowledgements"}
+    assert set(m.Base.metadata.tables) == audited | log | not_yet

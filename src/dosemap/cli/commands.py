@@ -77,6 +77,7 @@ COMMANDS: dict[str, Entry] = {
         "dosemap.cli.records:followups_app", "Follow-ups: reviews and retreatments due."
     ),
     "audit": Entry("dosemap.cli.records:audit_app", "The tamper-evident audit log."),
+    "export": Entry("dosemap.cli.export:app", "Export records: CSV, iCalendar, FHIR R4, PDF."),
     "schema": Entry(
         "dosemap.cli.schema:app", "Print or write the JSON Schema of dosemap's file formats."
     ),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import date
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -138,6 +140,43 @@ def clinic_add(
         ),
     )
     console.print(f"clinic {c.id} {c.name}")
+
+
+@app.command("clinic-profile")
+def clinic_profile(
+    address: str | None = typer.Option(None, help="Postal address printed on documents."),
+    phone: str | None = typer.Option(None, help="Phone printed on documents."),
+    logo: Annotated[Path | None, typer.Option(help="A PNG logo printed on documents.")] = None,
+    calendar_detail: str | None = typer.Option(
+        None, help="What follow-up calendars may say: none, chart, name or clinical."
+    ),
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Set what the clinic's documents print (address, phone, logo) and calendars may say."""
+    logo_png = None
+    if logo is not None:
+        try:
+            logo_png = logo.read_bytes()
+        except OSError as exc:
+            raise InvalidInputError(
+                "logo", f"cannot read {logo} ({exc.strerror})", "a PNG file"
+            ) from None
+    data = staff_service.ClinicProfileInput.model_validate(
+        {
+            "address": address,
+            "phone": phone,
+            "logo_png": logo_png,
+            "calendar_detail": calendar_detail,
+        }
+    )
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    c = staff_service.update_clinic_profile(db, cid, data, actor=resolve_actor(db, cid, actor))
+    console.print(
+        f"clinic {c.name}: address {'set' if c.address else 'none'}, phone {c.phone or 'none'}, "
+        f"logo {'set' if c.logo_png else 'none'}, calendar detail {c.calendar_detail}"
+    )
 
 
 @app.command("staff-add")

@@ -78,6 +78,8 @@ def _canonical(value: Any) -> Any:
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date | uuid.UUID):
         return str(value)
+    if isinstance(value, bytes):  # an image (logo, drawn signature): its digest, not its bytes
+        return "sha256:" + hashlib.sha256(value).hexdigest()
     if isinstance(value, Decimal):
         return format(value.normalize() + 0, "f")
     if isinstance(value, Mapping):
@@ -321,14 +323,16 @@ def check_entries(
             )
         elif entry_hash(entry, keys) != entry.hash:
             problems.append(ChainProblem(entry.seq, "content does not match its hash (edited)"))
-        last[(entry.entity, entry.entity_id)] = LastEntry(
-            entry.seq,
-            entry.action,
-            entry.after_digest,
-            entry.after_fields,
-            entry.content_sha256,
-            entry.key_id,
-        )
+        # An entry with neither digest is an access (an export) or a log event: no record state.
+        if entry.before_digest is not None or entry.after_digest is not None:
+            last[(entry.entity, entry.entity_id)] = LastEntry(
+                entry.seq,
+                entry.action,
+                entry.after_digest,
+                entry.after_fields,
+                entry.content_sha256,
+                entry.key_id,
+            )
         prev = entry.hash
         expected_seq = entry.seq + 1
     last_seq = expected_seq - 1

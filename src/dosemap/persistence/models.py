@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -79,6 +80,11 @@ class Clinic(Versioned, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     beyond_use_policy: Mapped[str] = mapped_column(String(40), default="label")
     created_at: Mapped[datetime]
+    # What documents print in their heading (PDFs) and how much a follow-up calendar may say.
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    logo_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    calendar_detail: Mapped[str] = mapped_column(String(20), default="chart")
 
 
 class Staff(Versioned, Base):
@@ -195,6 +201,7 @@ class Consent(Base):
     witness_name: Mapped[str | None] = mapped_column(String(200))
     withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)  # the drawn signature, if any
 
 
 class ProductLot(Versioned, Base):
@@ -343,6 +350,24 @@ class Amendment(Base):
     before: Mapped[dict[str, Any]]
     before_digest: Mapped[str] = mapped_column(String(64))
     after_digest: Mapped[str] = mapped_column(String(64))
+
+
+class FindingAcknowledgement(Base):
+    """A clinician's acknowledgement of a (non-blocking) safety finding on a session: who,
+    when and why. A blocking finding is resolved, never acknowledged."""
+
+    __tablename__ = "finding_acknowledgements"
+    __table_args__ = (UniqueConstraint("session_id", "code"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"))
+    code: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(400))
+    acknowledged_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    acknowledged_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class AdverseEvent(Versioned, Base):

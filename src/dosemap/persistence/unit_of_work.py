@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from dosemap.persistence.db import Database
 from dosemap.persistence.repositories.audit import AuditLog
 from dosemap.persistence.repositories.bulk import BulkWriter
+from dosemap.persistence.repositories.exports import ExportQueries
 from dosemap.persistence.repositories.followups import FollowUpRepository
 from dosemap.persistence.repositories.patients import PatientRepository
 from dosemap.persistence.repositories.photos import PhotoRepository
@@ -50,6 +51,7 @@ class UnitOfWork:
     reporting: Reporting
     audit: AuditLog
     bulk: BulkWriter
+    exports: ExportQueries
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
@@ -71,6 +73,7 @@ class UnitOfWork:
         self.reporting = Reporting(session)
         self.audit = AuditLog(session)
         self.bulk = BulkWriter(session)
+        self.exports = ExportQueries(session)
         return self
 
     def __exit__(

@@ -8,15 +8,22 @@ from typing import Literal
 
 from pydantic import Field
 
+from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import Clinic, Credential, ProcedurePolicy, Staff
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
-from dosemap.services._common import Input, now
+from dosemap.services._common import Input, check_version, now, snap
 
 #: The procedure a micro-dose toxin session is recorded as (policies name it).
 MICRODOSE_PROCEDURE = "neuromodulator_microdose"
 
 Role = Literal["admin", "injector", "front_desk"]
+#: How much a follow-up calendar may say (dosemap.services.exports.calendar): nothing about the
+#: patient, the chart number, also the name and phone, also the reason for the date.
+CalendarDetail = Literal["none", "chart", "name", "clinical"]
+#: A logo is printed at most ~40 mm wide on a document; more than this is not a logo.
+MAX_LOGO_BYTES = 512 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class ClinicInput(Input):
@@ -42,6 +49,51 @@ class CredentialInput(Input):
     number: str = Field(min_length=1, max_length=80)
     jurisdiction: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
     expires_on: date
+
+
+class ClinicProfileInput(Input):
+    """What the clinic's documents print in their heading, and what its calendars may say.
+
+    ``None`` leaves a field as it is; an empty address, phone or logo removes it.
+    """
+
+    address: str | None = Field(default=None, max_length=400)
+    phone: str | None = Field(default=None, max_length=40)
+    logo_png: bytes | None = Field(default=None, max_length=MAX_LOGO_BYTES)
+    calendar_detail: CalendarDetail | None = None
+
+
+def update_clinic_profile(
+    db: Database,
+    clinic_id: uuid.UUID,
+    data: ClinicProfileInput,
+    *,
+    expected_version: int | None = None,
+    actor: str,
+) -> Clinic:
+    """Change the clinic's address, phone, logo (a PNG) or calendar detail."""
+    if data.logo_png and not data.logo_png.startswith(PNG_SIGNATURE):
+        raise InvalidInputError("logo", "is not a PNG image", "a PNG file")
+    with writing(db) as uow:
+        clinic = uow.clinics.get(clinic_id)
+        check_version(clinic, expected_version, "clinic")
+        before = snap(clinic)
+        for key in ("address", "phone", "logo_png"):
+            value = getattr(data, key)
+            if value is not None:
+                setattr(clinic, key, value or None)
+        if data.calendar_detail is not None:
+            clinic.calendar_detail = data.calendar_detail
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="update",
+            entity="clinic",
+            entity_id=clinic.id,
+            before=before,
+            after=clinic,
+        )
+        return clinic
 
 
 def get_clinic(db: Database, clinic_id: uuid.UUID) -> Clinic:

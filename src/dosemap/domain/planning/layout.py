@@ -13,6 +13,7 @@ a floor on the skin, not an average.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +111,46 @@ def _thin(points: FloatArray, spacing_mm: float) -> BoolArray:
     return keep
 
 
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """One lattice placement lifted onto the skin, only the points clear of every danger margin.
+
+    Depends on the face, the zone, the pitch, the lattice kind, the offset and the clearances,
+    never on the rest of the plan: :mod:`dosemap.domain.planning.face_cache` keeps them.
+    """
+
+    uv: FloatArray  # K×2
+    positions_mm: FloatArray  # K×3
+    vertices: IntArray  # K×3
+    weights: FloatArray  # K×3
+    rows: IntArray  # K
+
+
+#: (pitch_mm, offset) -> the clear candidates of that placement, for one zone and lattice kind.
+CandidateSource = Callable[[float, tuple[float, float]], Candidates]
+
+
+def clear_candidates(
+    patch: ZonePatch,
+    pitch_mm: float,
+    *,
+    hexagonal: bool,
+    offset: tuple[float, float],
+    clearances: tuple[Clearance, ...],
+) -> Candidates:
+    """The lattice at ``pitch_mm`` and ``offset`` lifted onto ``patch``, danger margins kept."""
+    lattice = lattice_in(patch.polygon, pitch_mm, hexagonal=hexagonal, offset=offset)
+    lifted = patch.lift(lattice.uv)
+    ok = allowed_mask(lifted.positions_mm, clearances, np.zeros((0, 3)), 0.0)
+    return Candidates(
+        uv=lifted.uv[ok],
+        positions_mm=lifted.positions_mm[ok],
+        vertices=lifted.vertices[ok],
+        weights=lifted.weights[ok],
+        rows=lattice.rows[lifted.index][ok],
+    )
+
+
 def layout_zone(
     patch: ZonePatch,
     spacing_mm: float,
@@ -118,6 +159,7 @@ def layout_zone(
     clearances: tuple[Clearance, ...],
     placed: FloatArray,
     symmetric: bool = False,
+    candidates: CandidateSource | None = None,
 ) -> ZoneLayout:
     """Place points in ``patch`` at ``spacing_mm`` on the skin.
 
@@ -135,25 +177,39 @@ def layout_zone(
         Points (K×3) already placed in other zones of the plan.
     symmetric
         Only try lattice placements that are mirror-symmetric (zones on the midline).
+    candidates
+        Where the clear lattice points of a placement come from (a cache of
+        :func:`clear_candidates` for this patch, lattice kind and clearances); computed here
+        when not given.
     """
+
+    def computed(pitch_mm: float, offset: tuple[float, float]) -> Candidates:
+        return clear_candidates(
+            patch, pitch_mm, hexagonal=hexagonal, offset=offset, clearances=clearances
+        )
+
+    source = candidates or computed
+    # Only points placed near this zone can be too near its points: test those alone.
+    low = patch.xyz_triangles.reshape(-1, 3).min(axis=0) - spacing_mm
+    high = patch.xyz_triangles.reshape(-1, 3).max(axis=0) + spacing_mm
+    placed = placed[((placed >= low) & (placed <= high)).all(axis=1)]
     pitch = spacing_mm
     for _ in range(_MAX_WIDENINGS + 1):
         best: tuple[int, FloatArray, IntArray, IntArray, FloatArray] | None = None
         for offset in symmetric_offsets(hexagonal) if symmetric else offsets():
-            lattice = lattice_in(patch.polygon, pitch, hexagonal=hexagonal, offset=offset)
-            lifted = patch.lift(lattice.uv)
-            ok = allowed_mask(lifted.positions_mm, clearances, placed, spacing_mm)
+            found = source(pitch, offset)
+            ok = _far_from(found.positions_mm, placed, spacing_mm)
             count = int(ok.sum())
             if best is None or count > best[0]:
-                rows = lattice.rows[lifted.index][ok]
-                uv = lifted.uv[ok]
+                rows = found.rows[ok]
+                uv = found.uv[ok]
                 order = np.lexsort((uv[:, 0], -rows))
                 best = (
                     count,
-                    lifted.positions_mm[ok][order],
+                    found.positions_mm[ok][order],
                     rows[order],
-                    lifted.vertices[ok][order],
-                    lifted.weights[ok][order],
+                    found.vertices[ok][order],
+                    found.weights[ok][order],
                 )
         assert best is not None
         _, positions, rows, vertices, weights = best

@@ -15,14 +15,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 
 from dosemap.domain import dosing
-from dosemap.domain.atlas.danger import DANGER_ZONES, signed_distances
+from dosemap.domain.atlas.danger import DANGER_ZONES
 from dosemap.domain.atlas.extension import (
     check_forehead_height,
-    mesh_top_height_mm,
-    planning_patch,
 )
 from dosemap.domain.atlas.mesh import FaceMesh
-from dosemap.domain.atlas.patch import zone_patch
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import UNSUPPORTED_ZONES, ZONE_ORDER, zone
 from dosemap.domain.errors import InvalidInputError, UnknownNameError
@@ -36,14 +33,13 @@ from dosemap.domain.plan import (
     WorkingMix,
     ZoneSummary,
 )
+from dosemap.domain.planning.face_cache import FaceCache, face_cache
 from dosemap.domain.planning.layout import (
     ZoneLayout,
     clearances_for,
-    danger_outlines,
     layout_zone,
     mirror_layout,
     mirror_points,
-    treatable_area_mm2,
 )
 
 #: Per-droplet volume a zone target may set, by technique kind (µL, inclusive). Published
@@ -219,12 +215,18 @@ def _target_volume(
     return volume
 
 
-def _forehead_note(mesh: FaceMesh, height_mm: Decimal | None, points: list[PlannedPoint]) -> str:
+def _forehead_note(cache: FaceCache, height_mm: Decimal | None, points: list[PlannedPoint]) -> str:
     """How high the forehead plan reaches, where the mesh ends, and the hairline caveat."""
     brow = DANGER_ZONES["brow"]
-    top = mesh_top_height_mm(mesh)
+    top = cache.mesh_top_height_mm()
     forehead = np.array([p.position_mm for p in points if p.zone == "forehead"]).reshape(-1, 3)
-    reach = signed_distances(brow, mesh.vertices_mm, forehead).max() if len(forehead) else 0.0
+    reach = (
+        np.min(
+            [o.signed_distances(forehead) for o in cache.danger_outlines()["brow"]], axis=0
+        ).max()
+        if len(forehead)
+        else 0.0
+    )
     check = (
         "The hairline is not in the face mesh: check it on the patient and leave out any point "
         "that falls in hair."
@@ -282,7 +284,8 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     hexagonal = settings.technique.kind is TechniqueKind.NEEDLE
     has_ha = settings.mix.contains_hyaluronic_acid
 
-    by_danger = danger_outlines(mesh)
+    cache = face_cache(mesh)
+    by_danger = cache.danger_outlines()
     points: list[PlannedPoint] = []
     summaries: list[ZoneSummary] = []
     placed = np.zeros((0, 3))
@@ -291,17 +294,21 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     layouts: dict[str, ZoneLayout] = {}
     for zone_id in zone_ids:
         the_zone = zone(zone_id)
-        patch = planning_patch(mesh, zone_id, request.forehead_height_mm)
+        patch = cache.patch(zone_id, request.forehead_height_mm)
         clearances = clearances_for(zone_id, has_ha, by_danger)
         if the_zone.side == "right":
             # Both sides alike: the right side is the left side's layout, mirrored.
             twin = zone_id.removesuffix("_right") + "_left"
+            twin_clearances = clearances_for(twin, has_ha, by_danger)
             source = layouts.get(twin) or layout_zone(
-                zone_patch(mesh, zone(twin)),
+                cache.patch(twin, None),
                 spacing,
                 hexagonal=hexagonal,
-                clearances=clearances_for(twin, has_ha, by_danger),
+                clearances=twin_clearances,
                 placed=mirror_points(placed_vertices, placed_weights, mesh.vertices_mm),
+                candidates=cache.candidate_source(
+                    twin, None, hexagonal=hexagonal, clearances=twin_clearances
+                ),
             )
             layout = mirror_layout(
                 source,
@@ -318,6 +325,12 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
                 clearances=clearances,
                 placed=placed,
                 symmetric=the_zone.side is None,
+                candidates=cache.candidate_source(
+                    zone_id,
+                    request.forehead_height_mm,
+                    hexagonal=hexagonal,
+                    clearances=clearances,
+                ),
             )
         layouts[zone_id] = layout
         placed = np.vstack([placed, layout.positions_mm])
@@ -350,7 +363,9 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             ZoneSummary(
                 zone=zone_id,
                 area_mm2=round(patch.area_mm2, 1),
-                treatable_area_mm2=round(treatable_area_mm2(patch, clearances), 1),
+                treatable_area_mm2=round(
+                    cache.treatable_area_mm2(zone_id, request.forehead_height_mm, clearances), 1
+                ),
                 points=count,
                 volume_ul=sum((p.volume_ul for p in zone_points), Decimal(0)),
                 units=sum((p.units for p in zone_points), Decimal(0)),
@@ -360,7 +375,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             notes += (f"{zone_id}: no point fits once the danger margins are kept",)
 
     if "forehead" in zone_ids:
-        notes += (_forehead_note(mesh, request.forehead_height_mm, points),)
+        notes += (_forehead_note(cache, request.forehead_height_mm, points),)
     if not points:
         raise InvalidInputError(
             "zones", "no point fits in any zone once the danger margins are kept"
@@ -376,26 +391,27 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         spacing_mm=settings.spacing_mm,
         mix=settings.mix,
         points=tuple(points),
-        summary=_summary(request, settings, tuple(points), tuple(summaries)),
+        summary=summarise(request, settings.mix, tuple(points), tuple(summaries)),
         notes=notes,
     )
 
 
-def _summary(
+def summarise(
     request: PlanRequest,
-    settings: PlanSettings,
+    mix: WorkingMix,
     points: tuple[PlannedPoint, ...],
     zones: tuple[ZoneSummary, ...],
 ) -> PlanSummary:
+    """The plan's totals from its points: what the planner writes and every edit recomputes."""
     total_units = sum((p.units for p in points), Decimal(0))
     total_volume = sum((p.volume_ul for p in points), Decimal(0))
     dead_space = (
         request.dead_space_ul if request.dead_space_ul is not None else DEFAULT_DEAD_SPACE_UL
     )
-    draw = dosing.draw_up(settings.mix, total_volume, dead_space)
+    draw = dosing.draw_up(mix, total_volume, dead_space)
     # Vials are opened for what goes into the syringe, dead space included.
-    units_drawn = dosing.units_for_volume(total_volume + dead_space, settings.mix.units_per_ml)
-    vials, left = dosing.vials_needed(units_drawn, settings.vial_units)
+    units_drawn = dosing.units_for_volume(total_volume + dead_space, mix.units_per_ml)
+    vials, left = dosing.vials_needed(units_drawn, mix.stock_vial_units)
     cost = None if request.vial_price is None else request.vial_price * vials
     return PlanSummary(
         needle_entries=len(points),

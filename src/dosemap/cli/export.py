@@ -1,0 +1,118 @@
+"""``dosemap export …``: the clinic's records as CSV, iCalendar, FHIR R4 and PDF files.
+
+Each command calls one function of :mod:`dosemap.services.exports` and writes the bytes it
+returns (to ``--out``, or a file of the suggested name in the current folder; ``-`` writes to
+standard output). Every export is recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from dosemap.cli.db import ActorOpt, ClinicOpt, open_database, resolve_actor, resolve_clinic
+from dosemap.cli.db import resolve_patient as _resolve_patient
+from dosemap.cli.vials import parse_time
+from dosemap.domain.errors import InvalidInputError
+from dosemap.services.exports import ExportFile
+
+app = typer.Typer(help="Export records: CSV, iCalendar, FHIR R4, PDF.", no_args_is_help=True)
+console = Console(stderr=True)
+
+OutOpt = typer.Option(
+    None, "--out", "-o", help="File to write (default: the suggested name here; - for stdout)."
+)
+PatientOpt = typer.Option(None, "--patient", help="Chart number or id (default: every patient).")
+SinceOpt = typer.Option(None, "--since", help="Only records from this ISO time (with offset).")
+
+
+def _write(file: ExportFile, out: Path | None) -> None:
+    if out is not None and str(out) == "-":
+        sys.stdout.buffer.write(file.content)
+        sys.stdout.buffer.flush()
+        return
+    target = out or Path(file.filename)
+    # Written whole or not at all: a half-written export must never look like a good one.
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(file.content)
+    partial.replace(target)
+    console.print(f"wrote {target} ({len(file.content):,} bytes, {file.media_type})")
+
+
+def _day(text: str | None, field: str, default: date) -> date:
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(field, f"not a day: {text!r}", "YYYY-MM-DD") from None
+
+
+@app.command("csv")
+def csv_command(
+    table: str = typer.Argument(..., help="sessions, points, vials or adverse_events"),
+    patient: str | None = PatientOpt,
+    since: str | None = SinceOpt,
+    out: Path | None = OutOpt,
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """One table as CSV, with the stable columns docs/exports.md lists."""
+    from dosemap.services.exports import csv_files
+
+    if table not in csv_files.TABLES:
+        raise InvalidInputError("table", f"is {table!r}", ", ".join(csv_files.TABLES))
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    who = resolve_actor(db, cid, actor)
+    patient_id = _resolve_patient(db, cid, patient) if patient else None
+    start = parse_time(since, "since") if since else None
+    if table == "vials":
+        if patient or since:
+            raise InvalidInputError("table", "vials is the whole vial log", "no --patient/--since")
+        file = csv_files.vials_csv(db, cid, actor=who)
+    elif table == "sessions":
+        file = csv_files.sessions_csv(db, cid, actor=who, patient_id=patient_id, since=start)
+    elif table == "points":
+        file = csv_files.points_csv(db, cid, actor=who, patient_id=patient_id, since=start)
+    else:
+        file = csv_files.adverse_events_csv(db, cid, actor=who, patient_id=patient_id, since=start)
+    _write(file, out)
+
+
+@app.command("ical")
+def ical_command(
+    start: str | None = typer.Option(None, "--from", help="First due day (default: today)."),
+    until: str | None = typer.Option(None, "--until", help="Last due day (default: +90 days)."),
+    detail: str | None = typer.Option(
+        None, help="none, chart, name or clinical (at most what the clinic allows)."
+    ),
+    out: Path | None = OutOpt,
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Open follow-ups as an iCalendar file, one all-day event each."""
+    from dosemap.services.exports import calendar
+    from dosemap.services.staff import CalendarDetail
+
+    today = datetime.now(UTC).date()
+    first = _day(start, "from", today)
+    last = _day(until, "until", first + timedelta(days=90))
+    if detail is not None and detail not in calendar.CALENDAR_DETAIL:
+        raise InvalidInputError("detail", f"is {detail!r}", ", ".join(calendar.CALENDAR_DETAIL))
+    chosen: CalendarDetail | None = detail  # type: ignore[assignment]  # checked just above
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    file = calendar.followups_ical(
+        db,
+        cid,
+        actor=resolve_actor(db, cid, actor),
+        due_from=first,
+        due_until=last,
+        detail=chosen,
+    )
+    _write(file, out)
