@@ -72,6 +72,7 @@ FORMS: dict[str, dict[str, str]] = {
     },
     "login_role": {"role": "auditor"},
     "login_active": {"active": "false"},
+    "intake_record": {"answers.pregnancy": "no", "medications": "vitamin D"},
 }
 #: Routes that sign the caller out: run last for each client (a fresh client each case anyway).
 ENDS_SESSION = {"logout"}

@@ -50,3 +50,13 @@ def local_datetime(text: str, timezone: str) -> str:
 def clean(form: dict[str, str], *, drop: tuple[str, ...] = ()) -> dict[str, str]:
     """A posted form without its CSRF token, ``drop``ped fields and empty values."""
     return {k: v for k, v in form.items() if k != "csrf_token" and k not in drop and v != ""}
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """The posted form's text fields, every value of each (checkboxes repeat a name)."""
+    form = await request.form()
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out

@@ -111,6 +111,9 @@ ROUTES: dict[str, str] = {
     "patients_search": "patients.list",
     "patient_register": "patients.register",
     "patient": "patients.read",
+    # intake, consent, photos
+    "intake": "intake.record",
+    "intake_record": "intake.record",
     # the clinic desk (vials, recall, follow-ups, adverse events) and the admin's pages
     "vials": "vials.view",
     "vials_lot_receive": "vials.manage",
