@@ -130,6 +130,15 @@ def add_desk_records(db: Database, side: ClinicSide) -> None:
             created_at=T0,
         )
         uow.followups.add(fu)
+        uow.audit.record(
+            clinic_id=cid,
+            actor="test",
+            action="schedule",
+            entity="followup",
+            entity_id=fu.id,
+            before=None,
+            after=fu,
+        )
     event = followups.record_adverse_event(
         db,
         cid,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dosemap.persistence.unit_of_work import reading
+from dosemap.services import audit as audit_trail
 from dosemap.services.clinic_day import access_log
 from dosemap.services.followups import followups_due
 from support.desk import FAR_AHEAD
@@ -43,7 +44,7 @@ def test_mark_contacted_keeps_it_open_then_done_closes_it(world: WebWorld) -> No
     assert "left a message" in client.get("/followups?within=90").text
     stale = client.post(
         f"/followups/{first.followup_id}/done",
-        data={"csrf_token": csrf, "expected_version": str(first.version)},
+        data={"csrf_token": csrf, "expected_version": str(first.version + 1)},
     )
     assert stale.status_code == 409
     done = client.post(
@@ -52,9 +53,11 @@ def test_mark_contacted_keeps_it_open_then_done_closes_it(world: WebWorld) -> No
     )
     assert done.status_code == 303
     assert first.followup_id not in {f.followup_id for f in _open(world)}
+    checkpoints = world.app.state.dosemap.settings.records.checkpoints_location
+    assert audit_trail.verify(world.db, checkpoints).ok  # the contact is an audited record
     again = client.post(
         f"/followups/{first.followup_id}/contacted",
-        data={"csrf_token": csrf, "expected_version": str(now_first.version + 1)},
+        data={"csrf_token": csrf, "note": "too late"},
     )
     assert again.status_code == 422 and "an open follow-up" in again.text
 

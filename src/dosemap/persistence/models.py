@@ -419,10 +419,22 @@ class FollowUp(Versioned, Base):
     basis: Mapped[str] = mapped_column(String(200))  # why this date: the cited duration or a person
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    # The desk called or wrote to the patient about it (the follow-up stays open until done).
-    contacted_at: Mapped[datetime | None]
-    contacted_by: Mapped[str | None] = mapped_column(String(80))  # the audit log's actor
-    contact_note: Mapped[str | None] = mapped_column(String(200))
+
+
+class FollowUpContact(Base):
+    """The desk called or wrote to a patient about a follow-up (append-only; the follow-up
+    stays open until it is done). A table of its own, so that the follow-ups' audited
+    snapshots are unchanged by it."""
+
+    __tablename__ = "followup_contacts"
+    __table_args__ = (Index(None, "followup_id", "contacted_at"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    followup_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("followups.id"))
+    contacted_at: Mapped[datetime]
+    contacted_by: Mapped[str] = mapped_column(String(80))  # the audit log's actor
+    note: Mapped[str | None] = mapped_column(String(200))
 
 
 class PhotoRecord(Base):

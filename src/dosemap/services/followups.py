@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
-from dosemap.persistence.models import AdverseEvent, FollowUp
+from dosemap.persistence.models import AdverseEvent, FollowUp, FollowUpContact
 from dosemap.persistence.unit_of_work import reading, writing
 from dosemap.services._common import Input, check_version, now, snap
 
@@ -180,6 +180,11 @@ class ContactInput(Input):
     """The desk reached (or tried to reach) the patient about a follow-up."""
 
     note: str | None = Field(default=None, max_length=200)
+
+
+class DoneInput(Input):
+    """A follow-up marked done, against the version the person saw."""
+
     expected_version: int = Field(ge=1)
 
 
@@ -191,27 +196,31 @@ def mark_contacted(
     *,
     at: datetime,
     actor: str,
-) -> FollowUp:
+) -> FollowUpContact:
     """Note that the patient was contacted (the follow-up stays open until it is done)."""
     with writing(db) as uow:
         fu = uow.followups.get(clinic_id, followup_id)
-        check_version(fu, data.expected_version, "followup")
         if fu.status != "open":
             raise InvalidInputError("followup", f"is {fu.status}", "an open follow-up")
-        before = snap(fu)
-        fu.contacted_at = at
-        fu.contacted_by = actor[:80]
-        fu.contact_note = data.note or None
+        contact = FollowUpContact(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            followup_id=fu.id,
+            contacted_at=at,
+            contacted_by=actor[:80],
+            note=data.note or None,
+        )
+        uow.followups.add(contact)
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="contact",
-            entity="followup",
-            entity_id=fu.id,
-            before=before,
-            after=fu,
+            entity="followup_contact",
+            entity_id=contact.id,
+            before=None,
+            after=contact,
         )
-        return fu
+        return contact
 
 
 @dataclass(frozen=True)
@@ -229,8 +238,9 @@ class DueFollowUp:
     phone: str | None
     email: str | None
     session_id: uuid.UUID
-    contacted_at: datetime | None = None
+    contacted_at: datetime | None = None  # the latest contact, if any
     contact_note: str | None = None
+    contacts: int = 0
 
 
 def open_followups_due_before(
@@ -250,6 +260,7 @@ def followups_due(
     """Open follow-ups due on or before a day, earliest first."""
     with reading(db) as uow:
         rows = uow.followups.open_due(clinic_id, on_or_before, limit)
+        contacts = uow.followups.contacts_of(clinic_id, [fu.id for fu, _ in rows])
         return [
             DueFollowUp(
                 followup_id=fu.id,
@@ -263,8 +274,9 @@ def followups_due(
                 phone=p.phone,
                 email=p.email,
                 session_id=fu.session_id,
-                contacted_at=fu.contacted_at,
-                contact_note=fu.contact_note,
+                contacted_at=contacts[fu.id][-1].contacted_at if fu.id in contacts else None,
+                contact_note=contacts[fu.id][-1].note if fu.id in contacts else None,
+                contacts=len(contacts.get(fu.id, [])),
             )
             for fu, p in rows
         ]

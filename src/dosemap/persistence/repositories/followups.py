@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from dosemap.persistence.errors import NotFoundError
-from dosemap.persistence.models import AdverseEvent, FollowUp, Patient
+from dosemap.persistence.models import AdverseEvent, FollowUp, FollowUpContact, Patient
 from dosemap.persistence.repositories._base import ScopedRepository
 
 
@@ -27,6 +27,24 @@ class FollowUpRepository(ScopedRepository[FollowUp]):
         if row is None:
             raise NotFoundError("adverse_event", str(event_id))
         return row
+
+    def contacts_of(
+        self, clinic_id: uuid.UUID, followup_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, list[FollowUpContact]]:
+        """The contacts noted for each follow-up named, oldest first (one query)."""
+        if not followup_ids:
+            return {}
+        out: dict[uuid.UUID, list[FollowUpContact]] = {}
+        for contact in self.session.execute(
+            select(FollowUpContact)
+            .where(
+                FollowUpContact.clinic_id == clinic_id,
+                FollowUpContact.followup_id.in_(followup_ids),
+            )
+            .order_by(FollowUpContact.contacted_at, FollowUpContact.id)
+        ).scalars():
+            out.setdefault(contact.followup_id, []).append(contact)
+        return out
 
     def open_due(
         self, clinic_id: uuid.UUID, on_or_before: date, limit: int | None = None

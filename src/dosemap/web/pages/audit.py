@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from dosemap.domain.errors import InvalidInputError
+from dosemap.services import audit as audit_trail
 from dosemap.services.accounts import accounts_of
-from dosemap.services.backup import verify_audit_chain
 from dosemap.services.desk import ACCESS_LOG_LIMIT, AccessFilter, access_log_view
 from dosemap.web.forms import field_errors
 from dosemap.web.security import SignedInUser, router
@@ -62,7 +62,10 @@ def audit(request: Request, user: SignedInUser) -> Response:
 
 @routes.post("/audit/verify", name="audit_verify")
 async def audit_verify(request: Request, user: SignedInUser) -> Response:
-    """Walk the whole audit chain and show what it found (nothing is written)."""
+    """Verify the keyed chain, every audited record against its last entry, and the log
+    against the latest checkpoint, as ``dosemap audit verify`` does; show what it found."""
     state = app_state(request)
-    report = await run_in_threadpool(verify_audit_chain, state.db)
+    report = await run_in_threadpool(
+        audit_trail.verify, state.db, state.settings.records.checkpoints_location
+    )
     return await run_in_threadpool(_page, request, user, _query(request), report=report)

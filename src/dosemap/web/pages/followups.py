@@ -96,7 +96,7 @@ async def followup_contacted(
     form = await form_dict(request)
     days, _ = _window(form.get("within"))
     try:
-        entered = svc.ContactInput.model_validate(clean(form, drop=("within",)))
+        entered = svc.ContactInput.model_validate(clean(form, drop=("within", "expected_version")))
         await run_in_threadpool(
             svc.mark_contacted,
             state.db,
@@ -127,7 +127,7 @@ async def followup_done(request: Request, user: SignedInUser, followup_id: uuid.
     form = await form_dict(request)
     days, _ = _window(form.get("within"))
     try:
-        entered = svc.ContactInput.model_validate(clean(form, drop=("within", "note")))
+        entered = svc.DoneInput.model_validate(clean(form, drop=("within",)))
         await run_in_threadpool(
             svc.complete_followup,
             state.db,

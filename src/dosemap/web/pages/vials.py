@@ -56,6 +56,7 @@ def _page(
         today=today,
         usable_lots=[lot for lot in overview.lots if lot.expires_on >= today],
         products=sorted(library.products.values(), key=lambda p: p.name),
+        product_names={p.id: p.name for p in library.products.values()},
         policies=policies,
         default_diluent=DEFAULT_DILUENT,
         now_local=at.astimezone(ZoneInfo(overview.timezone)).strftime("%Y-%m-%dT%H:%M"),
