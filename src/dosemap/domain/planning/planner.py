@@ -391,26 +391,27 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         spacing_mm=settings.spacing_mm,
         mix=settings.mix,
         points=tuple(points),
-        summary=_summary(request, settings, tuple(points), tuple(summaries)),
+        summary=summarise(request, settings.mix, tuple(points), tuple(summaries)),
         notes=notes,
     )
 
 
-def _summary(
+def summarise(
     request: PlanRequest,
-    settings: PlanSettings,
+    mix: WorkingMix,
     points: tuple[PlannedPoint, ...],
     zones: tuple[ZoneSummary, ...],
 ) -> PlanSummary:
+    """The plan's totals from its points: what the planner writes and every edit recomputes."""
     total_units = sum((p.units for p in points), Decimal(0))
     total_volume = sum((p.volume_ul for p in points), Decimal(0))
     dead_space = (
         request.dead_space_ul if request.dead_space_ul is not None else DEFAULT_DEAD_SPACE_UL
     )
-    draw = dosing.draw_up(settings.mix, total_volume, dead_space)
+    draw = dosing.draw_up(mix, total_volume, dead_space)
     # Vials are opened for what goes into the syringe, dead space included.
-    units_drawn = dosing.units_for_volume(total_volume + dead_space, settings.mix.units_per_ml)
-    vials, left = dosing.vials_needed(units_drawn, settings.vial_units)
+    units_drawn = dosing.units_for_volume(total_volume + dead_space, mix.units_per_ml)
+    vials, left = dosing.vials_needed(units_drawn, mix.stock_vial_units)
     cost = None if request.vial_price is None else request.vial_price * vials
     return PlanSummary(
         needle_entries=len(points),

@@ -1,0 +1,316 @@
+"""Editing a plan by hand: add, move, delete points; re-space a zone; change volumes.
+
+Each edit is a pydantic model (the editor's API sends them as JSON, ``op`` telling which) and
+:func:`apply_edit` turns a plan and one edit into a new plan. Pure: nothing is changed in place.
+After every edit the points are renumbered in injection order (zones in atlas order, each
+zone's points in the order they had, an added point last in its zone), every point's units are
+recomputed from its µL and the mix, and the summary (totals, draw-up, vials, units left, cost)
+is recomputed from the points by the planner's own :func:`summarise`, so the totals always
+equal the sum of the points. Positions come from the anchor on the mesh, as the planner's do.
+
+An edit never hides a danger: a point may be moved into a danger margin (the check then blocks,
+and the editor shows it until it is resolved); only input that cannot make a plan at all is
+refused, with :class:`~dosemap.domain.errors.InvalidInputError` naming the field.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from dosemap.domain import dosing
+from dosemap.domain.atlas.mesh import TEMPLATE_VERTEX_COUNT, FaceMesh, resolve_anchor
+from dosemap.domain.atlas.surface import make_anchor
+from dosemap.domain.atlas.zones import ZONE_ORDER, zone
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.library import Library
+from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint, ZoneSummary
+from dosemap.domain.planning.face_cache import face_cache
+from dosemap.domain.planning.layout import clearances_for, layout_zone
+from dosemap.domain.planning.planner import VOLUME_BOUNDS_UL, summarise
+
+_POSITION_DECIMALS = 2
+_VOLUME_STEP_UL = Decimal("0.1")
+#: Spacing a zone can be re-laid at (mm), as the planner allows.
+SPACING_RANGE_MM = (Decimal(2), Decimal(50))
+_WEIGHT_SLACK = 1e-4
+
+
+class _Edit(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AddPoint(_Edit):
+    """A new point in ``zone`` at ``anchor``; ``volume_ul`` defaults to the zone's usual µL."""
+
+    op: Literal["add"] = "add"
+    zone: str
+    anchor: MeshAnchor
+    volume_ul: Decimal | None = None
+
+
+class MovePoint(_Edit):
+    """Point ``number`` moved to ``anchor`` (optionally into another zone)."""
+
+    op: Literal["move"] = "move"
+    number: int = Field(ge=1)
+    anchor: MeshAnchor
+    zone: str | None = None
+
+
+class DeletePoint(_Edit):
+    """Point ``number`` taken out of the plan."""
+
+    op: Literal["delete"] = "delete"
+    number: int = Field(ge=1)
+
+
+class SetPointVolume(_Edit):
+    """Point ``number`` gets ``volume_ul`` per injection."""
+
+    op: Literal["set_volume"] = "set_volume"
+    number: int = Field(ge=1)
+    volume_ul: Decimal
+
+
+class SetZoneVolume(_Edit):
+    """Every point of ``zone`` gets ``volume_ul``."""
+
+    op: Literal["set_zone_volume"] = "set_zone_volume"
+    zone: str
+    volume_ul: Decimal
+
+
+class RespaceZone(_Edit):
+    """``zone``'s points laid out again at ``spacing_mm``: wider thins it, narrower densifies.
+
+    The zone's points are replaced by a fresh lattice (danger margins kept, at least the
+    spacing from every other zone's points) at the zone's usual µL.
+    """
+
+    op: Literal["respace_zone"] = "respace_zone"
+    zone: str
+    spacing_mm: Decimal
+
+
+PlanEdit = Annotated[
+    AddPoint | MovePoint | DeletePoint | SetPointVolume | SetZoneVolume | RespaceZone,
+    Field(discriminator="op"),
+]
+
+
+def _check_anchor(anchor: MeshAnchor, field: str) -> MeshAnchor:
+    """The anchor, rounded as the planner rounds; refused if it names no point of the face."""
+    if min(anchor.vertices) < 0 or max(anchor.vertices) >= TEMPLATE_VERTEX_COUNT:
+        raise InvalidInputError(
+            f"{field}.vertices",
+            f"{anchor.vertices}",
+            f"landmark indices 0-{TEMPLATE_VERTEX_COUNT - 1}",
+        )
+    weights = anchor.weights
+    if min(weights) < -_WEIGHT_SLACK or abs(sum(weights) - 1.0) > _WEIGHT_SLACK:
+        raise InvalidInputError(
+            f"{field}.weights", f"{weights}", "barycentric weights >= 0 that sum to 1"
+        )
+    clipped = np.clip(np.asarray(weights, dtype=np.float64), 0.0, None)
+    return make_anchor(np.asarray(anchor.vertices, dtype=np.int64), clipped / clipped.sum())
+
+
+def _position(anchor: MeshAnchor, mesh: FaceMesh) -> tuple[float, float, float]:
+    x, y, z = (
+        round(float(c), _POSITION_DECIMALS) for c in resolve_anchor(anchor, mesh.vertices_mm)
+    )
+    return (x, y, z)
+
+
+def _check_volume(plan: Plan, library: Library, volume_ul: Decimal, field: str) -> Decimal:
+    low, high = VOLUME_BOUNDS_UL[library.technique(plan.technique).kind]
+    allowed = f"{low}-{high} µL in {_VOLUME_STEP_UL} µL steps"
+    if not volume_ul.is_finite() or not low <= volume_ul <= high:
+        raise InvalidInputError(field, f"{volume_ul} µL", allowed)
+    if volume_ul != volume_ul.quantize(_VOLUME_STEP_UL):
+        raise InvalidInputError(
+            field, f"{volume_ul} µL is finer than {_VOLUME_STEP_UL} µL", allowed
+        )
+    return volume_ul.normalize() if volume_ul == volume_ul.to_integral() else volume_ul
+
+
+def _point_index(plan: Plan, number: int, field: str) -> int:
+    for index, point in enumerate(plan.points):
+        if point.number == number:
+            return index
+    raise InvalidInputError(field, f"no point {number}", f"1-{len(plan.points)}")
+
+
+def usual_volume_ul(plan: Plan, zone_id: str | None = None) -> Decimal:
+    """The µL most of the zone's points (else the plan's) get; the request's when none."""
+    chosen = [p.volume_ul for p in plan.points if zone_id is None or p.zone == zone_id]
+    if not chosen and zone_id is not None:
+        return usual_volume_ul(plan)
+    if not chosen:
+        if plan.request.volume_per_point_ul is None:
+            raise InvalidInputError("volume_ul", "the plan has no point to take it from", "µL")
+        return plan.request.volume_per_point_ul
+    counts = Counter(chosen)
+    return max(counts, key=lambda v: (counts[v], -chosen.index(v)))
+
+
+def _new_point(
+    plan: Plan, library: Library, zone_id: str, anchor: MeshAnchor, volume: Decimal, mesh: FaceMesh
+) -> PlannedPoint:
+    depth = plan.points[0].depth if plan.points else library.technique(plan.technique).depth.value
+    return PlannedPoint(
+        number=1,  # renumbered with the rest
+        zone=zone_id,
+        position_mm=_position(anchor, mesh),
+        anchor=anchor,
+        technique=plan.technique,
+        depth=depth,
+        volume_ul=volume,
+        units=dosing.units_for_volume(volume, plan.mix.units_per_ml),
+    )
+
+
+def _zone_summary(plan: Plan, zone_id: str, mesh: FaceMesh) -> ZoneSummary:
+    """A zone's summary row before its points are counted (areas from the plan or the face)."""
+    for existing in plan.summary.zones:
+        if existing.zone == zone_id:
+            return existing
+    cache = face_cache(mesh)
+    clearances = clearances_for(zone_id, plan.mix.contains_hyaluronic_acid, cache.danger_outlines())
+    height = plan.request.forehead_height_mm
+    return ZoneSummary(
+        zone=zone_id,
+        area_mm2=round(cache.patch(zone_id, height).area_mm2, 1),
+        treatable_area_mm2=round(cache.treatable_area_mm2(zone_id, height, clearances), 1),
+        points=0,
+        volume_ul=Decimal(0),
+        units=Decimal(0),
+    )
+
+
+def rebuild(plan: Plan, points: Iterable[PlannedPoint], mesh: FaceMesh) -> Plan:
+    """``plan`` with ``points``: renumbered in injection order, units and summary recomputed."""
+    listed = list(points)
+    rank = {z: k for k, z in enumerate(ZONE_ORDER)}
+
+    def zone_rank(zone_id: str) -> tuple[int, str]:
+        return (rank.get(zone_id, len(rank)), zone_id)  # a zone of a hand-made file goes last
+
+    ordered = sorted(enumerate(listed), key=lambda item: (zone_rank(item[1].zone), item[0]))
+    renumbered = tuple(
+        point.model_copy(
+            update={
+                "number": number,
+                "units": dosing.units_for_volume(point.volume_ul, plan.mix.units_per_ml),
+            }
+        )
+        for number, (_, point) in enumerate(ordered, start=1)
+    )
+    zone_ids = {z.zone for z in plan.summary.zones} | {p.zone for p in renumbered}
+    zones = []
+    for zone_id in sorted(zone_ids, key=zone_rank):
+        mine = [p for p in renumbered if p.zone == zone_id]
+        zones.append(
+            _zone_summary(plan, zone_id, mesh).model_copy(
+                update={
+                    "points": len(mine),
+                    "volume_ul": sum((p.volume_ul for p in mine), Decimal(0)),
+                    "units": sum((p.units for p in mine), Decimal(0)),
+                }
+            )
+        )
+    summary = summarise(plan.request, plan.mix, renumbered, tuple(zones))
+    return plan.model_copy(update={"points": renumbered, "summary": summary})
+
+
+def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) -> list[PlannedPoint]:
+    low, high = SPACING_RANGE_MM
+    if not edit.spacing_mm.is_finite() or not low <= edit.spacing_mm <= high:
+        raise InvalidInputError("spacing_mm", f"{edit.spacing_mm} mm", f"{low}-{high} mm")
+    the_zone = zone(edit.zone, field="zone")
+    volume = usual_volume_ul(plan, edit.zone)
+    others = [p for p in plan.points if p.zone != edit.zone]
+    cache = face_cache(mesh)
+    clearances = clearances_for(
+        edit.zone, plan.mix.contains_hyaluronic_acid, cache.danger_outlines()
+    )
+    height = plan.request.forehead_height_mm
+    hexagonal = library.technique(plan.technique).kind.value == "needle"
+    placed = np.array([_position(p.anchor, mesh) for p in others], dtype=np.float64)
+    layout = layout_zone(
+        cache.patch(edit.zone, height),
+        float(edit.spacing_mm),
+        hexagonal=hexagonal,
+        clearances=clearances,
+        placed=placed.reshape(-1, 3),
+        symmetric=the_zone.side is None,
+        candidates=cache.candidate_source(
+            edit.zone, height, hexagonal=hexagonal, clearances=clearances
+        ),
+    )
+    fresh = [
+        _new_point(plan, library, edit.zone, make_anchor(v, w), volume, mesh)
+        for v, w in zip(layout.vertices, layout.weights, strict=True)
+    ]
+    # The zone's points take the place of its old ones; the others keep theirs.
+    return others + fresh
+
+
+def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> Plan:
+    """The plan after ``edit`` (see the module docstring)."""
+    points = list(plan.points)
+    if isinstance(edit, AddPoint):
+        zone(edit.zone, field="zone")
+        anchor = _check_anchor(edit.anchor, "anchor")
+        volume = (
+            usual_volume_ul(plan, edit.zone)
+            if edit.volume_ul is None
+            else _check_volume(plan, library, edit.volume_ul, "volume_ul")
+        )
+        points.append(_new_point(plan, library, edit.zone, anchor, volume, mesh))
+    elif isinstance(edit, MovePoint):
+        index = _point_index(plan, edit.number, "number")
+        anchor = _check_anchor(edit.anchor, "anchor")
+        update: dict[str, object] = {"anchor": anchor, "position_mm": _position(anchor, mesh)}
+        if edit.zone is not None and edit.zone != points[index].zone:
+            zone(edit.zone, field="zone")
+            update["zone"] = edit.zone
+            # A point moved into another zone goes last in that zone's injection order.
+            moved = points.pop(index).model_copy(update=update)
+            points.append(moved)
+        else:
+            points[index] = points[index].model_copy(update=update)
+    elif isinstance(edit, DeletePoint):
+        del points[_point_index(plan, edit.number, "number")]
+    elif isinstance(edit, SetPointVolume):
+        index = _point_index(plan, edit.number, "number")
+        volume = _check_volume(plan, library, edit.volume_ul, "volume_ul")
+        points[index] = points[index].model_copy(update={"volume_ul": volume})
+    elif isinstance(edit, SetZoneVolume):
+        zone(edit.zone, field="zone")
+        volume = _check_volume(plan, library, edit.volume_ul, "volume_ul")
+        if not any(p.zone == edit.zone for p in points):
+            raise InvalidInputError("zone", f"{edit.zone} has no point", "a zone with points")
+        points = [p.model_copy(update={"volume_ul": volume}) if p.zone == edit.zone else p
+                  for p in points]  # fmt: skip
+    else:
+        points = _respace(plan, library, edit, mesh)
+    return rebuild(plan, points, mesh)
+
+
+def apply_edits(plan: Plan, edits: Iterable[PlanEdit], library: Library, mesh: FaceMesh) -> Plan:
+    """The plan after every edit in turn; the first bad edit raises, naming its index."""
+    for index, edit in enumerate(edits):
+        try:
+            plan = apply_edit(plan, edit, library, mesh)
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"edits[{index}].{exc.field}", exc.message, exc.allowed
+            ) from None
+    return plan

@@ -1,0 +1,289 @@
+"""Editing a plan: each edit, its refusals, and the property that edits keep a plan whole."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import dosemap.cli as cli
+from dosemap.domain import dosing
+from dosemap.domain.atlas.danger import danger_zone_hits
+from dosemap.domain.atlas.mesh import resolve_anchor
+from dosemap.domain.atlas.surface import anchor_point
+from dosemap.domain.atlas.zones import ZONE_ORDER
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.plan import MeshAnchor, Plan, PlanRequest
+from dosemap.domain.plan_edit import (
+    AddPoint,
+    DeletePoint,
+    MovePoint,
+    RespaceZone,
+    SetPointVolume,
+    SetZoneVolume,
+    apply_edit,
+    apply_edits,
+)
+from dosemap.domain.plan_review import review_plan
+from dosemap.domain.planning import build_plan
+from dosemap.resources import load_library, template_mesh
+from dosemap.services.plan_editing import (
+    edit_plan_file,
+    load_plan,
+    parse_edits,
+    plan_file_text,
+    save_plan,
+)
+
+MESH = template_mesh()
+LIBRARY = load_library()
+BASE = build_plan(
+    PlanRequest(
+        zones=("forehead", "glabella", "medial_cheek_left", "medial_cheek_right"),
+        protocol="diaspro_2020_grid",
+    ),
+    LIBRARY,
+    MESH,
+)
+#: Where the left brow is: a forehead point moved here breaks the 20 mm brow margin.
+BROW = anchor_point(MESH, MESH.vertices_mm[334])
+
+
+def _totals_are_the_points(plan: Plan) -> None:
+    points = plan.points
+    assert [p.number for p in points] == list(range(1, len(points) + 1))
+    assert plan.summary.needle_entries == len(points)
+    assert plan.summary.total_units == sum((p.units for p in points), Decimal(0))
+    assert plan.summary.total_volume_ul == sum((p.volume_ul for p in points), Decimal(0))
+    for z in plan.summary.zones:
+        mine = [p for p in points if p.zone == z.zone]
+        assert z.points == len(mine)
+        assert z.units == sum((p.units for p in mine), Decimal(0))
+    for p in points:
+        assert p.units == dosing.units_for_volume(p.volume_ul, plan.mix.units_per_ml)
+        assert np.allclose(resolve_anchor(p.anchor, MESH.vertices_mm), p.position_mm, atol=0.006)
+
+
+def test_a_plan_rebuilt_without_edits_is_the_planners_plan() -> None:
+    assert apply_edits(BASE, [], LIBRARY, MESH) == BASE
+    from dosemap.domain.plan_edit import rebuild
+
+    assert rebuild(BASE, BASE.points, MESH) == BASE
+
+
+def test_move_into_the_brow_margin_blocks_and_moving_back_clears() -> None:
+    first = BASE.points[0]
+    assert first.zone == "forehead"
+    clean = review_plan(BASE, LIBRARY, mesh=MESH)
+    assert not any(f.finding.code.startswith("DM2") for f in clean.findings)
+    moved = apply_edit(BASE, MovePoint(number=1, anchor=BROW), LIBRARY, MESH)
+    hits = danger_zone_hits(moved, MESH)
+    assert [h.point for h in hits] == [1]
+    review = review_plan(moved, LIBRARY, mesh=MESH)
+    assert review.blocked
+    assert 1 in review.point_codes
+    back = apply_edit(moved, MovePoint(number=1, anchor=first.anchor), LIBRARY, MESH)
+    assert back == BASE
+    assert not review_plan(back, LIBRARY, mesh=MESH).blocked
+
+
+def test_add_goes_last_in_its_zone_and_delete_renumbers() -> None:
+    glabella = [p for p in BASE.points if p.zone == "glabella"]
+    anchor = glabella[0].anchor
+    added = apply_edit(BASE, AddPoint(zone="glabella", anchor=anchor), LIBRARY, MESH)
+    assert added.summary.needle_entries == BASE.summary.needle_entries + 1
+    new = added.points[glabella[-1].number]  # right after the zone's last point
+    assert new.zone == "glabella" and new.anchor == anchor
+    assert new.volume_ul == glabella[0].volume_ul
+    _totals_are_the_points(added)
+    removed = apply_edit(added, DeletePoint(number=new.number), LIBRARY, MESH)
+    assert removed == BASE
+
+
+def test_add_to_a_zone_not_in_the_plan_adds_its_summary_row() -> None:
+    chin = anchor_point(MESH, MESH.vertices_mm[152] + np.array([0.0, 8.0, 0.0]))
+    added = apply_edit(BASE, AddPoint(zone="chin", anchor=chin), LIBRARY, MESH)
+    rows = {z.zone: z for z in added.summary.zones}
+    assert rows["chin"].points == 1 and rows["chin"].area_mm2 > 0
+    assert [p.zone for p in added.points][-1] == "chin"
+    _totals_are_the_points(added)
+
+
+def test_volumes_of_a_point_and_a_zone() -> None:
+    one = apply_edit(BASE, SetPointVolume(number=2, volume_ul=Decimal("12.5")), LIBRARY, MESH)
+    assert one.points[1].volume_ul == Decimal("12.5")
+    assert one.summary.total_volume_ul == BASE.summary.total_volume_ul - (
+        BASE.points[1].volume_ul - Decimal("12.5")
+    )
+    zone = apply_edit(BASE, SetZoneVolume(zone="glabella", volume_ul=Decimal(20)), LIBRARY, MESH)
+    assert {p.volume_ul for p in zone.points if p.zone == "glabella"} == {Decimal(20)}
+    _totals_are_the_points(one)
+    _totals_are_the_points(zone)
+
+
+def test_respacing_thins_and_densifies_and_keeps_the_margins() -> None:
+    count = sum(1 for p in BASE.points if p.zone == "medial_cheek_left")
+    thin = apply_edit(
+        BASE, RespaceZone(zone="medial_cheek_left", spacing_mm=Decimal(14)), LIBRARY, MESH
+    )
+    dense = apply_edit(
+        BASE, RespaceZone(zone="medial_cheek_left", spacing_mm=Decimal(7)), LIBRARY, MESH
+    )
+    assert sum(1 for p in thin.points if p.zone == "medial_cheek_left") < count
+    assert sum(1 for p in dense.points if p.zone == "medial_cheek_left") > count
+    for plan in (thin, dense):
+        _totals_are_the_points(plan)
+        assert danger_zone_hits(plan, MESH) == []
+        assert [p for p in plan.points if p.zone == "forehead"] == [
+            p for p in BASE.points if p.zone == "forehead"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (DeletePoint(number=999), "number"),
+        (SetPointVolume(number=1, volume_ul=Decimal(0)), "volume_ul"),
+        (SetPointVolume(number=1, volume_ul=Decimal("10.05")), "volume_ul"),
+        (SetPointVolume(number=1, volume_ul=Decimal(500)), "volume_ul"),
+        (AddPoint(zone="ear", anchor=BROW), "zone"),
+        (AddPoint(zone="neck", anchor=BROW), "zone"),
+        (
+            AddPoint(zone="chin", anchor=MeshAnchor(vertices=(0, 1, 999), weights=(1, 0, 0))),
+            "anchor.vertices",
+        ),
+        (
+            AddPoint(zone="chin", anchor=MeshAnchor(vertices=(0, 1, 2), weights=(0.9, 0.9, 0))),
+            "anchor.weights",
+        ),
+        (RespaceZone(zone="glabella", spacing_mm=Decimal(1)), "spacing_mm"),
+        (SetZoneVolume(zone="chin", volume_ul=Decimal(10)), "zone"),
+    ],
+)
+def test_bad_edits_name_the_field_and_change_nothing(edit: object, field: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        apply_edits(BASE, [edit], LIBRARY, MESH)  # type: ignore[list-item]
+    assert caught.value.field == f"edits[0].{field}"
+
+
+def test_edits_parse_from_the_editors_json_with_field_errors() -> None:
+    edits = parse_edits([{"op": "move", "number": 3, "anchor": BROW.model_dump()}])
+    assert edits == [MovePoint(number=3, anchor=BROW)]
+    with pytest.raises(InvalidInputError) as caught:
+        parse_edits([{"op": "move", "number": 0, "anchor": BROW.model_dump()}])
+    assert caught.value.field == "0.move.number"
+    with pytest.raises(InvalidInputError):
+        parse_edits([{"op": "teleport"}])
+
+
+# --- the property: any sequence of edits keeps the plan whole, and the CLI agrees ----------
+
+_TRIANGLES = MESH.triangles
+
+
+@st.composite
+def anchors(draw: st.DrawFn) -> MeshAnchor:
+    triangle = _TRIANGLES[draw(st.integers(0, len(_TRIANGLES) - 1))]
+    a = draw(st.integers(0, 100))
+    b = draw(st.integers(0, 100 - a))
+    weights = (a / 100, b / 100, (100 - a - b) / 100)
+    return MeshAnchor(vertices=tuple(int(v) for v in triangle), weights=weights)  # type: ignore[arg-type]
+
+
+numbers = st.integers(1, 70)
+volumes = st.integers(50, 500).map(lambda t: Decimal(t) / 10)
+zones = st.sampled_from(ZONE_ORDER)
+edits = st.one_of(
+    st.builds(AddPoint, zone=zones, anchor=anchors(), volume_ul=st.none() | volumes),
+    st.builds(MovePoint, number=numbers, anchor=anchors(), zone=st.none() | zones),
+    st.builds(DeletePoint, number=numbers),
+    st.builds(SetPointVolume, number=numbers, volume_ul=volumes),
+    st.builds(SetZoneVolume, zone=zones, volume_ul=volumes),
+    st.builds(RespaceZone, zone=zones, spacing_mm=st.integers(6, 20).map(Decimal)),
+)
+
+runner = CliRunner()
+
+
+@settings(max_examples=60)
+@given(sequence=st.lists(edits, min_size=1, max_size=6))
+def test_any_edits_leave_totals_equal_to_the_points_and_the_cli_agrees(
+    sequence: list[object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("plan") / "plan.json"
+    save_plan(path, BASE)
+    applied: list[object] = []
+    for edit in sequence:
+        try:
+            edit_plan_file(path, [edit], LIBRARY)  # type: ignore[list-item]
+        except InvalidInputError:
+            assert load_plan(path) == apply_edits(BASE, applied, LIBRARY, MESH)  # type: ignore[arg-type]
+            continue
+        applied.append(edit)
+    event(f"{len(applied)} of {len(sequence)} edits applied")
+    plan = load_plan(path)
+    assert path.read_text(encoding="utf-8") == plan_file_text(plan)
+    _totals_are_the_points(plan)
+    review = review_plan(plan, LIBRARY, mesh=MESH)
+    assert review.summary_matches_plan
+    out = runner.invoke(cli.app, ["check", str(path), "--json"])
+    assert out.exit_code == (1 if review.blocked else 0), out.output
+    reported = json.loads(out.stdout)
+    assert reported["findings"] == [r.finding.model_dump(mode="json") for r in review.findings]
+
+
+def test_a_saved_file_is_what_the_cli_writes(tmp_path: Path) -> None:
+    out = tmp_path / "cli.json"
+    result = runner.invoke(
+        cli.app,
+        ["plan", "--zones", "forehead,glabella,medial_cheek_left,medial_cheek_right",
+         "--protocol", "diaspro_2020_grid", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    mine = tmp_path / "mine.json"
+    save_plan(mine, BASE)
+    assert mine.read_bytes() == out.read_bytes()
+
+
+def test_acknowledgements_who_when_why_beside_the_plan_file(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from dosemap.domain.plan_review import Acknowledgement
+    from dosemap.services.plan_editing import acknowledge, acknowledgements_path
+
+    path = tmp_path / "plan.json"
+    save_plan(path, BASE)
+    review = review_plan(BASE, LIBRARY, mesh=MESH)
+    warning = next(r.finding for r in review.findings if r.finding.severity.value == "warn")
+    at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    ack = Acknowledgement(
+        code=warning.code,
+        zone=warning.zone,
+        point_numbers=warning.point_numbers,
+        by="Dr A. Injector",
+        at=at,
+        reason="intake taken on paper, reviewed",
+    )
+    kept = acknowledge(path, LIBRARY, ack)
+    assert kept == [ack]
+    assert path.read_text(encoding="utf-8") == plan_file_text(BASE)  # the plan file untouched
+    assert json.loads(acknowledgements_path(path).read_text())[0]["by"] == "Dr A. Injector"
+    after = edit_plan_file(path, [], LIBRARY).review
+    assert after.unacknowledged_warnings == review.unacknowledged_warnings - 1
+    shown = next(r for r in after.findings if r.finding == warning)
+    assert shown.acknowledgement == ack  # still listed, with who, when and why
+
+    # A block cannot be acknowledged, nor a warning that is not there.
+    moved = edit_plan_file(path, [MovePoint(number=1, anchor=BROW)], LIBRARY).review
+    block = next(r.finding for r in moved.findings if r.finding.severity.value == "block")
+    with pytest.raises(InvalidInputError, match="blocks"):
+        acknowledge(path, LIBRARY, ack.model_copy(update={"code": block.code,
+                    "zone": block.zone, "point_numbers": block.point_numbers}))  # fmt: skip
+    with pytest.raises(InvalidInputError, match="no current warning"):
+        acknowledge(path, LIBRARY, ack.model_copy(update={"code": "DM999-NOPE"}))
