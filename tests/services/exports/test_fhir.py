@@ -15,7 +15,6 @@ from fhir.resources.R4B.bundle import Bundle
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
-from dosemap.resources import load_library
 from dosemap.services import backup, demo
 from dosemap.services.exports.fhir_export import fhir_bundle
 from dosemap.services.exports.fhir_import import import_bundle
