@@ -334,6 +334,8 @@ def _procedure(s: TreatmentSession, vial_ids: list[uuid.UUID]) -> dict[str, Any]
         ext("product", valueCode=s.product),
         ext("planned-units", valueDecimal=s.planned_units),
         ext("plan", valueString=canonical_text(s.plan)),
+        # Part of what a signature binds (the signed content hash covers it).
+        ext("created-at", valueDateTime=instant(s.created_at)),
     ]
     if s.botox_equivalent_units is not None:
         extensions.append(ext("botox-equivalent-units", valueDecimal=s.botox_equivalent_units))
@@ -468,9 +470,11 @@ def _acknowledgement(a: FindingAcknowledgement, patient_id: uuid.UUID) -> dict[s
 
 def _signature(s: TreatmentSession) -> dict[str, Any]:
     assert s.signed_at is not None and s.signed_by is not None
-    return {
-        "resourceType": "Provenance",
-        "id": derived_id(s.id, "signature"),
+    out: dict[str, Any] = {"resourceType": "Provenance", "id": derived_id(s.id, "signature")}
+    if s.signed_content_sha256 is not None:
+        # What the signature binds: the hash of the signed chart (checked by audit verify).
+        out["extension"] = [ext("signed-content-sha256", valueString=s.signed_content_sha256)]
+    return out | {
         "target": [ref(s.id)],
         "recorded": instant(s.signed_at),
         "agent": [{"who": ref(s.signed_by)}],

@@ -130,7 +130,7 @@ class _Builder:
         signatures = {
             ref_id(_need(p, "target", 0)): p
             for p in self.by_type.get("Provenance", [])
-            if not p.get("extension") and p.get("signature")
+            if p.get("signature")
         }
         for r in self.by_type.get("Consent", []):
             self._consent(r, signatures.get(uuid.UUID(r["id"])))
@@ -156,7 +156,7 @@ class _Builder:
                 signatures.get(uuid.UUID(r["id"])),
             )
         for r in self.by_type.get("Provenance", []):
-            if r.get("extension"):
+            if ext_value(r, "amendment-number") is not None:
                 self._amendment(r)
         for r in self.by_type.get("DetectedIssue", []):
             self._acknowledgement(r)
@@ -360,7 +360,7 @@ class _Builder:
         amendments = [
             p
             for p in self.by_type.get("Provenance", [])
-            if p.get("extension") and ref_id(p["target"][0]) == session_id
+            if ext_value(p, "amendment-number") is not None and ref_id(p["target"][0]) == session_id
         ]
         row = TreatmentSession(
             id=session_id,
@@ -381,8 +381,9 @@ class _Builder:
             aftercare=aftercare,
             signed_at=parse_instant(signed["recorded"]) if signed else None,
             signed_by=ref_id(signed["agent"][0]["who"]) if signed else None,
+            signed_content_sha256=ext_value(signed, "signed-content-sha256") if signed else None,
             amendment_count=len(amendments),
-            created_at=self.stamp,
+            created_at=parse_instant(_ext(r, "created-at")),
             updated_at=self.stamp,
         )
         self.rows.append(row)
@@ -525,7 +526,7 @@ _ENTITY = {
     "adverse_events": "adverse_event",
     "followups": "followup",
     "photos": "photo",
-    "outcome_measurements": "outcome_measurement",
+    "outcome_measurements": "measurement",
 }
 
 
