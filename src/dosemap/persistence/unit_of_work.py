@@ -20,8 +20,15 @@ from typing import Self
 from sqlalchemy.orm import Session
 
 from dosemap.persistence.db import Database
+from dosemap.persistence.repositories.accounts import (
+    AccessLogRepository,
+    AccessTokenRepository,
+    AccountRepository,
+    WebSessionRepository,
+)
 from dosemap.persistence.repositories.audit import AuditLog
 from dosemap.persistence.repositories.bulk import BulkWriter
+from dosemap.persistence.repositories.clinic_day import ClinicDay
 from dosemap.persistence.repositories.exports import ExportQueries
 from dosemap.persistence.repositories.followups import FollowUpRepository
 from dosemap.persistence.repositories.patients import PatientRepository
@@ -51,6 +58,11 @@ class UnitOfWork:
     reporting: Reporting
     audit: AuditLog
     bulk: BulkWriter
+    accounts: AccountRepository
+    web_sessions: WebSessionRepository
+    access_tokens: AccessTokenRepository
+    access_log: AccessLogRepository
+    clinic_day: ClinicDay
     exports: ExportQueries
 
     def __init__(self, db: Database, *, write: bool) -> None:
@@ -73,6 +85,11 @@ class UnitOfWork:
         self.reporting = Reporting(session)
         self.audit = AuditLog(session)
         self.bulk = BulkWriter(session)
+        self.accounts = AccountRepository(session)
+        self.web_sessions = WebSessionRepository(session)
+        self.access_tokens = AccessTokenRepository(session)
+        self.access_log = AccessLogRepository(session)
+        self.clinic_day = ClinicDay(session)
         self.exports = ExportQueries(session)
         return self
 
