@@ -50,9 +50,12 @@ def units_look_like_other_product(inputs: Inputs) -> Iterator[Finding]:
         return
     doses = sorted({p.units for p in inputs.plan.points})
     implausible: list[Decimal] = []
+    # Implausible only beyond the presets' range by the library's dose_high_ratio (a published
+    # total spread over more or fewer points moves a preset's droplet dose within that much).
+    margin = inputs.figure("dose_high_ratio")
     for dose in doses:
         botox = botox_equivalent_units(dose, product.id, library)
-        if botox.high < low or botox.low > high:
+        if botox.high * margin < low or botox.low > high * margin:
             implausible.append(dose)
     if not implausible:
         return
