@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from dosemap.domain.atlas.zones import UNSUPPORTED_ZONES
+from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.intake import ContraindicationAnswers, Intake, SessionContext, VialInUse
 from dosemap.domain.library.models import Protocol
 from dosemap.domain.plan import Plan, PlanRequest
@@ -162,6 +163,12 @@ def test_any_preset_on_any_subset_of_its_zones_never_blocks(
     case: tuple[str, tuple[str, ...]],
 ) -> None:
     protocol_id, zones = case
-    plan = build_plan(PlanRequest(protocol=protocol_id, zones=zones), LIBRARY, MESH)
+    try:
+        plan = build_plan(PlanRequest(protocol=protocol_id, zones=zones), LIBRARY, MESH)
+    except InvalidInputError as exc:
+        # `dosemap plan` refuses (exit 2) a zone too small for one point at the preset's
+        # spacing once the margins are kept: no plan, nothing to check.
+        assert "no point fits" in str(exc)
+        reject()
     blocks = [f"{f.code}: {f.message}" for f in check(plan) if f.severity.value == "block"]
     assert blocks == []
