@@ -223,7 +223,8 @@ def _target_volume(
         raise InvalidInputError(field, "no point fits in the zone after the danger margins")
     per_point = target_units / points
     volume = dosing.volume_for_units(per_point, settings.mix.units_per_ml).quantize(
-        _VOLUME_STEP_UL, rounding=ROUND_DOWN  # never above the target (a ceiling may equal it)
+        _VOLUME_STEP_UL,
+        rounding=ROUND_DOWN,  # never above the target (a ceiling may equal it)
     )
     if not low <= volume <= high:
         reach_low = dosing.units_for_volume(low * points, settings.mix.units_per_ml)
