@@ -284,6 +284,8 @@ class TreatmentSession(Versioned, Base):
     aftercare: Mapped[str | None] = mapped_column(Text)
     signed_at: Mapped[datetime | None]
     signed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    # SHA-256 of the clinical content signed (or last amended): see services.sessions.
+    signed_content_sha256: Mapped[str | None] = mapped_column(String(64))
     amendment_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -473,6 +475,11 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(80))
     before_digest: Mapped[str | None] = mapped_column(String(64))
     after_digest: Mapped[str | None] = mapped_column(String(64))
+    # One short keyed digest per field of the record after the write (names what changed).
+    after_fields: Mapped[dict[str, Any] | None]
+    # What a signature covers (sign and amend entries): the signed content's SHA-256.
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))  # which audit key the hash is under
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 

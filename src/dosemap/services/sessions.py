@@ -24,6 +24,7 @@ from dosemap.domain.intake import PriorTreatment, SessionContext, VialInUse
 from dosemap.domain.library.catalog import Library
 from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint
 from dosemap.persistence.audit import _canonical, digest
+from dosemap.persistence.audit_records import signed_content_sha256
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import RecordLockedError, SigningRefusedError
 from dosemap.persistence.models import (
@@ -34,11 +35,9 @@ from dosemap.persistence.models import (
     TreatmentSession,
 )
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
-from dosemap.services._common import Input, check_version, now
+from dosemap.services._common import Input, check_version, now, snap
 from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems
 
-#: A review visit after onset: effects show in 5–14 days (clinical.md §1.7, Iranmanesh 2022).
-REVIEW_AFTER_DAYS = 14
 _Q = Decimal("0.0001")
 
 
@@ -158,7 +157,7 @@ def session_snapshot(uow: UnitOfWork, row: TreatmentSession) -> dict[str, Any]:
 
 
 def _apply_chart(
-    uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library
+    uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library, actor: str
 ) -> None:
     """Replace the chart (points, vial usage, vial draws) in the open transaction."""
     numbers = [p.number for p in chart.points]
@@ -168,8 +167,11 @@ def _apply_chart(
     for p in chart.points:
         per_vial[p.vial_id].append(p.units)
     # Give back what the previous chart drew, then draw for the new one.
+    touched: dict[uuid.UUID, dict[str, Any]] = {}  # vial id -> its snapshot before
     for usage in uow.sessions.vial_usage(row.id):
-        uow.vials.by_id(usage.vial_id).units_drawn -= usage.units
+        given_back = uow.vials.by_id(usage.vial_id)
+        touched.setdefault(given_back.id, snap(given_back))
+        given_back.units_drawn -= usage.units
     uow.sessions.clear_chart(row)
     for vial_id, units in per_vial.items():
         first = next(i for i, p in enumerate(chart.points) if p.vial_id == vial_id)
@@ -188,6 +190,7 @@ def _apply_chart(
             raise InvalidInputError(
                 field, f"charts {total} U from a vial with {left} U left", f"<= {left} U"
             )
+        touched.setdefault(vial.id, snap(vial))
         vial.units_drawn += total
         uow.sessions.add(
             SessionVialUsage(
@@ -228,6 +231,17 @@ def _apply_chart(
     row.numbing = chart.numbing
     row.aftercare = chart.aftercare
     row.updated_at = now()
+    for vial_id, vial_before in touched.items():  # each vial's draw is audited as its own write
+        vial = uow.vials.by_id(vial_id)
+        uow.audit.record(
+            clinic_id=row.clinic_id,
+            actor=actor,
+            action="draw",
+            entity="vial",
+            entity_id=vial_id,
+            before=vial_before,
+            after=vial,
+        )
 
 
 def chart_session(
@@ -247,7 +261,7 @@ def chart_session(
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
         before = uow.sessions.snapshot(row)
-        _apply_chart(uow, row, chart, library)
+        _apply_chart(uow, row, chart, library, actor)
         row.status = "charted"
         uow.audit.record(
             clinic_id=clinic_id,
@@ -281,11 +295,37 @@ def _charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
     return plan.model_copy(update={"points": charted})
 
 
+def recorded_treatments(
+    uow: UnitOfWork, row: TreatmentSession, at: datetime
+) -> tuple[PriorTreatment, ...]:
+    """The patient's own sessions in this record performed before ``at``, as prior treatments.
+
+    These always count, whatever the intake's date: the intake's self-reported history adds to
+    them, it never replaces them (:func:`dosemap.domain.intake.merge_history`).
+    """
+    prior = uow.sessions.performed_before(row.clinic_id, row.patient_id, at, row.id)
+    treatments = []
+    for p in sorted(prior, key=lambda s: (s.performed_at, str(s.id))):
+        if p.performed_at is None or not p.total_units:
+            continue
+        zones = tuple(z.get("zone", "") for z in (p.plan or {}).get("summary", {}).get("zones", []))
+        treatments.append(
+            PriorTreatment(
+                treated_on=p.performed_at.date(),
+                product=p.product,
+                units=p.total_units,
+                zones=tuple(z for z in zones if z),
+            )
+        )
+    return tuple(treatments)
+
+
 def safety_inputs(
     uow: UnitOfWork, row: TreatmentSession
 ) -> tuple[Plan, IntakeAnswers | None, SessionContext]:
-    """Build the core's inputs from the database: the chart as a plan, the intake with prior
-    sessions from the record added, and the context with the vials actually used."""
+    """Build the core's inputs from the database: the chart as a plan, the intake with the
+    record's own earlier sessions merged into its history, and the context with the vials
+    actually used."""
     points = uow.sessions.chart_points(row.id)
     plan = _charted_plan(row, points) if points else Plan.model_validate(row.plan)
     at = row.performed_at or row.scheduled_at
@@ -293,15 +333,6 @@ def safety_inputs(
     intake: IntakeAnswers | None = None
     if intake_row is not None:
         intake = IntakeAnswers.model_validate(intake_row.answers)
-        prior = uow.sessions.performed_before(row.clinic_id, row.patient_id, at, row.id)
-        recorded = tuple(
-            PriorTreatment(treated_on=p.performed_at.date(), product=p.product, units=p.total_units)
-            for p in prior
-            if p.performed_at is not None
-            and p.total_units
-            and p.performed_at.date() <= intake.recorded_on
-        )
-        intake = intake.model_copy(update={"prior_treatments": intake.prior_treatments + recorded})
     vial_ids = {p.vial_id for p in points}
     vials = []
     for vial_id in sorted(vial_ids):
@@ -317,7 +348,9 @@ def safety_inputs(
                 beyond_use_at=vial.beyond_use_at,
             )
         )
-    context = SessionContext(treatment_at=at, vials=tuple(vials))
+    context = SessionContext(
+        treatment_at=at, vials=tuple(vials), recorded_treatments=recorded_treatments(uow, row, at)
+    )
     return plan, intake, context
 
 
@@ -377,9 +410,11 @@ def sign_session(
         if reasons:
             raise SigningRefusedError(reasons)
         before = uow.sessions.snapshot(row)
+        content = signed_content_sha256(before)  # the chart and clinical fields signed
         row.status = "signed"
         row.signed_at = at or now()
         row.signed_by = signer_id
+        row.signed_content_sha256 = content
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
@@ -388,6 +423,7 @@ def sign_session(
             entity_id=row.id,
             before=before,
             after=lambda: uow.sessions.snapshot(row),
+            content_sha256=content,
         )
         _schedule_followups(uow, row, library, actor)
         return row
@@ -398,11 +434,14 @@ def followups_for(row: TreatmentSession, library: Library, created_at: datetime)
     assert row.performed_at is not None
     day: date = row.performed_at.date()
     retreat = library.product(row.product).min_retreatment_days
+    # A review visit after onset: the library's review_after_days (effects show in 5-14 days).
+    review = library.figure("review_after_days")
+    review_days = int(review.value)
     plans = [
         (
             "review",
-            day + timedelta(days=REVIEW_AFTER_DAYS),
-            f"review {REVIEW_AFTER_DAYS} days after treatment (onset 5-14 days)",
+            day + timedelta(days=review_days),
+            f"review {review_days} days after treatment {review.cite()}",
         ),
         (
             "retreatment",
@@ -466,7 +505,7 @@ def amend_session(
             )
         uow.staff.get(clinic_id, amended_by)
         before = uow.sessions.snapshot(row)
-        _apply_chart(uow, row, chart, library)
+        _apply_chart(uow, row, chart, library, actor)
         row.amendment_count += 1
         uow.flush()
         after = uow.sessions.snapshot(row)
@@ -483,6 +522,9 @@ def amend_session(
             after_digest=digest(after),
         )
         uow.sessions.add(amendment)
+        # The amended chart is what the record now attests: its hash replaces the signed one.
+        content = signed_content_sha256(after)
+        row.signed_content_sha256 = content
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
@@ -491,6 +533,16 @@ def amend_session(
             entity_id=row.id,
             before=before,
             after=lambda: uow.sessions.snapshot(row),
+            content_sha256=content,
+        )
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="amendment",
+            entity_id=amendment.id,
+            before=None,
+            after=amendment,
         )
         return amendment
 
