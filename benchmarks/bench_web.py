@@ -48,7 +48,7 @@ def _wait(url: str, timeout_s: float = 60) -> None:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 (loopback)
+            urllib.request.urlopen(url, timeout=2)
             return
         except Exception:
             time.sleep(0.2)
@@ -111,9 +111,11 @@ def _sign_in(base: str) -> tuple[str, str]:
     return session, token
 
 
-def _fetch(url: str, cookie: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> bytes:
+def _fetch(
+    url: str, cookie: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> bytes:
     req = urllib.request.Request(url, data=data, headers={"Cookie": cookie, **(headers or {})})
-    return urllib.request.urlopen(req).read()  # noqa: S310 (loopback)
+    return urllib.request.urlopen(req).read()
 
 
 def main() -> None:
@@ -152,7 +154,9 @@ def main() -> None:
                 session, csrf = _sign_in(base)
                 cookie = f"dm_session={session}"
                 patients = _fetch(base + "/patients", cookie).decode()
-                patient_url = base + re.search(r'href="(/patients/[0-9a-f-]{36})"', patients).group(1)  # type: ignore[union-attr]
+                found = re.search(r'href="(/patients/[0-9a-f-]{36})"', patients)
+                assert found is not None, "the demo clinic lists no patient"
+                patient_url = base + found.group(1)
                 search_body = urllib.parse.urlencode({"name": "Ga"})
                 search_headers = {"X-CSRF-Token": csrf, "HX-Request": "true",
                                   "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
@@ -167,7 +171,10 @@ def main() -> None:
                     "patient": (patient_url, None, _fetch(patient_url, cookie)),
                     "patient_search": (
                         base + "/patients/search", script,
-                        _fetch(base + "/patients/search", cookie, search_body.encode(), search_headers),
+                        _fetch(
+                            base + "/patients/search", cookie, search_body.encode(),
+                            search_headers,
+                        ),
                     ),
                 }  # fmt: skip
                 for name, (_, _, body) in pages.items():
@@ -177,7 +184,8 @@ def main() -> None:
                     _wait(f"http://127.0.0.1:{bare_port}/bare/today")
                     for name, (url, lua, body) in pages.items():
                         page = _wrk(url, args.duration, lua, [f"Cookie: {cookie}"])
-                        base_line = _wrk(f"http://127.0.0.1:{bare_port}/bare/{name}", args.duration, None, [])
+                        bare_url = f"http://127.0.0.1:{bare_port}/bare/{name}"
+                        base_line = _wrk(bare_url, args.duration, None, [])
                         ratio = page.rps / base_line.rps
                         print(f"{workers:>7} {name:<16} {page.rps:>8.0f} {page.p99_ms:>8.1f} "
                               f"{page.errors:>6} {base_line.rps:>10.0f} {base_line.p99_ms:>8.1f} "
