@@ -189,6 +189,7 @@ def _patient_content(state: AppState, clinic_id: uuid.UUID, patient_id: uuid.UUI
         p=record,
         timezone=record.timezone,
         intake_lines=intake_lines(record.latest_intake_answers or {}),
+        can_intake=allowed(user.role, "intake.record"),
     )
 
 
