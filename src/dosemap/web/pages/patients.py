@@ -165,9 +165,10 @@ async def patient(request: Request, patient_id: uuid.UUID) -> Response:
     user = signed_in_user(request)
     state = app_state(request)
     version = user.records_version or await run_in_threadpool(records_version, state.db)
-    key = ("patient", user.clinic_id, patient_id, version)
+    can_intake = allowed(user.role, "intake.record")  # the content differs by this permission
+    key = ("patient", user.clinic_id, patient_id, version, can_intake)
     content = await state.pages.get_or_make(
-        key, lambda: _patient_content(state, user.clinic_id, patient_id)
+        key, lambda: _patient_content(state, user.clinic_id, patient_id, can_intake)
     )
     await asyncio.wrap_future(
         state.access_log.record(
@@ -182,14 +183,16 @@ async def patient(request: Request, patient_id: uuid.UUID) -> Response:
     return state.templates.wrap(content, user=user, title="Patient", active="/patients")
 
 
-def _patient_content(state: AppState, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> str:
+def _patient_content(
+    state: AppState, clinic_id: uuid.UUID, patient_id: uuid.UUID, can_intake: bool
+) -> str:
     record = unlogged_patient_record(state.db, clinic_id, patient_id)
     return state.templates.content(
         "patient.html",
         p=record,
         timezone=record.timezone,
         intake_lines=intake_lines(record.latest_intake_answers or {}),
-        can_intake=allowed(user.role, "intake.record"),
+        can_intake=can_intake,
     )
 
 
