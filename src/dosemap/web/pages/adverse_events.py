@@ -22,7 +22,7 @@ from dosemap.services.staff import get_clinic
 from dosemap.web.downloads import download
 from dosemap.web.forms import clean, field_errors, form_dict, local_datetime
 from dosemap.web.permissions import allowed
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -52,6 +52,7 @@ def _list_page(
     return state.templates.page(
         "adverse_events.html",
         user=user,
+        title="Adverse events",
         active="/adverse-events",
         status_code=status_code,
         events=listed.events,
@@ -67,8 +68,9 @@ def _list_page(
 
 
 @routes.get("/adverse-events", name="adverse_events")
-def adverse_events(request: Request, user: SignedInUser, severity: str = "") -> Response:
+def adverse_events(request: Request, severity: str = "") -> Response:
     """The clinic's adverse events, newest first, optionally of one severity."""
+    user = signed_in_user(request)
     if severity and severity not in SEVERITIES:
         return _list_page(
             request,
@@ -96,6 +98,7 @@ def _form_page(
     return state.templates.page(
         "adverse_event_form.html",
         user=user,
+        title="Record an adverse event",
         active="/adverse-events",
         status_code=status_code,
         patient=patient,
@@ -109,16 +112,16 @@ def _form_page(
 
 
 @routes.get("/patients/{patient_id}/adverse-events/new", name="adverse_event_form")
-def adverse_event_form(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+def adverse_event_form(request: Request, patient_id: uuid.UUID) -> Response:
     """The form to record an adverse event of one patient (the read is access-logged)."""
+    user = signed_in_user(request)
     return _form_page(request, user, patient_id)
 
 
 @routes.post("/patients/{patient_id}/adverse-events", name="adverse_event_record")
-async def adverse_event_record(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID
-) -> Response:
+async def adverse_event_record(request: Request, patient_id: uuid.UUID) -> Response:
     """Record an adverse event; a bad field re-shows the form with its message."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     try:
@@ -154,10 +157,9 @@ def _timezone(db: Any, clinic_id: uuid.UUID) -> str:
 
 
 @routes.post("/adverse-events/{adverse_event_id}/outcome", name="adverse_event_outcome")
-async def adverse_event_outcome(
-    request: Request, user: SignedInUser, adverse_event_id: uuid.UUID
-) -> Response:
+async def adverse_event_outcome(request: Request, adverse_event_id: uuid.UUID) -> Response:
     """Record how an adverse event turned out."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     try:
@@ -184,9 +186,10 @@ async def adverse_event_outcome(
 
 
 @routes.get("/adverse-events/export/adverse_events.csv", name="adverse_events_csv")
-def adverse_events_export(request: Request, user: SignedInUser) -> Response:
+def adverse_events_export(request: Request) -> Response:
     """Every adverse event of the clinic as CSV (chart numbers, no names); the export is
     audited and written to the access log."""
+    user = signed_in_user(request)
     state = app_state(request)
     export = adverse_events_csv(state.db, user.clinic_id, actor=user.actor)
     record_read(

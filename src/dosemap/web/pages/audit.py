@@ -15,7 +15,7 @@ from dosemap.services import audit as audit_trail
 from dosemap.services.accounts import accounts_of
 from dosemap.services.desk import ACCESS_LOG_LIMIT, AccessFilter, access_log_view
 from dosemap.web.forms import field_errors
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -37,6 +37,7 @@ def _page(request: Request, user: Any, query: dict[str, str], *, report: Any = N
     return state.templates.page(
         "audit.html",
         user=user,
+        title="Audit",
         active="/audit",
         status_code=422 if errors else 200,
         rows=rows,
@@ -55,15 +56,17 @@ def _query(request: Request) -> dict[str, str]:
 
 
 @routes.get("/audit", name="audit")
-def audit(request: Request, user: SignedInUser) -> Response:
+def audit(request: Request) -> Response:
     """The access log, newest first, filtered by person, kind, record and days."""
+    user = signed_in_user(request)
     return _page(request, user, _query(request))
 
 
 @routes.post("/audit/verify", name="audit_verify")
-async def audit_verify(request: Request, user: SignedInUser) -> Response:
+async def audit_verify(request: Request) -> Response:
     """Verify the keyed chain, every audited record against its last entry, and the log
     against the latest checkpoint, as ``dosemap audit verify`` does; show what it found."""
+    user = signed_in_user(request)
     state = app_state(request)
     report = await run_in_threadpool(
         audit_trail.verify, state.db, state.settings.records.checkpoints_location

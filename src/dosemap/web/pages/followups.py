@@ -21,7 +21,7 @@ from dosemap.services.staff import get_clinic
 from dosemap.web.downloads import download
 from dosemap.web.forms import clean, field_errors, form_dict
 from dosemap.web.permissions import allowed
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -64,6 +64,7 @@ def _page(
     return state.templates.page(
         "followups.html",
         user=user,
+        title="Follow-ups",
         active="/followups",
         status_code=status_code,
         due=due,
@@ -81,17 +82,17 @@ def _page(
 
 
 @routes.get("/followups", name="followups")
-def followups(request: Request, user: SignedInUser, within: str | None = None) -> Response:
+def followups(request: Request, within: str | None = None) -> Response:
     """Open follow-ups due today, overdue, or due within the chosen window."""
+    user = signed_in_user(request)
     days, errors = _window(within)
     return _page(request, user, within=days, errors=errors, status_code=422 if errors else 200)
 
 
 @routes.post("/followups/{followup_id}/contacted", name="followup_contacted")
-async def followup_contacted(
-    request: Request, user: SignedInUser, followup_id: uuid.UUID
-) -> Response:
+async def followup_contacted(request: Request, followup_id: uuid.UUID) -> Response:
     """Note that the patient was contacted (the follow-up stays open)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     days, _ = _window(form.get("within"))
@@ -121,8 +122,9 @@ async def followup_contacted(
 
 
 @routes.post("/followups/{followup_id}/done", name="followup_done")
-async def followup_done(request: Request, user: SignedInUser, followup_id: uuid.UUID) -> Response:
+async def followup_done(request: Request, followup_id: uuid.UUID) -> Response:
     """Mark a follow-up done (the visit happened, or the patient was reviewed)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     days, _ = _window(form.get("within"))
@@ -153,13 +155,14 @@ async def followup_done(request: Request, user: SignedInUser, followup_id: uuid.
 
 @routes.get("/followups/export/followups.ics", name="followups_ics")
 def followups_export(
-    request: Request, user: SignedInUser, due_from: str | None = None, due_until: str | None = None
+    request: Request, due_from: str | None = None, due_until: str | None = None
 ) -> Response:
     """Open follow-ups as an iCalendar file, as much detail as the clinic's setting allows.
 
     The download is audited by the export and written to the access log (patient data may
     leave with it).
     """
+    user = signed_in_user(request)
     state = app_state(request)
     clinic = get_clinic(state.db, user.clinic_id)
     today = _today(clinic.timezone)

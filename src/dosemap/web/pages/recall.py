@@ -17,7 +17,7 @@ from dosemap.services.desk import Recall, recall_for_reader
 from dosemap.services.staff import get_clinic
 from dosemap.services.vials import clinic_lots
 from dosemap.web.forms import field_errors, form_dict
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -37,6 +37,7 @@ def _page(
     return state.templates.page(
         "recall.html",
         user=user,
+        title="Recall",
         active="/recall",
         status_code=status_code,
         lots=lots,
@@ -48,14 +49,16 @@ def _page(
 
 
 @routes.get("/recall", name="recall")
-def recall(request: Request, user: SignedInUser) -> Response:
+def recall(request: Request) -> Response:
     """Choose a lot."""
+    user = signed_in_user(request)
     return _page(request, user)
 
 
 @routes.post("/recall", name="recall_lot")
-async def recall_lot(request: Request, user: SignedInUser) -> Response:
+async def recall_lot(request: Request) -> Response:
     """Every patient who received the lot, with contacts (each one access-logged)."""
+    user = signed_in_user(request)
     state = app_state(request)
     lot_number = (await form_dict(request)).get("lot_number", "")[:60]
     try:

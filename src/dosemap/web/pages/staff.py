@@ -17,7 +17,7 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.services import accounts, staff
 from dosemap.web.forms import clean, field_errors, form_dict
 from dosemap.web.permissions import ROLE_NAMES
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -42,6 +42,8 @@ def _page(
     return state.templates.page(
         "staff.html",
         user=user,
+        title="Staff",
+        me=user.user_id,
         active="/staff",
         status_code=status_code,
         members=members,
@@ -71,14 +73,16 @@ async def _attempt(
 
 
 @routes.get("/staff", name="staff")
-def staff_page(request: Request, user: SignedInUser) -> Response:
+def staff_page(request: Request) -> Response:
     """Staff, credentials with expiry flagged, web logins."""
+    user = signed_in_user(request)
     return _page(request, user)
 
 
 @routes.post("/staff", name="staff_add")
-async def staff_add(request: Request, user: SignedInUser) -> Response:
+async def staff_add(request: Request) -> Response:
     """Add a staff member."""
+    user = signed_in_user(request)
     db = app_state(request).db
     form = await form_dict(request)
 
@@ -91,10 +95,9 @@ async def staff_add(request: Request, user: SignedInUser) -> Response:
 
 
 @routes.post("/staff/{staff_id}/credentials", name="staff_credential_add")
-async def staff_credential_add(
-    request: Request, user: SignedInUser, staff_id: uuid.UUID
-) -> Response:
+async def staff_credential_add(request: Request, staff_id: uuid.UUID) -> Response:
     """Record a licence of a staff member."""
+    user = signed_in_user(request)
     db = app_state(request).db
     form = await form_dict(request)
 
@@ -115,8 +118,9 @@ async def staff_credential_add(
 
 
 @routes.post("/staff/{staff_id}/active", name="staff_active")
-async def staff_active(request: Request, user: SignedInUser, staff_id: uuid.UUID) -> Response:
+async def staff_active(request: Request, staff_id: uuid.UUID) -> Response:
     """Activate or deactivate a staff member."""
+    user = signed_in_user(request)
     db = app_state(request).db
     form = await form_dict(request)
 
@@ -130,8 +134,9 @@ async def staff_active(request: Request, user: SignedInUser, staff_id: uuid.UUID
 
 
 @routes.post("/staff/logins", name="login_add")
-async def login_add(request: Request, user: SignedInUser) -> Response:
+async def login_add(request: Request) -> Response:
     """Create a web login (the username must be free in the whole deployment)."""
+    user = signed_in_user(request)
     db = app_state(request).db
     form = await form_dict(request)
 
@@ -147,8 +152,9 @@ async def login_add(request: Request, user: SignedInUser) -> Response:
 
 
 @routes.post("/staff/logins/{account_id}/role", name="login_role")
-async def login_role(request: Request, user: SignedInUser, account_id: uuid.UUID) -> Response:
+async def login_role(request: Request, account_id: uuid.UUID) -> Response:
     """Change a web login's role (its sessions end: the new role applies at once)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
 
@@ -167,8 +173,9 @@ async def login_role(request: Request, user: SignedInUser, account_id: uuid.UUID
 
 
 @routes.post("/staff/logins/{account_id}/active", name="login_active")
-async def login_active(request: Request, user: SignedInUser, account_id: uuid.UUID) -> Response:
+async def login_active(request: Request, account_id: uuid.UUID) -> Response:
     """Let a web login sign in, or stop it (deactivating ends its sessions)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
 

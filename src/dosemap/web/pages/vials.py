@@ -21,7 +21,7 @@ from dosemap.services.staff import get_clinic
 from dosemap.web.downloads import download
 from dosemap.web.forms import clean, field_errors, form_dict, local_datetime
 from dosemap.web.permissions import allowed
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -48,6 +48,7 @@ def _page(
     return state.templates.page(
         "vials.html",
         user=user,
+        title="Vials",
         active="/vials",
         status_code=status_code,
         v=overview,
@@ -73,14 +74,16 @@ def _done() -> Response:
 
 
 @routes.get("/vials", name="vials")
-def vials(request: Request, user: SignedInUser) -> Response:
+def vials(request: Request) -> Response:
     """Open vials with units left and beyond-use countdown, lots, reconciliation."""
+    user = signed_in_user(request)
     return _page(request, user)
 
 
 @routes.post("/vials/lots", name="vials_lot_receive")
-async def lot_receive(request: Request, user: SignedInUser) -> Response:
+async def lot_receive(request: Request) -> Response:
     """Record a lot received from the manufacturer."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     try:
@@ -96,8 +99,9 @@ async def lot_receive(request: Request, user: SignedInUser) -> Response:
 
 
 @routes.post("/vials", name="vial_reconstitute")
-async def vial_reconstitute(request: Request, user: SignedInUser) -> Response:
+async def vial_reconstitute(request: Request) -> Response:
     """Record a vial reconstituted from one of the clinic's lots."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     try:
@@ -129,8 +133,9 @@ async def vial_reconstitute(request: Request, user: SignedInUser) -> Response:
 
 
 @routes.post("/vials/{vial_id}/waste", name="vial_waste")
-async def vial_waste(request: Request, user: SignedInUser, vial_id: uuid.UUID) -> Response:
+async def vial_waste(request: Request, vial_id: uuid.UUID) -> Response:
     """Units drawn but not injected (dead space, spill)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     try:
@@ -158,8 +163,9 @@ async def vial_waste(request: Request, user: SignedInUser, vial_id: uuid.UUID) -
 
 
 @routes.post("/vials/{vial_id}/discard", name="vial_discard")
-async def vial_discard(request: Request, user: SignedInUser, vial_id: uuid.UUID) -> Response:
+async def vial_discard(request: Request, vial_id: uuid.UUID) -> Response:
     """Discard a vial; what is left counts as wasted."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     try:
@@ -188,6 +194,7 @@ async def vial_discard(request: Request, user: SignedInUser, vial_id: uuid.UUID)
 
 
 @routes.get("/vials/export/vials.csv", name="vials_csv")
-def vials_export(request: Request, user: SignedInUser) -> Response:
+def vials_export(request: Request) -> Response:
     """The vial log as CSV (no patient data; the export is audited)."""
+    user = signed_in_user(request)
     return download(vials_csv(app_state(request).db, user.clinic_id, actor=user.actor))
