@@ -181,3 +181,11 @@ def test_lot_totals_add_the_vials_up() -> None:
     assert (total.vials, total.units_received, total.units_charted) == (2, 200, 47)
     assert (total.units_wasted, total.units_left, total.unaccounted) == (2, 150, 1)
     assert total.mismatched_vials == 1 and total.mismatch
+
+
+def test_the_lot_and_vial_log_downloads_as_pdf(world: WebWorld) -> None:
+    response = world.client("auditor").get("/vials/export/vial_log.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+    assert response.headers["content-type"] == "application/pdf"
+    assert "attachment" in response.headers["content-disposition"]
+    assert world.client("front_desk").get("/vials/export/vial_log.pdf").status_code == 403

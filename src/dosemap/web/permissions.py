@@ -123,6 +123,7 @@ ROUTES: dict[str, str] = {
     "vial_waste": "vials.manage",
     "vial_discard": "vials.manage",
     "vials_csv": "vials.export",
+    "vials_pdf": "vials.export",
     "recall": "recall.view",
     "recall_lot": "recall.view",
     "adverse_events": "adverse_events.view",

@@ -17,6 +17,7 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.resources import load_library
 from dosemap.services import vials as svc
 from dosemap.services.exports.csv_files import vials_csv
+from dosemap.services.exports.pdf_documents import vial_log_pdf
 from dosemap.services.staff import get_clinic
 from dosemap.web.downloads import download
 from dosemap.web.forms import clean, field_errors, form_dict, local_datetime
@@ -198,3 +199,10 @@ def vials_export(request: Request) -> Response:
     """The vial log as CSV (no patient data; the export is audited)."""
     user = signed_in_user(request)
     return download(vials_csv(app_state(request).db, user.clinic_id, actor=user.actor))
+
+
+@routes.get("/vials/export/vial_log.pdf", name="vials_pdf")
+def vials_export_pdf(request: Request) -> Response:
+    """The lot/vial log as a PDF for an inspection (no patient data; the export is audited)."""
+    user = signed_in_user(request)
+    return download(vial_log_pdf(app_state(request).db, user.clinic_id, actor=user.actor))
