@@ -27,6 +27,7 @@ from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.library.models import DangerMargin
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.render.points import RADIUS_MAX, point_marks
+from dosemap.render.skin_scale import ZoneSkinScale, zone_skin_scale
 
 FloatArray = npt.NDArray[np.float64]
 Point = tuple[float, float]
@@ -280,6 +281,7 @@ def build_plan_scene(
     scale: float = 1.0,
     zone_outlines: Mapping[str, Ring] | None = None,
     margins: Mapping[str, DangerMargin] | None = None,
+    depth_px: FloatArray | None = None,
 ) -> Scene:
     """The picture of ``plan`` over a face whose landmarks are ``landmarks_2d``.
 
@@ -312,6 +314,11 @@ def build_plan_scene(
     margins
         The library's danger margins to label (``Library.danger_margins``); by default the
         embedded library's.
+    depth_px
+        Each landmark's depth in the units of the picture's x (MediaPipe's ``z`` scaled like
+        the landmarks; the template's z over its mm per pixel). With it and ``mm_per_px`` the
+        footer draws, for each zone, scale bars true on the skin there
+        (:mod:`dosemap.render.skin_scale`).
     """
     width, height = image_size
     if margins is None:
@@ -424,13 +431,24 @@ def build_plan_scene(
             Label(position, name, 22 * scale, darker(colour[zone_id]), "middle", True, True)
         )
     for danger in dangers:
-        text = f"{danger.name.split(' (')[0]} ≥{_fmt(margins[danger.id].margin_mm.value)} mm"
+        # on the skin: the picture foreshortens sloping skin (the footer says how much)
+        text = (
+            f"{danger.name.split(' (')[0]} ≥{_fmt(margins[danger.id].margin_mm.value)} mm on skin"
+        )
         ring = max(danger.rings, key=lambda r: float(landmarks_2d[list(r), 0].mean()))
         outline = _ring_points(landmarks_2d, ring, dx, dy)
         position = _place_label(text, 17 * scale, outline, centres, taken, radius_max, canvas_w)
         label_shapes.append(Label(position, text, 17 * scale, DANGER_COLOUR, "middle", halo=True))
     layers.append(Layer("labels", tuple(label_shapes)))
 
+    skin_scales: list[ZoneSkinScale] = []
+    if depth_px is not None and mm_per_px:
+        flat = np.asarray(landmarks_2d[:, :2], dtype=np.float64) + np.array([dx, dy])
+        for zone_id in plan_zones:
+            polygon = np.asarray(zone_outline(zone_id), dtype=np.float64)
+            found = zone_skin_scale(zone_id, polygon, flat, depth_px)
+            if found is not None:
+                skin_scales.append(found)
     layers.append(Layer("header", tuple(_header(plan, canvas_w, scale, product_name))))
     footer, bottom = _footer(
         plan,
@@ -442,6 +460,7 @@ def build_plan_scene(
         colour,
         product_name,
         view_notes,
+        skin_scales,
     )
     layers.append(Layer("footer", tuple(footer)))
     entries = _entries_word(plan)
@@ -508,6 +527,7 @@ def _footer(
     colour: Mapping[str, str],
     product_name: str | None,
     view_notes: Sequence[str] = (),
+    skin_scales: Sequence[ZoneSkinScale] = (),
 ) -> tuple[list[Shape], float]:
     shapes: list[Shape] = []
     x = 24 * scale
@@ -592,21 +612,62 @@ def _footer(
     text(f"Margins: {margins}", DANGER_COLOUR)
     y += line_h * 0.3
 
+    text(
+        "Distances and margins are on the skin, along the face's curve, not on this flat "
+        "picture: sloping skin (forehead, sides of nose and cheeks) looks shorter here."
+    )
     if mm_per_px:
         bar_px = 20.0 / mm_per_px
-        shapes.append(LineShape((x, y), (x + bar_px, y), TEXT_COLOUR, 4 * scale))
-        for tick in (x, x + bar_px / 2, x + bar_px):
-            shapes.append(
-                LineShape((tick, y - 8 * scale), (tick, y + 8 * scale), TEXT_COLOUR, 2 * scale)
-            )
-        shapes.append(Label((x + bar_px + 12 * scale, y + 6 * scale), "20 mm", size))
+        shapes.extend(_bar((x, y), bar_px, 0.0, scale))
+        shapes.append(
+            Label((x + bar_px + 12 * scale, y + 6 * scale), "20 mm, flat, at the eyes", size)
+        )
         y += line_h * 1.4
+    if mm_per_px and skin_scales:
+        text("Measure in a zone with its own bars: 10 mm on the skin, up and across the face")
+        y += 4 * scale
+        for zone_scale in skin_scales:
+            up_px = 10.0 / mm_per_px * zone_scale.vertical
+            across_px = 10.0 / mm_per_px * zone_scale.horizontal
+            row_h = max(up_px, line_h)
+            shapes.extend(_bar((x + 8 * scale, y - line_h * 0.8 + row_h), up_px, 90.0, scale))
+            bar_y = y - line_h * 0.8 + row_h / 2
+            shapes.extend(_bar((x + 30 * scale, bar_y), across_px, 0.0, scale))
+            name = ZONES[zone_scale.zone].name
+            shapes.append(
+                Label(
+                    (x + 44 * scale + across_px, bar_y + 7 * scale),
+                    f"{name}: 10 mm on skin (picture {zone_scale.vertical:.0%} up, "
+                    f"{zone_scale.horizontal:.0%} across)",
+                    size,
+                    darker(colour[zone_scale.zone]),
+                )
+            )
+            y += row_h + 10 * scale
+        y += line_h * 0.4
 
     citation = plan.protocol_citation or "none (parameters entered by hand)"
     text(f"Off-label intradermal use; protocol: {citation}", bold=True)
     for note in (*plan.notes, *view_notes):
         text(f"Note: {note}")
     return shapes, y
+
+
+def _bar(start: Point, length: float, angle_deg: float, scale: float) -> list[Shape]:
+    """A scale bar with end and middle ticks: along x (0°) or upwards from ``start`` (90°)."""
+    x, y = start
+    upright = angle_deg == 90.0
+    end = (x, y - length) if upright else (x + length, y)
+    shapes: list[Shape] = [LineShape(start, end, TEXT_COLOUR, 4 * scale)]
+    tick = 8 * scale
+    for k in (0.0, 0.5, 1.0):
+        if upright:
+            at = y - length * k
+            shapes.append(LineShape((x - tick, at), (x + tick, at), TEXT_COLOUR, 2 * scale))
+        else:
+            at = x + length * k
+            shapes.append(LineShape((at, y - tick), (at, y + tick), TEXT_COLOUR, 2 * scale))
+    return shapes
 
 
 def _wrap(text: str, width: int) -> list[str]:

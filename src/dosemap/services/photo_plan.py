@@ -164,6 +164,7 @@ def draw_plan_on_photo(
         landmarks,
         image_size=size,
         mm_per_px=analysis.scale.mm_per_px / enlarge,
+        depth_px=analysis.landmarks.points[:, 2] * enlarge,
         product_name=product_name,
         treatable=drawing.treatable,
         face_outline=False,
@@ -232,6 +233,7 @@ def plan_pictures(
             product_name=product_name,
             treatable=drawing.treatable,
             zone_outlines=drawing.zone_outlines,
+            depth_px=mesh.vertices_mm[:, 2] / mm_per_px,
         )
         return PlanPictures(
             png_bytes(to_png(scene)) if png else None, to_svg(scene) if svg else None, None
