@@ -97,6 +97,7 @@ class PhotoCheckFigures(BaseModel):
     sources: dict[str, Source]
     same_person_max_distance: Cited[Decimal]
     mirror_min_gain: Cited[Decimal]
+    visibility: dict[str, Cited[Decimal]]
 
 
 @cache
@@ -112,10 +113,16 @@ def photo_checks() -> PhotoCheckFigures:
             sources={key: Source(id=key, **value) for key, value in raw["sources"].items()},
             same_person_max_distance=raw["identity"]["same_person_max_distance"],
             mirror_min_gain=raw["identity"]["mirror_min_gain"],
+            visibility=raw["visibility"],
         )
     except (KeyError, ValidationError) as exc:
         raise LibraryError(name, "(photo checks)", str(exc)) from None
-    for key in ("same_person_max_distance", "mirror_min_gain"):
-        if getattr(figures, key).source not in figures.sources:
-            raise LibraryError(name, f"identity.{key}", "names an unknown source")
+    cited = {
+        "identity.same_person_max_distance": figures.same_person_max_distance,
+        "identity.mirror_min_gain": figures.mirror_min_gain,
+        **{f"visibility.{key}": value for key, value in figures.visibility.items()},
+    }
+    for key, value in cited.items():
+        if value.source not in figures.sources:
+            raise LibraryError(name, key, "names an unknown source")
     return figures

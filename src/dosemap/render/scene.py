@@ -38,6 +38,7 @@ ZONE_COLOURS = ("#0072B2", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#D55E00"
 DANGER_COLOUR = "#C0392B"
 POINT_COLOUR = "#1B2A49"
 TEXT_COLOUR = "#111111"
+OFF_SKIN_COLOUR = "#E67E00"  # points not on visible skin (Okabe-Ito orange, darkened)
 HEADER_PX = 150
 
 
@@ -282,6 +283,7 @@ def build_plan_scene(
     zone_outlines: Mapping[str, Ring] | None = None,
     margins: Mapping[str, DangerMargin] | None = None,
     depth_px: FloatArray | None = None,
+    off_skin: Mapping[int, str] | None = None,
 ) -> Scene:
     """The picture of ``plan`` over a face whose landmarks are ``landmarks_2d``.
 
@@ -319,6 +321,9 @@ def build_plan_scene(
         the landmarks; the template's z over its mm per pixel). With it and ``mm_per_px`` the
         footer draws, for each zone, scale bars true on the skin there
         (:mod:`dosemap.render.skin_scale`).
+    off_skin
+        Point number -> why it is not on visible skin in this photo (hair or a fringe over
+        it, :mod:`dosemap.imaging.visibility`): ringed in orange and listed in the footer.
     """
     width, height = image_size
     if margins is None:
@@ -419,6 +424,24 @@ def build_plan_scene(
                     halo=not mark.inside,
                 )
             )
+    if off_skin and plan.points:
+        # An orange dashed ring round each point under hair, outside its disc.
+        ring_r = radius_max * 1.35
+        for k, point in enumerate(plan.points):
+            if point.number not in off_skin:
+                continue
+            cx, cy = float(centres[k, 0]), float(centres[k, 1])
+            angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+            circle = tuple(
+                (cx + ring_r * float(np.cos(a)), cy + ring_r * float(np.sin(a))) for a in angles
+            )
+            point_shapes.append(PolygonShape(circle, OFF_SKIN_COLOUR, 3 * scale, dashed=True))
+        numbers = sorted(off_skin)
+        view_notes.insert(
+            0,
+            f"points {_number_list(numbers)} (orange rings) are not on visible skin in this "
+            "photo (hair or a fringe over them?): check on the patient before injecting",
+        )
     layers.append(Layer("points", tuple(point_shapes)))
 
     # Zone names go where they cover no point and no other name; danger names likewise.
@@ -651,6 +674,18 @@ def _footer(
     for note in (*plan.notes, *view_notes):
         text(f"Note: {note}")
     return shapes, y
+
+
+def _number_list(numbers: Sequence[int]) -> str:
+    """``1-3, 7`` from [1, 2, 3, 7]."""
+    parts: list[str] = []
+    start = 0
+    for k in range(1, len(numbers) + 1):
+        if k == len(numbers) or numbers[k] != numbers[k - 1] + 1:
+            run = numbers[start:k]
+            parts.append(f"{run[0]}–{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+            start = k
+    return ", ".join(parts)
 
 
 def _bar(start: Point, length: float, angle_deg: float, scale: float) -> list[Shape]:
