@@ -126,3 +126,18 @@ def photo_checks() -> PhotoCheckFigures:
         if value.source not in figures.sources:
             raise LibraryError(name, key, "names an unknown source")
     return figures
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@cache
+def document_data(name: str) -> dict[str, Any]:
+    """One TOML file of ``data/documents`` (document text, aftercare statements, FHIR codes)."""
+    entry = resources.files("dosemap.data").joinpath("documents").joinpath(name)
+    return _parse_toml(f"embedded:documents/{name}", entry.read_text("utf-8"))
+
+
+def document_bytes(name: str) -> bytes:
+    """A file of ``data/documents`` as bytes (a document template)."""
+    return resources.files("dosemap.data").joinpath("documents").joinpath(name).read_bytes()
