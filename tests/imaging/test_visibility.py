@@ -118,3 +118,21 @@ def test_the_picture_rings_and_lists_the_points_under_hair(detector, plan) -> No
     rings = [s for layer in picture.scene.layers if layer.name == "points"
              for s in layer.shapes if getattr(s, "stroke", None) == "#E67E00"]  # fmt: skip
     assert len(rings) == len(picture.off_skin)
+
+
+def test_render_prints_a_warning_per_point_under_hair(plan, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    import dosemap.cli as cli
+
+    cli._register()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan.model_dump_json())
+    result = CliRunner().invoke(
+        cli.app,
+        ["render", str(plan_file), "--photo", str(face("T000465.jpg")),
+         "--png", str(tmp_path / "p.png")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Warning: T000465.jpg: point 9 is not on visible skin" in result.output
+    assert "texture" in result.output
