@@ -39,7 +39,7 @@ def test_a_zone_bar_measures_neighbouring_points_at_their_skin_distance(plan, zo
     depth_px = MESH.vertices_mm[:, 2] / mm_per_px
     outline = resolve_anchors(list(zone_outlines(plan, MESH)[zone]), landmarks)
     scale = zone_skin_scale(zone, outline, landmarks, depth_px)
-    assert scale is not None and scale.edges >= 10
+    assert scale is not None and scale.triangles >= 10
     points = [p for p in plan.points if p.zone == zone]
     flat = resolve_anchors([p.anchor for p in points], landmarks)
     skin = resolve_anchors([p.anchor for p in points], MESH.vertices_mm)

@@ -3,7 +3,7 @@
 A photo (and the template's frontal view) is flat: skin that slopes away from the camera is
 foreshortened. The forehead leans back, so 20 mm up the forehead's skin is ~15 mm on the
 picture at the eyes' scale, and a person measuring on the print would find the margin too
-small. Each zone's ratio of picture length to skin length is worked out from the mesh edges
+small. Each zone's ratio of picture length to skin length is worked out from the mesh triangles
 inside the zone, with their depth (MediaPipe's landmark ``z``, or the template's own), in two
 directions: up the face and across it. A scale bar drawn at that ratio is true in that zone.
 """
@@ -11,7 +11,6 @@ directions: up the face and across it. A scale bar drawn at that ratio is true i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -20,16 +19,6 @@ from dosemap.resources import template_mesh
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-@cache
-def _mesh_edges() -> IntArray:
-    """Every edge of the template's triangles once (E×2 vertex indices)."""
-    triangles = template_mesh().triangles
-    pairs = np.vstack([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
-    pairs = np.sort(pairs, axis=1)
-    edges: IntArray = np.unique(pairs, axis=0).astype(np.int64)
-    return edges
 
 
 def inside_polygon(points: FloatArray, polygon: FloatArray) -> npt.NDArray[np.bool_]:
@@ -58,13 +47,18 @@ class ZoneSkinScale:
     zone: str
     vertical: float  # up and down the face (the forehead's slope shortens this)
     horizontal: float  # across the face (the cheeks' curve towards the ears shortens this)
-    edges: int  # mesh edges the figures rest on
+    triangles: int  # mesh triangles the figures rest on
 
 
 def zone_skin_scale(
     zone: str, polygon_px: FloatArray, landmarks_px: FloatArray, depth_px: FloatArray
 ) -> ZoneSkinScale | None:
-    """The zone's foreshortening from the mesh edges inside ``polygon_px``.
+    """The zone's foreshortening from the mesh triangles inside ``polygon_px``.
+
+    Each triangle is a plane in (x, y, depth); a step of one pixel up (or across) the picture
+    is a step of ``sqrt(1 + slope²)`` on that plane, where ``slope`` is the plane's depth
+    gradient in that direction. The zone's figure is the area-weighted median over its
+    triangles, so a few steep triangles at its edge (the side of the nose) do not set it.
 
     Parameters
     ----------
@@ -76,22 +70,33 @@ def zone_skin_scale(
         N depths in the same units as the picture's x (MediaPipe's ``z``; for the template,
         its z in mm over mm per pixel). Only differences matter.
 
-    Returns ``None`` when fewer than 4 edges lie in the zone (nothing to measure on).
+    Returns ``None`` when fewer than 3 triangles lie in the zone (nothing to measure on).
     """
-    edges = _mesh_edges()
-    inside = inside_polygon(landmarks_px[:468, :2], polygon_px)
-    edges = edges[inside[edges[:, 0]] & inside[edges[:, 1]]]
-    if len(edges) < 4:
+    triangles = template_mesh().triangles
+    xy = landmarks_px[:, :2]
+    centroids = xy[triangles].mean(axis=1)
+    triangles = triangles[inside_polygon(centroids, polygon_px)]
+    if len(triangles) < 3:
         return None
-    delta = landmarks_px[edges[:, 1], :2] - landmarks_px[edges[:, 0], :2]
-    depth = depth_px[edges[:, 1]] - depth_px[edges[:, 0]]
-    flat = np.hypot(delta[:, 0], delta[:, 1])
-    skin = np.sqrt(flat**2 + depth**2)
-    upright = np.abs(delta[:, 1]) >= np.abs(delta[:, 0])
+    p0, p1, p2 = (np.c_[xy[triangles[:, k]], depth_px[triangles[:, k]]] for k in range(3))
+    normal = np.cross(p1 - p0, p2 - p0)
+    area = np.abs(normal[:, 2]) / 2  # the triangle's area on the picture
+    facing = np.abs(normal[:, 2]) > 1e-9  # seen edge-on: no picture area, no figure
+    if facing.sum() < 3:
+        return None
+    normal, area = normal[facing], area[facing]
+    # depth change per picture pixel along x and y on each triangle's plane
+    slope_x = -normal[:, 0] / normal[:, 2]
+    slope_y = -normal[:, 1] / normal[:, 2]
 
-    def ratio(mask: npt.NDArray[np.bool_]) -> float:
-        # The picture length of the zone's edges in one direction over their skin length.
-        total = float(skin[mask].sum())
-        return float(flat[mask].sum()) / total if total > 0 else 1.0
+    def weighted_median(values: FloatArray) -> float:
+        order = np.argsort(values)
+        cumulative = np.cumsum(area[order])
+        return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
-    return ZoneSkinScale(zone, ratio(upright), ratio(~upright), len(edges))
+    return ZoneSkinScale(
+        zone,
+        weighted_median(1.0 / np.sqrt(1.0 + slope_y**2)),
+        weighted_median(1.0 / np.sqrt(1.0 + slope_x**2)),
+        int(facing.sum()),
+    )
