@@ -26,7 +26,7 @@ from dosemap.domain.atlas.mesh import FaceMesh, resolve_anchors
 from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.library.models import DangerMargin
 from dosemap.domain.plan import MeshAnchor, Plan
-from dosemap.render.points import RADIUS_MAX, point_marks
+from dosemap.render.points import DIGIT_EM, RADIUS_MAX, point_marks
 from dosemap.render.skin_scale import ZoneSkinScale, zone_skin_scale
 
 FloatArray = npt.NDArray[np.float64]
@@ -234,23 +234,49 @@ def _label_candidates(outline: Sequence[Point], push: float) -> tuple[FloatArray
     return np.vstack([centre[None], inside, outside]), 1 + len(inside), (cx, cy)
 
 
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+BOLD_EM = 0.66  # average advance of bold DejaVu Sans, in ems (layout only)
+ASCENT_EM, DESCENT_EM = 0.76, 0.24  # glyph extent above and below the baseline
+
+
+def label_box(label: Label) -> Box:
+    """The box a label's glyphs fill (estimated from DejaVu Sans' metrics), in pixels."""
+    digits = all(c.isdigit() or c in ",–" for c in label.text)
+    em = DIGIT_EM if digits and label.bold else (BOLD_EM if label.bold else 0.6)
+    width = em * label.size * len(label.text)
+    x, y = label.position
+    x0 = {"start": x, "middle": x - width / 2, "end": x - width}[label.anchor]
+    bottom = y + (0.04 if digits else DESCENT_EM) * label.size
+    return (x0, y - ASCENT_EM * label.size, x0 + width, bottom)
+
+
 def _place_label(
     text: str,
     size: float,
     outline: Sequence[Point],
     obstacles: FloatArray,
-    taken: list[tuple[float, float, float, float]],
+    taken: list[Box],
     radius: float,
     width: float = float("inf"),
-) -> Point:
-    """Where to centre a zone's label: inside or on its outline, clear of points and labels,
-    within the canvas ``width``. Places outside the outline are used only where every place
-    inside or on it would cover points. All candidates are scored at once (numpy)."""
-    half_w, height = _text_width(text, size) / 2, size
+    *,
+    bold: bool = False,
+) -> Point | None:
+    """Where to put a zone's label (the middle of its baseline): inside or on its outline,
+    clear of points and labels, within the canvas ``width``. Places outside the outline are
+    used only where every place inside or on it would cover points. All candidates are scored
+    at once (numpy). ``None`` when every place would overlap a label or a disc in ``taken``:
+    the caller leaves the label out (and says so) rather than print it over another."""
+    text_w = (BOLD_EM if bold else 0.6) * size * len(text)
+    half_w = text_w / 2
     candidates, inside, (cx, cy) = _label_candidates(outline, half_w + radius)
+    for push in (2.0, 3.5):  # further out, for a turned face's crowded far side
+        more, _, _ = _label_candidates(outline, (half_w + radius) * push)
+        candidates = np.vstack([candidates, more[inside:]])
     x = np.minimum(np.maximum(candidates[:, 0], half_w), width - half_w)  # whole text on canvas
-    y = candidates[:, 1]
-    boxes = np.column_stack([x - half_w, y - height, x + half_w, y + 0.3 * size])
+    y = candidates[:, 1]  # the box's middle; the baseline sits below it
+    top, bottom = y - 0.5 * size, y + 0.5 * size
+    boxes = np.column_stack([x - half_w, top, x + half_w, bottom])
     clearance = np.minimum(_box_distances(boxes, obstacles) - radius, 12.0)
     overlap = np.zeros(len(boxes), dtype=bool)
     if taken:
@@ -264,9 +290,11 @@ def _place_label(
     score = clearance - np.where(overlap, 1000.0, 0.0) - 0.01 * np.hypot(x - cx, y - cy)
     score[inside:] -= 12.0
     best = int(np.argmax(score))  # the first of equals, as the candidates are ordered
+    if overlap[best]:
+        return None
     bx, by = float(x[best]), float(y[best])
-    taken.append((bx - half_w, by - height, bx + half_w, by + 0.3 * size))
-    return bx, by + 0.35 * size
+    taken.append((bx - half_w, by - 0.5 * size, bx + half_w, by + 0.5 * size))
+    return bx, by + (ASCENT_EM - 0.5) * size
 
 
 def build_plan_scene(
@@ -387,7 +415,8 @@ def build_plan_scene(
     point_shapes: list[Shape] = []
     centres = np.zeros((0, 2))
     radius_max = RADIUS_MAX * scale
-    taken: list[tuple[float, float, float, float]] = []
+    taken: list[Box] = []
+    disc_boxes: list[Box] = []
     view_notes: list[str] = []
     if plan.points:
         centres = resolve_anchors([p.anchor for p in plan.points], landmarks_2d) + np.array(
@@ -396,6 +425,11 @@ def build_plan_scene(
         top = max(p.units for p in plan.points)
         shares = [float(p.units / top) if top > 0 else 1.0 for p in plan.points]
         marks, taken = point_marks(centres, shares, [p.number for p in plan.points], scale)
+        disc_boxes = [
+            (m.centre[0] - m.radius, m.centre[1] - m.radius, m.centre[0] + m.radius,
+             m.centre[1] + m.radius)
+            for m in marks
+        ]  # fmt: skip
         shared = [m.text for m in marks if len(m.numbers) > 1]
         if shared:
             view_notes.append(
@@ -410,6 +444,9 @@ def build_plan_scene(
             point_shapes.append(
                 CircleShape(mark.centre, mark.radius, POINT_COLOUR, "#FFFFFF", stroke)
             )
+        for mark in marks:  # a number set far from its disc is joined to it by a line
+            if mark.leader is not None:
+                point_shapes.append(LineShape(*mark.leader, POINT_COLOUR, 1.5 * scale))
         for mark in marks:  # numbers after every disc, so a number beside one is not covered
             if mark.text_at is None:
                 continue
@@ -425,12 +462,11 @@ def build_plan_scene(
                 )
             )
     if off_skin and plan.points:
-        # An orange dashed ring round each point under hair, outside its disc.
-        ring_r = radius_max * 1.35
-        for k, point in enumerate(plan.points):
-            if point.number not in off_skin:
+        # An orange dashed ring just outside the disc of each mark with a point under hair.
+        for mark in marks:
+            if not off_skin.keys() & set(mark.numbers):
                 continue
-            cx, cy = float(centres[k, 0]), float(centres[k, 1])
+            (cx, cy), ring_r = mark.centre, mark.radius + 3.5 * scale
             angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
             circle = tuple(
                 (cx + ring_r * float(np.cos(a)), cy + ring_r * float(np.sin(a))) for a in angles
@@ -444,12 +480,20 @@ def build_plan_scene(
         )
     layers.append(Layer("points", tuple(point_shapes)))
 
-    # Zone names go where they cover no point and no other name; danger names likewise.
+    # Zone names go where they cover no point, no number and no other name; danger names
+    # likewise. Every disc is an obstacle box, so a name never sits over a number.
     label_shapes: list[Shape] = []
+    left_out: list[str] = []
+    taken = [*taken, *disc_boxes]
     for zone_id in plan_zones:
         name = ZONES[zone_id].name
         outline = zone_outline(zone_id)
-        position = _place_label(name, 22 * scale, outline, centres, taken, radius_max, canvas_w)
+        position = _place_label(
+            name, 22 * scale, outline, centres, taken, radius_max, canvas_w, bold=True
+        )
+        if position is None:
+            left_out.append(name)
+            continue
         label_shapes.append(
             Label(position, name, 22 * scale, darker(colour[zone_id]), "middle", True, True)
         )
@@ -461,7 +505,15 @@ def build_plan_scene(
         ring = max(danger.rings, key=lambda r: float(landmarks_2d[list(r), 0].mean()))
         outline = _ring_points(landmarks_2d, ring, dx, dy)
         position = _place_label(text, 17 * scale, outline, centres, taken, radius_max, canvas_w)
+        if position is None:
+            left_out.append(text)
+            continue
         label_shapes.append(Label(position, text, 17 * scale, DANGER_COLOUR, "middle", halo=True))
+    if left_out:
+        view_notes.append(
+            "no room in this view for the names " + "; ".join(left_out) + " (see the table "
+            "and margins below)"
+        )
     layers.append(Layer("labels", tuple(label_shapes)))
 
     skin_scales: list[ZoneSkinScale] = []
