@@ -80,3 +80,18 @@ def load_library(clinic_files: Sequence[Path] = ()) -> Library:
             raise LibraryError(str(path), "(file)", f"cannot read: {exc}") from None
         documents.append((str(path), _parse_toml(str(path), text)))
     return build_library(documents)
+
+
+# --------------------------------------------------------------------------- consent templates
+
+
+@cache
+def consent_template(procedure: str) -> tuple[str, str, str]:
+    """dosemap's template consent text for ``procedure``: (version, title, text)."""
+    for entry in resources.files("dosemap.data").joinpath("consent").iterdir():
+        if not entry.name.endswith(".toml"):
+            continue
+        doc = tomllib.loads(entry.read_text("utf-8"))
+        if doc.get("procedure") == procedure:
+            return str(doc["version"]), str(doc["title"]), str(doc["text"]).strip()
+    raise LookupError(f"no consent template for procedure {procedure!r}")

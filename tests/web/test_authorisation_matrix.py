@@ -21,6 +21,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
+from dosemap.resources import consent_template
+from dosemap.services.consent import text_sha256
 from dosemap.web.app import ALL_ROUTERS, api_routes
 from dosemap.web.permissions import (
     KIOSK,
@@ -32,11 +34,18 @@ from dosemap.web.permissions import (
     allowed,
 )
 from dosemap.web.security import authorise
-from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld
+from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld, signature_data_url
+
+
+def consent_template_sha256() -> str:
+    """The SHA-256 of dosemap's template consent text (what the Consent page shows)."""
+    return text_sha256(consent_template("neuromodulator_microdose")[2])
+
 
 #: Path parameter -> the value naming a record of a clinic side.
 PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
     "patient_id": lambda side: str(side.patient_id),
+    "consent_id": lambda side: str(side.consent_id),
     "token": lambda side: "k_not-a-real-pass",  # a kiosk link: public, any pass is refused
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
@@ -50,6 +59,12 @@ FORMS: dict[str, dict[str, str]] = {
     "patients_search": {"name": "Ex"},
     "intake_record": {"answers.pregnancy": "no", "medications": "vitamin D"},
     "kiosk_redeem": {"code": "ABCD2345"},
+    "consent_sign": {
+        "text_version": "dosemap-template-1",
+        "text_sha256": consent_template_sha256(),
+        "signer_name": "Pat Example",
+        "signature": signature_data_url(),
+    },
     "kiosk_submit": {"answers.pregnancy": "no"},
 }
 #: Public POST routes whose form's CSRF cookie is set by another page than /login.

@@ -97,6 +97,10 @@ ROUTES: dict[str, str] = {
     # intake, consent, photos
     "intake": "intake.record",
     "intake_record": "intake.record",
+    "consent": "intake.record",
+    "consent_sign": "intake.record",
+    "consent_view": "patients.read",
+    "consent_signature": "patients.read",
     "kiosk_open": "intake.record",
     "kiosk_here": "intake.record",
     # the patient kiosk: the code form is public, the questionnaire needs a redeemed pass

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
-from dosemap.persistence.models import ConsentText, KioskPass, Patient, PhotoJob, PhotoRecord
+from dosemap.persistence.models import (
+    Consent,
+    ConsentText,
+    KioskPass,
+    Patient,
+    PhotoJob,
+    PhotoRecord,
+)
 from dosemap.persistence.repositories._base import Repository, ScopedRepository
 
 
@@ -66,6 +74,43 @@ class ConsentTextRepository(Repository):
                 ConsentText.version == version,
             )
         ).scalar_one_or_none()
+
+    def consent(
+        self, clinic_id: uuid.UUID, consent_id: uuid.UUID
+    ) -> tuple[Consent, ConsentText | None] | None:
+        """A signed consent of the clinic with the text version it names (one query)."""
+        row = self.session.execute(
+            select(Consent, ConsentText)
+            .outerjoin(
+                ConsentText,
+                (ConsentText.clinic_id == Consent.clinic_id)
+                & (ConsentText.procedure == Consent.procedure)
+                & (ConsentText.version == Consent.text_version),
+            )
+            .where(Consent.clinic_id == clinic_id, Consent.id == consent_id)
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    def signed_by(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[tuple[Any, ...]]:
+        """A patient's consents, newest first, without the drawings' bytes (one query)."""
+        return [
+            tuple(row)
+            for row in self.session.execute(
+                select(
+                    Consent.id,
+                    Consent.procedure,
+                    Consent.text_version,
+                    Consent.text_sha256,
+                    Consent.signature,
+                    Consent.witness_name,
+                    Consent.signed_at,
+                    Consent.withdrawn_at,
+                    Consent.signature_png.is_not(None),
+                )
+                .where(Consent.clinic_id == clinic_id, Consent.patient_id == patient_id)
+                .order_by(Consent.signed_at.desc())
+            )
+        ]
 
     def all_of(self, clinic_id: uuid.UUID, procedure: str) -> list[ConsentText]:
         """Every version for ``procedure``, newest first."""
