@@ -21,6 +21,7 @@ from dosemap.config import Settings
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
 from dosemap.services import accounts, consent, patients, staff
+from dosemap.services.photos import PhotoInput, PhotoStore, add_photo
 from dosemap.services.signin import SessionPolicy
 from dosemap.web.app import create_app
 from dosemap.web.permissions import ROLES
@@ -41,6 +42,7 @@ class ClinicSide:
     patient_id: uuid.UUID
     accounts: dict[str, accounts.AccountView] = field(default_factory=dict)
     consent_id: uuid.UUID | None = None  # a consent signed with a drawing
+    photo_id: uuid.UUID | None = None  # a stored photo (no analysis queued)
 
 
 @dataclass
@@ -134,6 +136,24 @@ def drawn_consent(db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> 
     return row.id
 
 
+def stored_photo(
+    db: Database, store: PhotoStore, clinic_id: uuid.UUID, patient_id: uuid.UUID
+) -> uuid.UUID:
+    """A small stored picture (not a face: for routes that only read it back)."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "#c89a7a").save(out, format="PNG")
+    row = add_photo(
+        db,
+        store,
+        clinic_id,
+        patient_id,
+        out.getvalue(),
+        PhotoInput(media_type="image/png", taken_at=datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+        actor="test",
+    )
+    return row.id
+
+
 def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
     """Clinic A (the test clinic) and clinic B (one patient named :data:`OTHER_CLINIC_MARKER`)."""
     seeded = build_test_clinic(db, load_library())
@@ -151,7 +171,9 @@ def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
         actor="test",
     )
     other = ClinicSide(b.id, other_patient.id, make_accounts(db, b.id, "b"))
+    store = PhotoStore(tmp_path / "photos")  # the app's: its data directory is tmp_path
     for side in (own, other):
         side.consent_id = drawn_consent(db, side.clinic_id, side.patient_id)
+        side.photo_id = stored_photo(db, store, side.clinic_id, side.patient_id)
     app = create_app(web_settings(tmp_path, db), db=db)
     return WebWorld(app=app, db=db, own=own, other=other)

@@ -46,6 +46,7 @@ def consent_template_sha256() -> str:
 PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
     "patient_id": lambda side: str(side.patient_id),
     "consent_id": lambda side: str(side.consent_id),
+    "photo_id": lambda side: str(side.photo_id),
     "token": lambda side: "k_not-a-real-pass",  # a kiosk link: public, any pass is refused
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).

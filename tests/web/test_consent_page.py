@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.services import consent
+from dosemap.services.audit import verify
 from dosemap.services.clinic_day import access_log
 from support.web import OTHER_CLINIC_MARKER, WebWorld, signature_data_url
 
@@ -103,7 +105,7 @@ def test_bad_input_is_named_and_nothing_is_stored(
     assert _count(world) == before
 
 
-def test_a_new_text_version_must_be_read_before_signing(world: WebWorld) -> None:
+def test_a_new_text_version_must_be_read_before_signing(world: WebWorld, tmp_path: Path) -> None:
     client = world.client("front_desk")
     url = f"/patients/{world.own.patient_id}/consent"
     first = _sign_form(world)
@@ -139,6 +141,9 @@ def test_a_new_text_version_must_be_read_before_signing(world: WebWorld) -> None
     assert {"clinic-2", first["text_version"]} <= texts
     versions = [v.version for v in consent.text_versions(world.db, world.own.clinic_id)]
     assert versions[0] == "clinic-2" and first["text_version"] in versions
+    # Texts and signatures are in the audit chain, every record matching its last entry.
+    report = verify(world.db, tmp_path / "checkpoints")
+    assert report.problems == () and report.records_checked > 0
 
 
 def test_another_clinics_consent_and_another_patients_are_not_found(world: WebWorld) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from dosemap.persistence.models import KioskPass
 from dosemap.persistence.unit_of_work import reading
 from dosemap.services import kiosk
 from dosemap.services._common import now
+from dosemap.services.audit import verify
 from dosemap.services.intake_forms import QUESTIONS
 from dosemap.services.reporting import patient_timeline
 from dosemap.services.signin import hash_token
@@ -153,7 +155,9 @@ def test_handing_this_tablet_over_signs_the_staff_member_out(world: WebWorld) ->
     _no_way_out(form.text)
 
 
-def test_a_bad_answer_keeps_the_kiosk_open_and_writes_nothing(world: WebWorld) -> None:
+def test_a_bad_answer_keeps_the_kiosk_open_and_writes_nothing(
+    world: WebWorld, tmp_path: Path
+) -> None:
     code, _ = _code_from_intake_page(world)
     tablet = world.client(None)
     tablet.post("/kiosk", data={"csrf_token": _tablet_csrf(tablet), "code": code})
@@ -179,6 +183,7 @@ def test_a_bad_answer_keeps_the_kiosk_open_and_writes_nothing(world: WebWorld) -
     ok = tablet.post("/kiosk/questionnaire", data={"csrf_token": csrf, **_answers()})
     assert ok.status_code == 303
     assert len(_intakes(world)) == before + 1
+    assert verify(world.db, tmp_path / "checkpoints").problems == ()
 
 
 def test_a_wrong_code_is_refused_naming_the_field(world: WebWorld) -> None:

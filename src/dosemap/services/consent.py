@@ -215,6 +215,15 @@ def sign_consent(
             stored = _store_text(
                 uow, clinic_id, procedure, template.version, template.title, template.text
             )
+            uow.audit.record(
+                clinic_id=clinic_id,
+                actor=actor,
+                action="create",
+                entity="consent_text",
+                entity_id=stored.id,
+                before=None,
+                after=stored,
+            )
         elif latest is not None and latest.id != stored.id:
             raise ConflictError(
                 "consent_text", data.text_version, "a newer consent text exists; read it again"

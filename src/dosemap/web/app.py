@@ -23,7 +23,7 @@ from dosemap.services.database import require_current_schema
 from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
 from dosemap.web.headers import SecurityHeaders
 from dosemap.web.kiosk_gate import KioskEnded
-from dosemap.web.pages import auth, consent, intake, kiosk, patients, today
+from dosemap.web.pages import auth, consent, intake, kiosk, patients, photos, today
 from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
 from dosemap.web.settings import WebSettings, load_web_settings
 from dosemap.web.state import AppState
@@ -31,7 +31,15 @@ from dosemap.web.templating import Templates
 from dosemap.web.throttle import Throttle
 
 #: Every router of the app, in the order they are included.
-ROUTERS = (auth.routes, today.routes, patients.routes, intake.routes, kiosk.routes, consent.routes)
+ROUTERS = (
+    auth.routes,
+    today.routes,
+    patients.routes,
+    intake.routes,
+    kiosk.routes,
+    consent.routes,
+    photos.routes,
+)
 
 health = router()
 

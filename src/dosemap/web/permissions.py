@@ -101,6 +101,11 @@ ROUTES: dict[str, str] = {
     "consent_sign": "intake.record",
     "consent_view": "patients.read",
     "consent_signature": "patients.read",
+    "photos": "patients.read",
+    "photo_status": "patients.read",
+    "photo_thumbnail": "patients.read",
+    "photo_upload": "clinical.write",
+    "photo_retry": "clinical.write",
     "kiosk_open": "intake.record",
     "kiosk_here": "intake.record",
     # the patient kiosk: the code form is public, the questionnaire needs a redeemed pass
