@@ -82,6 +82,21 @@ def load_library(clinic_files: Sequence[Path] = ()) -> Library:
     return build_library(documents)
 
 
+# --------------------------------------------------------------------------- documents
+
+
+@cache
+def document_data(name: str) -> dict[str, Any]:
+    """One TOML file of ``data/documents`` (document text, aftercare statements, FHIR codes)."""
+    entry = resources.files("dosemap.data").joinpath("documents").joinpath(name)
+    return _parse_toml(f"embedded:documents/{name}", entry.read_text("utf-8"))
+
+
+def document_bytes(name: str) -> bytes:
+    """A file of ``data/documents`` as bytes (a document template)."""
+    return resources.files("dosemap.data").joinpath("documents").joinpath(name).read_bytes()
+
+
 # --------------------------------------------------------------------------- consent templates
 
 

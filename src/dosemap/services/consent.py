@@ -241,6 +241,7 @@ def sign_consent(
             text_sha256=stored.text_sha256,
             signature=data.signer_name,
             signature_png=png,
+            text=stored.text,
             signed_at=stamp,
             witness_name=witness,
             created_at=stamp,

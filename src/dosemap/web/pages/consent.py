@@ -21,8 +21,9 @@ from dosemap.services.consent import (
     signed_consent,
 )
 from dosemap.services.intake_forms import intake_view
+from dosemap.services.signin import Principal
 from dosemap.web.forms import field_errors, form_dict
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -30,7 +31,7 @@ routes = router()
 
 def _page(
     request: Request,
-    user: SignedInUser,
+    user: Principal,
     patient_id: uuid.UUID,
     *,
     form: dict[str, str] | None = None,
@@ -45,6 +46,7 @@ def _page(
     text = current_text(state.db, user.clinic_id)
     return state.templates.page(
         "consent.html",
+        title="Consent",
         user=user,
         active="/patients",
         status_code=status_code,
@@ -55,18 +57,21 @@ def _page(
         form=form or {"signer_name": f"{view.given_name} {view.family_name}"},
         errors=errors or {},
         saved=saved,
+        witness=user.display_name,
     )
 
 
 @routes.get("/patients/{patient_id}/consent", name="consent")
-def consent(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+def consent(request: Request, patient_id: uuid.UUID) -> Response:
     """The text to sign, the signature pad, and the consents signed so far."""
+    user = signed_in_user(request)
     return _page(request, user, patient_id, saved=bool(request.query_params.get("saved")))
 
 
 @routes.post("/patients/{patient_id}/consent", name="consent_sign")
-async def consent_sign(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+async def consent_sign(request: Request, patient_id: uuid.UUID) -> Response:
     """Store the signed consent (text version and SHA-256, drawing, time, signer, witness)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = {k: v for k, v in (await form_dict(request)).items() if k != "csrf_token"}
     try:
@@ -90,10 +95,9 @@ async def consent_sign(request: Request, user: SignedInUser, patient_id: uuid.UU
 
 
 @routes.get("/patients/{patient_id}/consents/{consent_id}", name="consent_view")
-def consent_view(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID, consent_id: uuid.UUID
-) -> Response:
+def consent_view(request: Request, patient_id: uuid.UUID, consent_id: uuid.UUID) -> Response:
     """One signed consent: the text as signed, the drawing, who, when, witness, SHA-256."""
+    user = signed_in_user(request)
     state = app_state(request)
     signed = signed_consent(
         state.db,
@@ -105,6 +109,7 @@ def consent_view(
     )
     return state.templates.page(
         "consent_view.html",
+        title="Signed consent",
         user=user,
         active="/patients",
         c=signed,
@@ -114,10 +119,9 @@ def consent_view(
 
 
 @routes.get("/patients/{patient_id}/consents/{consent_id}/signature.png", name="consent_signature")
-def consent_signature(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID, consent_id: uuid.UUID
-) -> Response:
+def consent_signature(request: Request, patient_id: uuid.UUID, consent_id: uuid.UUID) -> Response:
     """The drawn signature (PNG); 404 for a consent signed without one."""
+    user = signed_in_user(request)
     signed = signed_consent(
         app_state(request).db,
         user.clinic_id,

@@ -23,8 +23,9 @@ from dosemap.services.intake_forms import (
     zone_choices,
 )
 from dosemap.services.kiosk import NewPass
+from dosemap.services.signin import Principal
 from dosemap.web.forms import field_errors, form_lists
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -45,7 +46,7 @@ def questionnaire_context() -> dict[str, Any]:
 
 def intake_page(
     request: Request,
-    user: SignedInUser,
+    user: Principal,
     patient_id: uuid.UUID,
     *,
     product: str,
@@ -69,6 +70,7 @@ def intake_page(
     return state.templates.page(
         "intake.html",
         user=user,
+        title="Intake",
         active="/patients",
         status_code=status_code,
         v=view,
@@ -85,13 +87,11 @@ def intake_page(
 
 
 @routes.get("/patients/{patient_id}/intake", name="intake")
-def intake(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID, product: str = ""
-) -> Response:
+def intake(request: Request, patient_id: uuid.UUID, product: str = "") -> Response:
     """The latest answers with their findings, and the questionnaire pre-filled from them."""
     return intake_page(
         request,
-        user,
+        signed_in_user(request),
         patient_id,
         product=product[:60],
         saved=bool(request.query_params.get("saved")),
@@ -99,8 +99,9 @@ def intake(
 
 
 @routes.post("/patients/{patient_id}/intake", name="intake_record")
-async def intake_record(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+async def intake_record(request: Request, patient_id: uuid.UUID) -> Response:
     """Store the answered questionnaire; a bad answer re-shows the form naming the field."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_lists(request)
     try:

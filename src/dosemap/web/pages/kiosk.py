@@ -28,9 +28,9 @@ from dosemap.services.kiosk import (
 )
 from dosemap.services.signin import hash_token, new_token
 from dosemap.web.forms import field_errors, form_lists
-from dosemap.web.kiosk_gate import KIOSK_COOKIE, KIOSK_PATH, KioskUser
+from dosemap.web.kiosk_gate import KIOSK_COOKIE, KIOSK_PATH, current_kiosk
 from dosemap.web.pages.intake import intake_page, questionnaire_context
-from dosemap.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SignedInUser, router
+from dosemap.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -43,6 +43,7 @@ def _start_page(
     csrf = new_token()
     response = state.templates.page(
         "kiosk_start.html",
+        title="Your questionnaire",
         user=None,
         status_code=status_code,
         csrf=csrf,
@@ -132,6 +133,7 @@ def _questionnaire(
 ) -> Response:
     return app_state(request).templates.page(
         "kiosk_form.html",
+        title="Your questionnaire",
         user=None,
         status_code=status_code,
         csrf=kiosk.csrf_token,
@@ -145,14 +147,16 @@ def _questionnaire(
 
 
 @routes.get("/kiosk/questionnaire", name="kiosk_questionnaire")
-def kiosk_questionnaire(request: Request, kiosk: KioskUser) -> Response:
+def kiosk_questionnaire(request: Request) -> Response:
     """The patient's own questionnaire, empty (earlier answers are not shown to the tablet)."""
+    kiosk = current_kiosk(request)
     return _questionnaire(request, kiosk)
 
 
 @routes.post("/kiosk/questionnaire", name="kiosk_submit")
-async def kiosk_submit(request: Request, kiosk: KioskUser) -> Response:
+async def kiosk_submit(request: Request) -> Response:
     """Save the answers and end the kiosk session; a bad answer is shown beside its question."""
+    kiosk = current_kiosk(request)
     form = await form_lists(request)
     try:
         await run_in_threadpool(submit_questionnaire, app_state(request).db, kiosk, form)
@@ -171,14 +175,15 @@ async def kiosk_submit(request: Request, kiosk: KioskUser) -> Response:
 @routes.get("/kiosk/done", name="kiosk_done")
 def kiosk_done(request: Request) -> Response:
     """Thank you; hand the tablet back (no link anywhere: staff sign in again themselves)."""
-    response = app_state(request).templates.page("kiosk_done.html", user=None)
+    response = app_state(request).templates.page("kiosk_done.html", user=None, title="Thank you")
     response.delete_cookie(KIOSK_COOKIE, path=KIOSK_PATH)
     return response
 
 
 @routes.post("/patients/{patient_id}/kiosk", name="kiosk_open")
-def kiosk_open(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+def kiosk_open(request: Request, patient_id: uuid.UUID) -> Response:
     """Open a pass and show its code and link once (for another tablet)."""
+    user = signed_in_user(request)
     state = app_state(request)
     new = open_pass(state.db, user.clinic_id, patient_id, created_by=user.user_id, actor=user.actor)
     link = str(request.url_for("kiosk_link", token=new.token))
@@ -186,8 +191,9 @@ def kiosk_open(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> R
 
 
 @routes.post("/patients/{patient_id}/kiosk/here", name="kiosk_here")
-async def kiosk_here(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+async def kiosk_here(request: Request, patient_id: uuid.UUID) -> Response:
     """Hand this tablet to the patient: sign the staff member out here, open the kiosk."""
+    user = signed_in_user(request)
     state = app_state(request)
     new = await run_in_threadpool(
         open_pass, state.db, user.clinic_id, patient_id, created_by=user.user_id, actor=user.actor

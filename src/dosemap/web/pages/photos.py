@@ -26,9 +26,10 @@ from dosemap.services.photo_jobs import (
     upload_photo,
 )
 from dosemap.services.photos import MAX_PHOTO_BYTES, PhotoStore
+from dosemap.services.signin import Principal
 from dosemap.web.forms import field_errors
 from dosemap.web.permissions import allowed
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -68,7 +69,7 @@ def photo_services(request: Request) -> PhotoServices:
 
 def _page(
     request: Request,
-    user: SignedInUser,
+    user: Principal,
     patient_id: uuid.UUID,
     *,
     errors: dict[str, str] | None = None,
@@ -82,6 +83,7 @@ def _page(
     photos = photos_of(state.db, user.clinic_id, patient_id, reader=user.user_id, via="page:photos")
     return state.templates.page(
         "photos.html",
+        title="Photos",
         user=user,
         active="/patients",
         status_code=status_code,
@@ -97,14 +99,16 @@ def _page(
 
 
 @routes.get("/patients/{patient_id}/photos", name="photos")
-def photos(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+def photos(request: Request, patient_id: uuid.UUID) -> Response:
     """The patient's photos with quality and analysis, and the upload form."""
+    user = signed_in_user(request)
     return _page(request, user, patient_id, uploaded=request.query_params.get("uploaded", "")[:40])
 
 
 @routes.post("/patients/{patient_id}/photos", name="photo_upload")
-async def photo_upload(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+async def photo_upload(request: Request, patient_id: uuid.UUID) -> Response:
     """Check the photo at once (refused: nothing stored), store it, queue its analysis."""
+    user = signed_in_user(request)
     state = app_state(request)
     services = photo_services(request)
     form = await request.form()
@@ -144,10 +148,9 @@ async def photo_upload(request: Request, user: SignedInUser, patient_id: uuid.UU
 
 
 @routes.get("/patients/{patient_id}/photos/{photo_id}/status", name="photo_status")
-def photo_status(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID, photo_id: uuid.UUID
-) -> Response:
+def photo_status(request: Request, patient_id: uuid.UUID, photo_id: uuid.UUID) -> Response:
     """One photo's analysis state (the htmx poll; it stops once done, failed or stale)."""
+    user = signed_in_user(request)
     state = app_state(request)
     line = photo_line(state.db, user.clinic_id, patient_id, photo_id)
     return state.templates.partial(
@@ -161,10 +164,9 @@ def photo_status(
 
 
 @routes.get("/patients/{patient_id}/photos/{photo_id}/thumbnail.jpg", name="photo_thumbnail")
-def photo_thumbnail_route(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID, photo_id: uuid.UUID
-) -> Response:
+def photo_thumbnail_route(request: Request, patient_id: uuid.UUID, photo_id: uuid.UUID) -> Response:
     """A small upright JPEG of the photo (access-logged)."""
+    user = signed_in_user(request)
     state = app_state(request)
     jpeg = photo_thumbnail(
         state.db,
@@ -179,10 +181,9 @@ def photo_thumbnail_route(
 
 
 @routes.post("/patients/{patient_id}/photos/{photo_id}/retry", name="photo_retry")
-def photo_retry(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID, photo_id: uuid.UUID
-) -> Response:
+def photo_retry(request: Request, patient_id: uuid.UUID, photo_id: uuid.UUID) -> Response:
     """Queue the analysis again after a failure or a stale job."""
+    user = signed_in_user(request)
     state = app_state(request)
     services = photo_services(request)
     photo_line(state.db, user.clinic_id, patient_id, photo_id)  # this patient's, else 404

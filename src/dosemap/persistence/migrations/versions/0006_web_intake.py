@@ -1,7 +1,7 @@
 """web intake: kiosk passes, consent texts, photo jobs
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 08:24:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import dosemap.persistence.types
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
