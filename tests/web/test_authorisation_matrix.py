@@ -60,6 +60,11 @@ FORMS: dict[str, dict[str, str]] = {
     "patients_search": {"name": "Ex"},
     "intake_record": {"answers.pregnancy": "no", "medications": "vitamin D"},
     "kiosk_redeem": {"code": "ABCD2345"},
+    "consent_text_publish": {
+        "version": "matrix-{n}",
+        "title": "Consent",
+        "text": "I agree to the treatment described to me.",
+    },
     "consent_sign": {
         "text_version": "dosemap-template-1",
         "text_sha256": consent_template_sha256(),

@@ -158,3 +158,27 @@ def test_another_clinics_consent_and_another_patients_are_not_found(world: WebWo
         data={"csrf_token": world.csrf(client), **_sign_form(world)},
     )
     assert response.status_code == 404 and OTHER_CLINIC_MARKER not in response.text
+
+
+def test_an_admin_publishes_a_new_version_from_the_page(world: WebWorld) -> None:
+    url = f"/patients/{world.own.patient_id}/consent-texts"
+    admin = world.client("admin")
+    assert "Publish a new version" in admin.get(f"/patients/{world.own.patient_id}/consent").text
+    form = {"version": "clinic-3", "title": "Our own consent", "text": "I agree. " * 10}
+    response = admin.post(url, data={"csrf_token": world.csrf(admin), **form})
+    assert response.status_code == 303
+    assert consent.current_text(world.db, world.own.clinic_id).version == "clinic-3"
+    again = admin.post(url, data={"csrf_token": world.csrf(admin), **form})
+    assert again.status_code == 422 and 'id="e-t-version"' in again.text
+    bad = admin.post(url, data={"csrf_token": world.csrf(admin), **form, "version": "a b/c"})
+    assert bad.status_code == 422 and 'id="e-t-version"' in bad.text
+    short = admin.post(
+        url, data={"csrf_token": world.csrf(admin), **form, "version": "x", "text": "ok"}
+    )
+    assert short.status_code == 422 and 'id="e-t-text"' in short.text
+    versions = [v.version for v in consent.text_versions(world.db, world.own.clinic_id)]
+    assert versions == ["clinic-3", "dosemap-template-1"]  # the template, as first signed
+    desk = world.client("front_desk")
+    assert "Publish a new version" not in desk.get(f"/patients/{world.own.patient_id}/consent").text
+    refused = desk.post(url, data={"csrf_token": world.csrf(desk), **form, "version": "desk-1"})
+    assert refused.status_code == 403

@@ -77,6 +77,9 @@ PERMISSIONS: dict[str, Permission] = {
     "audit.view": Permission(
         frozenset({"admin", "auditor"}), "verify the audit chain, view the access log"
     ),
+    "consent.texts": Permission(
+        frozenset({"admin"}), "publish a new version of the clinic's consent text"
+    ),
     "staff.manage": Permission(frozenset({"admin"}), "staff, web logins, roles, credentials"),
 }
 
@@ -99,6 +102,7 @@ ROUTES: dict[str, str] = {
     "intake_record": "intake.record",
     "consent": "intake.record",
     "consent_sign": "intake.record",
+    "consent_text_publish": "consent.texts",
     "consent_view": "patients.read",
     "consent_signature": "patients.read",
     "photos": "patients.read",

@@ -15,14 +15,18 @@ from dosemap.persistence.errors import NotFoundError  # a shell may raise it: 40
 from dosemap.services._common import now
 from dosemap.services.consent import (
     SignatureInput,
+    TextInput,
     consents_of,
     current_text,
+    publish_text,
     sign_consent,
     signed_consent,
 )
 from dosemap.services.intake_forms import intake_view
+from dosemap.services.patients import get_patient
 from dosemap.services.signin import Principal
 from dosemap.web.forms import field_errors, form_dict
+from dosemap.web.permissions import allowed
 from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
@@ -38,6 +42,9 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     saved: bool = False,
+    published: bool = False,
+    text_form: dict[str, str] | None = None,
+    text_errors: dict[str, str] | None = None,
 ) -> Response:
     state = app_state(request)
     view = intake_view(
@@ -58,6 +65,10 @@ def _page(
         errors=errors or {},
         saved=saved,
         witness=user.display_name,
+        can_publish=allowed(user.role, "consent.texts"),
+        published=published,
+        text_form=text_form or {"title": text.title, "text": text.text},
+        text_errors=text_errors or {},
     )
 
 
@@ -65,7 +76,13 @@ def _page(
 def consent(request: Request, patient_id: uuid.UUID) -> Response:
     """The text to sign, the signature pad, and the consents signed so far."""
     user = signed_in_user(request)
-    return _page(request, user, patient_id, saved=bool(request.query_params.get("saved")))
+    return _page(
+        request,
+        user,
+        patient_id,
+        saved=bool(request.query_params.get("saved")),
+        published=bool(request.query_params.get("published")),
+    )
 
 
 @routes.post("/patients/{patient_id}/consent", name="consent_sign")
@@ -92,6 +109,30 @@ async def consent_sign(request: Request, patient_id: uuid.UUID) -> Response:
             _page, request, user, patient_id, form=kept, errors=errors, status_code=422
         )
     return RedirectResponse(f"/patients/{patient_id}/consent?saved=1", status_code=303)
+
+
+@routes.post("/patients/{patient_id}/consent-texts", name="consent_text_publish")
+async def consent_text_publish(request: Request, patient_id: uuid.UUID) -> Response:
+    """Publish a new version of the clinic's consent text (admin); patients sign it next."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    form = {k: v for k, v in (await form_dict(request)).items() if k != "csrf_token"}
+    try:
+        await run_in_threadpool(get_patient, state.db, user.clinic_id, patient_id)
+        entered = TextInput.model_validate(form)
+        await run_in_threadpool(publish_text, state.db, user.clinic_id, entered, actor=user.actor)
+    except (ValidationError, InvalidInputError) as exc:
+        errors = field_errors(exc)
+        return await run_in_threadpool(
+            _page,
+            request,
+            user,
+            patient_id,
+            text_form=form,
+            text_errors=errors,
+            status_code=422,
+        )
+    return RedirectResponse(f"/patients/{patient_id}/consent?published=1", status_code=303)
 
 
 @routes.get("/patients/{patient_id}/consents/{consent_id}", name="consent_view")
