@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dosemap.domain import display
 from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.concentration import reconstitute
+from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.evidence import Cited
 from dosemap.domain.library.catalog import Library
-from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint
+from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint, SessionPlan, read_plan_document
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import (
     ChartPoint,
@@ -128,7 +129,15 @@ def charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
     shows what was done, not what was planned)."""
     from dosemap.domain.planning.planner import plan_dead_space_ul, summarise
 
-    plan = Plan.model_validate(row.plan)
+    stored = read_plan_document(row.plan)
+    if isinstance(stored, SessionPlan):
+        # A session of several products (issue 10): the record PDF draws one plan so far.
+        raise InvalidInputError(
+            "session",
+            f"{row.id} holds plans of {', '.join(stored.products)}",
+            "a one-product session (the treatment-record PDF draws one plan)",
+        )
+    plan = stored
     if not points:
         return plan
     charted = tuple(
