@@ -141,3 +141,18 @@ def document_data(name: str) -> dict[str, Any]:
 def document_bytes(name: str) -> bytes:
     """A file of ``data/documents`` as bytes (a document template)."""
     return resources.files("dosemap.data").joinpath("documents").joinpath(name).read_bytes()
+
+
+# --------------------------------------------------------------------------- consent templates
+
+
+@cache
+def consent_template(procedure: str) -> tuple[str, str, str]:
+    """dosemap's template consent text for ``procedure``: (version, title, text)."""
+    for entry in resources.files("dosemap.data").joinpath("consent").iterdir():
+        if not entry.name.endswith(".toml"):
+            continue
+        doc = tomllib.loads(entry.read_text("utf-8"))
+        if doc.get("procedure") == procedure:
+            return str(doc["version"]), str(doc["title"]), str(doc["text"]).strip()
+    raise LookupError(f"no consent template for procedure {procedure!r}")
