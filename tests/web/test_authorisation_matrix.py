@@ -26,9 +26,11 @@ from dosemap.web.permissions import PERMISSIONS, PUBLIC, ROLES, ROUTES, SECOND_F
 from dosemap.web.security import authorise
 from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld
 
-#: Path parameter -> the value naming a record of a clinic side.
-PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
-    "patient_id": lambda side: str(side.patient_id),
+#: Path parameter -> the value naming a record of a clinic side (for a role, when the record
+#: is the caller's own, like an access token).
+PATH_VALUES: dict[str, Callable[[WebWorld, ClinicSide, str], str]] = {
+    "patient_id": lambda world, side, role: str(side.patient_id),
+    "token_id": lambda world, side, role: str(world.token_of(side, role)),
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
 FORMS: dict[str, dict[str, str]] = {
@@ -111,12 +113,12 @@ def test_the_app_has_no_route_outside_the_table(world: WebWorld) -> None:
     assert mounts == ["static"]
 
 
-def _url(path: str, side: ClinicSide) -> str:
+def _url(world: WebWorld, path: str, side: ClinicSide, role: str = "admin") -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1).split(":")[0]
         if name not in PATH_VALUES:
             pytest.fail(f"no PATH_VALUES entry for path parameter {name!r} (in {path})")
-        return PATH_VALUES[name](side)
+        return PATH_VALUES[name](world, side, role)
 
     return re.sub(r"\{([^}]+)\}", value, path)
 
@@ -140,7 +142,7 @@ def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
     n = 0
     # Anonymous.
     anonymous = world.client(None)
-    response = _request(world, anonymous, name, method, _url(path, world.own), n)
+    response = _request(world, anonymous, name, method, _url(world, path, world.own), n)
     if permission == PUBLIC:
         assert response.status_code < 500, (name, response.status_code)
         assert response.status_code not in (401, 403), (name, response.status_code)
@@ -155,7 +157,7 @@ def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
             n += 1
             client = world.client(role)
             target = getattr(world, side_name)
-            response = _request(world, client, name, method, _url(path, target), n)
+            response = _request(world, client, name, method, _url(world, path, target, role), n)
             status = response.status_code
             case = (name, method, role, side_name, status)
             assert status < 500, case

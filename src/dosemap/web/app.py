@@ -24,8 +24,9 @@ from dosemap.services.access_log import AccessLogWriter
 from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.database import require_current_schema
 from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
+from dosemap.web import api
 from dosemap.web.headers import SecurityHeaders
-from dosemap.web.pages import auth, intake, patients, today
+from dosemap.web.pages import auth, intake, patients, today, tokens
 from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
 from dosemap.web.settings import WebSettings, load_web_settings
 from dosemap.web.state import AppState
@@ -36,7 +37,8 @@ from dosemap.web.throttle import Throttle
 TOTP_TRIES_PER_MINUTE = 5
 
 #: Every router of the app, in the order they are included.
-ROUTERS = (auth.routes, today.routes, patients.routes, intake.routes)
+# The daily pages first: routes are matched in order, and "/" is the busiest.
+ROUTERS = (today.routes, patients.routes, auth.routes, tokens.routes, intake.routes, api.routes)
 
 health = router()
 
@@ -47,7 +49,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-ALL_ROUTERS = (health, *ROUTERS)
+ALL_ROUTERS = (*ROUTERS, health)
 
 
 def create_app(settings: WebSettings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -147,6 +149,10 @@ def _handlers(app: FastAPI) -> None:
         return _error(request, 409, "Changed meanwhile", str(exc))
 
     async def invalid(request: Request, exc: Exception) -> Response:
+        if _wants_json(request) and isinstance(exc, InvalidInputError):
+            # The shape FastAPI's own 422 has (and the OpenAPI document promises).
+            detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+            return JSONResponse({"detail": detail}, status_code=422)
         return _error(request, 422, "Not accepted", str(exc))
 
     async def bad_request(request: Request, exc: Exception) -> Response:
