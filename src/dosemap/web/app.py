@@ -26,7 +26,8 @@ from dosemap.services.database import require_current_schema
 from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
 from dosemap.web import api
 from dosemap.web.headers import SecurityHeaders
-from dosemap.web.pages import auth, intake, patients, today, tokens
+from dosemap.web.kiosk_gate import KioskEnded
+from dosemap.web.pages import auth, consent, intake, kiosk, patients, photos, today, tokens
 from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
 from dosemap.web.settings import WebSettings, load_web_settings
 from dosemap.web.state import AppState
@@ -38,7 +39,17 @@ TOTP_TRIES_PER_MINUTE = 5
 
 #: Every router of the app, in the order they are included.
 # The daily pages first: routes are matched in order, and "/" is the busiest.
-ROUTERS = (today.routes, patients.routes, auth.routes, tokens.routes, intake.routes, api.routes)
+ROUTERS = (
+    today.routes,
+    patients.routes,
+    auth.routes,
+    tokens.routes,
+    intake.routes,
+    kiosk.routes,
+    consent.routes,
+    photos.routes,
+    api.routes,
+)
 
 health = router()
 
@@ -130,6 +141,13 @@ def _error(request: Request, status: int, title: str, message: str) -> Response:
 
 
 def _handlers(app: FastAPI) -> None:
+    async def kiosk_ended(request: Request, exc: Exception) -> Response:
+        # The patient's tablet: no sign-in link, no navigation; just say to hand it back.
+        state: AppState = request.app.state.dosemap
+        return state.templates.page(
+            "kiosk_done.html", user=None, title="Questionnaire closed", status_code=401, ended=True
+        )
+
     async def not_signed_in(request: Request, exc: Exception) -> Response:
         if _wants_json(request) or request.method != "GET" or "hx-request" in request.headers:
             return JSONResponse({"detail": "sign in first"}, status_code=401)
@@ -163,6 +181,7 @@ def _handlers(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         return _error(request, 400, "Refused", str(exc))
 
+    app.add_exception_handler(KioskEnded, kiosk_ended)
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(RouteNotInTable, not_in_table)
