@@ -36,7 +36,7 @@ ClinicOpt = typer.Option(
     None, "--clinic", help=f"Clinic name or id (default: ${CLINIC_ENV}, or the only one)."
 )
 ActorOpt = typer.Option(
-    None, "--as", help=f"Staff name or id acting (default: ${ACTOR_ENV}, else 'cli')."
+    None, "--as", help=f"Staff name or id acting (default: ${ACTOR_ENV}); writes need one."
 )
 
 
@@ -82,6 +82,22 @@ def resolve_actor(db: Database, clinic_id: uuid.UUID, ref: str | None) -> str:
     """Who acts, for the audit log: a staff id, or ``cli``."""
     ref = ref or os.environ.get(ACTOR_ENV)
     return str(resolve_staff(db, clinic_id, ref, "as")) if ref else "cli"
+
+
+def resolve_writer(db: Database, clinic_id: uuid.UUID, ref: str | None) -> str:
+    """Who writes, for the audit log: an active staff member named by ``--as`` or
+    ``$DOSEMAP_ACTOR`` (required once the clinic has staff; before that, ``setup``)."""
+    ref = ref or os.environ.get(ACTOR_ENV)
+    if not ref:
+        if staff_service.has_staff(db, clinic_id):
+            raise InvalidInputError(
+                "as", "who is acting is not given", f"--as NAME or ${ACTOR_ENV} (active staff)"
+            )
+        return "setup"  # the clinic's first staff member is being added
+    staff_id = resolve_staff(db, clinic_id, ref, "as")
+    if not staff_service.is_active(db, clinic_id, staff_id):
+        raise InvalidInputError("as", f"staff {staff_id} is deactivated", "an active staff member")
+    return str(staff_id)
 
 
 def resolve_patient(db: Database, clinic_id: uuid.UUID, ref: str) -> uuid.UUID:
@@ -162,6 +178,8 @@ def clinic_profile(
             raise InvalidInputError(
                 "logo", f"cannot read {logo} ({exc.strerror})", "a PNG file"
             ) from None
+    if logo_png and not logo_png.startswith(staff_service.PNG_SIGNATURE):  # input before actor
+        raise InvalidInputError("logo", "is not a PNG image", "a PNG file")
     data = staff_service.ClinicProfileInput.model_validate(
         {
             "address": address,
@@ -172,7 +190,7 @@ def clinic_profile(
     )
     db = open_database()
     cid = resolve_clinic(db, clinic)
-    c = staff_service.update_clinic_profile(db, cid, data, actor=resolve_actor(db, cid, actor))
+    c = staff_service.update_clinic_profile(db, cid, data, actor=resolve_writer(db, cid, actor))
     console.print(
         f"clinic {c.name}: address {'set' if c.address else 'none'}, phone {c.phone or 'none'}, "
         f"logo {'set' if c.logo_png else 'none'}, calendar detail {c.calendar_detail}"
@@ -193,9 +211,24 @@ def staff_add(
         db,
         cid,
         staff_service.StaffInput.model_validate({"display_name": name, "role": role}),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"staff {m.id} {m.display_name} ({m.role})")
+
+
+@app.command("staff-deactivate")
+def staff_deactivate(
+    staff: str,
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Deactivate a staff member: they can no longer sign, amend or act."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    m = staff_service.set_staff_active(
+        db, cid, resolve_staff(db, cid, staff), False, actor=resolve_writer(db, cid, actor)
+    )
+    console.print(f"staff {m.id} deactivated")
 
 
 @app.command("credential-add")
@@ -215,7 +248,7 @@ def credential_add(
         {"type": type, "number": number, "jurisdiction": jurisdiction, "expires_on": expires}
     )
     cred = staff_service.add_credential(
-        db, cid, resolve_staff(db, cid, staff), data, actor=resolve_actor(db, cid, actor)
+        db, cid, resolve_staff(db, cid, staff), data, actor=resolve_writer(db, cid, actor)
     )
     console.print(f"credential {cred.id} {cred.type} expires {cred.expires_on}")
 
@@ -237,7 +270,7 @@ def allow(
         procedure=procedure,
         credential_type=credential_type,
         jurisdiction=jurisdiction,
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"{credential_type} may perform {procedure} in {jurisdiction}")
 

@@ -14,9 +14,9 @@ from dosemap.cli.db import (
     ActorOpt,
     ClinicOpt,
     open_database,
-    resolve_actor,
     resolve_clinic,
     resolve_patient,
+    resolve_writer,
 )
 from dosemap.cli.vials import parse_time
 from dosemap.domain.errors import InvalidInputError
@@ -58,7 +58,7 @@ def add(
     )
     db = open_database()
     cid = resolve_clinic(db, clinic)
-    p = svc.register_patient(db, cid, data, actor=resolve_actor(db, cid, actor))
+    p = svc.register_patient(db, cid, data, actor=resolve_writer(db, cid, actor))
     console.print(f"patient {p.id} chart {p.chart_number}")
 
 
@@ -130,7 +130,7 @@ def intake(
         resolve_patient(db, cid, patient),
         answers,
         answered_at=parse_time(at, "at"),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"intake {row.id} recorded")
 
@@ -163,7 +163,7 @@ def consent(
     db = open_database()
     cid = resolve_clinic(db, clinic)
     row = svc.record_consent(
-        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_actor(db, cid, actor)
+        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_writer(db, cid, actor)
     )
     console.print(f"consent {row.id} recorded (text sha256 {row.text_sha256[:12]}…)")
 
@@ -196,6 +196,6 @@ def adverse(
     db = open_database()
     cid = resolve_clinic(db, clinic)
     row = record_adverse_event(
-        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_actor(db, cid, actor)
+        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_writer(db, cid, actor)
     )
     console.print(f"adverse event {row.id} recorded")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dosemap.cli.db import ActorOpt, ClinicOpt, open_database, resolve_actor, resolve_clinic
+from dosemap.cli.db import ActorOpt, ClinicOpt, open_database, resolve_clinic, resolve_writer
 from dosemap.config import load_settings
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import backup as backup_service
@@ -135,7 +135,7 @@ def audit_rotate_key(
     db = open_database()
     cid = resolve_clinic(db, clinic)
     kid, env_value = audit_service.rotate_key(
-        db, actor=resolve_actor(db, cid, actor), clinic_id=cid
+        db, actor=resolve_writer(db, cid, actor), clinic_id=cid
     )
     console.print(f"audit key {kid} is now current")
     if env_value is not None:

@@ -17,11 +17,11 @@ from dosemap.cli.db import (
     ActorOpt,
     ClinicOpt,
     open_database,
-    resolve_actor,
     resolve_clinic,
     resolve_patient,
     resolve_staff,
     resolve_vial,
+    resolve_writer,
 )
 from dosemap.cli.vials import parse_time
 from dosemap.domain import display
@@ -68,7 +68,7 @@ def create(
         injector_id=resolve_staff(db, cid, injector, "injector"),
         plan=plan,
         scheduled_at=parse_time(at, "at"),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(
         f"session {row.id} planned: {len(plan.points)} points, {display.units(row.planned_units)}"
@@ -106,7 +106,7 @@ def chart(
         chart_input,
         load_library(),
         expected_version=row.version,
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     charted = display.units(done.total_units or Decimal(0))
     botox = display.units(done.botox_equivalent_units or Decimal(0))

@@ -13,9 +13,9 @@ from dosemap.cli.db import (
     ClinicOpt,
     open_database,
     parse_date,
-    resolve_actor,
     resolve_clinic,
     resolve_vial,
+    resolve_writer,
 )
 from dosemap.domain.errors import InvalidInputError
 from dosemap.resources import load_library
@@ -56,7 +56,7 @@ def lot_add(
     )
     db = open_database()
     cid = resolve_clinic(db, clinic)
-    lot = svc.receive_lot(db, cid, data, load_library(), actor=resolve_actor(db, cid, actor))
+    lot = svc.receive_lot(db, cid, data, load_library(), actor=resolve_writer(db, cid, actor))
     console.print(f"lot {lot.id} {lot.product} {lot.lot_number} expires {lot.expires_on}")
 
 
@@ -91,7 +91,7 @@ def open_(
             "beyond_use_policy": policy,
         }
     )
-    vial = svc.open_vial(db, cid, data, load_library(), actor=resolve_actor(db, cid, actor))
+    vial = svc.open_vial(db, cid, data, load_library(), actor=resolve_writer(db, cid, actor))
     bud = f"{vial.beyond_use_at:%Y-%m-%d %H:%M %Z}"
     console.print(f"vial {vial.label} {vial.id}: beyond use at {bud} ({vial.beyond_use_policy})")
 
@@ -132,7 +132,7 @@ def discard(
         resolve_vial(db, cid, vial),
         reason=reason,
         at=datetime.now(UTC),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"vial {v.label} discarded; {v.units_wasted} U wasted in all")
 

@@ -36,7 +36,12 @@ from dosemap.persistence.models import (
 )
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
 from dosemap.services._common import Input, check_version, now, snap
-from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems
+from dosemap.services.staff import (
+    MICRODOSE_PROCEDURE,
+    acting_staff,
+    credential_problems,
+    signer_problems,
+)
 
 _Q = Decimal("0.0001")
 
@@ -385,7 +390,9 @@ def sign_session(
     """Sign a charted session, locking it, and schedule its follow-ups.
 
     Raises :class:`SigningRefusedError` listing every reason when a safety finding blocks, the
-    injector's credential does not cover the procedure on the day, or no consent is on file.
+    signer may not sign (role, deactivated, no credential covering the procedure under the
+    clinic's policy on the day and today), the injector's credential does not cover it, or no
+    consent is on file. ``actor`` must be an active staff member of the clinic.
     """
     with writing(db) as uow:
         row = uow.sessions.get(clinic_id, session_id)
@@ -394,12 +401,19 @@ def sign_session(
             raise RecordLockedError(
                 f"session {row.id} is {row.status}: only a charted session can be signed"
             )
-        uow.staff.get(clinic_id, signer_id)
+        signer = uow.staff.get(clinic_id, signer_id)
+        acting_staff(uow, clinic_id, actor)  # the actor of a signature is a known, active person
         assert row.performed_at is not None
         clinic = uow.clinics.get(clinic_id)
-        reasons = credential_problems(
-            uow, clinic, row.injector_id, row.procedure, row.performed_at.date()
+        signed_at = at or now()
+        # Who signs: role, active, a credential covering the procedure (the clinic's policy).
+        reasons = signer_problems(
+            uow, clinic, signer, row.procedure, row.performed_at.date(), signed_at.date()
         )
+        if signer.id != row.injector_id:
+            reasons += credential_problems(
+                uow, clinic, row.injector_id, row.procedure, row.performed_at.date()
+            )
         if not uow.patients.consent_on_file(
             clinic_id, row.patient_id, row.procedure, row.performed_at
         ):
@@ -412,7 +426,7 @@ def sign_session(
         before = uow.sessions.snapshot(row)
         content = signed_content_sha256(before)  # the chart and clinical fields signed
         row.status = "signed"
-        row.signed_at = at or now()
+        row.signed_at = signed_at
         row.signed_by = signer_id
         row.signed_content_sha256 = content
         uow.audit.record(
@@ -503,7 +517,19 @@ def amend_session(
             raise InvalidInputError(
                 "session", f"is {row.status}", "a signed session (re-chart it instead)"
             )
-        uow.staff.get(clinic_id, amended_by)
+        amender = uow.staff.get(clinic_id, amended_by)
+        acting_staff(uow, clinic_id, actor)
+        assert row.performed_at is not None
+        reasons = signer_problems(
+            uow,
+            uow.clinics.get(clinic_id),
+            amender,
+            row.procedure,
+            row.performed_at.date(),
+            now().date(),
+        )
+        if reasons:  # an amendment re-attests the record: the same rule as signing
+            raise SigningRefusedError(reasons)
         before = uow.sessions.snapshot(row)
         _apply_chart(uow, row, chart, library, actor)
         row.amendment_count += 1

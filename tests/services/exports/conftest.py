@@ -50,7 +50,7 @@ def treat(clinic: SeededClinic, n_points: int = 6) -> TreatmentSession:
         clinic.library,
         signer_id=clinic.injector,
         expected_version=row.version,
-        actor="t",
+        actor=str(clinic.injector),  # a signature's actor is a known, active staff member
         at=T0 + timedelta(minutes=30),
     )
 
