@@ -88,6 +88,9 @@ ROUTES: dict[str, str] = {
     "patients_search": "patients.list",
     "patient_register": "patients.register",
     "patient": "patients.read",
+    # intake, consent, photos
+    "intake": "intake.record",
+    "intake_record": "intake.record",
 }
 
 
