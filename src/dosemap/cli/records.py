@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -89,8 +90,6 @@ def audit_verify(
 ) -> None:
     """Check the keyed chain, every audited record against its last entry, and the log against
     the latest checkpoint; names every difference (table, record, field)."""
-    from rich.markup import escape
-
     from dosemap.services import audit as audit_service
 
     db = open_database()
@@ -148,28 +147,41 @@ def audit_rotate_key(
 
 def backup(
     destination: Annotated[
-        Path | None, typer.Argument(help="Backup file (default: data dir/backups).")
+        Path | None,
+        typer.Argument(
+            help="Backup file, or a folder for a dated one (default: data dir/backups)."
+        ),
     ] = None,
 ) -> None:
-    """Back up the whole database (SQLite online backup or pg_dump) with a manifest."""
+    """Back up the whole database (SQLite online backup or pg_dump) with a signed manifest."""
     db = open_database()
-    target = destination or backup_service.default_backup_name(db, load_settings().backups_dir)
-    m = backup_service.backup(db, target)
-    console.print(f"backup {target} ({m.format}); audit head entry {m.audit_head_seq}")
+    settings = load_settings()
+    target = backup_service.backup_target(
+        db, destination or backup_service.default_backup_name(db, settings.backups_dir)
+    )
+    m = backup_service.backup(db, target, checkpoints=settings.checkpoints_location)
+    console.print(
+        f"backup {escape(str(target))} ({m.format}); audit head entry {m.audit_head_seq}",
+        highlight=False,
+    )
 
 
 def restore(
     source: Annotated[Path, typer.Argument(help="Backup file written by `dosemap backup`.")],
     yes: bool = typer.Option(False, "--yes", help="Confirm replacing the current database."),
 ) -> None:
-    """Replace the database with a backup, then verify it against the audit chain."""
+    """Replace the database with a backup, after verifying it in a scratch database."""
     if not yes:
         from dosemap.domain.errors import InvalidInputError
 
         raise InvalidInputError("yes", "restore replaces every current record", "--yes to confirm")
     db = open_database(check_schema=False)
-    report = backup_service.restore(db, source)
-    console.print(f"restored {source}; audit chain intact ({report.entries} entries)")
+    report = backup_service.restore(db, source, checkpoints=load_settings().checkpoints_location)
+    console.print(
+        f"restored {escape(str(source))}; audit trail intact ({report.entries} entries, "
+        f"{report.records_checked} records checked)",
+        highlight=False,
+    )
 
 
 @demo_app.command("seed")
