@@ -35,7 +35,7 @@ from dosemap.persistence.models import (
     TreatmentSession,
 )
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
-from dosemap.services._common import Input, check_version, now, snap
+from dosemap.services._common import Input, check_version, now, retried, snap
 from dosemap.services.staff import (
     MICRODOSE_PROCEDURE,
     acting_staff,
@@ -107,6 +107,7 @@ def chart_as_planned(
     )
 
 
+@retried
 def plan_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -171,16 +172,14 @@ def _apply_chart(
     per_vial: dict[uuid.UUID, list[Decimal]] = defaultdict(list)
     for p in chart.points:
         per_vial[p.vial_id].append(p.units)
-    # Give back what the previous chart drew, then draw for the new one.
-    touched: dict[uuid.UUID, dict[str, Any]] = {}  # vial id -> its snapshot before
+    # What each vial's draw changes by: the new chart's units less what the previous drew.
+    delta: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
     for usage in uow.sessions.vial_usage(row.id):
-        given_back = uow.vials.by_id(usage.vial_id)
-        touched.setdefault(given_back.id, snap(given_back))
-        given_back.units_drawn -= usage.units
-    uow.sessions.clear_chart(row)
+        delta[usage.vial_id] -= usage.units
+    fields: dict[uuid.UUID, str] = {}
     for vial_id, units in per_vial.items():
         first = next(i for i, p in enumerate(chart.points) if p.vial_id == vial_id)
-        field = f"points[{first}].vial_id"
+        field = fields[vial_id] = f"points[{first}].vial_id"
         vial = uow.vials.find(row.clinic_id, vial_id)
         if vial is None:
             raise InvalidInputError(field, "no such vial in this clinic", "an opened vial's id")
@@ -189,21 +188,16 @@ def _apply_chart(
             raise InvalidInputError(field, f"vial holds {lot.product}", f"a {row.product} vial")
         if vial.discarded_at is not None and vial.discarded_at <= chart.performed_at:
             raise InvalidInputError(field, "vial was discarded before the session", "an open vial")
-        total = sum(units, Decimal(0))
-        if vial.units_drawn + total > vial.vial_units:
-            left = vial.vial_units - vial.units_drawn
-            raise InvalidInputError(
-                field, f"charts {total} U from a vial with {left} U left", f"<= {left} U"
-            )
-        touched.setdefault(vial.id, snap(vial))
-        vial.units_drawn += total
+        delta[vial_id] += sum(units, Decimal(0))
+    uow.sessions.clear_chart(row)
+    for vial_id, units in per_vial.items():
         uow.sessions.add(
             SessionVialUsage(
                 session_id=row.id,
                 vial_id=vial_id,
                 clinic_id=row.clinic_id,
                 points=len(units),
-                units=total,
+                units=sum(units, Decimal(0)),
             )
         )
     for p in chart.points:
@@ -236,19 +230,35 @@ def _apply_chart(
     row.numbing = chart.numbing
     row.aftercare = chart.aftercare
     row.updated_at = now()
-    for vial_id, vial_before in touched.items():  # each vial's draw is audited as its own write
-        vial = uow.vials.by_id(vial_id)
-        uow.audit.record(
+    uow.flush()
+    # The draws last, in vial order, each one conditional UPDATE: two sessions drawing from one
+    # vial never lose an update nor overdraw it, and its row lock is held for the end of the
+    # transaction only.
+    for vial_id in sorted(d for d in delta if delta[d] != 0):
+        drawn = uow.vials.draw(row.clinic_id, vial_id, delta[vial_id])
+        if drawn is None:
+            vial = uow.vials.by_id(vial_id)
+            left = vial.vial_units - vial.units_drawn
+            raise InvalidInputError(
+                fields.get(vial_id, "points"),
+                f"charts {delta[vial_id]} U more from a vial with {left} U left",
+                f"<= {left} U",
+            )
+        after = snap(drawn)
+        before = {**after, "units_drawn": drawn.units_drawn - delta[vial_id]}
+        before["version"] = drawn.version - 1  # the UPDATE changed exactly these two
+        uow.audit.record(  # each vial's draw is audited as its own write
             clinic_id=row.clinic_id,
             actor=actor,
             action="draw",
             entity="vial",
             entity_id=vial_id,
-            before=vial_before,
-            after=vial,
+            before=before,
+            after=drawn,
         )
 
 
+@retried
 def chart_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -261,7 +271,7 @@ def chart_session(
 ) -> TreatmentSession:
     """Record (or re-record, before signing) the chart as performed."""
     with writing(db) as uow:
-        row = uow.sessions.get(clinic_id, session_id)
+        row = uow.sessions.locked(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
@@ -376,6 +386,7 @@ def session_findings(
         return evaluate_session(uow, uow.sessions.get(clinic_id, session_id), library)
 
 
+@retried
 def sign_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -395,7 +406,7 @@ def sign_session(
     consent is on file. ``actor`` must be an active staff member of the clinic.
     """
     with writing(db) as uow:
-        row = uow.sessions.get(clinic_id, session_id)
+        row = uow.sessions.locked(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status != "charted":
             raise RecordLockedError(
@@ -495,6 +506,7 @@ def _schedule_followups(
         )
 
 
+@retried
 def amend_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -511,7 +523,7 @@ def amend_session(
     if not reason.strip():
         raise InvalidInputError("reason", "is empty", "why the signed record is changed")
     with writing(db) as uow:
-        row = uow.sessions.get(clinic_id, session_id)
+        row = uow.sessions.locked(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status != "signed":
             raise InvalidInputError(

@@ -15,7 +15,7 @@ from dosemap.domain.library.catalog import Library
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import ProductLot, Vial
 from dosemap.persistence.unit_of_work import reading, writing
-from dosemap.services._common import Input, check_version, now, snap
+from dosemap.services._common import Input, check_version, now, retried, snap
 
 
 class LotInput(Input):
@@ -73,6 +73,7 @@ def find_lot(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[Produc
         return uow.lots.numbered(clinic_id, lot_number)
 
 
+@retried
 def open_vial(
     db: Database,
     clinic_id: uuid.UUID,
@@ -128,6 +129,7 @@ def units_left(vial: Vial) -> Decimal:
     return vial.vial_units - vial.units_drawn
 
 
+@retried
 def record_waste(
     db: Database,
     clinic_id: uuid.UUID,
@@ -141,7 +143,7 @@ def record_waste(
     if units <= 0:
         raise InvalidInputError("units", "must be positive", "> 0")
     with writing(db) as uow:
-        vial = uow.vials.get(clinic_id, vial_id)
+        vial = uow.vials.locked(clinic_id, vial_id)  # concurrent draws wait, none is lost
         check_version(vial, expected_version, "vial")
         if vial.discarded_at is not None:
             raise InvalidInputError("vial_id", "vial is discarded", "an open vial")
@@ -164,6 +166,7 @@ def record_waste(
         return vial
 
 
+@retried
 def discard_vial(
     db: Database,
     clinic_id: uuid.UUID,
@@ -178,7 +181,7 @@ def discard_vial(
     if not reason.strip():
         raise InvalidInputError("reason", "is empty", "why the vial was discarded")
     with writing(db) as uow:
-        vial = uow.vials.get(clinic_id, vial_id)
+        vial = uow.vials.locked(clinic_id, vial_id)  # concurrent draws wait, none is lost
         check_version(vial, expected_version, "vial")
         if vial.discarded_at is not None:
             raise InvalidInputError("vial_id", "vial is already discarded", "an open vial")
