@@ -27,7 +27,8 @@ from dosemap.services import vials as vial_service
 app = typer.Typer(
     help="Database: upgrade, status, clinics, staff and credentials.", no_args_is_help=True
 )
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 
 CLINIC_ENV = "DOSEMAP_CLINIC"
 ACTOR_ENV = "DOSEMAP_ACTOR"
@@ -43,6 +44,7 @@ ActorOpt = typer.Option(
 def open_database(*, check_schema: bool = True) -> Database:
     """The configured database; refuses one that is not at the shipped schema version."""
     db = Database.from_url(load_settings().database_url)
+    db.check_reachable()
     if check_schema:
         if current_revision(db.engine) is None:
             upgrade(db.engine)  # first use: create the schema

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dosemap.cli.db import (
     ActorOpt,
@@ -27,7 +28,8 @@ from dosemap.services.followups import AdverseEventInput, record_adverse_event
 from dosemap.services.staff import MICRODOSE_PROCEDURE
 
 app = typer.Typer(help="Patients: register, list, timeline.", no_args_is_help=True)
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 
 
 @app.command("add")
@@ -91,7 +93,10 @@ def show(patient: str, clinic: str | None = ClinicOpt) -> None:
     pid = resolve_patient(db, cid, patient)
     p = svc.get_patient(db, cid, pid)
     console.print(
-        f"[bold]{p.family_name}, {p.given_name}[/] chart {p.chart_number} born {p.date_of_birth}"
+        Text.assemble(
+            (f"{p.family_name}, {p.given_name}", "bold"),
+            f" chart {p.chart_number} born {p.date_of_birth}",
+        )
     )
     table = Table("when", "what", "summary")
     for ev in reporting.patient_timeline(db, cid, pid):
@@ -103,8 +108,8 @@ def show(patient: str, clinic: str | None = ClinicOpt) -> None:
         units = r.botox_equivalent_units
         console.print(f"last {days} days: {units} Botox-equivalent U in {r.sessions} session(s)")
     console.print(
-        "[dim]Equivalents use published conversion ratios; "
-        "labels say units are not interchangeable.[/]"
+        "Equivalents use published conversion ratios; labels say units are not interchangeable.",
+        style="dim",
     )
 
 

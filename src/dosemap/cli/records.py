@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from dosemap.cli.db import ActorOpt, ClinicOpt, open_database, resolve_clinic, resolve_writer
 from dosemap.config import load_settings
@@ -21,7 +21,8 @@ from dosemap.services import demo as demo_service
 from dosemap.services import followups as followup_service
 from dosemap.services import reporting
 
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 followups_app = typer.Typer(help="Follow-ups: reviews and retreatments due.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
@@ -63,7 +64,9 @@ def recall(lot_number: str, clinic: str | None = ClinicOpt) -> None:
 
 @followups_app.command("due")
 def followups_due(
-    within: int = typer.Option(14, help="Include follow-ups due in the next N days."),
+    within: int = typer.Option(
+        14, min=0, max=3660, help="Include follow-ups due in the next N days (0-3660)."
+    ),
     clinic: str | None = ClinicOpt,
 ) -> None:
     """Open reviews and retreatments due (and overdue)."""
@@ -72,9 +75,14 @@ def followups_due(
     today = datetime.now(UTC).date()
     table = Table("due", "kind", "patient", "chart", "phone", "basis")
     for d in followup_service.followups_due(db, cid, today + timedelta(days=within)):
-        style = "[red]" if d.due_on < today else ""
+        style = "red" if d.due_on < today else ""
         table.add_row(
-            f"{style}{d.due_on}", d.kind, d.patient_name, d.chart_number, d.phone or "", d.basis
+            Text(f"{d.due_on}", style=style),
+            d.kind,
+            d.patient_name,
+            d.chart_number,
+            d.phone or "",
+            d.basis,
         )
     console.print(table)
 
@@ -95,10 +103,10 @@ def audit_verify(
     db = open_database()
     report = audit_service.verify(db, checkpoints)
     for warning in report.warnings:
-        console.print(f"[yellow]warning: {escape(warning)}[/]")
+        console.print(f"warning: {warning}", style="yellow")
     if not report.ok:
         for problem in report.problems:
-            console.print(f"[red]{escape(str(problem))}[/]")
+            console.print(str(problem), style="red")
         raise IntegrityError(f"audit trail does not verify: {len(report.problems)} problem(s)")
     console.print(
         f"audit trail intact: {report.entries} entries, {report.records_checked} records match "
@@ -161,7 +169,7 @@ def backup(
     )
     m = backup_service.backup(db, target, checkpoints=settings.checkpoints_location)
     console.print(
-        f"backup {escape(str(target))} ({m.format}); audit head entry {m.audit_head_seq}",
+        f"backup {target} ({m.format}); audit head entry {m.audit_head_seq}",
         highlight=False,
     )
 
@@ -178,7 +186,7 @@ def restore(
     db = open_database(check_schema=False)
     report = backup_service.restore(db, source, checkpoints=load_settings().checkpoints_location)
     console.print(
-        f"restored {escape(str(source))}; audit trail intact ({report.entries} entries, "
+        f"restored {source}; audit trail intact ({report.entries} entries, "
         f"{report.records_checked} records checked)",
         highlight=False,
     )

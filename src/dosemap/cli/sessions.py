@@ -12,6 +12,7 @@ import typer
 from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dosemap.cli.db import (
     ActorOpt,
@@ -33,7 +34,8 @@ from dosemap.services import sessions as svc
 from dosemap.services._common import as_uuid
 
 app = typer.Typer(help="Treatment sessions: plan, chart, sign, amend.", no_args_is_help=True)
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 _points = TypeAdapter(tuple[svc.ChartPointInput, ...])
 
 
@@ -216,8 +218,11 @@ def show(session: str, clinic: str | None = ClinicOpt) -> None:
     planned = display.units(row.planned_units)
     charted = display.units(row.total_units or Decimal(0))
     console.print(
-        f"[bold]session {row.id}[/] {row.status} {row.product}; planned {planned}, "
-        f"charted {charted}; amendments {row.amendment_count}"
+        Text.assemble(
+            (f"session {row.id}", "bold"),
+            f" {row.status} {row.product}; planned {planned}, "
+            f"charted {charted}; amendments {row.amendment_count}",
+        )
     )
     table = Table("#", "zone", "depth", "µL", "U", "vial")
     for p in row.points:
@@ -240,5 +245,5 @@ def findings(session: str, clinic: str | None = ClinicOpt) -> None:
     table = Table("severity", "code", "finding")
     for f in svc.session_findings(db, cid, as_uuid(session, "session"), load_library()):
         colour = {"block": "red", "warn": "yellow"}.get(str(f.severity), "dim")
-        table.add_row(f"[{colour}]{f.severity}[/]", f.code, f.message)
+        table.add_row(Text(str(f.severity), style=colour), f.code, f.message)
     console.print(table)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dosemap.cli.db import (
     ActorOpt,
@@ -22,7 +23,8 @@ from dosemap.resources import load_library
 from dosemap.services import vials as svc
 
 app = typer.Typer(help="Product lots and reconstituted vials.", no_args_is_help=True)
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 
 
 def parse_time(text: str | None, field: str) -> datetime:
@@ -104,11 +106,11 @@ def list_(clinic: str | None = ClinicOpt) -> None:
     table = Table("label", "reconstituted", "beyond use", "U in vial", "U left", "id")
     now = datetime.now(UTC)
     for v in svc.open_vials(db, cid):
-        late = "[red]" if v.beyond_use_at < now else ""
+        late = "red" if v.beyond_use_at < now else ""
         table.add_row(
             v.label,
             f"{v.reconstituted_at:%Y-%m-%d %H:%M}",
-            f"{late}{v.beyond_use_at:%Y-%m-%d %H:%M}",
+            Text(f"{v.beyond_use_at:%Y-%m-%d %H:%M}", style=late),
             str(v.vial_units),
             str(svc.units_left(v)),
             str(v.id),
@@ -146,7 +148,7 @@ def reconcile(clinic: str | None = ClinicOpt) -> None:
         "vial", "product", "lot", "U", "drawn", "charted", "wasted", "left", "unaccounted"
     )
     for r in svc.reconcile(db, cid):
-        flag = "[red]" if r.unaccounted else ""
+        flag = "red" if r.unaccounted else ""
         table.add_row(
             r.label,
             r.product,
@@ -156,6 +158,6 @@ def reconcile(clinic: str | None = ClinicOpt) -> None:
             str(r.units_charted),
             str(r.units_wasted),
             str(r.units_left),
-            f"{flag}{r.unaccounted}",
+            Text(f"{r.unaccounted}", style=flag),
         )
     console.print(table)

@@ -17,12 +17,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dosemap.persistence.db import Database
-from dosemap.persistence.errors import ConflictError, TransientError
+from dosemap.persistence.errors import ConflictError, RecordClashError, TransientError
 from dosemap.persistence.repositories.accounts import (
     AccessLogRepository,
     AccessTokenRepository,
@@ -159,6 +159,10 @@ def translate(exc: Exception) -> Exception:
     the use case again); anything else unchanged."""
     if isinstance(exc, StaleDataError):
         return ConflictError("record", "(concurrent save)", "saved by someone else meanwhile")
+    if isinstance(exc, IntegrityError):  # a rule the services check missed: one line, no data
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        detail = constraint or str(exc.orig).splitlines()[0][:120]
+        return RecordClashError(f"refused by the database: {detail}")
     if isinstance(exc, DBAPIError):
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
         text = str(exc.orig).lower()

@@ -7,7 +7,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -37,6 +38,27 @@ def as_uuid(value: uuid.UUID | str, field: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise InvalidInputError(field, "is not a record id", "a UUID") from None
+
+
+#: The earliest date a record may carry (a date of birth, a consent): older is a typo.
+EARLIEST_DATE = date(1900, 1, 1)
+#: How far ahead of now a recorded time may be (clock skew, time zones), never years.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def in_range(
+    field: str, value: datetime | date, *, earliest: datetime | date | None = None
+) -> None:
+    """Refuse a recorded date or time before :data:`EARLIEST_DATE` (or ``earliest``) or more
+    than :data:`FUTURE_SLACK` ahead of now, naming the field and the range allowed."""
+    if isinstance(value, datetime):
+        low: datetime | date = earliest or datetime.combine(EARLIEST_DATE, clock_time(), tzinfo=UTC)
+        high: datetime | date = now() + FUTURE_SLACK
+        shown = value.isoformat()
+    else:
+        low, high, shown = earliest or EARLIEST_DATE, (now() + FUTURE_SLACK).date(), str(value)
+    if not low <= value <= high:
+        raise InvalidInputError(field, f"{shown} is out of range", f"{low} to {high}")
 
 
 def check_version(obj: Any, expected_version: int | None, entity: str) -> None:

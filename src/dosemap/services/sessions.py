@@ -9,6 +9,7 @@ Any later change is an amendment with a reason; the record as it was is kept wit
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -35,7 +36,7 @@ from dosemap.persistence.models import (
     TreatmentSession,
 )
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
-from dosemap.services._common import Input, check_version, now, retried, snap
+from dosemap.services._common import Input, check_version, in_range, now, retried, snap
 from dosemap.services.staff import (
     MICRODOSE_PROCEDURE,
     acting_staff,
@@ -107,6 +108,44 @@ def chart_as_planned(
     )
 
 
+#: How far from the face's origin a point may be (mm): a face is ~200 mm across.
+_MAX_POSITION_MM = 300.0
+
+
+def checked_plan_units(plan: Plan) -> Decimal:
+    """The plan's total units, recomputed from its points, after checking each point: a known
+    zone, a finite position on the face, and units that are its volume at the mix's strength.
+    A summary that disagrees with the points is refused, naming both figures."""
+    from dosemap.domain.atlas.zones import zone
+
+    if not plan.points:
+        raise InvalidInputError("points", "the plan has no points", "at least one point")
+    per_ml = plan.mix.units_per_ml
+    for i, p in enumerate(plan.points):
+        zone(p.zone, f"points[{i}].zone")
+        if not all(math.isfinite(c) and abs(c) <= _MAX_POSITION_MM for c in p.position_mm):
+            raise InvalidInputError(
+                f"points[{i}].position_mm",
+                f"{p.position_mm} is not on a face",
+                f"finite, within ±{_MAX_POSITION_MM:.0f} mm",
+            )
+        expected = p.volume_ul * per_ml / 1000
+        if abs(p.units - expected) > Decimal("0.001"):
+            raise InvalidInputError(
+                f"points[{i}].units",
+                f"{p.units} U in {p.volume_ul} µL of a {per_ml} U/mL mix (that is {expected} U)",
+                "the units the volume holds at the mix's strength",
+            )
+    total = sum((p.units for p in plan.points), Decimal(0)).quantize(_Q)
+    if abs(plan.summary.total_units - total) > Decimal("0.001"):
+        raise InvalidInputError(
+            "summary.total_units",
+            f"says {plan.summary.total_units} U but the points sum to {total} U",
+            "the sum of the points' units",
+        )
+    return total
+
+
 @retried
 def plan_session(
     db: Database,
@@ -119,9 +158,12 @@ def plan_session(
     actor: str,
     procedure: str = MICRODOSE_PROCEDURE,
 ) -> TreatmentSession:
-    """Create a session from a plan (status ``planned``)."""
+    """Create a session from a plan (status ``planned``). A plan file is untrusted: its totals
+    are recomputed from its points and its points checked (zone, position, units for the
+    volume at the mix's strength) before anything is stored."""
     if scheduled_at.tzinfo is None:
         raise InvalidInputError("scheduled_at", "has no time zone", "an ISO time with offset")
+    planned_units = checked_plan_units(plan)
     with writing(db) as uow:
         uow.patients.get(clinic_id, patient_id)
         injector = uow.staff.get(clinic_id, injector_id)
@@ -139,7 +181,7 @@ def plan_session(
             status="planned",
             product=plan.product,
             plan=plan.model_dump(mode="json"),
-            planned_units=plan.summary.total_units.quantize(_Q),
+            planned_units=planned_units,
             scheduled_at=scheduled_at,
             created_at=stamp,
             updated_at=stamp,
@@ -166,6 +208,7 @@ def _apply_chart(
     uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library, actor: str
 ) -> None:
     """Replace the chart (points, vial usage, vial draws) in the open transaction."""
+    in_range("performed_at", chart.performed_at)
     numbers = [p.number for p in chart.points]
     if len(set(numbers)) != len(numbers):
         raise InvalidInputError("points", "point numbers repeat", "unique numbers")
@@ -188,6 +231,12 @@ def _apply_chart(
             raise InvalidInputError(field, f"vial holds {lot.product}", f"a {row.product} vial")
         if vial.discarded_at is not None and vial.discarded_at <= chart.performed_at:
             raise InvalidInputError(field, "vial was discarded before the session", "an open vial")
+        if chart.performed_at < vial.reconstituted_at:
+            raise InvalidInputError(
+                "performed_at",
+                f"is before vial {vial.label} was reconstituted",
+                f"at or after {vial.reconstituted_at.isoformat()}",
+            )
         delta[vial_id] += sum(units, Decimal(0))
     uow.sessions.clear_chart(row)
     for vial_id, units in per_vial.items():

@@ -15,7 +15,7 @@ from dosemap.domain.library.catalog import Library
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import ProductLot, Vial
 from dosemap.persistence.unit_of_work import reading, writing
-from dosemap.services._common import Input, check_version, now, retried, snap
+from dosemap.services._common import Input, check_version, in_range, now, retried, snap
 
 
 class LotInput(Input):
@@ -51,6 +51,13 @@ def receive_lot(
     library.product(data.product)
     with writing(db) as uow:
         uow.clinics.get(clinic_id)
+        for lot in uow.lots.numbered(clinic_id, data.lot_number):
+            if lot.product == data.product:
+                raise InvalidInputError(
+                    "lot_number",
+                    f"lot {data.lot_number} of {data.product} is already recorded ({lot.id})",
+                    "a lot not recorded yet",
+                )
         lot = ProductLot(
             id=uuid.uuid4(), clinic_id=clinic_id, created_at=now(), **data.model_dump()
         )
@@ -86,7 +93,13 @@ def open_vial(
     """Record a reconstituted vial; its beyond-use time follows the clinic's policy."""
     if data.reconstituted_at.tzinfo is None:
         raise InvalidInputError("reconstituted_at", "has no time zone", "an ISO time with offset")
+    in_range("reconstituted_at", data.reconstituted_at)
     with writing(db) as uow:
+        taken = uow.vials.ids_matching(clinic_id, data.label)
+        if taken:  # a label is how a vial is found: two alike would be unusable
+            raise InvalidInputError(
+                "label", f"{data.label} is already vial {taken[0]}", "a label not in use"
+            )
         clinic = uow.clinics.get(clinic_id)
         lot = uow.lots.get(clinic_id, data.lot_id)
         if data.reconstituted_at.date() > lot.expires_on:
