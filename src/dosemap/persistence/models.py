@@ -202,6 +202,7 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)  # the drawn signature, if any
+    text: Mapped[str | None] = mapped_column(Text)  # the text as signed (older rows: None)
 
 
 class ProductLot(Versioned, Base):
@@ -361,12 +362,13 @@ class FindingAcknowledgement(Base):
     when and why. A blocking finding is resolved, never acknowledged."""
 
     __tablename__ = "finding_acknowledgements"
-    __table_args__ = (UniqueConstraint("session_id", "code"),)
 
     id: Mapped[uuid.UUID] = _id()
     clinic_id: Mapped[uuid.UUID] = _clinic_fk()
-    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"))
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"), index=True)
     code: Mapped[str] = mapped_column(String(60))
+    zone: Mapped[str | None] = mapped_column(String(60))
+    point_numbers: Mapped[str] = mapped_column(String(2000), default="")  # "3 4 5": as found
     severity: Mapped[str] = mapped_column(String(12))
     title: Mapped[str] = mapped_column(String(400))
     acknowledged_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))

@@ -13,9 +13,9 @@ from dosemap.services.signin import new_token
 from dosemap.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    MaybeUser,
-    SignedInUser,
+    maybe_user,
     router,
+    signed_in_user,
 )
 from dosemap.web.state import app_state
 
@@ -23,8 +23,9 @@ routes = router()
 
 
 @routes.get("/login", name="login_form")
-async def login_form(request: Request, user: MaybeUser) -> Response:
+async def login_form(request: Request) -> Response:
     """The sign-in form (a signed-in person goes straight to Today)."""
+    user = maybe_user(request)
     if user is not None and not request.state.pending_totp:
         return RedirectResponse("/", status_code=303)
     return _form(request, error="", username="")
@@ -36,6 +37,7 @@ def _form(request: Request, *, error: str, username: str, status_code: int = 200
     response = state.templates.page(
         "login.html",
         user=None,
+        title="Sign in",
         status_code=status_code,
         csrf=csrf,
         error=error,
@@ -55,7 +57,6 @@ def _form(request: Request, *, error: str, username: str, status_code: int = 200
 @routes.post("/login", name="login")
 async def login(
     request: Request,
-    user: MaybeUser,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -122,8 +123,9 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 
 @routes.post("/logout", name="logout")
-async def logout(request: Request, user: SignedInUser) -> Response:
+async def logout(request: Request) -> Response:
     """End this session."""
+    user = signed_in_user(request)
     if user.session_hash is not None:
         await run_in_threadpool(app_state(request).sessions.remove, user.session_hash)
     response = RedirectResponse("/login", status_code=303)
