@@ -186,8 +186,8 @@ def restore(
     db = open_database(check_schema=False)
     report = backup_service.restore(db, source, checkpoints=load_settings().checkpoints_location)
     console.print(
-        f"restored {source}; audit trail intact ({report.entries} entries, "
-        f"{report.records_checked} records checked)",
+        f"restored {source}; audit trail intact ({report.entries} entries); "
+        f"{report.records_checked} records match their last entry",
         highlight=False,
     )
 

@@ -108,8 +108,9 @@ def chart_as_planned(
     )
 
 
-#: How far from the face's origin a point may be (mm): a face is ~200 mm across.
-_MAX_POSITION_MM = 300.0
+#: How far from the face's origin a point may be (mm): a face is ~200 mm across, a metre is
+#: nonsense (a plan file saying 1e308 mm is refused, not stored).
+_MAX_POSITION_MM = 1000.0
 
 
 def checked_plan_units(plan: Plan) -> Decimal:
