@@ -32,6 +32,9 @@ from dosemap.web.state import AppState
 from dosemap.web.templating import PageCache, Templates
 from dosemap.web.throttle import Throttle
 
+#: Wrong second-factor codes one half-open session may try in a minute before it is ended.
+TOTP_TRIES_PER_MINUTE = 5
+
 #: Every router of the app, in the order they are included.
 ROUTERS = (auth.routes, today.routes, patients.routes, intake.routes)
 
@@ -79,6 +82,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         lockout=LockoutPolicy(attempts=settings.login_attempts, lock_for=settings.lockout),
         templates=Templates(),
         login_throttle=Throttle(settings.login_rate_per_minute),
+        totp_throttle=Throttle(TOTP_TRIES_PER_MINUTE),
         pages=PageCache(),
         access_log=AccessLogWriter(db),
     )

@@ -122,6 +122,11 @@ def signed_in_user(request: Request) -> Principal:
     return principal
 
 
+def signed_in_user_pending(request: Request) -> Principal:
+    """The caller of a second-factor route: password given, TOTP still owed."""
+    return signed_in_user(request)
+
+
 def maybe_user(request: Request) -> Principal | None:
     """The caller, if signed in (for public routes such as the sign-in form)."""
     principal: Principal | None = getattr(request.state, "principal", None)

@@ -29,6 +29,7 @@ class AppState:
     lockout: LockoutPolicy
     templates: Templates
     login_throttle: Throttle
+    totp_throttle: Throttle
     pages: PageCache
     access_log: AccessLogWriter
 

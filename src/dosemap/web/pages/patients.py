@@ -196,13 +196,20 @@ def _patient_content(
     )
 
 
+#: Intake fields that are bookkeeping, not answers.
+_NOT_SHOWN = {"schema_version"}
+
+
 def intake_lines(answers: dict[str, object], prefix: str = "") -> list[tuple[str, str]]:
     """An intake's answers as (question, answer) lines; unanswered questions say so."""
     lines: list[tuple[str, str]] = []
     for key, value in answers.items():
+        if key in _NOT_SHOWN:
+            continue
         label = (prefix + key.replace("_", " ")).strip()
         if isinstance(value, dict):
-            lines += intake_lines(value, label + " › ")
+            # The contraindication answers read as questions of their own, not "answers › …".
+            lines += intake_lines(value, "" if key == "answers" else label + " › ")
         elif isinstance(value, list):
             text = ", ".join(str(v) for v in value if not isinstance(v, dict))
             lines.append((label, text or "none"))
