@@ -90,12 +90,12 @@ def resolve_writer(db: Database, clinic_id: uuid.UUID, ref: str | None) -> str:
     """Who writes, for the audit log: an active staff member named by ``--as`` or
     ``$DOSEMAP_ACTOR`` (required once the clinic has staff; before that, ``setup``)."""
     ref = ref or os.environ.get(ACTOR_ENV)
+    if not staff_service.has_staff(db, clinic_id):
+        return "setup"  # the clinic's first staff member is being added: nobody to name yet
     if not ref:
-        if staff_service.has_staff(db, clinic_id):
-            raise InvalidInputError(
-                "as", "who is acting is not given", f"--as NAME or ${ACTOR_ENV} (active staff)"
-            )
-        return "setup"  # the clinic's first staff member is being added
+        raise InvalidInputError(
+            "as", "who is acting is not given", f"--as NAME or ${ACTOR_ENV} (active staff)"
+        )
     staff_id = resolve_staff(db, clinic_id, ref, "as")
     if not staff_service.is_active(db, clinic_id, staff_id):
         raise InvalidInputError("as", f"staff {staff_id} is deactivated", "an active staff member")
