@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy import select
+
 from dosemap.persistence.models import PhotoRecord
 from dosemap.persistence.repositories._base import ScopedRepository
 
@@ -10,3 +14,12 @@ class PhotoRepository(ScopedRepository[PhotoRecord]):
     """A clinic's photo records; measurements are added through :meth:`add`."""
 
     model = PhotoRecord
+
+    def for_patient(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[PhotoRecord]:
+        """A patient's photo records, oldest first."""
+        rows = self.session.execute(
+            select(PhotoRecord)
+            .where(PhotoRecord.clinic_id == clinic_id, PhotoRecord.patient_id == patient_id)
+            .order_by(PhotoRecord.taken_at, PhotoRecord.created_at)
+        ).scalars()
+        return list(rows)
