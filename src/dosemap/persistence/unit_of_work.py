@@ -40,6 +40,11 @@ from dosemap.persistence.repositories.reporting import Reporting
 from dosemap.persistence.repositories.sessions import SessionRepository
 from dosemap.persistence.repositories.staff import ClinicRepository, StaffRepository
 from dosemap.persistence.repositories.vials import LotRepository, VialRepository
+from dosemap.persistence.repositories.web_intake import (
+    ConsentTextRepository,
+    KioskRepository,
+    PhotoJobRepository,
+)
 
 
 class UnitOfWork:
@@ -67,6 +72,9 @@ class UnitOfWork:
     access_log: AccessLogRepository
     clinic_day: ClinicDay
     exports: ExportQueries
+    kiosk: KioskRepository
+    consent_texts: ConsentTextRepository
+    photo_jobs: PhotoJobRepository
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
@@ -94,6 +102,9 @@ class UnitOfWork:
         self.access_log = AccessLogRepository(session)
         self.clinic_day = ClinicDay(session)
         self.exports = ExportQueries(session)
+        self.kiosk = KioskRepository(session)
+        self.consent_texts = ConsentTextRepository(session)
+        self.photo_jobs = PhotoJobRepository(session)
         return self
 
     def __exit__(
