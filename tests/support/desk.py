@@ -50,7 +50,7 @@ def treat_own(seeded: SeededClinic, side: ClinicSide) -> None:
         seeded.library,
         signer_id=seeded.injector,
         expected_version=row.version,
-        actor="test",
+        actor=str(seeded.injector),
         at=T0 + timedelta(minutes=30),
     )
     event = followups.record_adverse_event(
@@ -100,7 +100,7 @@ def add_desk_records(db: Database, side: ClinicSide) -> None:
             label="B-V1",
             vial_units=Decimal(100),
             diluent_ml=Decimal("2.5"),
-            reconstituted_at=datetime(2030, 1, 1, 9, 0, tzinfo=UTC),
+            reconstituted_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
         ),
         library,
         actor="test",

@@ -93,7 +93,13 @@ def test_reconstitute_a_vial_in_the_clinics_time_zone(world: WebWorld) -> None:
     assert new and new[0].reconstituted_at is not None
     assert new[0].reconstituted_at.isoformat().startswith("2026-12-01T09:30")  # clinic is UTC
     other_lot = client.post(
-        "/vials", data={**form, "diluent_ml": "2.5", "lot_id": str(world.other.records["lot_id"])}
+        "/vials",
+        data={
+            **form,
+            "diluent_ml": "2.5",
+            "label": "V-OTHER",
+            "lot_id": str(world.other.records["lot_id"]),
+        },
     )
     assert other_lot.status_code == 404
 
