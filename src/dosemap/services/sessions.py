@@ -275,8 +275,15 @@ def chart_session(
         return row
 
 
-def _charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
+def charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
+    """The session's plan with the charted points, its totals recomputed from them (a chart
+    that differs from the plan is checked, signed and printed as charted, never against the
+    planned summary, which DM109 would find contradicts the points)."""
+    from dosemap.domain.planning.planner import plan_dead_space_ul, summarise
+
     plan = Plan.model_validate(row.plan)
+    if not points:
+        return plan
     charted = tuple(
         PlannedPoint(
             number=p.number,
@@ -292,7 +299,22 @@ def _charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
         )
         for p in points
     )
-    return plan.model_copy(update={"points": charted})
+    zones = []
+    for z in plan.summary.zones:
+        mine = [p for p in charted if p.zone == z.zone]
+        zones.append(
+            z.model_copy(
+                update={
+                    "points": len(mine),
+                    "volume_ul": sum((p.volume_ul for p in mine), Decimal(0)),
+                    "units": sum((p.units for p in mine), Decimal(0)),
+                }
+            )
+        )
+    summary = summarise(
+        plan.request, plan.mix, charted, tuple(zones), dead_space_ul=plan_dead_space_ul(plan)
+    )
+    return plan.model_copy(update={"points": charted, "summary": summary})
 
 
 def recorded_treatments(
@@ -327,7 +349,7 @@ def safety_inputs(
     record's own earlier sessions merged into its history, and the context with the vials
     actually used."""
     points = uow.sessions.chart_points(row.id)
-    plan = _charted_plan(row, points) if points else Plan.model_validate(row.plan)
+    plan = charted_plan(row, points)
     at = row.performed_at or row.scheduled_at
     intake_row = uow.patients.latest_intake(row.clinic_id, row.patient_id, at)
     intake: IntakeAnswers | None = None

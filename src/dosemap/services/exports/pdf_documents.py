@@ -22,7 +22,7 @@ from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.concentration import reconstitute
 from dosemap.domain.evidence import Cited
 from dosemap.domain.library.catalog import Library
-from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint
+from dosemap.domain.plan import Plan
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import (
     ChartPoint,
@@ -41,6 +41,7 @@ from dosemap.services.exports.pdf_engine import (
     paper_size,
     render_pdf,
 )
+from dosemap.services.sessions import charted_plan
 
 # --------------------------------------------------------------------------- number forms
 
@@ -121,47 +122,6 @@ def _product_name(library: Library, product: str) -> str:
         return library.product(product).name
     except LookupError:
         return product
-
-
-def charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
-    """The session's plan with the charted points and totals recomputed from them (the picture
-    shows what was done, not what was planned)."""
-    from dosemap.domain.planning.planner import plan_dead_space_ul, summarise
-
-    plan = Plan.model_validate(row.plan)
-    if not points:
-        return plan
-    charted = tuple(
-        PlannedPoint(
-            number=p.number,
-            zone=p.zone,
-            position_mm=(p.x_mm, p.y_mm, p.z_mm),
-            anchor=MeshAnchor(
-                vertices=tuple(p.anchor["vertices"]), weights=tuple(p.anchor["weights"])
-            ),
-            technique=p.technique,
-            depth=p.depth,
-            volume_ul=p.volume_ul,
-            units=p.units,
-        )
-        for p in points
-    )
-    zones = []
-    for z in plan.summary.zones:
-        mine = [p for p in charted if p.zone == z.zone]
-        zones.append(
-            z.model_copy(
-                update={
-                    "points": len(mine),
-                    "volume_ul": sum((p.volume_ul for p in mine), Decimal(0)),
-                    "units": sum((p.units for p in mine), Decimal(0)),
-                }
-            )
-        )
-    summary = summarise(
-        plan.request, plan.mix, charted, tuple(zones), dead_space_ul=plan_dead_space_ul(plan)
-    )
-    return plan.model_copy(update={"points": charted, "summary": summary})
 
 
 def _picture(plan: Plan, library: Library) -> bytes | None:
