@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from dosemap.persistence.db import Database
 from dosemap.persistence.repositories.audit import AuditLog
 from dosemap.persistence.repositories.bulk import BulkWriter
+from dosemap.persistence.repositories.charting import ChartingRepository
 from dosemap.persistence.repositories.exports import ExportQueries
 from dosemap.persistence.repositories.followups import FollowUpRepository
 from dosemap.persistence.repositories.patients import PatientRepository
@@ -52,6 +53,7 @@ class UnitOfWork:
     audit: AuditLog
     bulk: BulkWriter
     exports: ExportQueries
+    charting: ChartingRepository
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
@@ -74,6 +76,7 @@ class UnitOfWork:
         self.audit = AuditLog(session)
         self.bulk = BulkWriter(session)
         self.exports = ExportQueries(session)
+        self.charting = ChartingRepository(session)
         return self
 
     def __exit__(

@@ -1,0 +1,352 @@
+"""Chart mode and the session's plan: taps saved one by one, edits and acknowledgements.
+
+Every tap is written as it happens under the id the device made for it: the same tap sent
+twice (a lost answer, an offline queue replayed) is written once. A tap carries the session
+version the device last saw; a tap from a device that missed another device's write is refused
+with the optimistic-locking conflict (never applied over it), and the device shows it. When the
+treatment is over, :func:`finish_chart` turns the taps into the chart
+(:func:`dosemap.services.sessions.chart_session`): the points done, at their µL, from their vial.
+
+The session's plan is edited while the session is only planned; every edit and acknowledgement
+is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from dosemap.domain.charting import PointState, Tap, TapAction, replay
+from dosemap.domain.dosing import units_for_volume
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.library import Library
+from dosemap.domain.library.models import Severity
+from dosemap.domain.plan import Plan
+from dosemap.domain.plan_edit import PlanEdit, apply_edits
+from dosemap.domain.plan_review import Acknowledgement, PlanReview, finding_key, review_plan
+from dosemap.persistence.audit import snapshot
+from dosemap.persistence.db import Database
+from dosemap.persistence.errors import RecordLockedError
+from dosemap.persistence.models import ChartTap, PlanAcknowledgement, TreatmentSession
+from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
+from dosemap.resources import template_mesh
+from dosemap.services._common import Input, check_version, now
+from dosemap.services.sessions import (
+    ChartInput,
+    ChartPointInput,
+    chart_session,
+    mix_label,
+    safety_inputs,
+)
+
+_Q = Decimal("0.0001")
+
+
+class TapInput(Input):
+    """One tap from chart mode; ``id`` is made by the device (a UUID) and never reused."""
+
+    id: uuid.UUID
+    point_number: int = Field(ge=1)
+    action: Literal["done", "skipped", "undo"]
+    volume_ul: Decimal | None = Field(default=None, gt=0, le=1000, decimal_places=1)
+    vial_id: uuid.UUID | None = None
+    tapped_at: AwareDatetime
+
+
+@dataclass(frozen=True)
+class TapResult:
+    """The session version after the tap, and whether it had been recorded already."""
+
+    version: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """A session's plan as the editor and chart mode see it."""
+
+    session_id: uuid.UUID
+    patient_id: uuid.UUID
+    status: str
+    version: int
+    plan: Plan
+    acknowledgements: tuple[Acknowledgement, ...]
+    points: dict[int, PointState]  # chart mode's state of each point
+
+
+def _acks(uow: UnitOfWork, row: TreatmentSession) -> tuple[Acknowledgement, ...]:
+    return tuple(
+        Acknowledgement(
+            code=a.code,
+            zone=a.zone,
+            point_numbers=tuple(a.point_numbers["numbers"]),
+            by=a.acknowledged_by_name,
+            at=a.acknowledged_at,
+            reason=a.reason,
+        )
+        for a in uow.charting.acknowledgements(row.id)
+    )
+
+
+def _taps(uow: UnitOfWork, row: TreatmentSession) -> list[Tap]:
+    return [
+        Tap(t.point_number, TapAction(t.action), t.volume_ul, t.vial_id)
+        for t in uow.charting.taps(row.id)
+    ]
+
+
+def _session_plan(uow: UnitOfWork, row: TreatmentSession) -> SessionPlan:
+    plan = Plan.model_validate(row.plan)
+    return SessionPlan(
+        session_id=row.id,
+        patient_id=row.patient_id,
+        status=row.status,
+        version=row.version,
+        plan=plan,
+        acknowledgements=_acks(uow, row),
+        points=replay(plan, _taps(uow, row)),
+    )
+
+
+def session_plan(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> SessionPlan:
+    """The session's plan, acknowledgements and chart-mode state."""
+    with reading(db) as uow:
+        return _session_plan(uow, uow.sessions.get(clinic_id, session_id))
+
+
+def review_session_plan(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID, library: Library
+) -> PlanReview:
+    """The live panel for the session's plan, with the patient's intake and its acks."""
+    with reading(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        _, intake, context = safety_inputs(uow, row)
+        return review_plan(
+            Plan.model_validate(row.plan),
+            library,
+            mesh=template_mesh(),
+            intake=intake,
+            context=context,
+            acknowledgements=_acks(uow, row),
+        )
+
+
+def edit_session_plan(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    edits: Sequence[PlanEdit],
+    library: Library,
+    *,
+    expected_version: int,
+    actor: str,
+) -> SessionPlan:
+    """Apply ``edits`` to a planned session's plan (all or none); audited."""
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        check_version(row, expected_version, "session")
+        if row.status != "planned":
+            raise RecordLockedError(
+                f"session {row.id} is {row.status}: its plan can no longer be edited"
+            )
+        if uow.charting.taps(row.id):
+            raise RecordLockedError(f"session {row.id} is being charted: the plan is fixed")
+        before = uow.sessions.snapshot(row)
+        edited = apply_edits(Plan.model_validate(row.plan), edits, library, template_mesh())
+        row.plan = edited.model_dump(mode="json")
+        row.planned_units = edited.summary.total_units.quantize(_Q)
+        row.updated_at = now()
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="edit_plan",
+            entity="session",
+            entity_id=row.id,
+            before=before,
+            after=lambda: uow.sessions.snapshot(row),
+        )
+        return _session_plan(uow, row)
+
+
+def acknowledge_warning(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    library: Library,
+    *,
+    code: str,
+    zone: str | None,
+    point_numbers: tuple[int, ...],
+    reason: str,
+    staff_id: uuid.UUID,
+    actor: str,
+) -> Acknowledgement:
+    """Record that ``staff_id`` accepts a current warning, and why (a block cannot be)."""
+    if not reason.strip():
+        raise InvalidInputError("reason", "is empty", "why the warning is accepted")
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        staff = uow.staff.get(clinic_id, staff_id)
+        _, intake, context = safety_inputs(uow, row)
+        plan = Plan.model_validate(row.plan)
+        key = (code, zone, tuple(point_numbers))
+        review = review_plan(plan, library, mesh=template_mesh(), intake=intake, context=context)
+        found = next((r.finding for r in review.findings if finding_key(r.finding) == key), None)
+        if found is None or found.severity is Severity.INFO:
+            raise InvalidInputError("code", f"no current warning {code} there", "a warning")
+        if found.severity is Severity.BLOCK:
+            raise InvalidInputError(
+                "code", f"{code} blocks", "a warning (a block is resolved, not accepted)"
+            )
+        stamp = now()
+        name = staff.display_name
+        record = PlanAcknowledgement(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            session_id=row.id,
+            code=code,
+            zone=zone,
+            point_numbers={"numbers": list(point_numbers)},
+            reason=reason.strip(),
+            acknowledged_by=staff.id,
+            acknowledged_by_name=name[:200],
+            acknowledged_at=stamp,
+        )
+        uow.charting.add(record)
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="acknowledge",
+            entity="session",
+            entity_id=row.id,
+            before=None,
+            after=record,
+        )
+        return Acknowledgement(
+            code=code,
+            zone=zone,
+            point_numbers=tuple(point_numbers),
+            by=record.acknowledged_by_name,
+            at=stamp,
+            reason=record.reason,
+        )
+
+
+def record_tap(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    tap: TapInput,
+    *,
+    expected_version: int,
+    actor: str,
+) -> TapResult:
+    """Save one tap (idempotent by its id; see the module docstring)."""
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        existing = uow.charting.tap(tap.id)
+        if existing is not None:
+            if existing.session_id != row.id:
+                raise InvalidInputError("id", "is the id of another session's tap", "a new UUID")
+            return TapResult(row.version, duplicate=True)
+        check_version(row, expected_version, "session")
+        if row.status == "signed":
+            raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
+        numbers = {p["number"] for p in row.plan["points"]}
+        if tap.point_number not in numbers:
+            raise InvalidInputError(
+                "point_number", f"no point {tap.point_number}", "a planned point"
+            )
+        if tap.vial_id is not None and uow.vials.find(clinic_id, tap.vial_id) is None:
+            raise InvalidInputError("vial_id", "no such vial in this clinic", "an opened vial's id")
+        stamp = now()
+        record = ChartTap(
+            id=tap.id,
+            clinic_id=clinic_id,
+            session_id=row.id,
+            seq=uow.charting.next_seq(row.id),
+            point_number=tap.point_number,
+            action=tap.action,
+            volume_ul=tap.volume_ul,
+            vial_id=tap.vial_id,
+            tapped_at=tap.tapped_at,
+            recorded_at=stamp,
+            actor=actor[:80],
+        )
+        uow.charting.add(record)
+        row.updated_at = stamp  # a new version: another device's stale tap is a conflict
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="tap",
+            entity="session",
+            entity_id=row.id,
+            before=None,
+            after=lambda: snapshot(record),
+        )
+        return TapResult(row.version, duplicate=False)
+
+
+def chart_from_taps(plan: Plan, points: dict[int, PointState]) -> tuple[ChartPointInput, ...]:
+    """The chart points of the taps: every point done, at its µL, from its vial."""
+    label = mix_label(plan)[:200]
+    chart = []
+    for p in plan.points:
+        state = points[p.number]
+        if state.state != "done":
+            continue
+        if state.vial_id is None:
+            raise InvalidInputError(
+                f"points[{p.number}].vial_id", "point done without a vial", "the vial it came from"
+            )
+        units = units_for_volume(state.volume_ul, plan.mix.units_per_ml)
+        chart.append(
+            ChartPointInput(
+                number=p.number,
+                zone=p.zone,
+                position_mm=p.position_mm,
+                anchor=p.anchor,
+                technique=p.technique,
+                depth=p.depth,
+                volume_ul=state.volume_ul.quantize(_Q),
+                units=units.quantize(_Q),
+                mix=label,
+                vial_id=state.vial_id,
+            )
+        )
+    if not chart:
+        raise InvalidInputError("points", "no point is marked done", "at least one point done")
+    return tuple(chart)
+
+
+def finish_chart(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    library: Library,
+    *,
+    performed_at: datetime,
+    pain_score: int | None,
+    numbing: str | None,
+    notes: str | None,
+    expected_version: int,
+    actor: str,
+) -> TreatmentSession:
+    """Write the chart from the taps (status ``charted``; signing is a separate step)."""
+    current = session_plan(db, clinic_id, session_id)
+    chart = ChartInput(
+        performed_at=performed_at,
+        points=chart_from_taps(current.plan, current.points),
+        pain_score=pain_score,
+        numbing=numbing or None,
+        aftercare=notes or None,
+    )
+    return chart_session(
+        db, clinic_id, session_id, chart, library, expected_version=expected_version, actor=actor
+    )
