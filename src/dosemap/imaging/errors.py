@@ -13,6 +13,7 @@ PHOTO_ERROR_CODES = (
     "multiple_faces",
     "face_too_small",
     "head_pose",
+    "orientation",
     "eyes_closed",
 )
 

@@ -201,7 +201,9 @@ class MediaPipeDetector:
     """MediaPipe Face Mesh, static-image mode, iris refinement on (478 landmarks).
 
     Looks for up to two faces so that a second face is reported instead of silently ignored.
-    Not thread-safe; make one per process (see :mod:`dosemap.imaging.batch`).
+    Also scores faces with MediaPipe's BlazeFace detector (:meth:`face_score`), the second
+    opinion :mod:`dosemap.imaging.orientation` needs to tell an upside-down face. Not
+    thread-safe; make one per process (see :mod:`dosemap.imaging.batch`).
     """
 
     def __init__(self, *, min_detection_confidence: float = 0.5, quiet: bool = True) -> None:
@@ -216,6 +218,7 @@ class MediaPipeDetector:
                 refine_landmarks=True,
                 min_detection_confidence=min_detection_confidence,
             )
+        self._scorer: Any = None  # BlazeFace, built on first use
 
     def detect(self, image_rgb: UInt8Array) -> FaceLandmarks:
         """See :meth:`Detector.detect`."""
@@ -232,9 +235,21 @@ class MediaPipeDetector:
         with native_stderr_silenced(self._quiet):
             return self._mesh.process(np.ascontiguousarray(image_rgb))
 
+    def face_score(self, image_rgb: UInt8Array) -> float:
+        """BlazeFace's best face score in ``image_rgb`` (see
+        :class:`dosemap.imaging.orientation.FaceScorer`)."""
+        if self._scorer is None:
+            from dosemap.imaging.orientation import BlazeFaceScorer  # it imports this module
+
+            self._scorer = BlazeFaceScorer(quiet=self._quiet)
+        score: float = self._scorer.face_score(image_rgb)
+        return score
+
     def close(self) -> None:
-        """Free the model's graph."""
+        """Free the models' graphs."""
         self._mesh.close()
+        if self._scorer is not None:
+            self._scorer.close()
 
     def __enter__(self) -> MediaPipeDetector:
         return self

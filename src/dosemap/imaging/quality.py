@@ -27,6 +27,7 @@ from dosemap.domain.photo_geometry import (
 from dosemap.imaging.errors import PhotoError
 from dosemap.imaging.intake import Photo
 from dosemap.imaging.landmarks import Detector, FaceLandmarks
+from dosemap.imaging.orientation import FaceScorer, Orientation, anatomy_problem, check_orientation
 from dosemap.resources import template_mesh
 
 FloatArray = npt.NDArray[np.float64]
@@ -56,6 +57,11 @@ class CaptureLimits:
     min_eye_aspect_ratio: float = 0.12
     min_sharpness: float = 60.0
     max_clipped_fraction: float = 0.02
+    # BlazeFace's score of the face as the mesh has it up must beat every other quarter turn
+    # by this much. On the 24 test faces and their mirror images, upright within 15°: by 0.09
+    # or more; every copy rotated 30-330° that the mesh still fitted: by 0.03 at most
+    # (docs/photos.md, the rotation sweep).
+    orientation_margin: float = 0.06
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class PhotoAnalysis:
     scale: IrisScale
     pose: HeadPose
     quality: CaptureQuality
+    orientation: Orientation | None = None  # None: the detector could not score faces
 
 
 def face_mask(landmarks_xy: FloatArray, shape: tuple[int, int]) -> UInt8Array:
@@ -173,18 +180,28 @@ def _pose_model() -> PoseModel:
 
 
 def inspect_photo(
-    photo: Photo, detector: Detector, *, limits: CaptureLimits | None = None
+    photo: Photo,
+    detector: Detector,
+    *,
+    limits: CaptureLimits | None = None,
+    scorer: FaceScorer | None = None,
 ) -> PhotoAnalysis:
     """Find the face, check that it can be measured, and report capture quality.
 
-    Landmarks are found on ``photo.detect_rgb`` and returned in full-resolution pixels.
+    Landmarks are found on ``photo.detect_rgb`` and returned in full-resolution pixels. The
+    face's orientation is checked apart from the mesh (:mod:`dosemap.imaging.orientation`) by
+    ``scorer``, by default the detector itself when it can score faces (MediaPipe's does); a
+    detector that cannot (recorded landmarks) gets the anatomy check only.
 
     Raises
     ------
     PhotoError
-        ``no_face``, ``multiple_faces``, ``face_too_small``, ``head_pose`` or ``eyes_closed``.
+        ``no_face``, ``multiple_faces``, ``orientation``, ``face_too_small``, ``head_pose`` or
+        ``eyes_closed``.
     """
     limits = limits or CaptureLimits()
+    if scorer is None and isinstance(detector, FaceScorer):
+        scorer = detector
     try:
         found = detector.detect(photo.detect_rgb)
     except PhotoError as exc:
@@ -194,6 +211,12 @@ def inspect_photo(
     landmarks = found.scaled_to(photo.size)
     xy = landmarks.xy
     face_width = float(np.ptp(xy[:FACE_LANDMARKS, 0]))
+    problem = anatomy_problem(xy)
+    if problem is not None:
+        raise PhotoError(
+            "orientation", f"face upside down: {problem}",
+            "an upright face (rotate the photo)", source=photo.source,
+        )  # fmt: skip
     scale = iris_scale(xy)
     pose = estimate_pose(xy, _pose_model())
     # A face on its side is a rotated photo (often a wrong EXIF orientation), whatever its
@@ -206,6 +229,19 @@ def inspect_photo(
             f"an upright face, |roll| <= {limits.max_roll_deg:.0f}°",
             source=photo.source,
         )
+    orientation = None
+    if scorer is not None:
+        orientation = check_orientation(
+            photo.detect_rgb, found.xy, scorer, margin=limits.orientation_margin
+        )
+        if not orientation.upright:
+            raise PhotoError(
+                "orientation",
+                f"face {orientation.verdict} to a second face detector (scores "
+                f"{orientation.describe()}); the face mesh cannot tell",
+                "an upright face (rotate the photo so the face is the right way up)",
+                source=photo.source,
+            )
     iris = scale.iris_diameter_px
     if face_width < limits.min_face_width_px or iris < limits.min_iris_diameter_px:
         face_places = _places(face_width, limits.min_face_width_px)
@@ -237,7 +273,14 @@ def inspect_photo(
             source=photo.source,
         )
     quality = _quality(photo, found, face_width, scale, pose, ear, limits)
-    return PhotoAnalysis(photo=photo, landmarks=landmarks, scale=scale, pose=pose, quality=quality)
+    return PhotoAnalysis(
+        photo=photo,
+        landmarks=landmarks,
+        scale=scale,
+        pose=pose,
+        quality=quality,
+        orientation=orientation,
+    )
 
 
 def _quality(
