@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The clinic web app on http://127.0.0.1:8000 with the demo clinic (one login per role printed).
 run: $(STAMP)
-	$(BIN)/dosemap demo
+	$(BIN)/dosemap serve --demo
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -n 2 -q

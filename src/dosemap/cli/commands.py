@@ -65,6 +65,10 @@ COMMANDS: dict[str, Entry] = {
         "dosemap.cli.demo:app",
         "The demo: a full-face plan and a demo clinic (what `make run` runs).",
     ),
+    "serve": Entry(
+        "dosemap.cli.serve:serve",
+        "Run the clinic web app (uvicorn); settings come from DOSEMAP_* variables.",
+    ),
     "photos": Entry(
         "dosemap.cli.photos:app",
         "Patient photos: capture quality, iris scale, skin metrics, before/after.",

@@ -209,7 +209,10 @@ class ProductLot(Versioned, Base):
 
     __tablename__ = "product_lots"
     __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
-    __table_args__ = (UniqueConstraint("clinic_id", "lot_number", "product"),)
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "lot_number", "product"),
+        Index(None, "clinic_id", "expires_on"),  # lots expiring soon (the Today page)
+    )
 
     id: Mapped[uuid.UUID] = _id()
     clinic_id: Mapped[uuid.UUID] = _clinic_fk()
@@ -260,6 +263,7 @@ class TreatmentSession(Versioned, Base):
         CheckConstraint("pain_score IS NULL OR (pain_score BETWEEN 0 AND 10)", name="pain_score"),
         Index(None, "clinic_id", "patient_id", "performed_at"),
         Index(None, "clinic_id", "performed_at"),
+        Index(None, "clinic_id", "scheduled_at"),  # the web app's Today page
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -529,3 +533,92 @@ class ChartTap(Base):
     tapped_at: Mapped[datetime]  # the device's clock
     recorded_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(80))
+
+
+# --- The web app's accounts, sessions, access log and tokens (migration 0002) -------------------
+
+
+class UserAccount(Versioned, Base):
+    """A login to the web app: one person at one clinic, with one role.
+
+    ``staff_id`` links the account to the staff member it acts as (an auditor may have none).
+    Usernames are unique across the deployment, so a login names one clinic.
+    """
+
+    __tablename__ = "user_accounts"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'prescriber', 'injector', 'front_desk', 'auditor')", name="role"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie token, never the token itself."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_accounts.id"), index=True)
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    pending_totp: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute lifetime's end
+
+
+class AccessLogEntry(Base):
+    """One read of a patient's record: who, when, what (beside the audit chain of writes)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index(None, "clinic_id", "at"), Index(None, "entity", "entity_id"))
+
+    id: Mapped[uuid.UUID] = _id()
+    at: Mapped[datetime]
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_accounts.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    via: Mapped[str] = mapped_column(String(80))  # the page or API route that showed it
+
+
+class AccessToken(Base):
+    """A personal access token for scripts: hashed at rest, scoped, revocable."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated permission names
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class ClinicWebPolicy(Base):
+    """A clinic's sign-in policy: which roles must use a second factor (TOTP)."""
+
+    __tablename__ = "clinic_web_policies"
+
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    totp_required_roles: Mapped[str] = mapped_column(String(200), default="")

@@ -20,9 +20,16 @@ from typing import Self
 from sqlalchemy.orm import Session
 
 from dosemap.persistence.db import Database
+from dosemap.persistence.repositories.accounts import (
+    AccessLogRepository,
+    AccessTokenRepository,
+    AccountRepository,
+    WebSessionRepository,
+)
 from dosemap.persistence.repositories.audit import AuditLog
 from dosemap.persistence.repositories.bulk import BulkWriter
 from dosemap.persistence.repositories.charting import ChartingRepository
+from dosemap.persistence.repositories.clinic_day import ClinicDay
 from dosemap.persistence.repositories.exports import ExportQueries
 from dosemap.persistence.repositories.followups import FollowUpRepository
 from dosemap.persistence.repositories.patients import PatientRepository
@@ -52,6 +59,11 @@ class UnitOfWork:
     reporting: Reporting
     audit: AuditLog
     bulk: BulkWriter
+    accounts: AccountRepository
+    web_sessions: WebSessionRepository
+    access_tokens: AccessTokenRepository
+    access_log: AccessLogRepository
+    clinic_day: ClinicDay
     exports: ExportQueries
     charting: ChartingRepository
 
@@ -75,6 +87,11 @@ class UnitOfWork:
         self.reporting = Reporting(session)
         self.audit = AuditLog(session)
         self.bulk = BulkWriter(session)
+        self.accounts = AccountRepository(session)
+        self.web_sessions = WebSessionRepository(session)
+        self.access_tokens = AccessTokenRepository(session)
+        self.access_log = AccessLogRepository(session)
+        self.clinic_day = ClinicDay(session)
         self.exports = ExportQueries(session)
         self.charting = ChartingRepository(session)
         return self

@@ -1,0 +1,197 @@
+"""Web logins: accounts with argon2id password hashes, sign-in with throttling and lockout.
+
+Password hashing (argon2id, argon2-cffi's RFC 9106 low-memory profile) happens only when a
+password is set or checked: signing in, never per request. A request is recognised by its
+session or access token, looked up by SHA-256 (see :mod:`dosemap.services.signin`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import Field
+
+from dosemap.domain.errors import InvalidInputError
+from dosemap.persistence.db import Database
+from dosemap.persistence.models import UserAccount
+from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.services._common import Input, now
+
+#: The web app's roles (``dosemap.web.permissions`` says what each may do).
+Role = Literal["admin", "prescriber", "injector", "front_desk", "auditor"]
+ROLES: tuple[Role, ...] = ("admin", "prescriber", "injector", "front_desk", "auditor")
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()  # argon2id, time 3, 64 MiB, 4 lanes
+# Checked against when the username is unknown, so that both answers take as long.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class AccountInput(Input):
+    """A new web login."""
+
+    username: str = Field(min_length=3, max_length=80, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    display_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=200)
+    staff_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """How many wrong passwords in a row lock an account, and for how long."""
+
+    attempts: int = 5
+    lock_for: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account as the Staff page and the sign-in flow see it (no hash, no secret)."""
+
+    id: uuid.UUID
+    clinic_id: uuid.UUID
+    staff_id: uuid.UUID | None
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    has_totp: bool
+    locked_until: datetime | None
+
+
+def _view(row: UserAccount) -> AccountView:
+    return AccountView(
+        row.id,
+        row.clinic_id,
+        row.staff_id,
+        row.username,
+        row.display_name,
+        row.role,
+        row.active,
+        row.totp_secret is not None,
+        row.locked_until,
+    )
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def create_account(
+    db: Database, clinic_id: uuid.UUID, data: AccountInput, *, actor: str
+) -> AccountView:
+    """Add a web login to the clinic (the username must be free in the whole deployment)."""
+    password_hash = hash_password(data.password)
+    with writing(db) as uow:
+        uow.clinics.get(clinic_id)
+        if uow.accounts.by_username(data.username) is not None:
+            raise InvalidInputError("username", "is taken", "a username no one else has")
+        if data.staff_id is not None:
+            uow.staff.get(clinic_id, data.staff_id)
+        row = UserAccount(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            staff_id=data.staff_id,
+            username=data.username,
+            display_name=data.display_name,
+            role=data.role,
+            password_hash=password_hash,
+            active=True,
+            failed_logins=0,
+            created_at=now(),
+        )
+        uow.accounts.add(row)
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="user_account",
+            entity_id=row.id,
+            before=None,
+            after=row,
+        )
+        return _view(row)
+
+
+def accounts_of(db: Database, clinic_id: uuid.UUID) -> list[AccountView]:
+    """The clinic's web logins."""
+    with reading(db) as uow:
+        return [_view(row) for row in uow.accounts.of_clinic(clinic_id)]
+
+
+def find_account(db: Database, username: str) -> AccountView | None:
+    """The account called ``username``, if any."""
+    with reading(db) as uow:
+        row = uow.accounts.by_username(username)
+        return None if row is None else _view(row)
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of a password check. ``account`` is set only when the password was right."""
+
+    account: AccountView | None
+    needs_totp: bool = False
+    locked_until: datetime | None = None
+    totp_setup_required: bool = False
+
+
+def check_password(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    at: datetime | None = None,
+    lockout: LockoutPolicy = LockoutPolicy(),
+) -> SignInResult:
+    """Check a username and password, counting failures towards a lockout.
+
+    A locked account is refused even with the right password until its lock ends. The answer
+    never says whether the username exists.
+    """
+    at = at or now()
+    with reading(db) as uow:
+        row = uow.accounts.by_username(username)
+        stored = row.password_hash if row is not None and row.active else _DUMMY_HASH
+        locked = row.locked_until if row is not None else None
+    if locked is not None and locked > at:
+        _hasher_verify(_DUMMY_HASH, password)  # the same work as any other answer
+        return SignInResult(None, locked_until=locked)
+    ok = _hasher_verify(stored, password) and row is not None and row.active
+    if row is None:
+        return SignInResult(None)
+    with writing(db) as uow:
+        account = uow.accounts.get(row.clinic_id, row.id)
+        if account is None:
+            return SignInResult(None)
+        if not ok:
+            account.failed_logins += 1
+            if account.failed_logins >= lockout.attempts:
+                account.locked_until = at + lockout.lock_for
+                account.failed_logins = 0
+                return SignInResult(None, locked_until=account.locked_until)
+            return SignInResult(None)
+        if account.failed_logins or account.locked_until is not None:
+            account.failed_logins = 0
+            account.locked_until = None
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = _hasher.hash(password)
+        required = account.role in uow.accounts.totp_required_roles(account.clinic_id)
+        view = _view(account)
+    if required and not view.has_totp:
+        return SignInResult(None, totp_setup_required=True)
+    return SignInResult(view, needs_totp=view.has_totp)
+
+
+def _hasher_verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False

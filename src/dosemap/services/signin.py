@@ -1,0 +1,279 @@
+"""Signed-in sessions and personal access tokens: what the web app checks on every request.
+
+A browser holds a random token in a cookie; the server keeps only its SHA-256, so a stolen
+database or Redis dump opens no session. Checking a request is one indexed look-up by that
+hash (no password hashing), plus a write at most once a minute to move the idle clock.
+
+Sessions live in the database by default, or in Redis when ``DOSEMAP_REDIS_URL`` is set
+(:class:`RedisSessionStore`); both sit behind :class:`SessionStore`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from dosemap.persistence.db import Database
+from dosemap.persistence.models import WebSession
+from dosemap.persistence.repositories.accounts import SignedIn
+from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.services._common import now
+from dosemap.services.accounts import AccountView
+
+__all__ = [
+    "DatabaseSessionStore",
+    "Principal",
+    "RedisSessionStore",
+    "SessionPolicy",
+    "SessionStore",
+    "SignedIn",
+    "hash_token",
+    "new_token",
+]
+
+
+def new_token(prefix: str = "") -> str:
+    """A fresh random token (256 bits)."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """What is stored for ``token``: its SHA-256 in hex (a random token needs no slow hash)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long a session lives: idle timeout and absolute lifetime."""
+
+    idle: timedelta = timedelta(minutes=15)
+    absolute: timedelta = timedelta(hours=12)
+
+    @property
+    def touch_every(self) -> timedelta:
+        """How stale ``last_seen_at`` may get before a request rewrites it (at most a tenth of
+        the idle timeout, so a session never lives longer than the timeout says)."""
+        return min(timedelta(minutes=1), self.idle / 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: a signed-in person (``csrf_token`` set) or a script's access token
+    (``scopes`` set, no CSRF: no cookie is involved)."""
+
+    user_id: uuid.UUID
+    clinic_id: uuid.UUID
+    staff_id: uuid.UUID | None
+    username: str
+    display_name: str
+    role: str
+    csrf_token: str | None = None
+    session_hash: str | None = None
+    scopes: frozenset[str] | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this person (the staff id when there is one)."""
+        return str(self.staff_id or self.user_id)
+
+
+class SessionStore(Protocol):
+    """Where signed-in sessions are kept."""
+
+    def create(self, account: AccountView, *, pending_totp: bool, policy: SessionPolicy) -> str:
+        """Start a session; returns the cookie token (shown once, never stored)."""
+
+    def lookup(self, token_hash: str) -> SignedIn | None:
+        """The session with this token hash and its account, or ``None``."""
+
+    def touch(self, token_hash: str, at: datetime) -> None:
+        """Move the idle clock."""
+
+    def clear_pending_totp(self, token_hash: str) -> None:
+        """The second factor was given."""
+
+    def remove(self, token_hash: str) -> None:
+        """End one session."""
+
+    def remove_all_of(self, user_id: uuid.UUID) -> None:
+        """End every session of a person."""
+
+
+class DatabaseSessionStore:
+    """Sessions in the ``web_sessions`` table (the default)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, account: AccountView, *, pending_totp: bool, policy: SessionPolicy) -> str:
+        token = new_token()
+        at = now()
+        with writing(self.db) as uow:
+            uow.web_sessions.add(
+                WebSession(
+                    token_hash=hash_token(token),
+                    user_id=account.id,
+                    clinic_id=account.clinic_id,
+                    csrf_token=new_token(),
+                    pending_totp=pending_totp,
+                    created_at=at,
+                    last_seen_at=at,
+                    expires_at=at + policy.absolute,
+                )
+            )
+        return token
+
+    def lookup(self, token_hash: str) -> SignedIn | None:
+        with reading(self.db) as uow:
+            return uow.web_sessions.signed_in(token_hash)
+
+    def touch(self, token_hash: str, at: datetime) -> None:
+        with writing(self.db) as uow:
+            uow.web_sessions.touch(token_hash, at)
+
+    def clear_pending_totp(self, token_hash: str) -> None:
+        with writing(self.db) as uow:
+            uow.web_sessions.clear_pending_totp(token_hash)
+
+    def remove(self, token_hash: str) -> None:
+        with writing(self.db) as uow:
+            uow.web_sessions.remove(token_hash)
+
+    def remove_all_of(self, user_id: uuid.UUID) -> None:
+        with writing(self.db) as uow:
+            uow.web_sessions.remove_all_of(user_id)
+
+
+class RedisSessionStore:
+    """Sessions in Redis (``DOSEMAP_REDIS_URL``): a key per session that expires with the idle
+    timeout, and a set per person so that all of one person's sessions can be ended."""
+
+    def __init__(self, url: str, *, prefix: str = "dosemap:session:") -> None:
+        import redis  # only when Redis is configured
+
+        self.client: Any = redis.Redis.from_url(url)
+        self.prefix = prefix
+        self._ttl_s = 12 * 3600
+
+    def _key(self, token_hash: str) -> str:
+        return self.prefix + token_hash
+
+    def _user_key(self, user_id: uuid.UUID | str) -> str:
+        return f"{self.prefix}user:{user_id}"
+
+    def create(self, account: AccountView, *, pending_totp: bool, policy: SessionPolicy) -> str:
+        token = new_token()
+        token_hash = hash_token(token)
+        at = now()
+        data = {
+            "user_id": str(account.id),
+            "clinic_id": str(account.clinic_id),
+            "staff_id": str(account.staff_id) if account.staff_id else None,
+            "username": account.username,
+            "display_name": account.display_name,
+            "role": account.role,
+            "active": account.active,
+            "csrf_token": new_token(),
+            "pending_totp": pending_totp,
+            "created_at": at.isoformat(),
+            "last_seen_at": at.isoformat(),
+            "expires_at": (at + policy.absolute).isoformat(),
+        }
+        ttl = int(policy.absolute.total_seconds())
+        pipe = self.client.pipeline()
+        pipe.set(self._key(token_hash), json.dumps(data), ex=ttl)
+        pipe.sadd(self._user_key(account.id), token_hash)
+        pipe.expire(self._user_key(account.id), ttl)
+        pipe.execute()
+        return token
+
+    def lookup(self, token_hash: str) -> SignedIn | None:
+        raw = self.client.get(self._key(token_hash))
+        if raw is None:
+            return None
+        d = json.loads(raw)
+        return SignedIn(
+            token_hash=token_hash,
+            user_id=uuid.UUID(d["user_id"]),
+            clinic_id=uuid.UUID(d["clinic_id"]),
+            staff_id=uuid.UUID(d["staff_id"]) if d["staff_id"] else None,
+            username=d["username"],
+            display_name=d["display_name"],
+            role=d["role"],
+            active=bool(d["active"]),
+            csrf_token=d["csrf_token"],
+            pending_totp=bool(d["pending_totp"]),
+            created_at=datetime.fromisoformat(d["created_at"]),
+            last_seen_at=datetime.fromisoformat(d["last_seen_at"]),
+            expires_at=datetime.fromisoformat(d["expires_at"]),
+        )
+
+    def _update(self, token_hash: str, **changes: Any) -> None:
+        key = self._key(token_hash)
+        raw = self.client.get(key)
+        if raw is None:
+            return
+        d = json.loads(raw)
+        d.update(changes)
+        self.client.set(key, json.dumps(d), keepttl=True)
+
+    def touch(self, token_hash: str, at: datetime) -> None:
+        self._update(token_hash, last_seen_at=at.isoformat())
+
+    def clear_pending_totp(self, token_hash: str) -> None:
+        self._update(token_hash, pending_totp=False)
+
+    def remove(self, token_hash: str) -> None:
+        raw = self.client.get(self._key(token_hash))
+        self.client.delete(self._key(token_hash))
+        if raw is not None:
+            self.client.srem(self._user_key(json.loads(raw)["user_id"]), token_hash)
+
+    def remove_all_of(self, user_id: uuid.UUID) -> None:
+        members = self.client.smembers(self._user_key(user_id))
+        keys = [self._key(m.decode() if isinstance(m, bytes) else m) for m in members]
+        if keys:
+            self.client.delete(*keys)
+        self.client.delete(self._user_key(user_id))
+
+
+def resolve_session(
+    store: SessionStore, token: str, policy: SessionPolicy, at: datetime | None = None
+) -> tuple[Principal | None, bool]:
+    """The person a session cookie belongs to, and whether the session awaits its second factor.
+
+    An idle, expired or deactivated session is ended and gives ``(None, False)``.
+    """
+    at = at or now()
+    token_hash = hash_token(token)
+    found = store.lookup(token_hash)
+    if found is None:
+        return None, False
+    if not found.active or at >= found.expires_at or at - found.last_seen_at > policy.idle:
+        store.remove(token_hash)
+        return None, False
+    if at - found.last_seen_at > policy.touch_every:
+        store.touch(token_hash, at)
+    return (
+        Principal(
+            user_id=found.user_id,
+            clinic_id=found.clinic_id,
+            staff_id=found.staff_id,
+            username=found.username,
+            display_name=found.display_name,
+            role=found.role,
+            csrf_token=found.csrf_token,
+            session_hash=token_hash,
+        ),
+        found.pending_totp,
+    )
+
+
+def as_token_principal(principal: Principal, scopes: frozenset[str]) -> Principal:
+    """``principal`` acting through an access token limited to ``scopes``."""
+    return replace(principal, csrf_token=None, session_hash=None, scopes=scopes)

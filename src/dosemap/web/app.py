@@ -1,0 +1,155 @@
+"""The app factory: ``create_app()`` builds the web app over one database.
+
+Pages and API routes live in :mod:`dosemap.web.pages` and :mod:`dosemap.web.api`, each router
+made by :func:`dosemap.web.security.router` so that :func:`~dosemap.web.security.authorise`
+guards every route. ``docs/web.md`` says how to add a page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from dosemap.domain.errors import DosemapError, InvalidInputError
+from dosemap.persistence.db import Database
+from dosemap.persistence.errors import ConflictError, NotFoundError, RecordLockedError
+from dosemap.services.accounts import LockoutPolicy
+from dosemap.services.database import require_current_schema
+from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
+from dosemap.web.headers import SecurityHeaders
+from dosemap.web.pages import auth, patients, today
+from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
+from dosemap.web.settings import WebSettings, load_web_settings
+from dosemap.web.state import AppState
+from dosemap.web.templating import Templates
+from dosemap.web.throttle import Throttle
+
+#: Every router of the app, in the order they are included.
+ROUTERS = (auth.routes, today.routes, patients.routes)
+
+health = router()
+
+
+@health.get("/healthz", name="health", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    """Liveness for a load balancer or systemd watchdog."""
+    return {"status": "ok"}
+
+
+ALL_ROUTERS = (health, *ROUTERS)
+
+
+def create_app(settings: WebSettings | None = None, *, db: Database | None = None) -> FastAPI:
+    """The web app. ``db`` defaults to the settings' database, which must be migrated."""
+    settings = settings or load_web_settings()
+    db = db or Database.from_url(settings.records.database_url)
+    require_current_schema(db)
+    sessions = (
+        RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore(db)
+    )
+    app = FastAPI(
+        title="dosemap",
+        version="1",
+        docs_url=None,  # the Swagger/ReDoc pages load scripts from a CDN; clinics run offline
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.dosemap = AppState(
+        settings=settings,
+        db=db,
+        sessions=sessions,
+        policy=SessionPolicy(idle=settings.idle_timeout, absolute=settings.absolute_lifetime),
+        lockout=LockoutPolicy(attempts=settings.login_attempts, lock_for=settings.lockout),
+        templates=Templates(),
+        login_throttle=Throttle(settings.login_rate_per_minute),
+    )
+    for r in ALL_ROUTERS:
+        app.include_router(r)
+    app.mount("/static", StaticFiles(packages=[("dosemap.web", "static")]), name="static")
+    _handlers(app)
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every APIRoute of ``app``, including those of included routers (the matrix test and
+    the docs walk this)."""
+    found: list[APIRoute] = []
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            inner = getattr(route, "original_router", None)  # FastAPI >= 0.16x keeps includes
+            if inner is not None:
+                walk(list(inner.routes))
+
+    walk(list(app.router.routes))
+    return found
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, title: str, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    state: AppState = request.app.state.dosemap
+    user = getattr(request.state, "principal", None)
+    return state.templates.page(
+        "error.html", user=user, status_code=status, title=title, message=message
+    )
+
+
+def _handlers(app: FastAPI) -> None:
+    async def not_signed_in(request: Request, exc: Exception) -> Response:
+        if _wants_json(request) or request.method != "GET" or "hx-request" in request.headers:
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        reason = exc.reason if isinstance(exc, Forbidden) else "not allowed"
+        return _error(request, 403, "Not allowed", reason)
+
+    async def not_in_table(request: Request, exc: Exception) -> Response:
+        return _error(request, 500, "Not available", "this page has no permission entry")
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _error(request, 404, "Not found", str(exc))
+
+    async def conflict(request: Request, exc: Exception) -> Response:
+        return _error(request, 409, "Changed meanwhile", str(exc))
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        return _error(request, 422, "Not accepted", str(exc))
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        if _wants_json(request) and isinstance(exc, RequestValidationError):
+            return JSONResponse({"detail": _plain(exc.errors())}, status_code=422)
+        return _error(request, 422, "Not accepted", "the request's fields were not as expected")
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        return _error(request, 400, "Refused", str(exc))
+
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(RouteNotInTable, not_in_table)
+    app.add_exception_handler(NotFoundError, not_found)
+    app.add_exception_handler(ConflictError, conflict)
+    app.add_exception_handler(RecordLockedError, conflict)
+    app.add_exception_handler(InvalidInputError, invalid)
+    app.add_exception_handler(RequestValidationError, bad_request)
+    app.add_exception_handler(DosemapError, refused)
+
+
+def _plain(errors: Any) -> list[dict[str, Any]]:
+    # Only location, message and type: the input itself may be patient data.
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+    ]

@@ -1,0 +1,168 @@
+"""The Patients page (search, register) and the Patient page (one record, access-logged)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from dosemap.domain.errors import InvalidInputError
+from dosemap.services.clinic_day import patient_record, search_patients
+from dosemap.services.patients import PatientInput, register_patient
+from dosemap.web.forms import field_errors, form_dict
+from dosemap.web.permissions import allowed
+from dosemap.web.security import SignedInUser, router
+from dosemap.web.state import app_state
+
+routes = router()
+
+LIST_LIMIT = 50
+#: The registration form: (field, label, input type, required).
+REGISTER_FIELDS: tuple[tuple[str, str, str, bool], ...] = (
+    ("given_name", "Given name", "text", True),
+    ("family_name", "Family name", "text", True),
+    ("date_of_birth", "Date of birth", "date", True),
+    ("chart_number", "Chart number", "text", True),
+    ("sex", "Sex", "text", False),
+    ("phone", "Phone", "tel", False),
+    ("email", "Email", "email", False),
+    ("fitzpatrick_type", "Fitzpatrick type", "select_fitz", False),
+    ("skin_type", "Skin type", "select_skin", False),
+)
+_EMPTY_QUERY = {"name": "", "date_of_birth": "", "chart_number": ""}
+
+
+def _page(
+    request: Request,
+    user: Any,
+    *,
+    patients: list[Any],
+    query: dict[str, str],
+    error: str = "",
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return app_state(request).templates.page(
+        "patients.html",
+        user=user,
+        active="/patients",
+        status_code=status_code,
+        patients=patients,
+        limit=LIST_LIMIT,
+        query=query,
+        error=error,
+        can_register=allowed(user.role, "patients.register"),
+        register_fields=REGISTER_FIELDS,
+        form=form or {},
+        errors=errors or {},
+    )
+
+
+@routes.get("/patients", name="patients")
+def patients(request: Request, user: SignedInUser) -> Response:
+    """The clinic's patients (first page, by name), a search form and the registration form."""
+    found = search_patients(app_state(request).db, user.clinic_id, limit=LIST_LIMIT)
+    return _page(request, user, patients=found, query=_EMPTY_QUERY)
+
+
+@routes.post("/patients/search", name="patients_search")
+async def patients_search(request: Request, user: SignedInUser) -> Response:
+    """Search by name, date of birth and/or chart number (POST: no patient data in URLs).
+
+    An htmx request gets the result rows only; a plain form post gets the whole page.
+    """
+    state = app_state(request)
+    query = {k: v for k, v in (await form_dict(request)).items() if k in _EMPTY_QUERY}
+    query = {**_EMPTY_QUERY, **query}
+    error = ""
+    born: date | None = None
+    if query["date_of_birth"]:
+        try:
+            born = date.fromisoformat(query["date_of_birth"])
+        except ValueError:
+            error = "date_of_birth: is not a date (allowed: YYYY-MM-DD)"
+    found = (
+        []
+        if error
+        else await run_in_threadpool(
+            search_patients,
+            state.db,
+            user.clinic_id,
+            name=query["name"][:120],
+            chart_number=query["chart_number"][:40],
+            date_of_birth=born,
+            limit=LIST_LIMIT,
+        )
+    )
+    if request.headers.get("hx-request") == "true":
+        return state.templates.partial(
+            "_patient_rows.html", patients=found, limit=LIST_LIMIT, error=error
+        )
+    return _page(request, user, patients=found, query=query, error=error)
+
+
+@routes.post("/patients", name="patient_register")
+async def patient_register(request: Request, user: SignedInUser) -> Response:
+    """Register a patient; a bad field re-shows the form with the field's message."""
+    state = app_state(request)
+    form = {k: v for k, v in (await form_dict(request)).items() if k != "csrf_token"}
+    data = {k: v for k, v in form.items() if v != ""}
+    try:
+        entered = PatientInput.model_validate(data)
+        patient = await run_in_threadpool(
+            register_patient, state.db, user.clinic_id, entered, actor=user.actor
+        )
+    except (ValidationError, InvalidInputError) as exc:
+        found = await run_in_threadpool(search_patients, state.db, user.clinic_id, limit=LIST_LIMIT)
+        return _page(
+            request,
+            user,
+            patients=found,
+            query=_EMPTY_QUERY,
+            form=form,
+            errors=field_errors(exc),
+            status_code=422,
+        )
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+
+
+@routes.get("/patients/{patient_id}", name="patient")
+def patient(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+    """One patient's record: details, consent, latest intake, timeline, adverse events."""
+    state = app_state(request)
+    record = patient_record(
+        state.db, user.clinic_id, patient_id, reader=user.user_id, via="page:patient"
+    )
+    return state.templates.page(
+        "patient.html",
+        user=user,
+        active="/patients",
+        p=record,
+        timezone=record.timezone,
+        intake_lines=intake_lines(record.latest_intake_answers or {}),
+    )
+
+
+def intake_lines(answers: dict[str, object], prefix: str = "") -> list[tuple[str, str]]:
+    """An intake's answers as (question, answer) lines; unanswered questions say so."""
+    lines: list[tuple[str, str]] = []
+    for key, value in answers.items():
+        label = (prefix + key.replace("_", " ")).strip()
+        if isinstance(value, dict):
+            lines += intake_lines(value, label + " › ")
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value if not isinstance(v, dict))
+            lines.append((label, text or "none"))
+        elif isinstance(value, bool):
+            lines.append((label, "yes" if value else "no"))
+        elif value is None:
+            lines.append((label, "not answered"))
+        else:
+            lines.append((label, str(value)))
+    return lines

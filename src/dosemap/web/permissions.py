@@ -1,0 +1,135 @@
+"""Who may do what: THE permission table of the web app and the API.
+
+Two tables, both here and nowhere else:
+
+* :data:`PERMISSIONS` — each permission, the roles that hold it, and what it allows;
+* :data:`ROUTES` — each route's name (``name=`` on the route) and the one permission it needs.
+
+:func:`dosemap.web.security.authorise`, a dependency of every router, looks the matched route up
+in :data:`ROUTES` and refuses what the table does not allow; a route missing from it is refused
+(HTTP 500, fail closed) and fails ``tests/web/test_authorisation_matrix.py``. Records are
+scoped to the signed-in person's clinic by the services, so another clinic's record is 404.
+
+``docs/permissions.md`` is generated from these tables (``python -m dosemap.web.permissions``)
+and ``tests/web/test_docs.py`` checks that it is current.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+#: The web app's roles, in the order the docs list them.
+ROLES: tuple[str, ...] = ("admin", "prescriber", "injector", "front_desk", "auditor")
+ROLE_NAMES: dict[str, str] = {
+    "admin": "clinic admin",
+    "prescriber": "prescriber",
+    "injector": "injector",
+    "front_desk": "front desk",
+    "auditor": "read-only auditor",
+}
+#: Anyone, signed in or not.
+PUBLIC = "public"
+#: A person who gave the right password and still owes the second factor (TOTP).
+SECOND_FACTOR = "second_factor"
+
+_ALL = frozenset(ROLES)
+_CLINICAL = frozenset({"admin", "prescriber", "injector"})
+_STAFF = frozenset({"admin", "prescriber", "injector", "front_desk"})
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission: the roles that hold it and what it allows."""
+
+    roles: frozenset[str]
+    allows: str
+
+
+PERMISSIONS: dict[str, Permission] = {
+    PUBLIC: Permission(frozenset(), "anyone, signed in or not: the sign-in page, health check"),
+    SECOND_FACTOR: Permission(
+        frozenset(), "a person between password and second factor: the TOTP step only"
+    ),
+    "signed_in": Permission(_ALL, "sign out; see and manage one's own access tokens"),
+    "today.view": Permission(
+        _ALL, "the Today page: sessions, follow-ups due, open vials, lots expiring"
+    ),
+    "patients.list": Permission(_ALL, "list and search the clinic's patients"),
+    "patients.read": Permission(_ALL, "read a patient's record (every read is access-logged)"),
+    "patients.register": Permission(_STAFF, "register a patient"),
+    "intake.record": Permission(
+        _STAFF, "record intake answers and signed consent; open the patient kiosk"
+    ),
+    "clinical.write": Permission(
+        _CLINICAL, "plan and chart treatment, upload photos, record adverse events"
+    ),
+    "sessions.sign": Permission(
+        frozenset({"admin", "prescriber"}), "sign a charted session (locks it)"
+    ),
+    "vials.manage": Permission(_CLINICAL, "receive lots, reconstitute, waste, discard vials"),
+    "audit.view": Permission(
+        frozenset({"admin", "auditor"}), "verify the audit chain, view the access log"
+    ),
+    "staff.manage": Permission(frozenset({"admin"}), "staff, web logins, roles, credentials"),
+}
+
+#: Route name -> the permission it needs. Every route of the app must be here.
+ROUTES: dict[str, str] = {
+    # sign-in
+    "login_form": PUBLIC,
+    "login": PUBLIC,
+    "health": PUBLIC,
+    "openapi": PUBLIC,
+    "logout": "signed_in",
+    # daily pages
+    "today": "today.view",
+    "patients": "patients.list",
+    "patients_search": "patients.list",
+    "patient_register": "patients.register",
+    "patient": "patients.read",
+}
+
+
+def allowed(role: str | None, permission: str) -> bool:
+    """True when ``role`` (``None``: not signed in) holds ``permission``."""
+    if permission == PUBLIC:
+        return True
+    return role is not None and role in PERMISSIONS[permission].roles
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    """Every permission ``role`` holds."""
+    return frozenset(name for name, p in PERMISSIONS.items() if role in p.roles)
+
+
+def markdown() -> str:
+    """``docs/permissions.md``: the permission table and the route table."""
+    lines = [
+        "# Permissions",
+        "",
+        "Generated from `src/dosemap/web/permissions.py` by `python -m dosemap.web.permissions`;",
+        "`tests/web/test_docs.py` fails when this file is out of date. Enforced in one",
+        "place, `dosemap.web.security.authorise`; records are always scoped to the signed-in",
+        "person's clinic (another clinic's record is *not found*).",
+        "",
+        "## Roles and permissions",
+        "",
+        "| permission | " + " | ".join(ROLE_NAMES[r] for r in ROLES) + " | allows |",
+        "|---|" + "---|" * len(ROLES) + "---|",
+    ]
+    for name, perm in PERMISSIONS.items():
+        if name == PUBLIC:
+            marks = ["✓ (anyone)"] * len(ROLES)
+        elif name == SECOND_FACTOR:
+            marks = ["(during sign-in)"] * len(ROLES)
+        else:
+            marks = ["✓" if r in perm.roles else "—" for r in ROLES]
+        lines.append(f"| `{name}` | " + " | ".join(marks) + f" | {perm.allows} |")
+    lines += ["", "## Routes", "", "| route | permission |", "|---|---|"]
+    lines += [f"| `{route}` | `{perm}` |" for route, perm in sorted(ROUTES.items())]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

@@ -1,0 +1,89 @@
+"""The web app's settings, read from the environment once when the app is built.
+
+Every variable is listed in ``docs/deploy.md`` (``tests/web/test_settings.py`` checks the table
+against :data:`ENVIRONMENT`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from dosemap.config import Settings, load_settings
+
+#: Environment variable -> (default, what it does). docs/deploy.md shows this table.
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "DOSEMAP_DATA_DIR": (
+        "platform user data dir",
+        "Where the SQLite database, photos and backups live.",
+    ),
+    "DOSEMAP_DATABASE_URL": (
+        "sqlite:///<data dir>/dosemap.sqlite3",
+        "The records database; `postgresql://user@host/db` for several workers or sites.",
+    ),
+    "DOSEMAP_REDIS_URL": ("(unset)", "Keep signed-in sessions in Redis instead of the database."),
+    "DOSEMAP_WEB_IDLE_MINUTES": ("15", "Sign out after this many minutes without a request."),
+    "DOSEMAP_WEB_SESSION_HOURS": (
+        "12",
+        "Sign out this many hours after signing in, active or not.",
+    ),
+    "DOSEMAP_WEB_SECURE_COOKIES": (
+        "1 unless bound to loopback",
+        "Mark cookies Secure (set 1 behind HTTPS; `dosemap serve` sets 0 on 127.0.0.1).",
+    ),
+    "DOSEMAP_WEB_LOGIN_ATTEMPTS": ("5", "Wrong passwords in a row that lock an account."),
+    "DOSEMAP_WEB_LOCKOUT_MINUTES": ("15", "How long a locked account stays locked."),
+    "DOSEMAP_WEB_LOGIN_RATE": ("10", "Sign-in attempts per minute allowed from one address."),
+    "DOSEMAP_WEB_HSTS": ("0", "Send Strict-Transport-Security (set 1 when served over HTTPS)."),
+}
+
+
+def _int(env: dict[str, str] | os._Environ[str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}: {raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ValueError(f"{name}: must be > 0, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """What the web app needs to know at start."""
+
+    records: Settings
+    redis_url: str | None = None
+    idle_timeout: timedelta = timedelta(minutes=15)
+    absolute_lifetime: timedelta = timedelta(hours=12)
+    secure_cookies: bool = True
+    hsts: bool = False
+    login_attempts: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+    login_rate_per_minute: int = 10
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def load_web_settings(
+    environ: dict[str, str] | None = None, *, loopback: bool = False
+) -> WebSettings:
+    """Read the settings; ``loopback`` (serving on 127.0.0.1 only) defaults cookies to
+    not-Secure so that plain http://127.0.0.1 works for a demo."""
+    env = os.environ if environ is None else environ
+    secure_raw = env.get("DOSEMAP_WEB_SECURE_COOKIES", "")
+    secure = secure_raw not in ("0", "false", "no") if secure_raw else not loopback
+    return WebSettings(
+        records=load_settings(dict(env)),
+        redis_url=env.get("DOSEMAP_REDIS_URL") or None,
+        idle_timeout=timedelta(minutes=_int(env, "DOSEMAP_WEB_IDLE_MINUTES", 15)),
+        absolute_lifetime=timedelta(hours=_int(env, "DOSEMAP_WEB_SESSION_HOURS", 12)),
+        secure_cookies=secure,
+        hsts=env.get("DOSEMAP_WEB_HSTS", "0") in ("1", "true", "yes"),
+        login_attempts=_int(env, "DOSEMAP_WEB_LOGIN_ATTEMPTS", 5),
+        lockout=timedelta(minutes=_int(env, "DOSEMAP_WEB_LOCKOUT_MINUTES", 15)),
+        login_rate_per_minute=_int(env, "DOSEMAP_WEB_LOGIN_RATE", 10),
+    )

@@ -1,0 +1,117 @@
+"""A web app over a test database with two clinics and one login per role in each.
+
+``WebWorld`` holds signed-in clients (sessions made directly in the store: no password hashing
+per test) and the records the authorisation matrix and page tests refer to.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from dosemap.config import Settings
+from dosemap.persistence.db import Database
+from dosemap.resources import load_library
+from dosemap.services import accounts, patients, staff
+from dosemap.services.signin import SessionPolicy
+from dosemap.web.app import create_app
+from dosemap.web.permissions import ROLES
+from dosemap.web.security import SESSION_COOKIE
+from dosemap.web.settings import WebSettings
+from support.clinic import build_test_clinic
+
+#: A name that exists only in the other clinic: it must never show up in clinic A's pages.
+OTHER_CLINIC_MARKER = "Zebedee"
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class ClinicSide:
+    """One clinic of the world: its id, a patient, and one account per role."""
+
+    clinic_id: uuid.UUID
+    patient_id: uuid.UUID
+    accounts: dict[str, accounts.AccountView] = field(default_factory=dict)
+
+
+@dataclass
+class WebWorld:
+    """The app, its database and the two clinics."""
+
+    app: FastAPI
+    db: Database
+    own: ClinicSide
+    other: ClinicSide
+
+    def client(self, role: str | None, side: str = "own") -> TestClient:
+        """A client signed in as ``role`` of clinic ``side`` (``None``: not signed in)."""
+        client = TestClient(self.app, follow_redirects=False)
+        if role is not None:
+            account = getattr(self, side).accounts[role]
+            token = self.app.state.dosemap.sessions.create(
+                account, pending_totp=False, policy=SessionPolicy()
+            )
+            client.cookies.set(SESSION_COOKIE, token)
+        return client
+
+    def csrf(self, client: TestClient) -> str:
+        """The CSRF token of ``client``'s session (read from a page, as a browser would)."""
+        page = client.get("/").text
+        marker = '"X-CSRF-Token": "'
+        start = page.index(marker) + len(marker)
+        return page[start : page.index('"', start)]
+
+
+def web_settings(tmp_path: Path, db: Database) -> WebSettings:
+    """Settings for a test app (cookies not Secure: the test client speaks plain http)."""
+    return WebSettings(
+        records=Settings(data_dir=tmp_path, database_url=str(db.engine.url)),
+        secure_cookies=False,
+        login_rate_per_minute=1000,
+    )
+
+
+def make_accounts(
+    db: Database, clinic_id: uuid.UUID, prefix: str
+) -> dict[str, accounts.AccountView]:
+    """One login per role (password :data:`PASSWORD`)."""
+    return {
+        role: accounts.create_account(
+            db,
+            clinic_id,
+            accounts.AccountInput(
+                username=f"{prefix}-{role.replace('_', '-')}",
+                display_name=f"{prefix} {role}",
+                role=role,  # type: ignore[arg-type]
+                password=PASSWORD,
+            ),
+            actor="test",
+        )
+        for role in ROLES
+    }
+
+
+def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
+    """Clinic A (the test clinic) and clinic B (one patient named :data:`OTHER_CLINIC_MARKER`)."""
+    seeded = build_test_clinic(db, load_library())
+    own = ClinicSide(seeded.clinic_id, seeded.patient_id, make_accounts(db, seeded.clinic_id, "a"))
+    b = staff.create_clinic(db, staff.ClinicInput(name="Other Clinic", jurisdiction="US-NY"))
+    other_patient = patients.register_patient(
+        db,
+        b.id,
+        patients.PatientInput(
+            chart_number="B-0001",
+            given_name=OTHER_CLINIC_MARKER,
+            family_name=OTHER_CLINIC_MARKER + "son",
+            date_of_birth=date.today() - timedelta(days=365 * 40),
+        ),
+        actor="test",
+    )
+    other = ClinicSide(b.id, other_patient.id, make_accounts(db, b.id, "b"))
+    app = create_app(web_settings(tmp_path, db), db=db)
+    return WebWorld(app=app, db=db, own=own, other=other)

@@ -1,0 +1,29 @@
+"""Web tests run on both back ends, over a world of two clinics (``support.web``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from dosemap.persistence.db import Database
+from dosemap.services import accounts
+from support.web import WebWorld, build_web_world
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2id at its smallest cost: the tests make dozens of accounts, and the cost
+    parameters are not what they test (``test_accounts.py`` checks the real ones)."""
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+    yield
+
+
+@pytest.fixture
+def world(db: Database, tmp_path: Path) -> WebWorld:
+    """The app over a fresh database with clinics A and B and a login per role in each."""
+    return build_web_world(db, tmp_path)

@@ -1,0 +1,167 @@
+"""The authorisation matrix: every route × every role × own clinic / other clinic / anonymous.
+
+Generated from the app's route table: a route missing from ``dosemap.web.permissions.ROUTES``
+fails :func:`test_every_route_has_a_permission_entry`, and every route is exercised by
+:func:`test_matrix` with what the table says each role may do. Expected: 303-to-sign-in or
+401 when anonymous, 403 for a role without the permission, 404 for another clinic's record,
+and never another clinic's data in a response.
+
+A new route with a path parameter needs a line in :data:`PATH_VALUES` (how to name a record
+of the own / the other clinic); a POST route may give a valid form in :data:`FORMS`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import Mount
+
+from dosemap.web.app import ALL_ROUTERS, api_routes
+from dosemap.web.permissions import PERMISSIONS, PUBLIC, ROLES, ROUTES, SECOND_FACTOR, allowed
+from dosemap.web.security import authorise
+from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld
+
+#: Path parameter -> the value naming a record of a clinic side.
+PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
+    "patient_id": lambda side: str(side.patient_id),
+}
+#: Route name -> a valid form body (else the matrix posts only the CSRF token).
+FORMS: dict[str, dict[str, str]] = {
+    "patient_register": {
+        "given_name": "New",
+        "family_name": "Person",
+        "date_of_birth": "1990-01-02",
+        "chart_number": "N-{n}",
+    },
+    "patients_search": {"name": "Ex"},
+}
+#: Routes that sign the caller out: run last for each client (a fresh client each case anyway).
+ENDS_SESSION = {"logout"}
+
+
+def _api_routes(app: FastAPI) -> list[APIRoute]:
+    return api_routes(app)
+
+
+def _depends_on_authorise(dependant: Any) -> bool:
+    return any(d.call is authorise or _depends_on_authorise(d) for d in dependant.dependencies)
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    app = _app_for_listing()
+    out = []
+    for route in _api_routes(app):
+        for method in sorted(route.methods):
+            out.append((route.name, method, route.path))
+    return out
+
+
+def _app_for_listing() -> FastAPI:
+    # The route table does not depend on the database: the app's routers, without one.
+    listing = FastAPI()
+    for r in ALL_ROUTERS:
+        listing.include_router(r)
+    return listing
+
+
+def test_every_route_has_a_permission_entry() -> None:
+    """A route without an entry in ROUTES fails here (and is refused at run time)."""
+    missing = sorted(r.name for r in _api_routes(_app_for_listing()) if r.name not in ROUTES)
+    assert not missing, f"routes without a permission entry in web/permissions.py: {missing}"
+    stale = sorted(set(ROUTES) - {r.name for r in _api_routes(_app_for_listing())} - {"openapi"})
+    assert not stale, f"ROUTES names routes that do not exist: {stale}"
+    assert all(p in PERMISSIONS for p in ROUTES.values())
+
+
+def test_every_route_goes_through_authorise() -> None:
+    """No route bypasses the one dependency that enforces the table."""
+    bypass = [
+        r.name for r in _api_routes(_app_for_listing()) if not _depends_on_authorise(r.dependant)
+    ]
+    assert not bypass, f"routes not guarded by authorise (use security.router()): {bypass}"
+
+
+def test_a_route_without_an_entry_is_refused(world: WebWorld) -> None:
+    """Fail closed: a route added without a table entry answers 500, even to an admin."""
+    from dosemap.web.security import router
+
+    extra = router()
+
+    @extra.get("/unlisted", name="unlisted_route")
+    async def unlisted() -> dict[str, str]:
+        return {"secret": "yes"}
+
+    world.app.include_router(extra)
+    response = world.client("admin").get("/unlisted")
+    assert response.status_code == 500
+    assert "secret" not in response.text
+
+
+def test_the_app_has_no_route_outside_the_table(world: WebWorld) -> None:
+    """The built app (not only its routers) has only listed routes, and one mount: static."""
+    names = {r.name for r in api_routes(world.app)}
+    assert names <= set(ROUTES), names - set(ROUTES)
+    mounts = [r.name for r in world.app.routes if isinstance(r, Mount)]
+    assert mounts == ["static"]
+
+
+def _url(path: str, side: ClinicSide) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[0]
+        if name not in PATH_VALUES:
+            pytest.fail(f"no PATH_VALUES entry for path parameter {name!r} (in {path})")
+        return PATH_VALUES[name](side)
+
+    return re.sub(r"\{([^}]+)\}", value, path)
+
+
+def _request(world: WebWorld, client: Any, name: str, method: str, url: str, n: int) -> Any:
+    if method == "GET":
+        return client.get(url)
+    data = {k: v.format(n=n) for k, v in FORMS.get(name, {}).items()}
+    if client.cookies.get("dm_session"):
+        data["csrf_token"] = world.csrf(client)
+    else:  # before sign-in: the sign-in form's token (its cookie is scoped to /login)
+        page = client.get("/login").text
+        data["csrf_token"] = page.split('name="csrf_token" value="')[1].split('"')[0]
+    return client.request(method, url, data=data)
+
+
+@pytest.mark.parametrize(("name", "method", "path"), _cases())
+def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
+    permission = ROUTES[name]
+    has_params = "{" in path
+    n = 0
+    # Anonymous.
+    anonymous = world.client(None)
+    response = _request(world, anonymous, name, method, _url(path, world.own), n)
+    if permission == PUBLIC:
+        assert response.status_code < 500, (name, response.status_code)
+        assert response.status_code not in (401, 403), (name, response.status_code)
+    elif method == "GET" and not path.startswith("/api/"):
+        assert response.status_code == 303 and response.headers["location"] == "/login", name
+    else:
+        assert response.status_code == 401, (name, method, response.status_code)
+    if permission in (PUBLIC, SECOND_FACTOR):
+        return
+    for role in ROLES:
+        for side_name in ("own", "other") if has_params else ("own",):
+            n += 1
+            client = world.client(role)
+            target = getattr(world, side_name)
+            response = _request(world, client, name, method, _url(path, target), n)
+            status = response.status_code
+            case = (name, method, role, side_name, status)
+            assert status < 500, case
+            assert OTHER_CLINIC_MARKER not in response.text, case
+            if not allowed(role, permission):
+                assert status == 403, case
+            elif side_name == "other":
+                assert status == 404 or (status == 422 and name not in FORMS), case
+            else:
+                assert status not in (401, 403, 404), case
