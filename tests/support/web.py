@@ -17,13 +17,13 @@ from fastapi.testclient import TestClient
 from dosemap.config import Settings
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
-from dosemap.services import accounts, patients, staff
+from dosemap.services import accounts, patients, sessions, staff
 from dosemap.services.signin import SessionPolicy
 from dosemap.web.app import create_app
 from dosemap.web.permissions import ROLES
 from dosemap.web.security import SESSION_COOKIE
 from dosemap.web.settings import WebSettings
-from support.clinic import build_test_clinic
+from support.clinic import T0, build_test_clinic, make_plan
 
 #: A name that exists only in the other clinic: it must never show up in clinic A's pages.
 OTHER_CLINIC_MARKER = "Zebedee"
@@ -37,6 +37,7 @@ class ClinicSide:
     clinic_id: uuid.UUID
     patient_id: uuid.UUID
     accounts: dict[str, accounts.AccountView] = field(default_factory=dict)
+    session_id: uuid.UUID | None = None  # a planned treatment session of the patient
 
 
 @dataclass
@@ -113,5 +114,18 @@ def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
         actor="test",
     )
     other = ClinicSide(b.id, other_patient.id, make_accounts(db, b.id, "b"))
+    b_injector = staff.add_staff(
+        db, b.id, staff.StaffInput(display_name="Bea Injector", role="injector"), actor="test"
+    )
+    for side, injector in ((own, seeded.injector), (other, b_injector.id)):
+        side.session_id = sessions.plan_session(
+            db,
+            side.clinic_id,
+            patient_id=side.patient_id,
+            injector_id=injector,
+            plan=make_plan(),
+            scheduled_at=T0,
+            actor="test",
+        ).id
     app = create_app(web_settings(tmp_path, db), db=db)
     return WebWorld(app=app, db=db, own=own, other=other)

@@ -29,6 +29,7 @@ from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld
 #: Path parameter -> the value naming a record of a clinic side.
 PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
     "patient_id": lambda side: str(side.patient_id),
+    "session_id": lambda side: str(side.session_id),
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
 FORMS: dict[str, dict[str, str]] = {

@@ -78,6 +78,17 @@ class SessionPlan:
     plan: Plan
     acknowledgements: tuple[Acknowledgement, ...]
     points: dict[int, PointState]  # chart mode's state of each point
+    patient_name: str = ""
+    timezone: str = "UTC"  # the clinic's, for times shown
+    recorded_taps: tuple[dict[str, object], ...] = ()  # the taps as chart mode replays them
+
+
+@dataclass(frozen=True)
+class VialChoice:
+    """An open vial chart mode offers (label, lot, beyond-use time)."""
+
+    id: uuid.UUID
+    label: str
 
 
 def _acks(uow: UnitOfWork, row: TreatmentSession) -> tuple[Acknowledgement, ...]:
@@ -94,15 +105,14 @@ def _acks(uow: UnitOfWork, row: TreatmentSession) -> tuple[Acknowledgement, ...]
     )
 
 
-def _taps(uow: UnitOfWork, row: TreatmentSession) -> list[Tap]:
-    return [
-        Tap(t.point_number, TapAction(t.action), t.volume_ul, t.vial_id)
-        for t in uow.charting.taps(row.id)
-    ]
+def _as_tap(t: ChartTap) -> Tap:
+    return Tap(t.point_number, TapAction(t.action), t.volume_ul, t.vial_id)
 
 
 def _session_plan(uow: UnitOfWork, row: TreatmentSession) -> SessionPlan:
     plan = Plan.model_validate(row.plan)
+    taps = uow.charting.taps(row.id)
+    patient = uow.patients.get(row.clinic_id, row.patient_id)
     return SessionPlan(
         session_id=row.id,
         patient_id=row.patient_id,
@@ -110,8 +120,37 @@ def _session_plan(uow: UnitOfWork, row: TreatmentSession) -> SessionPlan:
         version=row.version,
         plan=plan,
         acknowledgements=_acks(uow, row),
-        points=replay(plan, _taps(uow, row)),
+        points=replay(plan, [_as_tap(t) for t in taps]),
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        timezone=uow.clinics.get(row.clinic_id).timezone,
+        recorded_taps=tuple(
+            {
+                "id": str(t.id),
+                "point_number": t.point_number,
+                "action": t.action,
+                "volume_ul": None if t.volume_ul is None else str(t.volume_ul.normalize()),
+                "vial_id": None if t.vial_id is None else str(t.vial_id),
+            }
+            for t in taps
+        ),
     )
+
+
+def open_vials(db: Database, clinic_id: uuid.UUID, product: str) -> list[VialChoice]:
+    """The clinic's open vials of ``product`` (not discarded, not past beyond-use), oldest
+    first, labelled with lot and beyond-use time."""
+    stamp = now()
+    with reading(db) as uow:
+        found = []
+        for vial in uow.vials.open(clinic_id):
+            lot = uow.lots.of_vial(vial)
+            if lot.product != product or vial.beyond_use_at <= stamp:
+                continue
+            use_by = f"{vial.beyond_use_at:%Y-%m-%d %H:%M} UTC"
+            found.append(
+                VialChoice(vial.id, f"{vial.label} · lot {lot.lot_number} · use by {use_by}")
+            )
+        return found
 
 
 def session_plan(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> SessionPlan:

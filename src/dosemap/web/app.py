@@ -22,7 +22,7 @@ from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.database import require_current_schema
 from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
 from dosemap.web.headers import SecurityHeaders
-from dosemap.web.pages import auth, patients, today
+from dosemap.web.pages import auth, new_session, patients, signing, today, treatment
 from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
 from dosemap.web.settings import WebSettings, load_web_settings
 from dosemap.web.state import AppState
@@ -30,7 +30,14 @@ from dosemap.web.templating import Templates
 from dosemap.web.throttle import Throttle
 
 #: Every router of the app, in the order they are included.
-ROUTERS = (auth.routes, today.routes, patients.routes)
+ROUTERS = (
+    auth.routes,
+    today.routes,
+    patients.routes,
+    new_session.routes,
+    treatment.routes,
+    signing.routes,
+)
 
 health = router()
 

@@ -88,6 +88,20 @@ ROUTES: dict[str, str] = {
     "patients_search": "patients.list",
     "patient_register": "patients.register",
     "patient": "patients.read",
+    # treatment: new session, plan editor, chart mode, sign, amend (issue 13)
+    "session_new_form": "clinical.write",
+    "session_new": "clinical.write",
+    "plan_editor": "patients.read",
+    "plan_edit": "clinical.write",
+    "plan_acknowledge": "clinical.write",
+    "chart": "clinical.write",
+    "chart_tap": "clinical.write",
+    "chart_finish": "clinical.write",
+    "chart_adverse_event": "clinical.write",
+    "sign_form": "sessions.sign",
+    "sign": "sessions.sign",
+    "amend_form": "patients.read",
+    "amend": "sessions.sign",
 }
 
 
