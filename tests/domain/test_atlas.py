@@ -118,6 +118,7 @@ class TestSignedDistance:
 def test_every_danger_zone_cites_a_library_source():
     from dosemap.resources import load_library
 
-    sources = load_library().sources
+    library = load_library()
+    assert set(library.danger_margins) == set(DANGER_ZONES)
     for danger in DANGER_ZONES.values():
-        assert danger.margin.source in sources, danger.id
+        assert library.danger_margin(danger.id).margin_mm.source in library.sources, danger.id

@@ -159,7 +159,7 @@ class TestWorkingMix:
 class TestDrawUp:
     def test_wu_20_one_syringe(self) -> None:
         mix = working_mix("botox_cosmetic", D(100), D("2.5"), target_units_per_ml=D(20))
-        lines = draw_up(mix, D(950))  # + 50 µL dead space = 1 mL
+        lines = draw_up(mix, D(950), D(50))  # + 50 µL dead space = 1 mL
         assert [(x.ingredient, x.volume_ml) for x in lines] == [
             ("stock:botox_cosmetic", D("0.5")),
             ("saline", D("0.5")),

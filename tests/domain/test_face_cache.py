@@ -80,7 +80,7 @@ def test_the_same_face_read_twice_shares_its_entry() -> None:
 
 def test_other_margins_are_another_key() -> None:
     cache = face_cache(MESH)
-    strict = clearances_for("forehead", False, cache.danger_outlines())
+    strict = clearances_for("forehead", False, cache.danger_outlines(), LIBRARY.margins_mm())
     loose = tuple(Clearance(c.danger_zone, c.outlines, c.margin_mm / 2) for c in strict)
     kwargs = {"hexagonal": True}
     tight = cache.candidate_source("forehead", None, clearances=strict, **kwargs)(8.0, (0.0, 0.0))
@@ -95,7 +95,7 @@ def test_other_margins_are_another_key() -> None:
 
 def test_cached_arrays_cannot_be_changed_by_a_caller() -> None:
     cache = face_cache(MESH)
-    clearances = clearances_for("chin", False, cache.danger_outlines())
+    clearances = clearances_for("chin", False, cache.danger_outlines(), LIBRARY.margins_mm())
     found = cache.candidate_source("chin", None, hexagonal=True, clearances=clearances)(
         10.0, (0.25, 0.5)
     )

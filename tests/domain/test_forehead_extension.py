@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from dosemap.domain.atlas.danger import DANGER_ZONES, danger_zone_hits, signed_distances
 from dosemap.domain.atlas.extension import (
-    MAX_FOREHEAD_HEIGHT_MM,
     forehead_extension,
     mesh_top_height_mm,
 )
@@ -27,6 +26,8 @@ from dosemap.resources import load_library, template_mesh
 
 MESH = template_mesh()
 LIBRARY = load_library()
+MARGINS = LIBRARY.margins_mm()
+MAX_FOREHEAD_HEIGHT_MM = int(LIBRARY.figure("max_forehead_height_mm").value)
 TOP_MM = mesh_top_height_mm(MESH)
 LOWEST = math.ceil(TOP_MM)
 #: Positions are rounded to 0.01 mm: two points can lose up to 0.0142 mm of their distance.
@@ -128,9 +129,9 @@ def test_spacing_margins_and_height_hold_above_the_mesh(height, spacing, mix):
     dist = np.linalg.norm(pos[:, None] - pos[None], axis=2)
     dist[np.diag_indices(len(pos))] = np.inf
     assert dist.min() >= float(spacing) - ROUNDING_TOLERANCE_MM
-    assert danger_zone_hits(plan, MESH) == []
+    assert danger_zone_hits(plan, MESH, MARGINS) == []
     brow = _brow(pos)
-    assert brow.min() >= float(DANGER_ZONES["brow"].margin_mm) - ROUNDING_TOLERANCE_MM
+    assert brow.min() >= float(MARGINS["brow"]) - ROUNDING_TOLERANCE_MM
     assert brow.max() <= float(height) + 1.0  # the top edge is the asked-for height
 
 
@@ -159,7 +160,7 @@ def test_extension_reaches_the_height_and_re_anchors_exactly(height):
 
 def test_outlines_for_drawing_reach_above_the_mesh_on_real_landmarks(tall):
     outline = zone_outlines(tall, MESH)["forehead"]
-    treatable = treatable_outlines(tall, MESH)["forehead"]
+    treatable = treatable_outlines(tall, MESH, MARGINS)["forehead"]
     anchors = [*outline, *(a for outer, holes in treatable for a in outer)]
     assert max(max(a.vertices) for a in anchors) < TEMPLATE_VERTEX_COUNT
     top = resolve_anchors(list(outline), MESH.vertices_mm)[:, 1].max()

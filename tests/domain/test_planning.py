@@ -20,6 +20,7 @@ from dosemap.resources import load_library, template_mesh
 
 MESH = template_mesh()
 LIBRARY = load_library()
+MARGINS = LIBRARY.margins_mm()
 #: Positions are rounded to 0.01 mm: two points can lose up to 0.0142 mm of their distance.
 ROUNDING_TOLERANCE_MM = 0.015
 
@@ -78,7 +79,7 @@ class TestProperties:
         if len(points) > 1:
             assert _min_distance(plan) >= float(fields["spacing_mm"]) - ROUNDING_TOLERANCE_MM
         # No point inside a danger zone or its margin.
-        assert danger_zone_hits(plan, MESH) == []
+        assert danger_zone_hits(plan, MESH, MARGINS) == []
         # Anchors and positions agree.
         resolved = resolve_anchors([p.anchor for p in points], MESH.vertices_mm)
         assert np.allclose(resolved, [p.position_mm for p in points], atol=0.01)
@@ -166,16 +167,16 @@ class TestHyaluronicAcid:
         counts = {z.zone: z.points for z in plan.summary.zones}
         assert counts["glabella"] == counts["nose"] == 0
         assert counts["medial_cheek_left"] > 0
-        assert danger_zone_hits(plan, MESH) == []
+        assert danger_zone_hits(plan, MESH, MARGINS) == []
 
     def test_ha_zones_are_hits_only_for_an_ha_mix(self):
         toxin_only = _plan(zones=("nose",))
         assert toxin_only.summary.zones[0].points > 0
-        assert danger_zone_hits(toxin_only, MESH) == []
+        assert danger_zone_hits(toxin_only, MESH, MARGINS) == []
         with_ha = toxin_only.model_copy(
             update={"mix": toxin_only.mix.model_copy(update={"contains_hyaluronic_acid": True})}
         )
-        hits = danger_zone_hits(with_ha, MESH)
+        hits = danger_zone_hits(with_ha, MESH, MARGINS)
         assert {h.danger_zone for h in hits} >= {"ha_nose"}
         assert all(h.because_of_ha for h in hits if h.danger_zone.startswith("ha_"))
 
@@ -186,16 +187,16 @@ class TestDangerHits:
         brow_anchor = MeshAnchor(vertices=(334, 296, 282), weights=(0.4, 0.3, 0.3))
         moved = plan.points[0].model_copy(update={"anchor": brow_anchor})
         bad = plan.model_copy(update={"points": (moved, *plan.points[1:])})
-        hits = danger_zone_hits(bad, MESH)
+        hits = danger_zone_hits(bad, MESH, MARGINS)
         brow = [h for h in hits if h.danger_zone == "brow"]
         assert [h.point for h in brow] == [1]
         assert brow[0].distance_mm < 0 and brow[0].margin_mm == Decimal(20)
-        assert brow[0].source == "botox_cosmetic_label" and not brow[0].because_of_ha
+        assert not brow[0].because_of_ha
 
     def test_within_reports_near_misses(self):
         plan = _plan(zones=("forehead",))
-        assert danger_zone_hits(plan, MESH) == []
-        near = danger_zone_hits(plan, MESH, within_mm=5.0)
+        assert danger_zone_hits(plan, MESH, MARGINS) == []
+        near = danger_zone_hits(plan, MESH, MARGINS, within_mm=5.0)
         assert near and all(h.distance_mm >= float(h.margin_mm) for h in near)
 
 
@@ -215,7 +216,7 @@ class TestOtherFaces:
         zones = (*FACE, "chin", "jawline_left", "jawline_right")
         request = PlanRequest(zones=zones, protocol="diaspro_2020_grid")
         plan = build_plan(request, LIBRARY, face)
-        assert danger_zone_hits(plan, face) == []
+        assert danger_zone_hits(plan, face, MARGINS) == []
         assert _min_distance(plan) >= 10 - ROUNDING_TOLERANCE_MM
         resolved = resolve_anchors([p.anchor for p in plan.points], face.vertices_mm)
         assert np.allclose(resolved, [p.position_mm for p in plan.points], atol=0.01)
@@ -228,7 +229,7 @@ class TestTreatableOutlines:
         from dosemap.domain.planning.regions import treatable_outlines
 
         plan = _plan(zones=(*FACE, "perioral"))
-        outlines = treatable_outlines(plan, MESH)
+        outlines = treatable_outlines(plan, MESH, MARGINS)
         frontal = MESH.vertices_mm[:, :2]
         for point in plan.points:
             parts = [

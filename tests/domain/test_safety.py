@@ -9,12 +9,16 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dosemap.domain.atlas.danger import danger_zone_hits
+from dosemap.domain.atlas.danger import DANGER_ZONES, danger_zone_hits
+from dosemap.domain.atlas.surface import anchor_point
+from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.errors import InvalidInputError, UnknownNameError
+from dosemap.domain.evidence import EvidenceTag
 from dosemap.domain.intake import (
     Intake,
     PriorTreatment,
@@ -35,11 +39,12 @@ from dosemap.domain.plan import (
 )
 from dosemap.domain.safety import CATALOGUE, Finding, evaluate
 from dosemap.domain.safety.finding import CODE_PATTERN
-from dosemap.domain.safety.rules import ceilings, contraindications, history
+from dosemap.domain.safety.rules import contraindications
 from dosemap.resources import load_library, template_mesh
 
 LIBRARY = load_library()
 MESH = template_mesh()
+MARGINS = LIBRARY.margins_mm()
 SAFE_VERTEX = 10  # top of the forehead, on the midline: outside every danger zone and margin
 TODAY = date(2026, 11, 27)
 NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -180,17 +185,21 @@ def test_codes_are_unique_and_well_formed() -> None:
     assert all(re.fullmatch(CODE_PATTERN, c.code) for c in CATALOGUE)
 
 
-def test_docs_list_every_code_with_its_severity() -> None:
+def test_docs_list_every_code_with_its_library_severity() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "findings.md").read_text(encoding="utf-8")
     documented = dict(re.findall(r"^\| `(DM\d{3}-[A-Z0-9-]+)` \| (block|warn|info) \|", doc, re.M))
-    assert documented == {c.code: c.severity.value for c in CATALOGUE}
+    expected = {c.code: LIBRARY.finding_severity(c.code).value.value for c in CATALOGUE}
+    assert documented == expected
+
+
+def test_every_code_has_a_cited_severity_in_the_library_and_no_record_is_orphaned() -> None:
+    assert {c.key for c in CATALOGUE} == set(LIBRARY.findings)
+    for record in LIBRARY.findings.values():
+        assert record.severity.source in LIBRARY.sources
 
 
 def test_cited_sources_exist_in_the_library() -> None:
-    cited = {cap.ceiling.source for cap in ceilings.LITERATURE_CAPS}
-    cited |= {d.source for d in contraindications.DEFAULTS.values()}
-    cited |= {a.years.source for a in contraindications.AGE_LIMITS.values()}
-    cited |= {history.BOOSTER_DAYS.source, history.CUMULATIVE_THRESHOLD_UNITS.source}
+    cited = {d.source for d in contraindications.DEFAULTS.values()}
     assert cited <= set(LIBRARY.sources)
 
 
@@ -204,7 +213,7 @@ def test_a_clean_plan_with_clean_intake_and_context_only_gets_the_off_label_noti
         vials=(VialInUse(product="botox_cosmetic", lot="L1", lot_expiry=TODAY),),
     )
     findings = run(make_plan(spread("forehead", "4")), intake=intake(), context=context)
-    assert [f.code for f in findings] == ["DM901-OFF-LABEL"]
+    assert [f.code for f in findings] == ["DM506-ROLLING-TOTALS", "DM901-OFF-LABEL"]
     assert findings[0].severity is Severity.INFO
 
 
@@ -332,20 +341,20 @@ def test_point_inside_a_danger_zone_blocks() -> None:
     lips = MeshAnchor(vertices=(0, 17, 291), weights=(0.4, 0.4, 0.2))
     plan = make_plan([("perioral", "0.2"), ("perioral", "0.2")], anchors=[lips, anchor()])
     (finding,) = only(run(plan), "DM201")
-    hit = danger_zone_hits(plan, MESH)[0]
+    hit = danger_zone_hits(plan, MESH, MARGINS)[0]
     assert finding.point_numbers == (1,)
     assert finding.values["nearest_distance_mm"] == Decimal(str(hit.distance_mm)) < 0
     assert finding.zone == "perioral" and "lips" in finding.message
 
 
-def test_point_in_the_margin_blocks_and_a_point_beyond_it_does_not() -> None:
+def test_point_in_the_brow_band_warns_and_a_point_beyond_it_does_not() -> None:
     near_brow = anchor(9)  # about 13.5 mm above the brow; the forehead margin is 20 mm
     plan = make_plan([("forehead", "0.2"), ("forehead", "0.2")], anchors=[near_brow, anchor(151)])
-    (finding,) = only(run(plan), "DM202")
+    (finding,) = only(run(plan), "DM203")
     assert finding.point_numbers == (1,)
-    assert finding.severity is Severity.BLOCK
+    assert finding.severity is Severity.WARN  # a graded band: warn, not block
     assert 0 <= finding.values["nearest_distance_mm"] < finding.values["margin_mm"] == 20
-    assert not {"DM201", "DM202"} & codes_of(run(make_plan([("forehead", "0.2")])))
+    assert not {"DM201", "DM202", "DM203"} & codes_of(run(make_plan([("forehead", "0.2")])))
 
 
 # ----------------------------------------------------------------------------- HA
@@ -588,15 +597,21 @@ def test_unknown_policy_or_vial_product_is_an_input_error() -> None:
 # ----------------------------------------------------------------------------- intake
 
 
+# Label contraindications (and pregnancy / breastfeeding, stricter than the labels, saying why)
+# block; label warnings and precautions warn (Botox Cosmetic's own record: neuromuscular disease
+# and aminoglycosides are warnings).
 BLOCKING = {
     "hypersensitivity": "DM801",
     "infection_at_site": "DM802",
-    "neuromuscular_disease": "DM804",
-    "aminoglycosides": "DM805",
     "pregnancy": "DM806",
     "breastfeeding": "DM807",
 }
-CAUTIONS = {"anticoagulants": "DM811", "dry_skin_or_eczema": "DM812"}
+CAUTIONS = {
+    "anticoagulants": "DM811",
+    "dry_skin_or_eczema": "DM812",
+    "neuromuscular_disease": "DM804",
+    "aminoglycosides": "DM805",
+}
 
 
 @pytest.mark.parametrize("question", sorted(BLOCKING | CAUTIONS))
@@ -701,3 +716,212 @@ def test_any_intake_gives_findings_never_an_error(
     assert intake_blocks == {BLOCKING[q] for q, a in answers.items() if q in BLOCKING and a}
     unanswered = [q for q, a in answers.items() if a is None]
     assert ("DM813" in codes_of(found)) is bool(unanswered)
+
+
+# ----------------------------------------------------------------------------- issue 10
+
+
+def _clinic_library(tmp_path: Path, text: str) -> Library:
+    path = tmp_path / "clinic.toml"
+    path.write_text('[sources.our_policy]\ncitation = "Clinic policy, medical director"\n' + text)
+    return load_library([path])
+
+
+def test_a_clinic_file_changes_a_severity_and_a_figure(tmp_path: Path) -> None:
+    near_brow = anchor(9)  # inside the 20 mm brow band
+    plan = make_plan([("forehead", "0.2")], anchors=[near_brow])
+    assert only(run(plan), "DM203")[0].severity is Severity.WARN
+    strict = _clinic_library(
+        tmp_path,
+        '[findings.dm203]\nseverity = { value = "block", source = "our_policy", tag = "CLINIC" }\n'
+        '[figures.dose_high_ratio]\nunit = "x"\n'
+        'value = { value = 1.5, source = "our_policy", tag = "CLINIC" }\n',
+    )
+    assert only(run(plan, strict), "DM203")[0].severity is Severity.BLOCK
+    # 0.35 U is 1.75x Wu's 0.2 U: only the clinic's 1.5x ratio flags it
+    wu = make_plan([("forehead", "0.35")], protocol="wu_microbotox_20")
+    assert not only(run(wu), "DM304")
+    assert only(run(wu, strict), "DM304")
+
+
+def test_a_clinic_file_grades_a_band_hard(tmp_path: Path) -> None:
+    plan = make_plan([("forehead", "0.2")], anchors=[anchor(9)])
+    hard = _clinic_library(
+        tmp_path,
+        '[danger_margins.brow]\ngrade = "hard"\n'
+        'margin_mm = { value = 20, source = "our_policy", tag = "CLINIC" }\n',
+    )
+    (finding,) = only(run(plan, hard), "DM202")
+    assert finding.severity is Severity.BLOCK and finding.tag is EvidenceTag.CLINIC
+
+
+def test_product_record_sets_an_intake_severity() -> None:
+    answers = {"neuromuscular_disease": True}
+    botox = make_plan([("forehead", "0.2")])
+    letybo = make_plan([("forehead", "0.2")], product="letybo")
+    assert only(run(botox, intake=intake(answers=answers)), "DM804")[0].severity is Severity.WARN
+    assert only(run(letybo, intake=intake(answers=answers)), "DM804")[0].severity is Severity.BLOCK
+
+
+def test_low_dose_slip_warns_symmetric_with_the_high_one() -> None:
+    wu = "wu_microbotox_20"  # 0.2 U per point
+    (low,) = only(run(make_plan([("forehead", "0.02")], protocol=wu)), "DM305")
+    assert low.severity is Severity.WARN and low.values["ratio"] == Decimal("0.1")
+    assert not only(run(make_plan([("forehead", "0.05")], protocol=wu)), "DM305")  # 1/4
+
+
+def test_unconfirmed_beyond_use_policy_warns_when_it_is_what_allows_the_vial() -> None:
+    plan = make_plan([("forehead", "0.4")], product="daxxify", vial_units="100")
+
+    def vial(hours: int) -> SessionContext:
+        return SessionContext(
+            treatment_at=NOON,
+            vials=(
+                VialInUse(
+                    product="daxxify",
+                    lot="D1",
+                    lot_expiry=TODAY + timedelta(days=100),
+                    reconstituted_at=NOON - timedelta(hours=hours),
+                    beyond_use_policy="label",
+                ),
+            ),
+        )
+
+    (finding,) = only(run(plan, context=vial(48)), "DM705")
+    assert finding.tag is EvidenceTag.UNCONFIRMED and "UNCONFIRMED" in finding.message
+    assert finding.severity is Severity.WARN
+    assert only(run(plan, context=vial(80)), "DM701") and not only(
+        run(plan, context=vial(80)), "DM705"
+    )
+    botox = make_plan([("forehead", "0.2")])
+    label = SessionContext(
+        treatment_at=NOON,
+        vials=(
+            VialInUse(
+                product="botox_cosmetic",
+                lot="B1",
+                lot_expiry=TODAY,
+                reconstituted_at=NOON - timedelta(hours=2),
+                beyond_use_policy="label",
+            ),
+        ),
+    )
+    assert not only(run(botox, context=label), "DM705")  # LABEL-tagged policy
+
+
+def test_unknown_zone_label_blocks_and_escapes_no_cap() -> None:
+    plan = make_plan([("forehead", "0.2"), ("cheek", "0.2")])
+    (finding,) = only(run(plan), "DM406")
+    assert finding.severity is Severity.BLOCK and finding.point_numbers == (2,)
+
+
+def test_a_point_labelled_with_a_zone_it_is_not_in_blocks() -> None:
+    # a forehead point (landmark 10) labelled as the left cheek escapes the cheek cap otherwise
+    plan = make_plan([("forehead", "0.2"), ("medial_cheek_left", "0.2")])
+    (finding,) = only(run(plan), "DM407")
+    assert finding.point_numbers == (2,) and finding.zone == "medial_cheek_left"
+    inside_cheek = anchor_point(
+        MESH, MESH.vertices_mm[list(ZONES["medial_cheek_left"].ring)].mean(0)
+    )
+    fine = make_plan(
+        [("forehead", "0.2"), ("medial_cheek_left", "0.2")], anchors=[anchor(), inside_cheek]
+    )
+    assert not only(run(fine), "DM407")
+
+
+def test_intake_naming_an_unknown_zone_warns_and_counts_as_location_unknown() -> None:
+    plan = make_plan([("forehead", "0.2")])
+    answers = {"infection_at_site": True}
+    findings = run(plan, intake=intake(answers=answers | {"infection_zones": ["left_eyebrow"]}))
+    assert only(findings, "DM817") and only(findings, "DM802")[0].severity is Severity.BLOCK
+
+
+def _prior(days: int, units: str, product: str = "botox_cosmetic", zones=()) -> PriorTreatment:
+    return PriorTreatment(
+        treated_on=TODAY - timedelta(days=days), product=product, units=Decimal(units), zones=zones
+    )
+
+
+def test_clinic_cumulative_threshold_warns_and_rolling_totals_are_always_shown() -> None:
+    plan = make_plan(spread("forehead", "20"))
+    threshold = LIBRARY.figure("cumulative_clinic_threshold_units").value
+    history = (_prior(30, str(threshold), zones=("forehead", "glabella")),)
+    findings = run(plan, intake=intake(prior_treatments=history))
+    (over,) = only(findings, "DM505")
+    assert over.severity is Severity.WARN and over.values["threshold_units"] == threshold
+    assert not only(findings, "DM503")  # still under the old 400 U intramuscular limit
+    (totals,) = only(findings, "DM506")
+    assert totals.values["cumulative_botox_equivalent_units"] == threshold + 20
+    assert totals.values["area_forehead_botox_equivalent_units"] == 20 + threshold / 2
+    assert not only(run(plan, intake=intake(prior_treatments=history[:0])), "DM505")
+
+
+def test_recorded_sessions_count_whatever_the_intake_date_and_are_not_counted_twice() -> None:
+    plan = make_plan([("forehead", "0.2")])
+    old_intake = intake(recorded_on=TODAY - timedelta(days=60))
+    recorded = (_prior(40, "20"),)
+    context = SessionContext(treatment_at=NOON, recorded_treatments=recorded)
+    (finding,) = only(run(plan, intake=old_intake, context=context), "DM501")
+    assert finding.values["days_since"] == 40
+    # the same treatment self-reported as well (same product, same day) is counted once
+    both = intake(recorded_on=TODAY, prior_treatments=(_prior(40, "18"),))
+    (totals,) = only(run(plan, intake=both, context=context), "DM506")
+    assert totals.values["cumulative_botox_equivalent_units"] == Decimal("20.2")
+    other = intake(recorded_on=TODAY, prior_treatments=(_prior(50, "10", "dysport"),))
+    (totals,) = only(run(plan, intake=other, context=context), "DM506")
+    assert totals.values["cumulative_botox_equivalent_units"] == Decimal("24.2")
+
+
+def _brow_distance(a: MeshAnchor) -> float:
+    plan = make_plan([("forehead", "0.2")], anchors=[a])
+    (hit,) = [
+        h for h in danger_zone_hits(plan, MESH, MARGINS, within_mm=40) if h.danger_zone == "brow"
+    ]
+    return hit.distance_mm
+
+
+def _anchor_at_brow_distance(target: float) -> MeshAnchor:
+    """An anchor on the forehead midline ``target`` mm (±0.02) above the brow outline."""
+    low, high = MESH.vertices_mm[9], MESH.vertices_mm[151]
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        a = anchor_point(MESH, low + (high - low) * mid)
+        if _brow_distance(a) < target:
+            lo = mid
+        else:
+            hi = mid
+    return anchor_point(MESH, low + (high - low) * hi)
+
+
+def test_margin_comparison_has_a_documented_tolerance() -> None:
+    tolerance = float(LIBRARY.figure("margin_tolerance_mm").value)
+    assert tolerance == 0.5
+    at_edge = _anchor_at_brow_distance(20 - tolerance + 0.1)  # e.g. 19.81 mm "at" 20 mm
+    past = _anchor_at_brow_distance(20 - tolerance - 0.1)
+    assert not only(run(make_plan([("forehead", "0.2")], anchors=[at_edge])), "DM203")
+    assert only(run(make_plan([("forehead", "0.2")], anchors=[past])), "DM203")
+
+
+def test_orbital_band_and_lateral_canthus_govern_crows_feet_and_infraorbital_points() -> None:
+    governed = {
+        d.id: d.applies_to for d in DANGER_ZONES.values() if d.id.startswith(("orbital", "lateral"))
+    }
+    assert "crows_feet_left" in governed["orbital_rim_lower_lateral"]  # type: ignore[operator]
+    assert "infraorbital_right" in governed["orbital_rim_lower_lateral"]  # type: ignore[operator]
+    canthus = LIBRARY.danger_margin("lateral_canthus").margin_mm
+    assert canthus.value == 15 and canthus.source == "botox_cosmetic_label"
+    # 8 mm temporal to the lateral canthus: clear of the lids' hard margin, inside the band
+    canthus_mm = MESH.vertices_mm[263]
+    near_eye = anchor_point(MESH, canthus_mm + np.array([8.0, 0.0, 0.0]))
+    findings = run(make_plan([("crows_feet_left", "0.2")], anchors=[near_eye]))
+    (band,) = [f for f in only(findings, "DM203") if "lateral canthus" in f.message]
+    assert band.severity is Severity.WARN and band.zone == "crows_feet_left"
+
+
+def test_display_precision() -> None:
+    from dosemap.domain import display
+
+    assert display.units(Decimal("10.00000000000000000000000000")) == "10 U"
+    assert display.units(Decimal(100) / 7, mark_rounded=True) == "≈14.29 U"
+    assert display.volume_ul(Decimal("12.345")) == "12.3 µL"

@@ -38,7 +38,7 @@ def test_template_picture_holds_the_extended_forehead(plan):
         landmarks,
         image_size=size,
         mm_per_px=mm_per_px,
-        treatable=treatable_outlines(plan, MESH),
+        treatable=treatable_outlines(plan, MESH, plan.danger_margins_mm),
         zone_outlines=outlines,
     )
     _x0, y0, _width, height = scene.image_box

@@ -89,7 +89,7 @@ def test_svg_is_well_formed_and_escaped(plan):
         image_size=size,
         mm_per_px=mm_per_px,
         product_name='Tox <"A&B">',
-        treatable=treatable_outlines(plan, MESH),
+        treatable=treatable_outlines(plan, MESH, plan.danger_margins_mm),
     )
     document = to_svg(scene)
     root = ET.fromstring(document.encode())

@@ -52,7 +52,8 @@ BASE = build_plan(
     MESH,
 )
 #: Where the left brow is: a forehead point moved here breaks the 20 mm brow margin.
-BROW = anchor_point(MESH, MESH.vertices_mm[334])
+# Inside the eyebrow outline: a block (within the brow's margin band is a warning).
+BROW = MeshAnchor(vertices=(334, 296, 282), weights=(0.4, 0.3, 0.3))
 
 
 def _totals_are_the_points(plan: Plan) -> None:
@@ -83,7 +84,7 @@ def test_move_into_the_brow_margin_blocks_and_moving_back_clears() -> None:
     clean = review_plan(BASE, LIBRARY, mesh=MESH)
     assert not any(f.finding.code.startswith("DM2") for f in clean.findings)
     moved = apply_edit(BASE, MovePoint(number=1, anchor=BROW), LIBRARY, MESH)
-    hits = danger_zone_hits(moved, MESH)
+    hits = danger_zone_hits(moved, MESH, LIBRARY.margins_mm())
     assert [h.point for h in hits] == [1]
     review = review_plan(moved, LIBRARY, mesh=MESH)
     assert review.blocked
@@ -139,7 +140,7 @@ def test_respacing_thins_and_densifies_and_keeps_the_margins() -> None:
     assert sum(1 for p in dense.points if p.zone == "medial_cheek_left") > count
     for plan in (thin, dense):
         _totals_are_the_points(plan)
-        assert danger_zone_hits(plan, MESH) == []
+        assert danger_zone_hits(plan, MESH, LIBRARY.margins_mm()) == []
         assert [p for p in plan.points if p.zone == "forehead"] == [
             p for p in BASE.points if p.zone == "forehead"
         ]

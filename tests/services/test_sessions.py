@@ -338,3 +338,37 @@ def test_other_clinics_cannot_see_the_record(clinic: SeededClinic) -> None:
     with pytest.raises(NotFoundError):
         sessions.get_session(clinic.db, other.id, row.id)
     assert reporting.lot_recall(clinic.db, other.id, "C1234A") == []
+
+
+def test_the_records_own_earlier_session_counts_whatever_the_intake_date(
+    clinic: SeededClinic,
+) -> None:
+    """Issue 10: a session 40 days after another dosemap session warns (DM501), although
+    the intake was recorded before both sessions."""
+    plan, first = _planned(clinic)
+    first = _chart(clinic, plan, first)
+    sessions.sign_session(
+        clinic.db,
+        clinic.clinic_id,
+        first.id,
+        clinic.library,
+        signer_id=clinic.injector,
+        expected_version=first.version,
+        actor=str(clinic.injector),
+    )
+    later = T0 + timedelta(days=40)
+    second = sessions.plan_session(
+        clinic.db,
+        clinic.clinic_id,
+        patient_id=clinic.patient_id,
+        injector_id=clinic.injector,
+        plan=plan,
+        scheduled_at=later,
+        actor=str(clinic.injector),
+    )
+    second = _chart(clinic, plan, second, performed_at=later)
+    findings = sessions.session_findings(clinic.db, clinic.clinic_id, second.id, clinic.library)
+    (interval,) = [f for f in findings if f.code.startswith("DM501-")]
+    assert interval.values["days_since"] == 40
+    (totals,) = [f for f in findings if f.code.startswith("DM506-")]
+    assert totals.values["cumulative_botox_equivalent_units"] == 2 * first.total_units

@@ -72,7 +72,10 @@ def dilute(
         list[str] | None,
         typer.Option(help="Adjunct as NAME=mL per mL of mix (repeatable), e.g. lidocaine=0.1."),
     ] = None,
-    dead_space_ul: Annotated[str, typer.Option(help="Hub/needle dead space to allow (µL).")] = "50",
+    dead_space_ul: Annotated[
+        str | None,
+        typer.Option(help="Hub/needle dead space to allow (µL); default: the library's figure."),
+    ] = None,
     reconstituted_at: Annotated[
         str | None, typer.Option(help="ISO date-time with time zone; default now (UTC).")
     ] = None,
@@ -113,7 +116,11 @@ def dilute(
         raise InvalidInputError("points", f"{points} is out of range", f">= 1 and <= {_MAX_POINTS}")
     if points is not None and per_point is None:
         raise InvalidInputError("volume_ul", "is needed with --points", "µL per point, e.g. 10")
-    dead = parse_decimal("dead_space_ul", dead_space_ul)
+    dead = (
+        parse_decimal("dead_space_ul", dead_space_ul)
+        if dead_space_ul is not None
+        else library.figure("dead_space_ul").value
+    )
     start = _reconstituted_at(reconstituted_at)
 
     result: dict[str, Any] = {

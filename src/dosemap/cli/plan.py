@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dosemap.cli._library_view import library_from, parse_decimal, show
+from dosemap.domain import display
 from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.library import Library
@@ -50,23 +51,24 @@ def _pairs(field: str, specs: list[str] | None, example: str) -> dict[str, Decim
 
 def _summary_table(plan: Plan) -> Table:
     word = "stamps" if "stamp" in plan.technique or "device" in plan.technique else "entries"
-    table = Table(title=f"{plan.summary.needle_entries} {word}, {show(plan.summary.total_units)} U")
+    total = display.units(plan.summary.total_units, mark_rounded=True)
+    table = Table(title=f"{plan.summary.needle_entries} {word}, {total}")
     for column in ("zone", word, "units", "µL", "area mm²", "clear of margins mm²"):
         table.add_column(column, justify="left" if column == "zone" else "right")
     for z in plan.summary.zones:
         table.add_row(
             ZONES[z.zone].name,
             str(z.points),
-            show(z.units),
-            show(z.volume_ul),
+            display.number(z.units, display.UNITS_PLACES, mark_rounded=True),
+            display.number(z.volume_ul, display.VOLUME_UL_PLACES, mark_rounded=True),
             f"{z.area_mm2:.0f}",
             "" if z.treatable_area_mm2 is None else f"{z.treatable_area_mm2:.0f}",
         )
     table.add_row(
         "total",
         str(plan.summary.needle_entries),
-        show(plan.summary.total_units),
-        show(plan.summary.total_volume_ul),
+        display.number(plan.summary.total_units, display.UNITS_PLACES, mark_rounded=True),
+        display.number(plan.summary.total_volume_ul, display.VOLUME_UL_PLACES, mark_rounded=True),
         "",
         "",
         style="bold",
@@ -204,17 +206,20 @@ def print_plan(console: Console, result: Plan, library: Library) -> None:
     """The injector's summary: mix, per-zone table, draw-up, vials, cost, notes, citation."""
     product_name = library.product(result.product).name
     mix = result.mix
+    strength = display.concentration(mix.units_per_ml, mark_rounded=True)
     console.print(
         f"[bold]{product_name}[/] {show(mix.stock_vial_units)} U + {show(mix.stock_diluent_ml)} mL"
-        f" → {show(mix.units_per_ml)} U/mL · technique {result.technique} · "
-        f"{show(result.spacing_mm)} mm apart"
+        f" → {strength} · technique {result.technique} · {show(result.spacing_mm)} mm apart"
     )
     console.print(_summary_table(result))
-    draw = ", ".join(f"{show(d.volume_ml)} mL {d.ingredient}" for d in result.summary.draw_up)
+    draw = ", ".join(
+        f"{display.volume_ml(d.volume_ml, mark_rounded=True)} {d.ingredient}"
+        for d in result.summary.draw_up
+    )
     console.print(f"Draw up (with dead space): {draw}")
-    left = show(result.summary.units_left_in_vials)
+    left = display.units(result.summary.units_left_in_vials, mark_rounded=True)
     console.print(
-        f"Vials: {result.summary.vials_needed} of {show(mix.stock_vial_units)} U, {left} U left"
+        f"Vials: {result.summary.vials_needed} of {show(mix.stock_vial_units)} U, {left} left"
     )
     if result.summary.estimated_cost is not None:
         console.print(

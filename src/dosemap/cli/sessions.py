@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from dosemap.cli.db import (
     resolve_vial,
 )
 from dosemap.cli.vials import parse_time
+from dosemap.domain import display
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.plan import Plan
 from dosemap.persistence.db import Database
@@ -68,7 +70,9 @@ def create(
         scheduled_at=parse_time(at, "at"),
         actor=resolve_actor(db, cid, actor),
     )
-    console.print(f"session {row.id} planned: {len(plan.points)} points, {row.planned_units} U")
+    console.print(
+        f"session {row.id} planned: {len(plan.points)} points, {display.units(row.planned_units)}"
+    )
 
 
 @app.command("chart")
@@ -104,9 +108,11 @@ def chart(
         expected_version=row.version,
         actor=resolve_actor(db, cid, actor),
     )
+    charted = display.units(done.total_units or Decimal(0))
+    botox = display.units(done.botox_equivalent_units or Decimal(0))
     console.print(
-        f"session {done.id} charted: {len(chart_input.points)} points, {done.total_units} U "
-        f"({done.botox_equivalent_units} Botox-equivalent U)"
+        f"session {done.id} charted: {len(chart_input.points)} points, {charted} "
+        f"({botox} Botox-equivalent)"
     )
 
 
@@ -207,14 +213,21 @@ def show(session: str, clinic: str | None = ClinicOpt) -> None:
     db = open_database()
     cid = resolve_clinic(db, clinic)
     row = svc.get_session(db, cid, as_uuid(session, "session"))
+    planned = display.units(row.planned_units)
+    charted = display.units(row.total_units or Decimal(0))
     console.print(
-        f"[bold]session {row.id}[/] {row.status} {row.product}; planned {row.planned_units} U, "
-        f"charted {row.total_units or 0} U; amendments {row.amendment_count}"
+        f"[bold]session {row.id}[/] {row.status} {row.product}; planned {planned}, "
+        f"charted {charted}; amendments {row.amendment_count}"
     )
     table = Table("#", "zone", "depth", "µL", "U", "vial")
     for p in row.points:
         table.add_row(
-            str(p.number), p.zone, p.depth, str(p.volume_ul), str(p.units), str(p.vial_id)[:8]
+            str(p.number),
+            p.zone,
+            p.depth,
+            display.number(p.volume_ul, display.VOLUME_UL_PLACES, mark_rounded=True),
+            display.number(p.units, display.UNITS_PLACES, mark_rounded=True),
+            str(p.vial_id)[:8],
         )
     console.print(table)
 

@@ -164,10 +164,39 @@ class SessionContext(_Model):
     vials: tuple[VialInUse, ...] = ()
     hyaluronidase_on_hand: bool | None = None
     """``None`` = not recorded; HA findings then warn instead of block."""
+    recorded_treatments: tuple[PriorTreatment, ...] = ()
+    """The patient's earlier sessions in the clinic's own record. They always count; the
+    intake's self-reported ``prior_treatments`` are added to them (:func:`merge_history`)."""
 
     @model_validator(mode="after")
     def _vials_reconstituted_before_treatment(self) -> SessionContext:
         for vial in self.vials:
             if vial.reconstituted_at is not None and vial.reconstituted_at > self.treatment_at:
                 raise ValueError(f"vial lot {vial.lot} reconstituted after treatment_at")
+        for treatment in self.recorded_treatments:
+            if treatment.treated_on > self.treatment_at.date():
+                raise ValueError(
+                    f"recorded treatment on {treatment.treated_on} is after treatment_at"
+                )
         return self
+
+
+def merge_history(
+    recorded: tuple[PriorTreatment, ...], reported: tuple[PriorTreatment, ...]
+) -> tuple[PriorTreatment, ...]:
+    """The record's own treatments plus the self-reported ones that are not the same treatment.
+
+    A self-reported treatment of the same product on the same day as a recorded one is taken to
+    be that treatment (the record's figures are kept); every other one is added.
+
+    Examples
+    --------
+    >>> a = PriorTreatment(treated_on=date(2026, 1, 5), product="dysport", units=Decimal(30))
+    >>> b = PriorTreatment(treated_on=date(2026, 1, 5), product="dysport", units=Decimal(25))
+    >>> c = PriorTreatment(treated_on=date(2025, 9, 1), product="xeomin", units=Decimal(20))
+    >>> [t.units for t in merge_history((a,), (b, c))]
+    [Decimal('20'), Decimal('30')]
+    """
+    seen = {(t.product, t.treated_on) for t in recorded}
+    extra = tuple(t for t in reported if (t.product, t.treated_on) not in seen)
+    return tuple(sorted(recorded + extra, key=lambda t: (t.treated_on, t.product)))

@@ -114,7 +114,7 @@ class PlanRequest(_Model):
     adjuncts: dict[str, Decimal] = Field(default_factory=dict)  # adjunct id -> mL per mL of mix
     vial_price: Decimal | None = Field(default=None, ge=0)  # price of one vial, for the cost
     currency: str | None = None
-    dead_space_ul: Decimal | None = Field(default=None, ge=0)  # hub + needle allowance; default 50
+    dead_space_ul: Decimal | None = Field(default=None, ge=0)  # hub + needle; default: library
     # Top of the forehead zone, mm above the brow at the midline; None: where the face mesh ends
     # (landmark 10). Higher is extrapolated above the mesh; the hairline is checked on the patient.
     forehead_height_mm: Decimal | None = Field(default=None, gt=0)
@@ -134,3 +134,9 @@ class Plan(_Model):
     points: tuple[PlannedPoint, ...]
     summary: PlanSummary
     notes: tuple[str, ...] = ()  # what the planner left out or changed, for the injector to read
+    # Danger-zone id -> the margin (mm) the planner kept, from the library it planned with (the
+    # clinic's overrides included), so pictures of the plan show what it was planned with.
+    # Empty in plan files written before it was recorded.
+    danger_margins_mm: dict[str, Decimal] = Field(default_factory=dict)
+    # The dead space (µL) the draw-up allows for: the request's, else the library's figure.
+    dead_space_ul: Decimal | None = Field(default=None, ge=0)

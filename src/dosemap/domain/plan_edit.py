@@ -32,12 +32,10 @@ from dosemap.domain.library import Library
 from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint, ZoneSummary
 from dosemap.domain.planning.face_cache import face_cache
 from dosemap.domain.planning.layout import clearances_for, layout_zone
-from dosemap.domain.planning.planner import VOLUME_BOUNDS_UL, summarise
+from dosemap.domain.planning.planner import plan_dead_space_ul, summarise, volume_bounds_ul
 
 _POSITION_DECIMALS = 2
 _VOLUME_STEP_UL = Decimal("0.1")
-#: Spacing a zone can be re-laid at (mm), as the planner allows.
-SPACING_RANGE_MM = (Decimal(2), Decimal(50))
 _WEIGHT_SLACK = 1e-4
 
 
@@ -129,7 +127,7 @@ def _position(anchor: MeshAnchor, mesh: FaceMesh) -> tuple[float, float, float]:
 
 
 def _check_volume(plan: Plan, library: Library, volume_ul: Decimal, field: str) -> Decimal:
-    low, high = VOLUME_BOUNDS_UL[library.technique(plan.technique).kind]
+    low, high = volume_bounds_ul(library, library.technique(plan.technique).kind)
     allowed = f"{low}-{high} µL in {_VOLUME_STEP_UL} µL steps"
     if not volume_ul.is_finite() or not low <= volume_ul <= high:
         raise InvalidInputError(field, f"{volume_ul} µL", allowed)
@@ -176,13 +174,28 @@ def _new_point(
     )
 
 
-def _zone_summary(plan: Plan, zone_id: str, mesh: FaceMesh) -> ZoneSummary:
+def _margins(plan: Plan, library: Library | None) -> dict[str, Decimal]:
+    """The danger margins ``plan`` was made with; the library's for an older plan file."""
+    if plan.danger_margins_mm:
+        return dict(plan.danger_margins_mm)
+    if library is None:
+        raise InvalidInputError(
+            "danger_margins_mm", "the plan records no danger margins", "a library to take them from"
+        )
+    return library.margins_mm()
+
+
+def _zone_summary(
+    plan: Plan, zone_id: str, mesh: FaceMesh, library: Library | None = None
+) -> ZoneSummary:
     """A zone's summary row before its points are counted (areas from the plan or the face)."""
     for existing in plan.summary.zones:
         if existing.zone == zone_id:
             return existing
     cache = face_cache(mesh)
-    clearances = clearances_for(zone_id, plan.mix.contains_hyaluronic_acid, cache.danger_outlines())
+    clearances = clearances_for(
+        zone_id, plan.mix.contains_hyaluronic_acid, cache.danger_outlines(), _margins(plan, library)
+    )
     height = plan.request.forehead_height_mm
     return ZoneSummary(
         zone=zone_id,
@@ -194,7 +207,9 @@ def _zone_summary(plan: Plan, zone_id: str, mesh: FaceMesh) -> ZoneSummary:
     )
 
 
-def rebuild(plan: Plan, points: Iterable[PlannedPoint], mesh: FaceMesh) -> Plan:
+def rebuild(
+    plan: Plan, points: Iterable[PlannedPoint], mesh: FaceMesh, library: Library | None = None
+) -> Plan:
     """``plan`` with ``points``: renumbered in injection order, units and summary recomputed."""
     listed = list(points)
     rank = {z: k for k, z in enumerate(ZONE_ORDER)}
@@ -217,7 +232,7 @@ def rebuild(plan: Plan, points: Iterable[PlannedPoint], mesh: FaceMesh) -> Plan:
     for zone_id in sorted(zone_ids, key=zone_rank):
         mine = [p for p in renumbered if p.zone == zone_id]
         zones.append(
-            _zone_summary(plan, zone_id, mesh).model_copy(
+            _zone_summary(plan, zone_id, mesh, library).model_copy(
                 update={
                     "points": len(mine),
                     "volume_ul": sum((p.volume_ul for p in mine), Decimal(0)),
@@ -225,12 +240,15 @@ def rebuild(plan: Plan, points: Iterable[PlannedPoint], mesh: FaceMesh) -> Plan:
                 }
             )
         )
-    summary = summarise(plan.request, plan.mix, renumbered, tuple(zones))
+    summary = summarise(
+        plan.request, plan.mix, renumbered, tuple(zones), dead_space_ul=plan_dead_space_ul(plan)
+    )
     return plan.model_copy(update={"points": renumbered, "summary": summary})
 
 
 def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) -> list[PlannedPoint]:
-    low, high = SPACING_RANGE_MM
+    # The spacing a zone can be re-laid at: the planner's bounds (library figures).
+    low, high = library.figure("spacing_min_mm").value, library.figure("spacing_max_mm").value
     if not edit.spacing_mm.is_finite() or not low <= edit.spacing_mm <= high:
         raise InvalidInputError("spacing_mm", f"{edit.spacing_mm} mm", f"{low}-{high} mm")
     the_zone = zone(edit.zone, field="zone")
@@ -238,7 +256,10 @@ def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) ->
     others = [p for p in plan.points if p.zone != edit.zone]
     cache = face_cache(mesh)
     clearances = clearances_for(
-        edit.zone, plan.mix.contains_hyaluronic_acid, cache.danger_outlines()
+        edit.zone,
+        plan.mix.contains_hyaluronic_acid,
+        cache.danger_outlines(),
+        _margins(plan, library),
     )
     height = plan.request.forehead_height_mm
     hexagonal = library.technique(plan.technique).kind.value == "needle"
@@ -301,7 +322,7 @@ def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> 
                   for p in points]  # fmt: skip
     else:
         points = _respace(plan, library, edit, mesh)
-    return rebuild(plan, points, mesh)
+    return rebuild(plan, points, mesh, library)
 
 
 def apply_edits(plan: Plan, edits: Iterable[PlanEdit], library: Library, mesh: FaceMesh) -> Plan:

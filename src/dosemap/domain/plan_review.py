@@ -115,7 +115,7 @@ def review_plan(
 
     ``at``: acknowledgements made after it are left out (a review as of a time); ``None`` keeps all.
     """
-    rebuilt = rebuild(plan, plan.points, mesh)
+    rebuilt = rebuild(plan, plan.points, mesh, library)
     findings = evaluate(plan, library, intake=intake, context=context, mesh=mesh)
     acked = {a.key: a for a in acknowledgements if at is None or a.at <= at}
     reviewed = tuple(

@@ -20,9 +20,11 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from dosemap.domain import display
 from dosemap.domain.atlas.danger import DANGER_ZONES, DangerZone
 from dosemap.domain.atlas.mesh import FaceMesh, resolve_anchors
 from dosemap.domain.atlas.zones import ZONES
+from dosemap.domain.library.models import DangerMargin
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.render.points import RADIUS_MAX, point_marks
 
@@ -150,14 +152,13 @@ def darker(colour: str, factor: float = 0.62) -> str:
     return f"#{r:02X}{g:02X}{b:02X}"
 
 
-def _fmt(value: Decimal, places: int = 2) -> str:
+def _fmt(value: Decimal, places: int = display.UNITS_PLACES) -> str:
     """A Decimal for people: at most ``places`` decimals, no exponent (``18``, ``0.2``)."""
-    rounded = value.quantize(Decimal(1).scaleb(-places)).normalize()
-    return format(rounded, "f")
+    return display.number(value, places)
 
 
 def _units(value: Decimal) -> str:
-    return f"{_fmt(value)} U"
+    return display.units(value)
 
 
 def _shift(points: FloatArray, dx: float, dy: float) -> tuple[Point, ...]:
@@ -278,6 +279,7 @@ def build_plan_scene(
     face_outline: bool = True,
     scale: float = 1.0,
     zone_outlines: Mapping[str, Ring] | None = None,
+    margins: Mapping[str, DangerMargin] | None = None,
 ) -> Scene:
     """The picture of ``plan`` over a face whose landmarks are ``landmarks_2d``.
 
@@ -307,8 +309,15 @@ def build_plan_scene(
         Zone id -> the zone's outline as mesh anchors, where it differs from the atlas ring
         (:func:`dosemap.domain.planning.regions.zone_outlines`: the forehead planned above
         the mesh); other zones are drawn through their landmark rings.
+    margins
+        The library's danger margins to label (``Library.danger_margins``); by default the
+        embedded library's.
     """
     width, height = image_size
+    if margins is None:
+        from dosemap.resources import load_library
+
+        margins = load_library().danger_margins
 
     def zone_outline(zone_id: str) -> tuple[Point, ...]:
         anchors = (zone_outlines or {}).get(zone_id)
@@ -415,7 +424,7 @@ def build_plan_scene(
             Label(position, name, 22 * scale, darker(colour[zone_id]), "middle", True, True)
         )
     for danger in dangers:
-        text = f"{danger.name.split(' (')[0]} ≥{_fmt(danger.margin_mm)} mm"
+        text = f"{danger.name.split(' (')[0]} ≥{_fmt(margins[danger.id].margin_mm.value)} mm"
         ring = max(danger.rings, key=lambda r: float(landmarks_2d[list(r), 0].mean()))
         outline = _ring_points(landmarks_2d, ring, dx, dy)
         position = _place_label(text, 17 * scale, outline, centres, taken, radius_max, canvas_w)
@@ -424,7 +433,15 @@ def build_plan_scene(
 
     layers.append(Layer("header", tuple(_header(plan, canvas_w, scale, product_name))))
     footer, bottom = _footer(
-        plan, canvas_w, dy + height, scale, mm_per_px, dangers, colour, product_name, view_notes
+        plan,
+        canvas_w,
+        dy + height,
+        scale,
+        mm_per_px,
+        [(d, margins[d.id]) for d in dangers],
+        colour,
+        product_name,
+        view_notes,
     )
     layers.append(Layer("footer", tuple(footer)))
     entries = _entries_word(plan)
@@ -487,7 +504,7 @@ def _footer(
     top: float,
     scale: float,
     mm_per_px: float | None,
-    dangers: Sequence[DangerZone],
+    dangers: Sequence[tuple[DangerZone, DangerMargin]],
     colour: Mapping[str, str],
     product_name: str | None,
     view_notes: Sequence[str] = (),
@@ -569,7 +586,8 @@ def _footer(
         f"of {_fmt(plan.mix.stock_vial_units)} U, {_units(plan.summary.units_left_in_vials)} left"
     )
     margins = "; ".join(
-        f"{d.name.split(' (')[0]} ≥{_fmt(d.margin_mm)} mm [{d.margin.tag.value}]" for d in dangers
+        f"{d.name.split(' (')[0]} ≥{_fmt(m.margin_mm.value)} mm [{m.margin_mm.tag.value}]"
+        for d, m in dangers
     )
     text(f"Margins: {margins}", DANGER_COLOUR)
     y += line_h * 0.3

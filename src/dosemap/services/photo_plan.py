@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from dosemap.domain.planning.regions import Ring, treatable_outlines, zone_outli
 from dosemap.render.raster import png_bytes, to_png
 from dosemap.render.scene import Scene, build_plan_scene, template_projection
 from dosemap.render.svg import to_svg
-from dosemap.resources import template_mesh
+from dosemap.resources import load_library, template_mesh
 
 if TYPE_CHECKING:  # imported where a photo is read: a plan on the template face needs none
     from dosemap.imaging.landmarks import Detector
@@ -60,12 +61,18 @@ class PlanDrawing:
         return [a for ring in self.zone_outlines.values() for a in ring]
 
 
+def plan_margins(plan: Plan) -> dict[str, Decimal]:
+    """The danger margins ``plan`` was planned with; the embedded library's for a plan file
+    written before plans recorded them."""
+    return dict(plan.danger_margins_mm) or load_library().margins_mm()
+
+
 def prepare_plan_drawing(plan: Plan) -> PlanDrawing:
     """The drawing geometry of ``plan`` on the template mesh (see :class:`PlanDrawing`)."""
     mesh = template_mesh()
     treatable = {
         zone: tuple((outer, tuple(holes)) for outer, holes in parts)
-        for zone, parts in treatable_outlines(plan, mesh).items()
+        for zone, parts in treatable_outlines(plan, mesh, plan_margins(plan)).items()
     }
     return PlanDrawing(
         plan, MappingProxyType(zone_outlines(plan, mesh)), MappingProxyType(treatable)

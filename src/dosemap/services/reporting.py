@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from dosemap.domain import display
 from dosemap.persistence.db import Database
 from dosemap.persistence.unit_of_work import reading
 
@@ -37,7 +38,7 @@ def patient_timeline(
                     row.performed_at or row.scheduled_at,
                     "session",
                     row.id,
-                    f"{row.status} {row.product} {units} U",
+                    f"{row.status} {row.product} {display.units(units)}",
                 )
             )
         for ae in q.adverse_events_of(clinic_id, patient_id):

@@ -37,8 +37,6 @@ from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
 from dosemap.services._common import Input, check_version, now
 from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems
 
-#: A review visit after onset: effects show in 5–14 days (clinical.md §1.7, Iranmanesh 2022).
-REVIEW_AFTER_DAYS = 14
 _Q = Decimal("0.0001")
 
 
@@ -281,11 +279,37 @@ def _charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
     return plan.model_copy(update={"points": charted})
 
 
+def recorded_treatments(
+    uow: UnitOfWork, row: TreatmentSession, at: datetime
+) -> tuple[PriorTreatment, ...]:
+    """The patient's own sessions in this record performed before ``at``, as prior treatments.
+
+    These always count, whatever the intake's date: the intake's self-reported history adds to
+    them, it never replaces them (:func:`dosemap.domain.intake.merge_history`).
+    """
+    prior = uow.sessions.performed_before(row.clinic_id, row.patient_id, at, row.id)
+    treatments = []
+    for p in sorted(prior, key=lambda s: (s.performed_at, str(s.id))):
+        if p.performed_at is None or not p.total_units:
+            continue
+        zones = tuple(z.get("zone", "") for z in (p.plan or {}).get("summary", {}).get("zones", []))
+        treatments.append(
+            PriorTreatment(
+                treated_on=p.performed_at.date(),
+                product=p.product,
+                units=p.total_units,
+                zones=tuple(z for z in zones if z),
+            )
+        )
+    return tuple(treatments)
+
+
 def safety_inputs(
     uow: UnitOfWork, row: TreatmentSession
 ) -> tuple[Plan, IntakeAnswers | None, SessionContext]:
-    """Build the core's inputs from the database: the chart as a plan, the intake with prior
-    sessions from the record added, and the context with the vials actually used."""
+    """Build the core's inputs from the database: the chart as a plan, the intake with the
+    record's own earlier sessions merged into its history, and the context with the vials
+    actually used."""
     points = uow.sessions.chart_points(row.id)
     plan = _charted_plan(row, points) if points else Plan.model_validate(row.plan)
     at = row.performed_at or row.scheduled_at
@@ -293,15 +317,6 @@ def safety_inputs(
     intake: IntakeAnswers | None = None
     if intake_row is not None:
         intake = IntakeAnswers.model_validate(intake_row.answers)
-        prior = uow.sessions.performed_before(row.clinic_id, row.patient_id, at, row.id)
-        recorded = tuple(
-            PriorTreatment(treated_on=p.performed_at.date(), product=p.product, units=p.total_units)
-            for p in prior
-            if p.performed_at is not None
-            and p.total_units
-            and p.performed_at.date() <= intake.recorded_on
-        )
-        intake = intake.model_copy(update={"prior_treatments": intake.prior_treatments + recorded})
     vial_ids = {p.vial_id for p in points}
     vials = []
     for vial_id in sorted(vial_ids):
@@ -317,7 +332,9 @@ def safety_inputs(
                 beyond_use_at=vial.beyond_use_at,
             )
         )
-    context = SessionContext(treatment_at=at, vials=tuple(vials))
+    context = SessionContext(
+        treatment_at=at, vials=tuple(vials), recorded_treatments=recorded_treatments(uow, row, at)
+    )
     return plan, intake, context
 
 
@@ -398,11 +415,14 @@ def followups_for(row: TreatmentSession, library: Library, created_at: datetime)
     assert row.performed_at is not None
     day: date = row.performed_at.date()
     retreat = library.product(row.product).min_retreatment_days
+    # A review visit after onset: the library's review_after_days (effects show in 5-14 days).
+    review = library.figure("review_after_days")
+    review_days = int(review.value)
     plans = [
         (
             "review",
-            day + timedelta(days=REVIEW_AFTER_DAYS),
-            f"review {REVIEW_AFTER_DAYS} days after treatment (onset 5-14 days)",
+            day + timedelta(days=review_days),
+            f"review {review_days} days after treatment {review.cite()}",
         ),
         (
             "retreatment",

@@ -6,10 +6,9 @@ it applies only to a mix containing hyaluronic acid (vascular-occlusion areas, c
 Distances are measured on the face (see :mod:`dosemap.domain.atlas.surface`) from the outline's
 edge; a point inside the outline has a negative distance.
 
-Source ids not (yet) in the reference library, reported to the library's owner:
-``facial_danger_zones_glabella``, ``naturalaesthetica_danger_zones``,
-``medicalalgorithms_danger_zones``, ``dosemap_atlas_default`` (figures the software chose,
-tagged UNCONFIRMED: a clinic should confirm or change them).
+The margins, their sources, evidence tags and grades (hard / band) are library data
+(``60_safety.toml``, ``[danger_margins.<id>]``), clinic-overridable; this module holds only
+the geometry and which treatment zones each rule governs.
 """
 
 from __future__ import annotations
@@ -24,13 +23,13 @@ import numpy as np
 from dosemap.domain.atlas.mesh import FaceMesh, FloatArray, resolve_anchors
 from dosemap.domain.atlas.surface import Outline
 from dosemap.domain.atlas.zones import ZONES, mirror_ring
-from dosemap.domain.evidence import Cited, EvidenceTag
 from dosemap.domain.plan import Plan
 
 
 @dataclass(frozen=True)
 class DangerZone:
-    """An area droplets stay ``margin`` away from.
+    """An area droplets keep a margin away from (the margin is library data:
+    ``[danger_margins.<id>]``, see :data:`Margins`).
 
     ``applies_to`` lists the treatment zones the rule governs (``None``: every zone).
     """
@@ -38,15 +37,9 @@ class DangerZone:
     id: str
     name: str
     rings: tuple[tuple[int, ...], ...]
-    margin: Cited[Decimal]
     rule: str
     applies_to: tuple[str, ...] | None = None
     requires_ha: bool = False
-
-    @property
-    def margin_mm(self) -> Decimal:
-        """The margin in millimetres."""
-        return self.margin.value
 
     def governs(self, zone_id: str, mix_contains_ha: bool) -> bool:
         """Whether this rule applies to a point in ``zone_id`` for such a mix."""
@@ -70,6 +63,7 @@ _MEDIAL_CANTHUS = (413, 441, 414, 398, 362, 382, 341, 453, 464)
 _NASOLABIAL_FOLD = (327, 423, 426, 436, 432, 287, 410, 322, 391)
 
 _UPPER_FACE = ("forehead", "glabella", "temple_left", "temple_right")
+_EYE_SURROUND = ("crows_feet_left", "crows_feet_right", "infraorbital_left", "infraorbital_right")
 _LOWER_FACE = (
     "medial_cheek_left",
     "medial_cheek_right",
@@ -82,90 +76,73 @@ _LOWER_FACE = (
 )
 
 
-def _mm(value: str, source: str, tag: EvidenceTag, note: str | None = None) -> Cited[Decimal]:
-    return Cited[Decimal](value=Decimal(value), source=source, tag=tag, note=note)
-
-
-_DEFAULT = "dosemap_atlas_default"
-_DEFAULT_NOTE = "distance chosen by the software, not published; confirm or change it"
-
 _ALL: tuple[DangerZone, ...] = (
     DangerZone(
         "brow",
         "eyebrows",
         _both(_BROW),
-        _mm(
-            "20",
-            "botox_cosmetic_label",
-            EvidenceTag.LABEL,
-            "forehead lowest row >= 2 cm above the eyebrow (PI via a secondary summary; verify)",
-        ),
-        "forehead droplets at least 20 mm above the brow (brow ptosis)",
+        "forehead droplets kept the margin above the brow (brow ptosis)",
         applies_to=("forehead",),
     ),
     DangerZone(
         "central_brow",
         "central eyebrow",
         _both(_CENTRAL_BROW),
-        _mm(
-            "10", "jeuveau_label", EvidenceTag.LABEL, "not closer than 1 cm above the central brow"
-        ),
-        "glabellar droplets at least 10 mm from the central brow (lid and brow ptosis)",
+        "glabellar droplets kept the margin from the central brow (lid and brow ptosis)",
         applies_to=("glabella",),
     ),
     DangerZone(
         "orbital_rim",
         "orbital rim",
         _both(_ORBIT),
-        _mm(
-            "10",
-            "botox_cosmetic_label",
-            EvidenceTag.LABEL,
-            "injections >= 1 cm above the bony orbital rim; the rim is approximated by landmarks",
-        ),
-        "upper-face droplets at least 10 mm outside the orbital rim (eyelid ptosis)",
+        "upper-face droplets kept the margin outside the orbital rim (eyelid ptosis)",
         applies_to=_UPPER_FACE,
+    ),
+    DangerZone(
+        "orbital_rim_lower_lateral",
+        "orbital rim (lateral and lower)",
+        _both(_ORBIT),
+        "crow's-feet and infraorbital droplets outside the orbital rim (lower-lid weakness, "
+        "ectropion, diplopia)",
+        applies_to=_EYE_SURROUND,
+    ),
+    DangerZone(
+        "lateral_canthus",
+        "lateral canthus",
+        _both(_EYELIDS),
+        "crow's-feet droplets kept temporal to the lateral canthus, clear of the lids (the "
+        "label's lateral-canthus distance)",
+        applies_to=("crows_feet_left", "crows_feet_right"),
     ),
     DangerZone(
         "eyelids",
         "eyelids",
         _both(_EYELIDS),
-        _mm("8", _DEFAULT, EvidenceTag.UNCONFIRMED, _DEFAULT_NOTE),
-        "no droplet within 8 mm of the lid margin (levator and orbicularis spread)",
+        "no droplet within the margin of the lid margin (levator and orbicularis spread)",
     ),
     DangerZone(
         "lips",
         "lips (vermilion)",
         (_LIPS,),
-        _mm("3", _DEFAULT, EvidenceTag.UNCONFIRMED, _DEFAULT_NOTE),
-        "no droplet in the vermilion or within 3 mm of it (orbicularis oris, labial arteries)",
+        "no droplet in the vermilion or within its margin (orbicularis oris, labial arteries)",
     ),
     DangerZone(
         "nostrils",
         "nostrils",
         _both(_NOSTRIL),
-        _mm("3", _DEFAULT, EvidenceTag.UNCONFIRMED, _DEFAULT_NOTE),
-        "no droplet in a nostril or within 3 mm of it",
+        "no droplet in a nostril or within its margin",
     ),
     DangerZone(
         "smile_muscles",
         "modiolus (zygomaticus, risorius, depressor insertions)",
         _both(_MODIOLUS),
-        _mm(
-            "10",
-            "doctorstudio",
-            EvidenceTag.UNCONFIRMED,
-            "risk of smile asymmetry is [LOW-AUTHORITY]/[VARIES] (doctorstudio, cbamedicine, "
-            "Nefertiti chapter); the 10 mm distance is a software default",
-        ),
-        "lower-face droplets at least 10 mm from the modiolus (smile asymmetry)",
+        "lower-face droplets kept the margin from the modiolus (smile asymmetry)",
         applies_to=_LOWER_FACE,
     ),
     DangerZone(
         "ha_glabella",
         "glabella (HA: blindness risk)",
         (ZONES["glabella"].ring,),
-        _mm("0", "facial_danger_zones_glabella", EvidenceTag.ESTABLISHED),
         "no hyaluronic-acid mix in the glabella (supratrochlear, supraorbital arteries)",
         requires_ha=True,
     ),
@@ -173,7 +150,6 @@ _ALL: tuple[DangerZone, ...] = (
         "ha_nose",
         "nose (HA)",
         (ZONES["nose"].ring,),
-        _mm("0", "naturalaesthetica_danger_zones", EvidenceTag.LOW_AUTHORITY),
         "no hyaluronic-acid mix on the nose (dorsal nasal, angular arteries)",
         requires_ha=True,
     ),
@@ -181,23 +157,20 @@ _ALL: tuple[DangerZone, ...] = (
         "ha_medial_canthus",
         "medial canthus (HA)",
         _both(_MEDIAL_CANTHUS),
-        _mm("5", "naturalaesthetica_danger_zones", EvidenceTag.LOW_AUTHORITY, _DEFAULT_NOTE),
-        "no hyaluronic-acid mix within 5 mm of the medial canthus (angular-ophthalmic link)",
+        "no hyaluronic-acid mix near the medial canthus (angular-ophthalmic link)",
         requires_ha=True,
     ),
     DangerZone(
         "ha_nasolabial_fold",
         "nasolabial fold (HA)",
         _both(_NASOLABIAL_FOLD),
-        _mm("3", "medicalalgorithms_danger_zones", EvidenceTag.LOW_AUTHORITY, _DEFAULT_NOTE),
-        "no hyaluronic-acid mix within 3 mm of the nasolabial fold (facial, angular arteries)",
+        "no hyaluronic-acid mix near the nasolabial fold (facial, angular arteries)",
         requires_ha=True,
     ),
     DangerZone(
         "ha_temple",
         "temple (HA)",
         (ZONES["temple_left"].ring, ZONES["temple_right"].ring),
-        _mm("0", "medicalalgorithms_danger_zones", EvidenceTag.LOW_AUTHORITY),
         "no hyaluronic-acid mix in the temple (superficial temporal artery)",
         requires_ha=True,
     ),
@@ -205,7 +178,6 @@ _ALL: tuple[DangerZone, ...] = (
         "ha_infraorbital",
         "infraorbital / tear trough (HA)",
         (ZONES["infraorbital_left"].ring, ZONES["infraorbital_right"].ring),
-        _mm("0", "medicalalgorithms_danger_zones", EvidenceTag.LOW_AUTHORITY),
         "no hyaluronic-acid mix in the infraorbital area (infraorbital, angular branches)",
         requires_ha=True,
     ),
@@ -213,6 +185,18 @@ _ALL: tuple[DangerZone, ...] = (
 
 #: Every danger zone by id.
 DANGER_ZONES: Mapping[str, DangerZone] = MappingProxyType({d.id: d for d in _ALL})
+
+Margins = Mapping[str, Decimal]
+"""Danger-zone id -> margin in mm: the library's ``danger_margins`` (``Library.margins_mm()``),
+the same figures for the planner and the checker."""
+
+
+def margin_of(danger: DangerZone, margins: Margins) -> Decimal:
+    """The margin of ``danger``; a library without it is a programming error, said plainly."""
+    try:
+        return margins[danger.id]
+    except KeyError:
+        raise KeyError(f"no margin for danger zone {danger.id!r} in the library") from None
 
 
 @dataclass(frozen=True)
@@ -227,8 +211,6 @@ class DangerHit:
     danger_zone: str
     distance_mm: float
     margin_mm: Decimal
-    source: str
-    tag: EvidenceTag
     because_of_ha: bool
 
 
@@ -246,8 +228,22 @@ def signed_distances(
     return result
 
 
-def danger_zone_hits(plan: Plan, mesh: FaceMesh, *, within_mm: float = 0.0) -> list[DangerHit]:
+def danger_zone_hits(
+    plan: Plan,
+    mesh: FaceMesh,
+    margins: Margins,
+    *,
+    within_mm: float = 0.0,
+    tolerance_mm: Decimal = Decimal(0),
+) -> list[DangerHit]:
     """Points of ``plan`` that break (or come within ``within_mm`` of breaking) a danger rule.
+
+    How distances are measured (the planner keeps its points clear the same way): from the
+    danger outline's edge to the point, both on the face surface, as a straight (chord) distance
+    in 3D (:meth:`~dosemap.domain.atlas.surface.Outline.signed_distances`), negative inside. A
+    point breaks the rule when its distance is below ``margin - tolerance_mm``: the tolerance
+    absorbs position rounding (0.01 mm) and the model's own imprecision, so that a point the
+    planner placed at the margin never trips the check.
 
     Points are placed on ``mesh`` through their anchors, so the check holds on any face of the
     MediaPipe topology (the template, a patient's fitted mesh). HA-only zones count only when the
@@ -268,7 +264,8 @@ def danger_zone_hits(plan: Plan, mesh: FaceMesh, *, within_mm: float = 0.0) -> l
         if not governed:
             continue
         dist = signed_distances(danger, mesh.vertices_mm, positions[governed])
-        limit = float(danger.margin_mm) + within_mm
+        margin = margin_of(danger, margins)
+        limit = float(margin - tolerance_mm) + within_mm
         for index, d in zip(governed, dist.tolist(), strict=True):
             if d < limit:
                 hits.append(
@@ -276,9 +273,7 @@ def danger_zone_hits(plan: Plan, mesh: FaceMesh, *, within_mm: float = 0.0) -> l
                         point=plan.points[index].number,
                         danger_zone=danger.id,
                         distance_mm=round(d, 2),
-                        margin_mm=danger.margin_mm,
-                        source=danger.margin.source,
-                        tag=danger.margin.tag,
+                        margin_mm=margin,
                         because_of_ha=danger.requires_ha,
                     )
                 )

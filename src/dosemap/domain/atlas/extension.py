@@ -36,11 +36,9 @@ from dosemap.domain.plan import MeshAnchor
 TOP_EDGE: tuple[int, ...] = (103, 67, 109, 10, 338, 297, 332)
 MIDLINE_TOP = 10
 _MID = TOP_EDGE.index(MIDLINE_TOP)
-#: Highest forehead the extrapolation may reach, mm above the brow at the midline: a bound the
-#: software chose (UNCONFIRMED, no published figure): beyond about 35 mm above the mesh a straight
-#: continuation of the top slope is no longer a fair guess. There is no default height: a plan
-#: without one stops where the mesh does, and the injector sets the patient's own.
-MAX_FOREHEAD_HEIGHT_MM = 70
+# The highest forehead the extrapolation may reach is library data (``max_forehead_height_mm``,
+# a software bound tagged UNCONFIRMED). There is no default height: a plan without one stops
+# where the mesh does, and the injector sets the patient's own.
 _ROW_STEP_MM = 5.0  # virtual rows every 5 mm or less, so the unrolled map stays well shaped
 _MIN_EXTRA_MM = 0.25  # never a sliver: flat triangles would break the unrolling
 _SOLVE_STEPS = 4
@@ -235,18 +233,18 @@ def forehead_extension(mesh: FaceMesh, height_mm: float) -> ForeheadExtension:
     return built
 
 
-def check_forehead_height(mesh: FaceMesh, height_mm: Decimal) -> None:
+def check_forehead_height(mesh: FaceMesh, height_mm: Decimal, max_height_mm: Decimal) -> None:
     """Raise unless ``height_mm`` is a forehead top the planner can extend to on ``mesh``.
 
     Raises
     ------
     InvalidInputError
-        Not above the mesh's own top at the midline (rounded up) or above
-        :data:`MAX_FOREHEAD_HEIGHT_MM`.
+        Not above the mesh's own top at the midline (rounded up) or above ``max_height_mm``
+        (the library's ``max_forehead_height_mm``).
     """
     low = math.ceil(mesh_top_height_mm(mesh))
-    allowed = f"{low}-{MAX_FOREHEAD_HEIGHT_MM} mm above the brow at the midline"
-    if not low <= height_mm <= MAX_FOREHEAD_HEIGHT_MM:
+    allowed = f"{low}-{max_height_mm} mm above the brow at the midline"
+    if not low <= height_mm <= max_height_mm:
         raise InvalidInputError("forehead_height_mm", f"{height_mm} mm is out of range", allowed)
 
 

@@ -198,17 +198,18 @@ def working_mix(
 
 
 def draw_up(
-    mix: WorkingMix, total_volume_ul: Decimal, dead_space_ul: Decimal = Decimal("50")
+    mix: WorkingMix, total_volume_ul: Decimal, dead_space_ul: Decimal
 ) -> tuple[DrawUpLine, ...]:
     """Millilitres of each ingredient to draw up for ``total_volume_ul`` of injections.
 
-    ``dead_space_ul`` (hub and needle, default 50 µL) is added to the total before splitting.
+    ``dead_space_ul`` (hub and needle; the library's ``dead_space_ul`` figure by default in
+    the planner and ``dosemap dilute``) is added to the total before splitting.
 
     Examples
     --------
     >>> mix = working_mix("botox_cosmetic", Decimal(100), Decimal("2.5"),
     ...                   target_units_per_ml=Decimal(20))
-    >>> [(line.ingredient, line.volume_ml) for line in draw_up(mix, Decimal(950))]
+    >>> [(line.ingredient, line.volume_ml) for line in draw_up(mix, Decimal(950), Decimal(50))]
     [('stock:botox_cosmetic', Decimal('0.5')), ('saline', Decimal('0.5'))]
     """
     total = _check(

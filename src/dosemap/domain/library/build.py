@@ -12,6 +12,11 @@ Document shape (every section optional)::
     [conversions.<product id>]  see UnitConversion
     [protocols.<id>]  [adjuncts.<id>]  [techniques.<id>]  [goals.<id>]
     [beyond_use_policies.<id>]  name, hours, storage, products = [<product ids>]
+    [findings.<dmNNN>]          severity = {value, source, tag}
+    [figures.<id>]              unit, value = {value, source, tag}
+    [danger_margins.<id>]       margin_mm = {value, source, tag}, grade = "hard" | "band"
+    [zone_caps.<id>]            finding, zones, ceiling_units, product, rationale
+    [drug_classes.<id>]         name, answer, names = {value = [...], source, tag}
 """
 
 from __future__ import annotations
@@ -32,12 +37,17 @@ from dosemap.domain.library.catalog import Library
 from dosemap.domain.library.models import (
     ID_PATTERN,
     Adjunct,
+    DangerMargin,
+    DrugClass,
+    Figure,
+    FindingSeverity,
     Goal,
     Product,
     Protocol,
     SharedBeyondUsePolicy,
     Technique,
     UnitConversion,
+    ZoneCap,
 )
 from dosemap.domain.library.zones import KNOWN_ZONES
 
@@ -51,6 +61,11 @@ _SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
     "techniques": (Technique, "id"),
     "goals": (Goal, "id"),
     "beyond_use_policies": (SharedBeyondUsePolicy, "id"),
+    "findings": (FindingSeverity, "id"),
+    "figures": (Figure, "id"),
+    "danger_margins": (DangerMargin, "id"),
+    "zone_caps": (ZoneCap, "id"),
+    "drug_classes": (DrugClass, "id"),
 }
 _TOP_LEVEL = ("version", *_SECTIONS)
 _ID_RE = re.compile(ID_PATTERN)
@@ -95,6 +110,11 @@ def build_library(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Library
         sources=typing.cast(dict[str, Source], records["sources"]),
         version="+".join(dict.fromkeys(versions)) or "unversioned",
         origins=origins,
+        findings=typing.cast(dict[str, FindingSeverity], records["findings"]),
+        figures=typing.cast(dict[str, Figure], records["figures"]),
+        danger_margins=typing.cast(dict[str, DangerMargin], records["danger_margins"]),
+        zone_caps=typing.cast(dict[str, ZoneCap], records["zone_caps"]),
+        drug_classes=typing.cast(dict[str, DrugClass], records["drug_classes"]),
     )
     _check_references(library, records)
     return library
@@ -399,6 +419,25 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
                 ".working_units_per_ml.value",
                 f"above the stock concentration (allowed: <= {_stock_units_per_ml(protocol)} U/mL)",
             )
+
+    for cid, cap in library.zone_caps.items():
+        each_known("zone_caps", cid, "zones", cap.zones, KNOWN_ZONES, "zone")
+        if cap.product not in library.products:
+            fail("zone_caps", cid, ".product", f"unknown product ({one_of(library.products)})")
+        _in_range(
+            library,
+            "zone_caps",
+            cid,
+            ".ceiling_units.value",
+            cap.ceiling_units.value,
+            _RANGES["ceiling_units"],
+        )
+    for did, margin in library.danger_margins.items():
+        if not Decimal(0) <= margin.margin_mm.value <= Decimal(50):
+            fail("danger_margins", did, ".margin_mm.value", "out of range (allowed: 0-50 mm)")
+    for fid, fig in library.figures.items():
+        if not fig.value.value.is_finite() or fig.value.value < 0:
+            fail("figures", fid, ".value.value", f"{fig.value.value} (allowed: a number >= 0)")
 
     for gid, goal in library.goals.items():
         each_known("goals", gid, "zones", goal.zones, KNOWN_ZONES, "zone")

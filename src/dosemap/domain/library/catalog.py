@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import TypeVar
 
 from dosemap.domain.errors import UnknownNameError
-from dosemap.domain.evidence import Source
+from dosemap.domain.evidence import Cited, Source
 from dosemap.domain.library.models import (
     Adjunct,
     BeyondUsePolicy,
+    DangerMargin,
+    DrugClass,
+    Figure,
+    FindingSeverity,
     Goal,
     Product,
     Protocol,
+    Severity,
     Technique,
     UnitConversion,
+    ZoneCap,
 )
 
 R = TypeVar("R")
@@ -51,6 +58,11 @@ class Library:
     sources: Mapping[str, Source]
     version: str
     origins: Mapping[str, str] = field(default_factory=dict)
+    findings: Mapping[str, FindingSeverity] = field(default_factory=dict)
+    figures: Mapping[str, Figure] = field(default_factory=dict)
+    danger_margins: Mapping[str, DangerMargin] = field(default_factory=dict)
+    zone_caps: Mapping[str, ZoneCap] = field(default_factory=dict)
+    drug_classes: Mapping[str, DrugClass] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in (
@@ -62,6 +74,11 @@ class Library:
             "goals",
             "sources",
             "origins",
+            "findings",
+            "figures",
+            "danger_margins",
+            "zone_caps",
+            "drug_classes",
         ):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
@@ -101,3 +118,20 @@ class Library:
     def origin(self, section: str, record_id: str) -> str:
         """Name of the file a record came from, or ``"?"``."""
         return self.origins.get(f"{section}.{record_id}", "?")
+
+    def finding_severity(self, code: str) -> Cited[Severity]:
+        """The cited severity of a finding code (``"DM101-ZONE-CEILING"`` or ``"dm101"``)."""
+        key = code.split("-")[0].lower()
+        return _get(self.findings, "findings", key).severity
+
+    def figure(self, figure_id: str) -> Cited[Decimal]:
+        """A cited figure of the safety settings (``dead_space_ul``, ``slip_ratio`` …)."""
+        return _get(self.figures, "figure", figure_id).value
+
+    def margins_mm(self) -> dict[str, Decimal]:
+        """Danger-zone id -> margin in mm, for the planner and the checker alike."""
+        return {key: record.margin_mm.value for key, record in self.danger_margins.items()}
+
+    def danger_margin(self, danger_id: str) -> DangerMargin:
+        """The margin (and its grade) kept around a danger zone of the atlas."""
+        return _get(self.danger_margins, "danger_margin", danger_id)

@@ -113,6 +113,7 @@ class Product(_Record):
     contains_human_albumin: Cited[bool]
     contains_cow_milk_protein: Cited[bool]
     ready_to_use: bool = False
+    age_limit: AgeLimit | None = None
 
 
 class UnitConversion(_Record):
@@ -221,3 +222,86 @@ class Goal(_Record):
     zones: tuple[str, ...]
     protocols: tuple[str, ...]
     rationale: Cited[str]
+
+
+# --------------------------------------------------------------------------- safety settings
+# Every figure a safety rule or the planner compares against, in data (60_safety.toml), each
+# cited and overridable by a clinic's file (a clinic's own figure is tagged CLINIC).
+
+FINDING_ID_PATTERN = r"^dm[1-9][0-9]{2}$"
+
+
+class FindingSeverity(_Record):
+    """The severity a finding code is reported with (``[findings.dm101]``).
+
+    The id is the code's number in lower case (``dm101`` for ``DM101-ZONE-CEILING``). Where a
+    product's own record gives a severity (its contraindications), that one is used instead.
+    """
+
+    id: str = Field(pattern=FINDING_ID_PATTERN)
+    severity: Cited[Severity]
+
+
+class Figure(_Record):
+    """One number a rule or the planner uses (``[figures.<id>]``): a value with its unit."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    unit: str = Field(min_length=1)
+    value: Cited[Decimal]
+
+
+class MarginGrade(StrEnum):
+    """How a breach of a danger zone's margin is reported (inside the zone always blocks).
+
+    ``hard``: within the margin blocks too (DM202: lips, nostrils, eyelids); ``band``: within
+    the margin warns (DM203: brow, central brow, orbital rim, modiolus).
+    """
+
+    HARD = "hard"
+    BAND = "band"
+
+
+class DangerMargin(_Record):
+    """The margin kept around one danger zone of the atlas (``[danger_margins.<danger id>]``)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    margin_mm: Cited[Decimal]
+    grade: MarginGrade
+
+
+class ZoneCap(_Record):
+    """A published cap on the units one group of zones receives in a session
+    (``[zone_caps.<id>]``): DM104 cheek, DM105 jawline side, DM106 neck + jawline."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    finding: str = Field(pattern=FINDING_ID_PATTERN)
+    zones: tuple[str, ...] = Field(min_length=1)
+    ceiling_units: Cited[Decimal]
+    product: str = Field(pattern=ID_PATTERN)  # the product whose units the cap is stated in
+    rationale: str
+
+
+class DrugClass(_Record):
+    """Medication names that mean an intake answer should be yes (``[drug_classes.<id>]``)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    answer: ContraindicationCode
+    names: Cited[tuple[str, ...]]
+
+
+class AgeLimitKind(StrEnum):
+    """A labelled age from which a product is contraindicated, or beyond its studied population."""
+
+    CONTRAINDICATION = "contraindication"
+    POPULATION = "population"
+
+
+class AgeLimit(_Record):
+    """A product's labelled age limit (years; at or above it the rule applies)."""
+
+    years: Cited[int]
+    kind: AgeLimitKind
+
+
+Product.model_rebuild()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dosemap.domain.atlas._mirror import MIRROR
-from dosemap.domain.atlas.danger import DANGER_ZONES, outlines
+from dosemap.domain.atlas.danger import DANGER_ZONES, Margins, margin_of, outlines
 from dosemap.domain.atlas.mesh import BoolArray, FaceMesh, FloatArray, IntArray
 from dosemap.domain.atlas.patch import ZonePatch
 from dosemap.domain.atlas.surface import Outline
@@ -52,11 +52,17 @@ def danger_outlines(mesh: FaceMesh) -> dict[str, tuple[Outline, ...]]:
 
 
 def clearances_for(
-    zone_id: str, mix_contains_ha: bool, by_danger: dict[str, tuple[Outline, ...]]
+    zone_id: str,
+    mix_contains_ha: bool,
+    by_danger: dict[str, tuple[Outline, ...]],
+    margins: Margins,
 ) -> tuple[Clearance, ...]:
-    """The clearances (danger outlines + margins) that govern points in ``zone_id``."""
+    """The clearances (danger outlines + the library's margins) that govern points in
+    ``zone_id``. Distances are measured as the checker measures them (chords from the outline's
+    edge, :func:`dosemap.domain.atlas.danger.danger_zone_hits`), with no tolerance: the planner
+    keeps the whole margin."""
     return tuple(
-        Clearance(d.id, by_danger[d.id], float(d.margin_mm))
+        Clearance(d.id, by_danger[d.id], float(margin_of(d, margins)))
         for d in sorted(DANGER_ZONES.values(), key=lambda d: d.id)
         if d.governs(zone_id, mix_contains_ha)
     )

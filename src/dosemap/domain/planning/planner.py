@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 
 from dosemap.domain import dosing
-from dosemap.domain.atlas.danger import DANGER_ZONES
 from dosemap.domain.atlas.extension import (
     check_forehead_height,
 )
@@ -42,17 +41,18 @@ from dosemap.domain.planning.layout import (
     mirror_points,
 )
 
-#: Per-droplet volume a zone target may set, by technique kind (µL, inclusive). Published
-#: microdroplets run from about 8-10 µL (Wu) to 50 µL (Dayan-style), clinical.md §1.7.
-VOLUME_BOUNDS_UL: dict[TechniqueKind, tuple[Decimal, Decimal]] = {
-    TechniqueKind.NEEDLE: (Decimal("5"), Decimal("50")),
-    TechniqueKind.STAMP: (Decimal("5"), Decimal("100")),
-}
-DEFAULT_DEAD_SPACE_UL = Decimal("50")
 _VOLUME_STEP_UL = Decimal("0.1")  # the finest per-point volume a target can set
 _POSITION_DECIMALS = 2
-_MAX_SPACING_MM = Decimal("50")
-_MIN_SPACING_MM = Decimal("2")
+
+
+def volume_bounds_ul(library: Library, kind: TechniqueKind) -> tuple[Decimal, Decimal]:
+    """Per-droplet volume a zone target may set, by technique kind (µL, inclusive): the
+    library's ``needle_volume_*_ul`` / ``stamp_volume_*_ul`` figures."""
+    prefix = "stamp" if kind is TechniqueKind.STAMP else "needle"
+    return (
+        library.figure(f"{prefix}_volume_min_ul").value,
+        library.figure(f"{prefix}_volume_max_ul").value,
+    )
 
 
 @dataclass(frozen=True)
@@ -118,10 +118,12 @@ def resolve_settings(request: PlanRequest, library: Library) -> PlanSettings:
         spacing = technique.stamp_pitch_mm
     if spacing is None and protocol is not None:
         spacing = protocol.spacing_mm.value  # a lattice spacing carries over between needles
-    spacing = Decimal(_need(spacing, "spacing_mm", f"{_MIN_SPACING_MM}-{_MAX_SPACING_MM} mm"))
-    if not _MIN_SPACING_MM <= spacing <= _MAX_SPACING_MM:
+    low_mm = library.figure("spacing_min_mm").value
+    high_mm = library.figure("spacing_max_mm").value
+    spacing = Decimal(_need(spacing, "spacing_mm", f"{low_mm}-{high_mm} mm"))
+    if not low_mm <= spacing <= high_mm:
         raise InvalidInputError(
-            "spacing_mm", f"{spacing} mm is out of range", f"{_MIN_SPACING_MM}-{_MAX_SPACING_MM} mm"
+            "spacing_mm", f"{spacing} mm is out of range", f"{low_mm}-{high_mm} mm"
         )
 
     if request.adjuncts:
@@ -191,11 +193,11 @@ def resolve_zones(
 
 
 def _target_volume(
-    zone_id: str, target_units: Decimal, points: int, settings: PlanSettings
+    zone_id: str, target_units: Decimal, points: int, settings: PlanSettings, library: Library
 ) -> Decimal:
     """Per-point volume (µL, 0.1 µL steps) that gives ``zone_id`` its target units."""
     field = f"zone_target_units[{zone_id}]"
-    low, high = VOLUME_BOUNDS_UL[settings.technique.kind]
+    low, high = volume_bounds_ul(library, settings.technique.kind)
     if target_units <= 0:
         raise InvalidInputError(field, f"{target_units} U", "> 0 U")
     if points == 0:
@@ -215,9 +217,10 @@ def _target_volume(
     return volume
 
 
-def _forehead_note(cache: FaceCache, height_mm: Decimal | None, points: list[PlannedPoint]) -> str:
+def _forehead_note(
+    cache: FaceCache, height_mm: Decimal | None, points: list[PlannedPoint], brow_margin_mm: Decimal
+) -> str:
     """How high the forehead plan reaches, where the mesh ends, and the hairline caveat."""
-    brow = DANGER_ZONES["brow"]
     top = cache.mesh_top_height_mm()
     forehead = np.array([p.position_mm for p in points if p.zone == "forehead"]).reshape(-1, 3)
     reach = (
@@ -232,10 +235,10 @@ def _forehead_note(cache: FaceCache, height_mm: Decimal | None, points: list[Pla
         "that falls in hair."
     )
     if height_mm is None:
-        band = top - float(brow.margin_mm)
+        band = top - float(brow_margin_mm)
         return (
             f"forehead: planned only as far as the face mesh goes, {top:.0f} mm above the brows at "
-            f"the midline (landmark 10); after the {brow.margin_mm} mm brow margin that is a "
+            f"the midline (landmark 10); after the {brow_margin_mm} mm brow margin that is a "
             f"{max(band, 0.0):.0f} mm band, the highest point {reach:.0f} mm above the brows. "
             f"{check} To plan higher, set forehead_height_mm (--forehead-height-mm) to the "
             "patient's brow-to-hairline height."
@@ -279,13 +282,21 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             raise InvalidInputError(
                 "forehead_height_mm", "the plan has no forehead zone", "a plan with the forehead"
             )
-        check_forehead_height(mesh, request.forehead_height_mm)
+        check_forehead_height(
+            mesh, request.forehead_height_mm, library.figure("max_forehead_height_mm").value
+        )
     spacing = float(settings.spacing_mm)
     hexagonal = settings.technique.kind is TechniqueKind.NEEDLE
     has_ha = settings.mix.contains_hyaluronic_acid
 
     cache = face_cache(mesh)
     by_danger = cache.danger_outlines()
+    margins = library.margins_mm()
+    dead_space = (
+        request.dead_space_ul
+        if request.dead_space_ul is not None
+        else library.figure("dead_space_ul").value
+    )
     points: list[PlannedPoint] = []
     summaries: list[ZoneSummary] = []
     placed = np.zeros((0, 3))
@@ -295,11 +306,11 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
     for zone_id in zone_ids:
         the_zone = zone(zone_id)
         patch = cache.patch(zone_id, request.forehead_height_mm)
-        clearances = clearances_for(zone_id, has_ha, by_danger)
+        clearances = clearances_for(zone_id, has_ha, by_danger, margins)
         if the_zone.side == "right":
             # Both sides alike: the right side is the left side's layout, mirrored.
             twin = zone_id.removesuffix("_right") + "_left"
-            twin_clearances = clearances_for(twin, has_ha, by_danger)
+            twin_clearances = clearances_for(twin, has_ha, by_danger, margins)
             source = layouts.get(twin) or layout_zone(
                 cache.patch(twin, None),
                 spacing,
@@ -341,7 +352,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         volume = (
             settings.volume_per_point_ul
             if target is None
-            else _target_volume(zone_id, target, count, settings)
+            else _target_volume(zone_id, target, count, settings, library)
         )
         units = dosing.units_for_volume(volume, settings.mix.units_per_ml)
         for k in range(count):
@@ -375,7 +386,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             notes += (f"{zone_id}: no point fits once the danger margins are kept",)
 
     if "forehead" in zone_ids:
-        notes += (_forehead_note(cache, request.forehead_height_mm, points),)
+        notes += (_forehead_note(cache, request.forehead_height_mm, points, margins["brow"]),)
     if not points:
         raise InvalidInputError(
             "zones", "no point fits in any zone once the danger margins are kept"
@@ -391,8 +402,12 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         spacing_mm=settings.spacing_mm,
         mix=settings.mix,
         points=tuple(points),
-        summary=summarise(request, settings.mix, tuple(points), tuple(summaries)),
+        summary=summarise(
+            request, settings.mix, tuple(points), tuple(summaries), dead_space_ul=dead_space
+        ),
         notes=notes,
+        danger_margins_mm=dict(sorted(margins.items())),
+        dead_space_ul=dead_space,
     )
 
 
@@ -401,13 +416,16 @@ def summarise(
     mix: WorkingMix,
     points: tuple[PlannedPoint, ...],
     zones: tuple[ZoneSummary, ...],
+    *,
+    dead_space_ul: Decimal,
 ) -> PlanSummary:
-    """The plan's totals from its points: what the planner writes and every edit recomputes."""
+    """The plan's totals from its points: what the planner writes and every edit recomputes.
+
+    ``dead_space_ul`` is the allowance drawn up beyond the injected volume (the request's, else
+    the library's ``dead_space_ul`` figure: :func:`plan_dead_space_ul` for an existing plan)."""
     total_units = sum((p.units for p in points), Decimal(0))
     total_volume = sum((p.volume_ul for p in points), Decimal(0))
-    dead_space = (
-        request.dead_space_ul if request.dead_space_ul is not None else DEFAULT_DEAD_SPACE_UL
-    )
+    dead_space = dead_space_ul
     draw = dosing.draw_up(mix, total_volume, dead_space)
     # Vials are opened for what goes into the syringe, dead space included.
     units_drawn = dosing.units_for_volume(total_volume + dead_space, mix.units_per_ml)
@@ -424,3 +442,14 @@ def summarise(
         estimated_cost=cost,
         currency=request.currency if cost is not None else None,
     )
+
+
+def plan_dead_space_ul(plan: Plan) -> Decimal:
+    """The dead space ``plan`` was drawn up with: as recorded, as requested, or (a plan file
+    written before plans recorded it) what its draw-up holds beyond the injected volume."""
+    if plan.dead_space_ul is not None:
+        return plan.dead_space_ul
+    if plan.request.dead_space_ul is not None:
+        return plan.request.dead_space_ul
+    drawn_ml = sum((line.volume_ml for line in plan.summary.draw_up), Decimal(0))
+    return max(drawn_ml * 1000 - plan.summary.total_volume_ul, Decimal(0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from shapely import MultiPolygon, Polygon, box, union_all
 
+from dosemap.domain.atlas.danger import Margins
 from dosemap.domain.atlas.extension import planning_patch, zone_outline
 from dosemap.domain.atlas.mesh import FaceMesh, FloatArray, IntArray
 from dosemap.domain.atlas.surface import make_anchor
@@ -42,7 +43,7 @@ def _row_runs(uv: FloatArray, rows: IntArray, step_mm: float, grow: float) -> li
 
 
 def treatable_outlines(
-    plan: Plan, mesh: FaceMesh, *, step_mm: float = 1.0
+    plan: Plan, mesh: FaceMesh, margins: Margins, *, step_mm: float = 1.0
 ) -> dict[str, list[tuple[Ring, tuple[Ring, ...]]]]:
     """Zone id -> the treatable parts of the zone, each as (outline, holes) of mesh anchors.
 
@@ -54,7 +55,7 @@ def treatable_outlines(
     result: dict[str, list[tuple[Ring, tuple[Ring, ...]]]] = {}
     for summary in plan.summary.zones:
         patch = planning_patch(mesh, summary.zone, plan.request.forehead_height_mm)
-        clearances = clearances_for(summary.zone, has_ha, by_danger)
+        clearances = clearances_for(summary.zone, has_ha, by_danger, margins)
         grid = lattice_in(patch.polygon, step_mm, hexagonal=False, offset=(0.5, 0.5))
         lifted = patch.lift(grid.uv)
         ok = allowed_mask(lifted.positions_mm, clearances, np.zeros((0, 3)), 0.0)

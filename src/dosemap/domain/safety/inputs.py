@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 from dosemap.domain.atlas.mesh import FaceMesh
 from dosemap.domain.errors import UnknownNameError
-from dosemap.domain.intake import Intake, SessionContext
-from dosemap.domain.library.models import Product, Protocol
+from dosemap.domain.evidence import EvidenceTag
+from dosemap.domain.intake import Intake, PriorTreatment, SessionContext, merge_history
+from dosemap.domain.library.models import Product, Protocol, Severity
 from dosemap.domain.plan import Plan
+from dosemap.domain.safety.finding import Code, Finding
 
 if TYPE_CHECKING:
     from dosemap.domain.library import Library
@@ -28,6 +30,8 @@ class Inputs:
     ``zone_units`` and ``total_units`` are summed from the plan's points (not read from its
     summary, which a hand-edited file could contradict). ``reference_date`` is the treatment
     date from the context, else the intake's ``recorded_on``, else ``None``.
+    ``prior_treatments`` is the record's own earlier sessions (the context's
+    ``recorded_treatments``) merged with the intake's self-reported ones.
     """
 
     plan: Plan
@@ -40,6 +44,7 @@ class Inputs:
     zone_units: Mapping[str, Decimal]
     total_units: Decimal
     reference_date: date | None
+    prior_treatments: tuple[PriorTreatment, ...] = ()
 
     @classmethod
     def build(
@@ -81,8 +86,47 @@ class Inputs:
             product=product,
             protocol=protocol,
             zone_units=MappingProxyType(dict(sorted(zone_units.items()))),
-            total_units=sum(zone_units.values(), Decimal(0)),
+            # Summed point by point, as the planner sums it (28-digit rounding agrees).
+            total_units=sum((p.units for p in plan.points), Decimal(0)),
             reference_date=reference_date,
+            prior_treatments=merge_history(
+                context.recorded_treatments if context is not None else (),
+                intake.prior_treatments if intake is not None else (),
+            ),
+        )
+
+    def severity(self, code: Code) -> Severity:
+        """The code's severity from the library (``[findings.<dmNNN>]``, clinic-overridable)."""
+        return self.library.finding_severity(code.code).value
+
+    def figure(self, figure_id: str) -> Decimal:
+        """A figure of the library's safety settings (``60_safety.toml``)."""
+        return self.library.figure(figure_id).value
+
+    def finding(
+        self,
+        code: Code,
+        message: str,
+        *,
+        rationale: str,
+        source: str | None,
+        tag: EvidenceTag | None,
+        values: dict[str, Decimal] | None = None,
+        zone: str | None = None,
+        point_numbers: tuple[int, ...] = (),
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding of ``code`` at its library severity (or ``severity``, where a product's
+        own record sets it)."""
+        return code.finding(
+            message,
+            severity=severity if severity is not None else self.severity(code),
+            rationale=rationale,
+            source=source,
+            tag=tag,
+            values=values,
+            zone=zone,
+            point_numbers=point_numbers,
         )
 
     def points_in(self, zones: frozenset[str] | set[str]) -> tuple[int, ...]:

@@ -9,69 +9,11 @@ from enum import Enum
 
 from dosemap.domain.dosing import BOTOX, botox_equivalent_units, convert_units
 from dosemap.domain.errors import UnknownNameError
-from dosemap.domain.evidence import Cited, EvidenceTag
+from dosemap.domain.evidence import Cited
 from dosemap.domain.safety import finding as codes
 from dosemap.domain.safety._fmt import span, units
-from dosemap.domain.safety.finding import Code, Finding
+from dosemap.domain.safety.finding import CATALOGUE, Code, Finding
 from dosemap.domain.safety.inputs import Inputs
-
-
-@dataclass(frozen=True)
-class ZoneCap:
-    """A published cap on the units given to a group of zones in one session."""
-
-    code: Code
-    label: str
-    zones: frozenset[str]
-    ceiling: Cited[Decimal]
-    product: str  # the product whose units the cap is stated in
-    rationale: str
-
-
-_KOREAN = "Korean split-face INCO cheek RCT: facial palsy at 30 U in one cheek; 20 U had no AEs."
-_NEFERTITI_SIDE = (
-    "Nefertiti chapter: at most 20 U ONA (or equivalent) per side to avoid an asymmetric smile."
-)
-_NEFERTITI_TOTAL = (
-    "Nefertiti chapter: total at most 40 U per session to avoid dysphagia and dysphonia."
-)
-
-# Source ids are those of the embedded library (a test checks they exist).
-CHEEK_SOURCE = "korean_inco_cheek"
-NEFERTITI_SOURCE = "nefertiti_chapter"
-
-LITERATURE_CAPS: tuple[ZoneCap, ...] = (
-    *(
-        ZoneCap(
-            codes.CHEEK_CAP,
-            f"cheek_{side}",
-            frozenset({f"medial_cheek_{side}", f"lateral_cheek_{side}"}),
-            Cited[Decimal](value=Decimal(20), source=CHEEK_SOURCE, tag=EvidenceTag.VARIES),
-            "xeomin",
-            _KOREAN,
-        )
-        for side in ("left", "right")
-    ),
-    *(
-        ZoneCap(
-            codes.JAWLINE_SIDE_CAP,
-            f"jawline_{side}",
-            frozenset({f"jawline_{side}"}),
-            Cited[Decimal](value=Decimal(20), source=NEFERTITI_SOURCE, tag=EvidenceTag.VARIES),
-            "botox_cosmetic",
-            _NEFERTITI_SIDE,
-        )
-        for side in ("left", "right")
-    ),
-    ZoneCap(
-        codes.NECK_SESSION_CAP,
-        "neck_and_jawline",
-        frozenset({"neck", "jawline_left", "jawline_right"}),
-        Cited[Decimal](value=Decimal(40), source=NEFERTITI_SOURCE, tag=EvidenceTag.VARIES),
-        "botox_cosmetic",
-        _NEFERTITI_TOTAL,
-    ),
-)
 
 
 class Outcome(Enum):
@@ -169,7 +111,8 @@ def _findings(
     if chosen is None:
         return
     points = inputs.points_in(zones) if zones is not None else ()
-    yield chosen.finding(
+    yield inputs.finding(
+        chosen,
         f"{label}: {result.text} ({inputs.cite(ceiling.source)})",
         rationale=rationale,
         source=ceiling.source,
@@ -236,14 +179,25 @@ def label_ceiling(inputs: Inputs) -> Iterator[Finding]:
 
 
 def literature_caps(inputs: Inputs) -> Iterator[Finding]:
-    """DM104-DM106: published per-cheek, per-side jawline and neck + jawline session caps."""
-    for cap in LITERATURE_CAPS:
-        label = _zone_label(cap.zones, inputs)
+    """DM104-DM106: published per-cheek, per-side jawline and neck + jawline session caps
+    (the library's ``zone_caps``)."""
+    by_key = {code.key: code for code in CATALOGUE}
+    for cap_id in sorted(inputs.library.zone_caps):
+        cap = inputs.library.zone_caps[cap_id]
+        zones = frozenset(cap.zones)
+        label = _zone_label(zones, inputs)
         if not label:
             continue
-        total = sum((inputs.zone_units[z] for z in cap.zones if z in inputs.zone_units), Decimal(0))
+        total = sum((inputs.zone_units[z] for z in zones if z in inputs.zone_units), Decimal(0))
         yield from _findings(
-            inputs, cap.code, label, cap.zones, total, cap.ceiling, cap.product, cap.rationale
+            inputs,
+            by_key[cap.finding],
+            label,
+            zones,
+            total,
+            cap.ceiling_units,
+            cap.product,
+            cap.rationale,
         )
 
 
@@ -270,7 +224,8 @@ def summary_consistency(inputs: Inputs) -> Iterator[Finding]:
             f"summary needle entries {summary.needle_entries} ≠ {len(inputs.plan.points)} points"
         )
     if problems:
-        yield codes.SUMMARY_MISMATCH.finding(
+        yield inputs.finding(
+            codes.SUMMARY_MISMATCH,
             "; ".join(problems),
             rationale="Totals the injector reads must be the totals that are injected.",
             source=None,

@@ -75,7 +75,8 @@ def units_look_like_other_product(inputs: Inputs) -> Iterator[Finding]:
         names = " / ".join(library.product(o).name for o in others)
         as_plan = botox_equivalent_units(min(fits), product.id, library)
         cited = library.conversion(product.id if own_ratio != 1 else others[0])
-        yield codes.UNITS_LOOK_LIKE_OTHER.finding(
+        yield inputs.finding(
+            codes.UNITS_LOOK_LIKE_OTHER,
             f"{span(min(fits), max(fits), places=3)} per point of {product.name} ≈ "
             f"{units(as_plan.default, 3)} Botox-eq, outside the library presets' "
             f"{span(low, high, places=3)} Botox-eq per point; as {names} units it would be "
@@ -95,24 +96,21 @@ def units_look_like_other_product(inputs: Inputs) -> Iterator[Finding]:
         )
 
 
-POINT_UNITS_TOLERANCE = Decimal("0.01")
-"""Relative difference tolerated between a point's units and volume × concentration."""
-POINT_UNITS_FLOOR = Decimal("0.01")
-"""Absolute difference (U) always tolerated (a value rounded to two decimals)."""
-
-
 def point_units(inputs: Inputs) -> Iterator[Finding]:
     """DM405: every point's units must be its volume times the mix concentration."""
     concentration = inputs.plan.mix.units_per_ml
     wrong: dict[str, list[tuple[int, Decimal, Decimal]]] = {}
+    share = inputs.figure("point_units_tolerance_fraction")
+    floor = inputs.figure("point_units_tolerance_units")
     for point in inputs.plan.points:
         expected = point.volume_ul * concentration / 1000
-        allowed = max(expected * POINT_UNITS_TOLERANCE, POINT_UNITS_FLOOR)
+        allowed = max(expected * share, floor)
         if abs(point.units - expected) > allowed:
             wrong.setdefault(point.zone, []).append((point.number, point.units, expected))
     for zone, rows in sorted(wrong.items()):
         number, stated, expected = rows[0]
-        yield codes.POINT_UNITS_MISMATCH.finding(
+        yield inputs.finding(
+            codes.POINT_UNITS_MISMATCH,
             f"{zone}: {len(rows)} point(s) whose units do not match volume × "
             f"{units(concentration)}/mL; e.g. point {number}: {units(stated, 3)} stated, "
             f"{units(expected, 3)} from its volume",
@@ -133,7 +131,8 @@ def vial_size(inputs: Inputs) -> Iterator[Finding]:
     if vial in sizes.value:
         return
     listed = ", ".join(units(s) for s in sizes.value)
-    yield codes.VIAL_SIZE_NOT_LABELLED.finding(
+    yield inputs.finding(
+        codes.VIAL_SIZE_NOT_LABELLED,
         f"stock vial {units(vial)} is not a {inputs.product.name} vial size ({listed}); "
         "the dilution may be another product's",
         rationale="A vial size the product is not sold in usually means the dilution was "
@@ -153,7 +152,8 @@ def mix_product(inputs: Inputs) -> Iterator[Finding]:
         if c.ingredient.startswith(STOCK_PREFIX)
     }
     if named != {plan.product}:
-        yield codes.MIX_PRODUCT_MISMATCH.finding(
+        yield inputs.finding(
+            codes.MIX_PRODUCT_MISMATCH,
             f"plan product {plan.product!r} but the mix names {', '.join(sorted(named))}; "
             f"units per point were computed for {plan.mix.product!r}",
             rationale="Units of one product are not units of another; the doses are wrong for "

@@ -6,9 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dosemap.domain.evidence import Cited, EvidenceTag
+from dosemap.domain.evidence import EvidenceTag
 from dosemap.domain.intake import QUESTION_CODES
-from dosemap.domain.library.models import ContraindicationCode, Product
+from dosemap.domain.library.models import (
+    AgeLimitKind,
+    ContraindicationCode,
+    Product,
+    ProductContraindication,
+)
+from dosemap.domain.library.zones import KNOWN_ZONES, ZONE_ORDER
 from dosemap.domain.safety import finding as codes
 from dosemap.domain.safety.finding import Code, Finding
 from dosemap.domain.safety.inputs import Inputs
@@ -92,51 +98,17 @@ DEFAULTS: dict[ContraindicationCode, Default] = {
 }
 
 
-@dataclass(frozen=True)
-class AgeLimit:
-    """An age from which a label contraindicates a product (or stops covering it)."""
-
-    years: Cited[int]
-    code: Code  # DM809 for a contraindication, DM816 for a population limit
-
-
-AGE_LIMITS: dict[str, AgeLimit] = {
-    "letybo": AgeLimit(
-        Cited[int](
-            value=75,
-            source="letybo_uk_smpc",
-            tag=EvidenceTag.LABEL,
-            note="Letybo UK SmPC: adults under 75; contraindicated at 75 and over.",
-        ),
-        codes.AGE_LIMIT,
-    ),
-    "dysport": AgeLimit(
-        Cited[int](
-            value=65,
-            source="dysport_hcp",
-            tag=EvidenceTag.LABEL,
-            note="Dysport glabellar-line label covers adults under 65; not a contraindication.",
-        ),
-        codes.AGE_OUTSIDE_LABEL,
-    ),
+AGE_CODES: dict[AgeLimitKind, Code] = {
+    AgeLimitKind.CONTRAINDICATION: codes.AGE_LIMIT,
+    AgeLimitKind.POPULATION: codes.AGE_OUTSIDE_LABEL,
 }
-"""Product id -> the labelled age limit. The library states these in words only."""
+"""Which finding a product's labelled age limit (``age_limit`` in its record) gives."""
 
 
-AMINOGLYCOSIDE_NAMES = (
-    "amikacin", "gentamicin", "kanamycin", "neomycin", "netilmicin", "paromomycin",
-    "plazomicin", "spectinomycin", "streptomycin", "tobramycin",
-)  # fmt: skip
-ANTICOAGULANT_NAMES = (
-    "apixaban", "aspirin", "clopidogrel", "dabigatran", "edoxaban", "enoxaparin", "heparin",
-    "prasugrel", "rivaroxaban", "ticagrelor", "warfarin",
-)  # fmt: skip
-
-
-def _product_entry(product: Product, code: ContraindicationCode) -> Cited[str] | None:
+def _product_entry(product: Product, code: ContraindicationCode) -> ProductContraindication | None:
     for entry in product.contraindications:
         if entry.code == code:
-            return entry.text
+            return entry
     return None
 
 
@@ -162,17 +134,24 @@ def _positive(
 ) -> Finding:
     """A finding for a "yes" answer, cited from the product's record where it lists the code."""
     default = DEFAULTS[code]
-    entry = _product_entry(inputs.product, code)
+    record = _product_entry(inputs.product, code)
+    entry = record.text if record else None
     source = entry.source if entry else default.source
     tag = entry.tag if entry else default.tag
     rationale = _join_unique(entry.value, default.rationale) if entry else default.rationale
-    return (finding_code or default.code).finding(
+    chosen = finding_code or default.code
+    # The product's own record sets the severity of a "yes" answer (label contraindication:
+    # block; warning or precaution: warn); the findings table is the default.
+    severity = record.severity if record is not None and chosen is default.code else None
+    return inputs.finding(
+        (finding_code or default.code),
         f"{message} ({inputs.cite(source)})",
         rationale=rationale,
         source=source,
         tag=tag,
         zone=zone,
         point_numbers=points,
+        severity=severity,
     )
 
 
@@ -181,6 +160,15 @@ def _infection(inputs: Inputs) -> Iterator[Finding]:
     if answers is None or answers.infection_at_site is not True:
         return
     zones = set(answers.infection_zones)
+    unknown = sorted(zones - KNOWN_ZONES)
+    if unknown:
+        # A zone the atlas does not know cannot be ruled out of the plan: location unknown.
+        yield _positive(
+            inputs,
+            CC.INFECTION_AT_SITE,
+            f"infection recorded in {', '.join(unknown)}, not a known zone: location unknown",
+        )
+        return
     if not zones:
         yield _positive(inputs, CC.INFECTION_AT_SITE, "infection recorded, location not given")
         return
@@ -203,6 +191,30 @@ def _infection(inputs: Inputs) -> Iterator[Finding]:
         )
 
 
+def intake_zones(inputs: Inputs) -> Iterator[Finding]:
+    """DM817: an intake field that names zones names one the atlas does not know."""
+    intake = inputs.intake
+    if intake is None:
+        return
+    named = [("infection_zones", z) for z in intake.answers.infection_zones]
+    named += [
+        (f"prior_treatments[{i}].zones", z)
+        for i, treatment in enumerate(intake.prior_treatments)
+        for z in treatment.zones
+    ]
+    unknown = [(field, z) for field, z in named if z not in KNOWN_ZONES]
+    if unknown:
+        listed = "; ".join(f"{field}: {z!r}" for field, z in unknown)
+        yield inputs.finding(
+            codes.INTAKE_ZONE_UNKNOWN,
+            f"intake names unknown zone(s): {listed} (known: {', '.join(ZONE_ORDER)})",
+            rationale="A zone name the software cannot place escapes the per-zone checks; an "
+            "infection there is treated as at an unknown location.",
+            source=None,
+            tag=None,
+        )
+
+
 def answers(inputs: Inputs) -> Iterator[Finding]:
     """DM801-DM808, DM811-DM813: "yes" answers, and questions left unanswered."""
     intake = inputs.intake
@@ -221,7 +233,8 @@ def answers(inputs: Inputs) -> Iterator[Finding]:
             what = code.value.replace("_", " ")
             yield _positive(inputs, code, f"intake: {what} with {product.name}")
     if unanswered:
-        yield codes.INTAKE_UNANSWERED.finding(
+        yield inputs.finding(
+            codes.INTAKE_UNANSWERED,
             f"not answered: {', '.join(unanswered)}",
             rationale="An unanswered question is not a no: ask before treating.",
             source=None,
@@ -231,15 +244,17 @@ def answers(inputs: Inputs) -> Iterator[Finding]:
 
 def age(inputs: Inputs) -> Iterator[Finding]:
     """DM809/DM810/DM816: a labelled age limit (Letybo UK: contraindicated from 75)."""
-    limit = AGE_LIMITS.get(inputs.product.id)
+    limit = inputs.product.age_limit
     if limit is None or inputs.intake is None or inputs.reference_date is None:
         return
     years = limit.years
+    code = AGE_CODES[limit.kind]
     when = inputs.reference_date.isoformat()
     ages = inputs.intake.age_range_on(inputs.reference_date)
     values = {"age_limit_years": Decimal(years.value)}
     if ages is not None and ages[0] >= years.value:
-        yield limit.code.finding(
+        yield inputs.finding(
+            code,
             f"age {ages[0]} on {when} ≥ {years.value} for {inputs.product.name} "
             f"({inputs.cite(years.source)})",
             rationale=years.note or "",
@@ -247,9 +262,10 @@ def age(inputs: Inputs) -> Iterator[Finding]:
             tag=years.tag,
             values=values | {"age_years": Decimal(ages[0])},
         )
-    elif limit.code is codes.AGE_LIMIT and (ages is None or ages[1] >= years.value):
+    elif code is codes.AGE_LIMIT and (ages is None or ages[1] >= years.value):
         known = "no age or date of birth" if ages is None else f"age {ages[0]}-{ages[1]}"
-        yield codes.AGE_UNKNOWN.finding(
+        yield inputs.finding(
+            codes.AGE_UNKNOWN,
             f"{known} on {when}; {inputs.product.name} is contraindicated from "
             f"{years.value} ({inputs.cite(years.source)})",
             rationale=years.note or "",
@@ -264,21 +280,22 @@ def medications(inputs: Inputs) -> Iterator[Finding]:
     intake = inputs.intake
     if intake is None:
         return
-    checks = (
-        (CC.AMINOGLYCOSIDES, AMINOGLYCOSIDE_NAMES, "an aminoglycoside"),
-        (CC.ANTICOAGULANTS, ANTICOAGULANT_NAMES, "an anticoagulant or antiplatelet"),
-    )
-    for code, names, kind in checks:
+    for class_id in sorted(inputs.library.drug_classes):
+        drugs = inputs.library.drug_classes[class_id]
+        code, kind = drugs.answer, drugs.name
         if intake.answers.answer(code) is True:
             continue
+        names = drugs.names.value
         hits = sorted({m for m in intake.medications for name in names if name in m.lower()})
         if hits:
-            default = DEFAULTS[code]
+            default = DEFAULTS.get(code)
+            why = default.rationale if default else (drugs.names.note or "")
             answer = intake.answers.answer(code)
             state = "not answered" if answer is None else "answered no"
-            yield codes.MEDICATION_NAMED.finding(
+            yield inputs.finding(
+                codes.MEDICATION_NAMED,
                 f"medications list {', '.join(hits)} ({kind}) but {code.value} is {state}",
-                rationale=default.rationale,
-                source=default.source,
-                tag=default.tag,
+                rationale=why,
+                source=drugs.names.source,
+                tag=drugs.names.tag,
             )

@@ -8,28 +8,11 @@ from decimal import Decimal
 
 from dosemap.domain.dosing import botox_equivalent_units
 from dosemap.domain.errors import UnknownNameError
-from dosemap.domain.evidence import Cited, EvidenceTag
 from dosemap.domain.intake import PriorTreatment
 from dosemap.domain.safety import finding as codes
-from dosemap.domain.safety._fmt import span, units
+from dosemap.domain.safety._fmt import num, span, units
 from dosemap.domain.safety.finding import Finding
 from dosemap.domain.safety.inputs import Inputs
-
-BOOSTER_DAYS = Cited[int](
-    value=21,
-    source="kroumpouzos_2025",
-    tag=EvidenceTag.VARIES,
-    note="Booster injections within 3 weeks are a trigger of secondary non-response.",
-)
-CUMULATIVE_WINDOW_DAYS = 90
-CUMULATIVE_THRESHOLD_UNITS = Cited[Decimal](
-    value=Decimal(400),
-    source="botox_cosmetic_label",
-    tag=EvidenceTag.LABEL,
-    note="Older Botox label: cumulative BOTOX + BOTOX Cosmetic generally not above 400 U in a "
-    "3-month interval. That limit covers intramuscular (mostly therapeutic) use; no "
-    "micro-dose-specific cumulative limit has been published.",
-)
 
 
 @dataclass(frozen=True)
@@ -59,10 +42,11 @@ def _label(treatment: PriorTreatment) -> str:
 
 def retreatment(inputs: Inputs) -> Iterator[Finding]:
     """DM501/DM502: prior treatments closer than the minimum interval, or within 21 days."""
-    if inputs.intake is None or inputs.reference_date is None:
+    if inputs.reference_date is None or (inputs.intake is None and not inputs.prior_treatments):
         return
     own = inputs.product.min_retreatment_days
-    for treatment in sorted(inputs.intake.prior_treatments, key=lambda t: t.treated_on):
+    booster = inputs.library.figure("booster_days")
+    for treatment in sorted(inputs.prior_treatments, key=lambda t: t.treated_on):
         days = _days_before(treatment, inputs)
         if days < 0:
             continue  # recorded after this treatment date: not history for this plan
@@ -72,7 +56,8 @@ def retreatment(inputs: Inputs) -> Iterator[Finding]:
             minimum = prior_product.min_retreatment_days
         zones = ", ".join(treatment.zones) or "zones not recorded"
         if days < minimum.value:
-            yield codes.RETREATMENT_INTERVAL.finding(
+            yield inputs.finding(
+                codes.RETREATMENT_INTERVAL,
                 f"{_label(treatment)} ({zones}) was {days} days ago; minimum interval "
                 f"{minimum.value} days ({inputs.cite(minimum.source)})",
                 rationale="Labels: lowest effective dose at the longest feasible interval; "
@@ -86,63 +71,114 @@ def retreatment(inputs: Inputs) -> Iterator[Finding]:
                     "prior_units": treatment.units,
                 },
             )
-        if days < BOOSTER_DAYS.value:
-            yield codes.BOOSTER_21_DAYS.finding(
+        if days < booster.value:
+            yield inputs.finding(
+                codes.BOOSTER_21_DAYS,
                 f"{_label(treatment)} ({zones}) was {days} days ago, within "
-                f"{BOOSTER_DAYS.value} days: a booster ({inputs.cite(BOOSTER_DAYS.source)})",
-                rationale=BOOSTER_DAYS.note or "",
-                source=BOOSTER_DAYS.source,
-                tag=BOOSTER_DAYS.tag,
-                values={
-                    "days_since": Decimal(days),
-                    "booster_days": Decimal(BOOSTER_DAYS.value),
-                },
+                f"{num(booster.value)} days: a booster ({inputs.cite(booster.source)})",
+                rationale=booster.note or "",
+                source=booster.source,
+                tag=booster.tag,
+                values={"days_since": Decimal(days), "booster_days": booster.value},
             )
 
 
+def _window(inputs: Inputs) -> tuple[int, list[PriorTreatment]]:
+    days = int(inputs.figure("cumulative_window_days"))
+    recent = [t for t in inputs.prior_treatments if 0 <= _days_before(t, inputs) < days]
+    return days, recent
+
+
 def cumulative(inputs: Inputs) -> Iterator[Finding]:
-    """DM503/DM504: rolling 90-day Botox-equivalent total including this plan."""
-    if inputs.intake is None or inputs.reference_date is None:
+    """DM503-DM506: the rolling Botox-equivalent total including this plan, against the old
+    label limit and the clinic's own threshold; the totals themselves, by area."""
+    if inputs.reference_date is None or (inputs.intake is None and not inputs.prior_treatments):
         return
-    recent = [
-        t
-        for t in inputs.intake.prior_treatments
-        if 0 <= _days_before(t, inputs) < CUMULATIVE_WINDOW_DAYS
-    ]
-    for treatment in sorted(
-        inputs.intake.prior_treatments, key=lambda t: (t.treated_on, t.product)
-    ):
+    for treatment in sorted(inputs.prior_treatments, key=lambda t: (t.treated_on, t.product)):
         if treatment.product not in inputs.library.products:
-            yield codes.PRIOR_PRODUCT_UNKNOWN.finding(
+            yield inputs.finding(
+                codes.PRIOR_PRODUCT_UNKNOWN,
                 f"prior treatment {_label(treatment)}: product not in the library; its units "
-                "are counted 1:1 as Botox units in the 90-day total",
+                "are counted 1:1 as Botox units in the rolling total",
                 rationale="A product the library cannot convert is still toxin; counting it "
                 "1:1 keeps it in the total instead of dropping it.",
                 source=None,
                 tag=None,
                 values={"prior_units": treatment.units},
             )
+    window, recent = _window(inputs)
     plan = _botox(inputs.total_units, inputs.product.id, inputs)
     parts = [plan] + [_botox(t.units, t.product, inputs) for t in recent]
     default = sum((p.default for p in parts), Decimal(0))
     low = sum((p.low for p in parts), Decimal(0))
     high = sum((p.high for p in parts), Decimal(0))
-    threshold = CUMULATIVE_THRESHOLD_UNITS
-    if high <= threshold.value:
-        return
-    yield codes.CUMULATIVE_90_DAYS.finding(
-        f"{CUMULATIVE_WINDOW_DAYS}-day total {units(default)} Botox-eq (range "
-        f"{span(low, high)}: this plan {units(plan.default)} + {len(recent)} prior "
-        f"treatment(s)) > {units(threshold.value)} ({inputs.cite(threshold.source)}; an "
-        "intramuscular limit, not a micro-dose one)",
-        rationale=threshold.note or "",
+    values = {
+        "cumulative_botox_equivalent_units": default,
+        "cumulative_botox_equivalent_low_units": low,
+        "cumulative_botox_equivalent_high_units": high,
+        "plan_botox_equivalent_units": plan.default,
+        "window_days": Decimal(window),
+    }
+    total = (
+        f"{window}-day total {units(default)} Botox-eq (range {span(low, high)}: this plan "
+        f"{units(plan.default)} + {len(recent)} prior treatment(s))"
+    )
+    thresholds = (
+        (
+            codes.CUMULATIVE_90_DAYS,
+            inputs.library.figure("cumulative_label_threshold_units"),
+            "an intramuscular limit, not a micro-dose one",
+        ),
+        (
+            codes.CUMULATIVE_CLINIC,
+            inputs.library.figure("cumulative_clinic_threshold_units"),
+            "the clinic's cumulative threshold",
+        ),
+    )
+    for code, threshold, what in thresholds:
+        if high <= threshold.value:
+            continue
+        yield inputs.finding(
+            code,
+            f"{total} > {units(threshold.value)} ({inputs.cite(threshold.source)}; {what})",
+            rationale=threshold.note or "",
+            source=threshold.source,
+            tag=threshold.tag,
+            values=values | {"threshold_units": threshold.value},
+        )
+    yield from _rolling_totals(inputs, total, values, recent)
+
+
+def _rolling_totals(
+    inputs: Inputs, total: str, values: dict[str, Decimal], recent: list[PriorTreatment]
+) -> Iterator[Finding]:
+    """DM506: the rolling totals by area (zones of this plan and of the prior treatments)."""
+    areas: dict[str, Decimal] = {}
+    for zone, zone_units in inputs.zone_units.items():
+        areas[zone] = (
+            areas.get(zone, Decimal(0)) + _botox(zone_units, inputs.product.id, inputs).default
+        )
+    unplaced = Decimal(0)
+    for treatment in recent:
+        botox = _botox(treatment.units, treatment.product, inputs).default
+        if not treatment.zones:
+            unplaced += botox
+            continue
+        share = botox / len(treatment.zones)  # spread evenly: the record gives no split
+        for zone in treatment.zones:
+            areas[zone] = areas.get(zone, Decimal(0)) + share
+    by_area = ", ".join(f"{zone} {units(areas[zone])}" for zone in sorted(areas))
+    if unplaced:
+        by_area += f"; zones not recorded {units(unplaced)}"
+    threshold = inputs.library.figure("cumulative_clinic_threshold_units")
+    yield inputs.finding(
+        codes.ROLLING_TOTALS,
+        f"{total}; by area (Botox-eq): {by_area}; clinic threshold "
+        f"{units(threshold.value)} [{threshold.tag.value}]",
+        rationale="Cumulative exposure across sessions and products, in Botox-equivalent units "
+        "(labels: units are not interchangeable; the range shows the conversion's spread). A "
+        "prior treatment's units are spread evenly over its recorded zones.",
         source=threshold.source,
         tag=threshold.tag,
-        values={
-            "cumulative_botox_equivalent_units": default,
-            "cumulative_botox_equivalent_low_units": low,
-            "cumulative_botox_equivalent_high_units": high,
-            "plan_botox_equivalent_units": plan.default,
-            "threshold_units": threshold.value,
-        },
+        values=values | {f"area_{zone}_botox_equivalent_units": areas[zone] for zone in areas},
     )

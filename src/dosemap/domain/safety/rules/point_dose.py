@@ -16,11 +16,6 @@ from dosemap.domain.safety._fmt import num, units
 from dosemap.domain.safety.finding import Code, Finding
 from dosemap.domain.safety.inputs import Inputs
 
-SLIP_RATIO = Decimal(5)
-"""At or above this multiple of the typical per-point figure: a decimal slip (block)."""
-HIGH_RATIO = Decimal(2)
-"""At or above this multiple (and below :data:`SLIP_RATIO`): unusually high (warn)."""
-
 
 @dataclass(frozen=True)
 class Reference:
@@ -32,10 +27,12 @@ class Reference:
     what: str
 
 
-def _band(ratio: Decimal, slip: Code, high: Code) -> Code | None:
-    if ratio >= SLIP_RATIO:
+def _band(ratio: Decimal, slip: Code, high: Code, ratios: tuple[Decimal, Decimal]) -> Code | None:
+    """``slip`` at or above the slip ratio, ``high`` at or above the high ratio (both data)."""
+    slip_ratio, high_ratio = ratios
+    if ratio >= slip_ratio:
         return slip
-    if ratio >= HIGH_RATIO:
+    if ratio >= high_ratio:
         return high
     return None
 
@@ -101,18 +98,20 @@ def point_volumes(inputs: Inputs) -> Iterator[Finding]:
     """DM301/DM302: point volume against the technique's typical volume per point."""
     references: dict[str, Reference] = {}
     groups: defaultdict[tuple[Code, str, str, Decimal], list[int]] = defaultdict(list)
+    ratios = (inputs.figure("volume_slip_ratio"), inputs.figure("volume_high_ratio"))
     for point in inputs.plan.points:
         if point.technique not in references:
             references[point.technique] = volume_reference(inputs, point.technique)
         reference = references[point.technique]
         ratio = point.volume_ul / reference.value
-        code = _band(ratio, codes.POINT_VOLUME_SLIP, codes.POINT_VOLUME_HIGH)
+        code = _band(ratio, codes.POINT_VOLUME_SLIP, codes.POINT_VOLUME_HIGH, ratios)
         if code is not None:
             groups[(code, point.zone, point.technique, point.volume_ul)].append(point.number)
     for (code, zone, technique_id, volume), numbers in sorted(groups.items()):
         reference = references[technique_id]
         ratio = volume / reference.value
-        yield code.finding(
+        yield inputs.finding(
+            code,
             f"{zone}: {len(numbers)} point(s) of {num(volume)} µL = {num(ratio, 1)}× the "
             f"{num(reference.value)} µL per point {reference.what} "
             f"({inputs.cite(reference.source)})",
@@ -131,28 +130,41 @@ def point_volumes(inputs: Inputs) -> Iterator[Finding]:
 
 
 def point_doses(inputs: Inputs) -> Iterator[Finding]:
-    """DM303/DM304: point units against the reference per-point dose."""
+    """DM303/DM304 (high, decimal slip upwards), DM305 (low, slip downwards): point units
+    against the reference per-point dose."""
     references: dict[str, Reference | None] = {}
     groups: defaultdict[tuple[Code, str, str, Decimal], list[int]] = defaultdict(list)
+    ratios = (inputs.figure("dose_slip_ratio"), inputs.figure("dose_high_ratio"))
+    low_ratio = inputs.figure("dose_low_ratio")
     for point in inputs.plan.points:
         if point.technique not in references:
             references[point.technique] = unit_reference(inputs, point.technique)
         reference = references[point.technique]
         if reference is None:
             continue
-        code = _band(point.units / reference.value, codes.POINT_DOSE_SLIP, codes.POINT_DOSE_HIGH)
+        ratio = point.units / reference.value
+        code = _band(ratio, codes.POINT_DOSE_SLIP, codes.POINT_DOSE_HIGH, ratios)
+        if code is None and ratio * low_ratio <= 1:
+            code = codes.POINT_DOSE_LOW
         if code is not None:
             groups[(code, point.zone, point.technique, point.units)].append(point.number)
     for (code, zone, technique_id, dose), numbers in sorted(groups.items()):
         reference = references[technique_id]
         assert reference is not None  # only points with a reference were grouped
         ratio = dose / reference.value
-        yield code.finding(
-            f"{zone}: {len(numbers)} point(s) of {units(dose, 3)} = {num(ratio, 1)}× the "
+        low = code is codes.POINT_DOSE_LOW
+        yield inputs.finding(
+            code,
+            f"{zone}: {len(numbers)} point(s) of {units(dose, 3)} = {num(ratio, 2)}× the "
             f"{reference.what}, {units(reference.value, 3)} per point "
             f"({inputs.cite(reference.source)})",
-            rationale="Micro-dose protocols give fractions of a unit per point; several times "
-            "the preset's per-point dose suggests a wrong concentration or a decimal slip.",
+            rationale=(
+                "A fraction of the preset's per-point dose suggests a wrong concentration or a "
+                "decimal slip downwards: the patient would be under-treated."
+                if low
+                else "Micro-dose protocols give fractions of a unit per point; several times "
+                "the preset's per-point dose suggests a wrong concentration or a decimal slip."
+            ),
             source=reference.source,
             tag=reference.tag,
             values={

@@ -49,6 +49,37 @@ def _limit(
     return min(options, key=lambda option: option[0])
 
 
+WEAK_TAGS = frozenset({EvidenceTag.UNCONFIRMED, EvidenceTag.LOW_AUTHORITY})
+"""Evidence too weak for a beyond-use time to be used silently (DM705)."""
+
+
+def _weak_policy_allows(vial: VialInUse, when: datetime, inputs: Inputs) -> Finding | None:
+    """DM705: the vial is usable only under a weakly supported policy (none better allows it)."""
+    if vial.reconstituted_at is None or vial.beyond_use_policy is None:
+        return None
+    policy = inputs.library.beyond_use_policy(vial.product, vial.beyond_use_policy)
+    if policy.hours.tag not in WEAK_TAGS:
+        return None
+    product = inputs.library.product(vial.product)
+    if any(
+        p.hours.tag not in WEAK_TAGS and when <= beyond_use_at(vial.reconstituted_at, p)
+        for p in product.beyond_use_policies
+    ):
+        return None  # a well-supported policy allows it as well
+    age = _hours(when - vial.reconstituted_at)
+    return inputs.finding(
+        codes.BEYOND_USE_UNCONFIRMED,
+        f"lot {vial.lot} ({vial.product}) reconstituted {num(age)} h before treatment is usable "
+        f"only under policy {policy.id!r} ({policy.hours.value} h), whose evidence is "
+        f"[{policy.hours.tag.value}] ({inputs.cite(policy.hours.source)})",
+        rationale=(policy.hours.note or "")
+        + " A beyond-use time that was not confirmed is shown, never used silently.",
+        source=policy.hours.source,
+        tag=policy.hours.tag,
+        values={"hours_since_reconstitution": age, "beyond_use_hours": Decimal(policy.hours.value)},
+    )
+
+
 def vials(inputs: Inputs) -> Iterator[Finding]:
     """DM701-DM704."""
     context = inputs.context
@@ -65,7 +96,8 @@ def vials(inputs: Inputs) -> Iterator[Finding]:
             )
         where = f"lot {vial.lot} ({vial.product})"
         if vial.product != plan_product.id:
-            yield codes.VIAL_PRODUCT_MISMATCH.finding(
+            yield inputs.finding(
+                codes.VIAL_PRODUCT_MISMATCH,
                 f"{where} is not {plan_product.name}, the plan's product",
                 rationale="The plan's units are units of its own product only.",
                 source=None,
@@ -73,7 +105,8 @@ def vials(inputs: Inputs) -> Iterator[Finding]:
             )
         if when.date() > vial.lot_expiry:
             storage = inputs.library.product(vial.product).storage_unopened
-            yield codes.LOT_EXPIRED.finding(
+            yield inputs.finding(
+                codes.LOT_EXPIRED,
                 f"{where} expired on {vial.lot_expiry.isoformat()}; treatment on "
                 f"{when.date().isoformat()}",
                 rationale="Potency and sterility are guaranteed only until the expiry date.",
@@ -82,11 +115,16 @@ def vials(inputs: Inputs) -> Iterator[Finding]:
                 values={"days_past_expiry": Decimal((when.date() - vial.lot_expiry).days)},
             )
         limit = _limit(index, vial, inputs)
+        if limit is not None and when <= limit[0]:
+            weak = _weak_policy_allows(vial, when, inputs)
+            if weak is not None:
+                yield weak
         if limit is not None and vial.reconstituted_at is not None and when > limit[0]:
             moment, why, source, tag = limit
             age = _hours(when - vial.reconstituted_at)
             allowed = _hours(moment - vial.reconstituted_at)
-            yield codes.VIAL_BEYOND_USE.finding(
+            yield inputs.finding(
+                codes.VIAL_BEYOND_USE,
                 f"{where} reconstituted {num(age)} h before treatment; beyond use after "
                 f"{num(allowed)} h by {why}, i.e. {moment.isoformat()}",
                 rationale="A reconstituted vial past its beyond-use time may have lost potency "
@@ -97,7 +135,8 @@ def vials(inputs: Inputs) -> Iterator[Finding]:
                 values={"hours_since_reconstitution": age, "beyond_use_hours": allowed},
             )
     if context.vials and all(v.product != plan_product.id for v in context.vials):
-        yield codes.NO_VIAL_FOR_PRODUCT.finding(
+        yield inputs.finding(
+            codes.NO_VIAL_FOR_PRODUCT,
             f"the session lists {len(context.vials)} vial(s), none of {plan_product.name}",
             rationale="The plan cannot be drawn up from the vials recorded for the session.",
             source=None,
