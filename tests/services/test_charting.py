@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from dosemap.domain.atlas.surface import anchor_point
 from dosemap.domain.errors import InvalidInputError
-from dosemap.domain.plan import PlanRequest
+from dosemap.domain.plan import MeshAnchor, PlanRequest
 from dosemap.domain.plan_edit import MovePoint, SetPointVolume
 from dosemap.domain.planning import build_plan
 from dosemap.persistence.audit import verify_chain
@@ -45,7 +44,7 @@ def _tap(number: int, action: str = "done", **more) -> TapInput:
 
 def test_edit_review_acknowledge(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
-    brow = anchor_point(MESH, MESH.vertices_mm[334])
+    brow = MeshAnchor(vertices=(334, 296, 282), weights=(0.4, 0.3, 0.3))  # inside the brow
     with pytest.raises(ConflictError):
         charting.edit_session_plan(
             clinic.db, clinic.clinic_id, row.id, [MovePoint(number=1, anchor=brow)],
