@@ -256,6 +256,8 @@ def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Li
     page.fill("#reason", "point 1 given at 8 µL, charted as planned by mistake")  # type: ignore[attr-defined]
     page.click("#amend-button")  # type: ignore[attr-defined]
     page.wait_for_selector("#amendments li")  # type: ignore[attr-defined]
+    changes = page.locator("#amendments .changes").inner_text()  # type: ignore[attr-defined]
+    assert f"point {numbers[0]}: 10 µL" in changes and "→ 8 µL" in changes, changes
     _shot(page, "amended-tablet")
     row = sessions.get_session(live.db, live.clinic.clinic_id, session_id)
     assert row.status == "signed" and row.amendment_count == 1

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -30,6 +30,7 @@ from dosemap.domain.library.models import Severity
 from dosemap.domain.plan import Plan
 from dosemap.domain.plan_edit import PlanEdit, apply_edits
 from dosemap.domain.plan_review import Acknowledgement, PlanReview, finding_key, review_plan
+from dosemap.persistence.audit import _canonical as canonical
 from dosemap.persistence.audit import snapshot
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import RecordLockedError
@@ -81,6 +82,7 @@ class SessionPlan:
     patient_name: str = ""
     timezone: str = "UTC"  # the clinic's, for times shown
     recorded_taps: tuple[dict[str, object], ...] = ()  # the taps as chart mode replays them
+    review: PlanReview | None = None  # the live panel, when asked for with an edit
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,8 @@ def _as_tap(t: ChartTap) -> Tap:
     return Tap(t.point_number, TapAction(t.action), t.volume_ul, t.vial_id)
 
 
-def _session_plan(uow: UnitOfWork, row: TreatmentSession) -> SessionPlan:
-    plan = Plan.model_validate(row.plan)
+def _session_plan(uow: UnitOfWork, row: TreatmentSession, plan: Plan | None = None) -> SessionPlan:
+    plan = plan if plan is not None else Plan.model_validate(row.plan)
     taps = uow.charting.taps(row.id)
     patient = uow.patients.get(row.clinic_id, row.patient_id)
     return SessionPlan(
@@ -185,8 +187,13 @@ def edit_session_plan(
     *,
     expected_version: int,
     actor: str,
+    review: bool = False,
 ) -> SessionPlan:
-    """Apply ``edits`` to a planned session's plan (all or none); audited."""
+    """Apply ``edits`` to a planned session's plan (all or none); audited.
+
+    ``review``: also review the edited plan (with the patient's intake and the session's
+    acknowledgements) in the same unit of work, for the editor's panel.
+    """
     with writing(db) as uow:
         row = uow.sessions.get(clinic_id, session_id)
         check_version(row, expected_version, "session")
@@ -210,7 +217,19 @@ def edit_session_plan(
             before=before,
             after=lambda: uow.sessions.snapshot(row),
         )
-        return _session_plan(uow, row)
+        current = _session_plan(uow, row, edited)
+        if not review:
+            return current
+        _, intake, context = safety_inputs(uow, row)
+        panel = review_plan(
+            edited,
+            library,
+            mesh=template_mesh(),
+            intake=intake,
+            context=context,
+            acknowledgements=current.acknowledgements,
+        )
+        return replace(current, review=panel)
 
 
 def acknowledge_warning(
@@ -389,3 +408,62 @@ def finish_chart(
     return chart_session(
         db, clinic_id, session_id, chart, library, expected_version=expected_version, actor=actor
     )
+
+
+@dataclass(frozen=True)
+class AmendmentView:
+    """One amendment of a signed record: when, by whom, why, and what it changed."""
+
+    number: int
+    amended_at: datetime
+    reason: str
+    before_digest: str
+    after_digest: str
+    changes: tuple[str, ...]
+
+
+def _chart_lines(snap: dict[str, Any]) -> dict[int, str]:
+    """Point number -> what the chart says about it (µL, units, vial), from a snapshot."""
+    return {
+        int(p["number"]): f"{p['volume_ul']} µL = {p['units']} U, vial {str(p['vial_id'])[:8]}"
+        for p in snap.get("points", [])
+    }
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    old, new = _chart_lines(before), _chart_lines(after)
+    lines = []
+    for number in sorted(set(old) | set(new)):
+        if number not in new:
+            lines.append(f"point {number} removed (was {old[number]})")
+        elif number not in old:
+            lines.append(f"point {number} added: {new[number]}")
+        elif old[number] != new[number]:
+            lines.append(f"point {number}: {old[number]} → {new[number]}")
+    for key in ("pain_score", "numbing", "aftercare"):
+        was, now_ = before.get("session", {}).get(key), after.get("session", {}).get(key)
+        if was != now_:
+            lines.append(f"{key}: {was!r} → {now_!r}")
+    return tuple(lines)
+
+
+def amendment_history(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID
+) -> list[AmendmentView]:
+    """A session's amendments, oldest first, each with what it changed in the chart."""
+    with reading(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        found = uow.sessions.amendments(clinic_id, session_id)
+        current = canonical(uow.sessions.snapshot(row))
+    states = [a.before for a in found] + [current]
+    return [
+        AmendmentView(
+            number=a.number,
+            amended_at=a.amended_at,
+            reason=a.reason,
+            before_digest=a.before_digest,
+            after_digest=a.after_digest,
+            changes=_changes(states[k], states[k + 1]),
+        )
+        for k, a in enumerate(found)
+    ]

@@ -17,7 +17,7 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.plan import MeshAnchor, Plan
 from dosemap.persistence.errors import SigningRefusedError
 from dosemap.resources import load_library
-from dosemap.services import accounts, sessions
+from dosemap.services import accounts, charting, sessions
 from dosemap.services.clinic_day import record_read
 from dosemap.services.sessions import ChartInput, ChartPointInput
 from dosemap.web.forms import form_dict
@@ -133,7 +133,7 @@ def amend_form(request: Request, user: SignedInUser, session_id: uuid.UUID) -> R
         active="/patients",
         row=row,
         session_id=session_id,
-        amendments=sessions.amendments(state.db, user.clinic_id, session_id),
+        amendments=charting.amendment_history(state.db, user.clinic_id, session_id),
         error="",
     )
 

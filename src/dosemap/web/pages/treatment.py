@@ -36,8 +36,8 @@ from dosemap.web.state import app_state
 routes = router()
 
 #: Point radius drawn in the editor and (at most) in chart mode, mm on the face.
-EDITOR_POINT_MM = 1.6
-CHART_POINT_MM = 4.0
+EDITOR_POINT_MM = 2.0
+CHART_POINT_MM = 4.5
 #: What to do at once for suspected vascular occlusion with an HA mix (no doses here: the
 #: clinic's own hyaluronidase protocol gives them). Sources: cmac_vascular_occlusion_2021,
 #: delorenzi_2017 in the reference library.
@@ -158,14 +158,14 @@ async def plan_edit(
     state = app_state(request)
     library = _library()
 
-    def work() -> tuple[SessionPlan, PlanReview]:
-        current = charting.edit_session_plan(
+    current = await run_in_threadpool(
+        lambda: charting.edit_session_plan(
             state.db, user.clinic_id, session_id, body.edits, library,
-            expected_version=body.expected_version, actor=user.actor,
-        )  # fmt: skip
-        return current, charting.review_session_plan(state.db, user.clinic_id, session_id, library)
-
-    current, review = await run_in_threadpool(work)
+            expected_version=body.expected_version, actor=user.actor, review=True,
+        )
+    )  # fmt: skip
+    review = current.review
+    assert review is not None
     return JSONResponse(
         {
             "version": current.version,

@@ -36,13 +36,34 @@
   F.drawFace(svg, view, { zones: false });
   const layer = F.svgEl("g", { class: "points chart" }, svg);
   const marks = new Map();
-  for (const p of data.points) {
-    const [x, y] = F.resolveAnchor(view, p.anchor);
-    const g = F.svgEl("g", { class: `pt ${p.state}`, "data-number": p.number, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
-    F.svgEl("circle", { r: radius }, g);
-    F.svgEl("text", { y: radius * 0.35 }, g).textContent = String(p.number);
-    marks.set(p.number, g);
+  const placed = data.points.map((p) => F.resolveAnchor(view, p.anchor));
+  // Targets as large as the points' spacing allows (never overlapping), the picture cropped to
+  // the planned points so that they fill the screen.
+  let nearest = Infinity;
+  for (let i = 0; i < placed.length; i += 1) {
+    for (let j = i + 1; j < placed.length; j += 1) {
+      const d = Math.hypot(placed[i][0] - placed[j][0], placed[i][1] - placed[j][1]);
+      if (d < nearest) nearest = d;
+    }
   }
+  const r = Math.min(radius, Number.isFinite(nearest) ? nearest * 0.46 : radius);
+  if (placed.length) {
+    const pad = radius * 3;
+    const xs = placed.map((q) => q[0]);
+    const ys = placed.map((q) => q[1]);
+    const x0 = Math.max(0, Math.min(...xs) - pad);
+    const y0 = Math.max(0, Math.min(...ys) - pad);
+    const x1 = Math.min(view.width, Math.max(...xs) + pad);
+    const y1 = Math.min(view.height, Math.max(...ys) + pad);
+    svg.setAttribute("viewBox", `${x0.toFixed(1)} ${y0.toFixed(1)} ${(x1 - x0).toFixed(1)} ${(y1 - y0).toFixed(1)}`);
+  }
+  data.points.forEach((p, k) => {
+    const [x, y] = placed[k];
+    const g = F.svgEl("g", { class: `pt ${p.state}`, "data-number": p.number, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
+    F.svgEl("circle", { r }, g);
+    F.svgEl("text", { y: r * 0.35, "font-size": (r * 0.95).toFixed(2) }, g).textContent = String(p.number);
+    marks.set(p.number, g);
+  });
 
   /* Replay a tap onto the local state (the server replays the same way). */
   const history = new Map();

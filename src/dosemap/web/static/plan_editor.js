@@ -44,7 +44,7 @@
       const [x, y] = F.resolveAnchor(view, p.anchor);
       const g = F.svgEl("g", { class: `pt${p.codes.length ? " flagged" : ""}${selected === p.number ? " selected" : ""}`, "data-number": p.number, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
       F.svgEl("circle", { r: radius }, g);
-      F.svgEl("text", { y: radius * 0.35 }, g).textContent = String(p.number);
+      F.svgEl("text", { y: radius * 0.35, "font-size": (radius * 1.1).toFixed(2) }, g).textContent = String(p.number);
       F.svgEl("title", {}, g).textContent = `${p.number} · ${p.zone} · ${p.volume_ul} µL = ${p.units} U${p.codes.length ? " · " + p.codes.join(", ") : ""}`;
     }
     svg.dataset.points = String(points.length);
