@@ -47,6 +47,7 @@ class Live:
     db: Database
     clinic: SeededClinic
     cookie: str
+    db_dir: Path  # the app's data directory (photos under it)
 
 
 def _free_port() -> int:
@@ -96,7 +97,7 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
             pytest.fail("the test server did not start")
         time.sleep(0.01)
     try:
-        yield Live(f"http://127.0.0.1:{port}", db, clinic, cookie)
+        yield Live(f"http://127.0.0.1:{port}", db, clinic, cookie, tmp_path)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -299,3 +300,35 @@ def test_time_per_tap_with_300_points(
     _shot(page, "chart-300-desk")
     saved = charting.session_plan(live.db, live.clinic.clinic_id, session_id).points
     assert sum(1 for p in saved.values() if p.state == "done") == count
+
+
+def test_compare_two_visits(browser: object, live: Live) -> None:
+    from dosemap.services import photos
+    from dosemap.services.photos import PhotoStore
+    from support.faces import face
+
+    store = PhotoStore(live.db_dir / "photos")
+    for days in (0, 30):
+        photos.add_photo(
+            live.db, store, live.clinic.clinic_id, live.clinic.patient_id,
+            face("A000014.jpg").read_bytes(),
+            photos.PhotoInput(media_type="image/jpeg", view="frontal",
+                              taken_at=datetime(2026, 3, 2, 10, tzinfo=UTC) + timedelta(days=days)),
+            actor="test",
+        )  # fmt: skip
+    for size in SIZES:
+        page = _page(browser, live, size)
+        page.goto(f"{live.url}/patients/{live.clinic.patient_id}/compare")  # type: ignore[attr-defined]
+        page.select_option("#after", index=1)  # type: ignore[attr-defined]
+        page.click("#compare-button")  # type: ignore[attr-defined]
+        page.wait_for_selector("#residual")  # type: ignore[attr-defined]
+        assert "mm RMS" in page.locator("#residual").inner_text()  # type: ignore[attr-defined]
+        _shot(page, f"compare-pair-{size}")
+        page.check("input[name=cmp][value=slider]")  # type: ignore[attr-defined]
+        page.fill("#slider-range", "30")  # type: ignore[attr-defined]
+        assert page.locator("#cmp-slider").is_visible()  # type: ignore[attr-defined]
+        assert not page.locator("#cmp-pair").is_visible()  # type: ignore[attr-defined]
+        _shot(page, f"compare-slider-{size}")
+        page.check("input[name=cmp][value=ghost]")  # type: ignore[attr-defined]
+        assert page.locator("#cmp-ghost").is_visible()  # type: ignore[attr-defined]
+        assert page.errors == []  # type: ignore[attr-defined]

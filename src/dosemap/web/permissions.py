@@ -102,6 +102,8 @@ ROUTES: dict[str, str] = {
     "sign": "sessions.sign",
     "amend_form": "patients.read",
     "amend": "sessions.sign",
+    "compare_form": "patients.read",
+    "compare": "patients.read",
 }
 
 
