@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,10 @@ from support.databases import (
     pg_unavailable_reason,
 )
 from support.faces import FACES_DIR, face_files
+
+# The audit chain is keyed (dosemap.persistence.audit_key): tests use a fixed key, never a key file
+# in the tester's data directory. Tests of the key itself set their own.
+os.environ.setdefault("DOSEMAP_AUDIT_KEY", "test-audit-key-0123456789abcdef")
 
 # Two cores in CI: no per-example deadline (timings belong in benchmarks/), a fixed example budget.
 settings.register_profile(

@@ -3,6 +3,9 @@
 ``DOSEMAP_DATA_DIR``
     Where the embedded database, photos and backups live. Default: the platform's user data
     directory (``platformdirs.user_data_dir("dosemap")``).
+``DOSEMAP_AUDIT_CHECKPOINTS``
+    Where audit checkpoints are written and read (a folder, or one ``.json`` file). Default:
+    ``<data dir>/checkpoints``; a clinic points it somewhere the database's users cannot write.
 ``DOSEMAP_DATABASE_URL``
     A SQLAlchemy URL. Default: ``sqlite:///<data dir>/dosemap.sqlite3``. Clinic groups point it
     at PostgreSQL (``postgresql+psycopg://user@host/db``).
@@ -19,6 +22,7 @@ import platformdirs
 DATA_DIR_ENV = "DOSEMAP_DATA_DIR"
 DATABASE_URL_ENV = "DOSEMAP_DATABASE_URL"
 DEFAULT_DB_FILENAME = "dosemap.sqlite3"
+CHECKPOINTS_ENV = "DOSEMAP_AUDIT_CHECKPOINTS"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Settings:
 
     data_dir: Path
     database_url: str
+    checkpoints: Path | None = None
 
     @property
     def photos_dir(self) -> Path:
@@ -38,6 +43,11 @@ class Settings:
         """Default place for ``dosemap backup``."""
         return self.data_dir / "backups"
 
+    @property
+    def checkpoints_location(self) -> Path:
+        """Where audit checkpoints go (``DOSEMAP_AUDIT_CHECKPOINTS``, else the data dir's)."""
+        return self.checkpoints or self.data_dir / "checkpoints"
+
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: the process environment)."""
@@ -47,7 +57,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         Path(raw_dir).expanduser() if raw_dir else Path(platformdirs.user_data_dir("dosemap"))
     )
     url = env.get(DATABASE_URL_ENV) or f"sqlite:///{data_dir / DEFAULT_DB_FILENAME}"
-    return Settings(data_dir=data_dir, database_url=normalise_url(url))
+    raw_cp = env.get(CHECKPOINTS_ENV)
+    checkpoints = Path(raw_cp).expanduser() if raw_cp else None
+    return Settings(data_dir=data_dir, database_url=normalise_url(url), checkpoints=checkpoints)
 
 
 def normalise_url(url: str) -> str:

@@ -80,3 +80,18 @@ def load_library(clinic_files: Sequence[Path] = ()) -> Library:
             raise LibraryError(str(path), "(file)", f"cannot read: {exc}") from None
         documents.append((str(path), _parse_toml(str(path), text)))
     return build_library(documents)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@cache
+def document_data(name: str) -> dict[str, Any]:
+    """One TOML file of ``data/documents`` (document text, aftercare statements, FHIR codes)."""
+    entry = resources.files("dosemap.data").joinpath("documents").joinpath(name)
+    return _parse_toml(f"embedded:documents/{name}", entry.read_text("utf-8"))
+
+
+def document_bytes(name: str) -> bytes:
+    """A file of ``data/documents`` as bytes (a document template)."""
+    return resources.files("dosemap.data").joinpath("documents").joinpath(name).read_bytes()

@@ -83,3 +83,19 @@ def test_bad_input_is_one_line_naming_the_field(
     assert out.returncode == 2, out.stderr
     err = out.stderr.decode()
     assert err.count("\n") == 1 and field in err and "Traceback" not in err
+
+
+def test_fhir_export_then_import_elsewhere(clinic_dir: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.json"
+    out = _run(clinic_dir, "export", "fhir", "--patient", "C-0001", "-o", str(bundle))
+    assert out.returncode == 0, out.stderr
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    done = _run(elsewhere, "import", "fhir", str(bundle))
+    assert done.returncode == 0, done.stderr
+    assert b"1 patients, 1 sessions, 6 chart points" in done.stderr + done.stdout
+    again = _run(elsewhere, "export", "fhir", "--patient", "C-0001", "-o", "-")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == bundle.read_bytes()
+    twice = _run(elsewhere, "import", "fhir", str(bundle))
+    assert twice.returncode == 2 and b"already in this database" in twice.stderr

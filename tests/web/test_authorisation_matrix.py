@@ -40,6 +40,7 @@ FORMS: dict[str, dict[str, str]] = {
         "chart_number": "N-{n}",
     },
     "patients_search": {"name": "Ex"},
+    "intake_record": {"answers.pregnancy": "no", "medications": "vitamin D"},
 }
 #: Routes that sign the caller out: run last for each client (a fresh client each case anyway).
 ENDS_SESSION = {"logout"}

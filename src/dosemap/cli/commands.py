@@ -82,6 +82,10 @@ COMMANDS: dict[str, Entry] = {
     ),
     "audit": Entry("dosemap.cli.records:audit_app", "The tamper-evident audit log."),
     "export": Entry("dosemap.cli.export:app", "Export records: CSV, iCalendar, FHIR R4, PDF."),
+    "import": Entry(
+        "dosemap.cli.export:import_app",
+        "Import records: a FHIR bundle written by dosemap export fhir.",
+    ),
     "schema": Entry(
         "dosemap.cli.schema:app", "Print or write the JSON Schema of dosemap's file formats."
     ),

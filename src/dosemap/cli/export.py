@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -116,3 +117,53 @@ def ical_command(
         detail=chosen,
     )
     _write(file, out)
+
+
+@app.command("fhir")
+def fhir_command(
+    patient: str | None = PatientOpt,
+    since: str | None = SinceOpt,
+    out: Path | None = OutOpt,
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """A FHIR R4 Bundle: one patient, the patients treated since a time, or the whole clinic."""
+    from dosemap.services.exports.fhir_export import fhir_bundle
+
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    file = fhir_bundle(
+        db,
+        cid,
+        actor=resolve_actor(db, cid, actor),
+        patient_id=_resolve_patient(db, cid, patient) if patient else None,
+        since=parse_time(since, "since") if since else None,
+    )
+    _write(file, out)
+
+
+import_app = typer.Typer(
+    help="Import records: a FHIR bundle written by dosemap export fhir.", no_args_is_help=True
+)
+
+
+@import_app.command("fhir")
+def import_fhir_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `dosemap export fhir`.")],
+    actor: str | None = typer.Option(None, "--as", help="Who imports, for the audit log."),
+) -> None:
+    """Write a bundle's clinic and records into this database (the clinic must not be here)."""
+    from dosemap.services.exports.fhir_import import import_bundle
+
+    try:
+        content = bundle.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(
+            "bundle", f"cannot read {bundle} ({exc.strerror})", "a readable file"
+        ) from None
+    db = open_database()
+    done = import_bundle(db, content, actor=actor or "cli")
+    console.print(
+        f"imported clinic {done.clinic_id}: {done.patients} patients, {done.sessions} sessions, "
+        f"{done.chart_points} chart points ({done.records} records)"
+    )

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dosemap.cli.db import ClinicOpt, open_database, resolve_clinic
+from dosemap.cli.db import ActorOpt, ClinicOpt, open_database, resolve_actor, resolve_clinic
 from dosemap.config import load_settings
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import backup as backup_service
@@ -79,15 +79,71 @@ def followups_due(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; names any edited, deleted or reordered entry."""
+def audit_verify(
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="Checkpoint file or folder (default: $DOSEMAP_AUDIT_CHECKPOINTS or data dir)."
+        ),
+    ] = None,
+) -> None:
+    """Check the keyed chain, every audited record against its last entry, and the log against
+    the latest checkpoint; names every difference (table, record, field)."""
+    from rich.markup import escape
+
+    from dosemap.services import audit as audit_service
+
     db = open_database()
-    report = backup_service.verify_audit_chain(db)
+    report = audit_service.verify(db, checkpoints)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning: {escape(warning)}[/]")
     if not report.ok:
         for problem in report.problems:
-            console.print(f"[red]{problem}[/]")
-        raise IntegrityError(f"audit chain broken in {len(report.problems)} place(s)")
-    console.print(f"audit chain intact: {report.entries} entries, head {report.head_hash[:16]}…")
+            console.print(f"[red]{escape(str(problem))}[/]")
+        raise IntegrityError(f"audit trail does not verify: {len(report.problems)} problem(s)")
+    console.print(
+        f"audit trail intact: {report.entries} entries, {report.records_checked} records match "
+        f"their last entry, head {report.head_hash[:16]}…"
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--to", help="File (.json) or folder (default: $DOSEMAP_AUDIT_CHECKPOINTS or data dir)."
+        ),
+    ] = None,
+) -> None:
+    """Write a signed checkpoint of the log's head (and genesis) outside the database."""
+    from dosemap.services import audit as audit_service
+
+    db = open_database()
+    cp, path = audit_service.checkpoint(db, to)
+    console.print(f"checkpoint at entry {cp.seq} written to {path}")
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Make a new audit key current; earlier entries stay verifiable with the old one."""
+    from dosemap.services import audit as audit_service
+
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    kid, env_value = audit_service.rotate_key(
+        db, actor=resolve_actor(db, cid, actor), clinic_id=cid
+    )
+    console.print(f"audit key {kid} is now current")
+    if env_value is not None:
+        console.print(
+            "the key comes from DOSEMAP_AUDIT_KEY: set it to the value below (old keys first)",
+            highlight=False,
+        )
+        typer.echo(env_value)
 
 
 def backup(

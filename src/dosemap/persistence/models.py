@@ -202,6 +202,7 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)  # the drawn signature, if any
+    text: Mapped[str | None] = mapped_column(Text)  # the text as signed (older rows: None)
 
 
 class ProductLot(Versioned, Base):
@@ -284,6 +285,8 @@ class TreatmentSession(Versioned, Base):
     aftercare: Mapped[str | None] = mapped_column(Text)
     signed_at: Mapped[datetime | None]
     signed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    # SHA-256 of the clinical content signed (or last amended): see services.sessions.
+    signed_content_sha256: Mapped[str | None] = mapped_column(String(64))
     amendment_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -359,12 +362,13 @@ class FindingAcknowledgement(Base):
     when and why. A blocking finding is resolved, never acknowledged."""
 
     __tablename__ = "finding_acknowledgements"
-    __table_args__ = (UniqueConstraint("session_id", "code"),)
 
     id: Mapped[uuid.UUID] = _id()
     clinic_id: Mapped[uuid.UUID] = _clinic_fk()
-    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"))
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"), index=True)
     code: Mapped[str] = mapped_column(String(60))
+    zone: Mapped[str | None] = mapped_column(String(60))
+    point_numbers: Mapped[str] = mapped_column(String(2000), default="")  # "3 4 5": as found
     severity: Mapped[str] = mapped_column(String(12))
     title: Mapped[str] = mapped_column(String(400))
     acknowledged_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
@@ -473,6 +477,11 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(80))
     before_digest: Mapped[str | None] = mapped_column(String(64))
     after_digest: Mapped[str | None] = mapped_column(String(64))
+    # One short keyed digest per field of the record after the write (names what changed).
+    after_fields: Mapped[dict[str, Any] | None]
+    # What a signature covers (sign and amend entries): the signed content's SHA-256.
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))  # which audit key the hash is under
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 

@@ -105,8 +105,10 @@ class UnitOfWork:
         session = self._open()
         try:
             if self.write and exc_type is None:
+                self.audit.write_pending()
                 session.commit()
             elif self.write:
+                self.audit.discard_pending()
                 session.rollback()
         finally:
             # Closing ends a reader's transaction without expiring what it loaded.
@@ -122,10 +124,13 @@ class UnitOfWork:
         """Commit what is written so far; later work runs in a new transaction."""
         if not self.write:
             raise RuntimeError("a reading unit of work cannot commit")
-        self._open().commit()
+        session = self._open()
+        self.audit.write_pending()
+        session.commit()
 
     def rollback(self) -> None:
         """Discard what is written since the last commit."""
+        self.audit.discard_pending()
         self._open().rollback()
 
     def flush(self) -> None:

@@ -26,6 +26,7 @@ from dosemap.domain.planning import build_plan
 from dosemap.domain.safety import evaluate
 from dosemap.persistence import audit
 from dosemap.persistence import models as m
+from dosemap.persistence.audit_records import signed_content_sha256
 from dosemap.persistence.db import Database
 from dosemap.persistence.migrate import current_revision, upgrade
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
@@ -355,6 +356,13 @@ class _DemoRecords:
                     row.status = "signed"
                     row.signed_at = visit.at + timedelta(minutes=45)
                     row.signed_by = injector
+                    row.signed_content_sha256 = signed_content_sha256(
+                        {
+                            "session": snap(row),
+                            "points": self.points[row.id],
+                            "usage": [snap(u) for u in self.usage[row.id]],
+                        }
+                    )
                     for fu in sessions.followups_for(row, self.library, self.stamp):
                         if fu.due_on < self.today - timedelta(days=21):
                             # Reviews and retreatments long past were attended.

@@ -15,7 +15,7 @@ from dosemap.persistence.db import Database
 from dosemap.persistence.models import Consent, IntakeRecord, Patient
 from dosemap.persistence.unit_of_work import reading, writing
 from dosemap.services._common import Input, check_version, now, snap
-from dosemap.services.staff import MICRODOSE_PROCEDURE
+from dosemap.services.staff import MICRODOSE_PROCEDURE, PNG_SIGNATURE
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SkinType = Literal["dry", "normal", "oily", "combination", "sensitive"]
@@ -55,6 +55,8 @@ class ConsentInput(Input):
     signature: str = Field(min_length=1, max_length=200)
     signed_at: AwareDatetime
     witness_name: str | None = Field(default=None, max_length=200)
+    #: The drawn signature as a PNG, when the patient signed on a screen (shown on the PDF).
+    signature_png: bytes | None = Field(default=None, max_length=512 * 1024)
 
 
 def register_patient(
@@ -177,6 +179,8 @@ def record_consent(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID, data: ConsentInput, *, actor: str
 ) -> Consent:
     """Store a signed consent; the text itself is kept by version and SHA-256."""
+    if data.signature_png is not None and not data.signature_png.startswith(PNG_SIGNATURE):
+        raise InvalidInputError("signature_png", "is not a PNG image", "a PNG file")
     with writing(db) as uow:
         uow.patients.get(clinic_id, patient_id)
         row = Consent(
@@ -189,6 +193,8 @@ def record_consent(
             signature=data.signature,
             signed_at=data.signed_at,
             witness_name=data.witness_name,
+            signature_png=data.signature_png,
+            text=data.text,
             created_at=now(),
         )
         uow.patients.add(row)

@@ -24,6 +24,7 @@ from dosemap.domain.intake import PriorTreatment, SessionContext, VialInUse
 from dosemap.domain.library.catalog import Library
 from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint
 from dosemap.persistence.audit import _canonical, digest
+from dosemap.persistence.audit_records import signed_content_sha256
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import RecordLockedError, SigningRefusedError
 from dosemap.persistence.models import (
@@ -34,7 +35,7 @@ from dosemap.persistence.models import (
     TreatmentSession,
 )
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
-from dosemap.services._common import Input, check_version, now
+from dosemap.services._common import Input, check_version, now, snap
 from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems
 
 _Q = Decimal("0.0001")
@@ -156,7 +157,7 @@ def session_snapshot(uow: UnitOfWork, row: TreatmentSession) -> dict[str, Any]:
 
 
 def _apply_chart(
-    uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library
+    uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library, actor: str
 ) -> None:
     """Replace the chart (points, vial usage, vial draws) in the open transaction."""
     numbers = [p.number for p in chart.points]
@@ -166,8 +167,11 @@ def _apply_chart(
     for p in chart.points:
         per_vial[p.vial_id].append(p.units)
     # Give back what the previous chart drew, then draw for the new one.
+    touched: dict[uuid.UUID, dict[str, Any]] = {}  # vial id -> its snapshot before
     for usage in uow.sessions.vial_usage(row.id):
-        uow.vials.by_id(usage.vial_id).units_drawn -= usage.units
+        given_back = uow.vials.by_id(usage.vial_id)
+        touched.setdefault(given_back.id, snap(given_back))
+        given_back.units_drawn -= usage.units
     uow.sessions.clear_chart(row)
     for vial_id, units in per_vial.items():
         first = next(i for i, p in enumerate(chart.points) if p.vial_id == vial_id)
@@ -186,6 +190,7 @@ def _apply_chart(
             raise InvalidInputError(
                 field, f"charts {total} U from a vial with {left} U left", f"<= {left} U"
             )
+        touched.setdefault(vial.id, snap(vial))
         vial.units_drawn += total
         uow.sessions.add(
             SessionVialUsage(
@@ -226,6 +231,17 @@ def _apply_chart(
     row.numbing = chart.numbing
     row.aftercare = chart.aftercare
     row.updated_at = now()
+    for vial_id, vial_before in touched.items():  # each vial's draw is audited as its own write
+        vial = uow.vials.by_id(vial_id)
+        uow.audit.record(
+            clinic_id=row.clinic_id,
+            actor=actor,
+            action="draw",
+            entity="vial",
+            entity_id=vial_id,
+            before=vial_before,
+            after=vial,
+        )
 
 
 def chart_session(
@@ -245,7 +261,7 @@ def chart_session(
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
         before = uow.sessions.snapshot(row)
-        _apply_chart(uow, row, chart, library)
+        _apply_chart(uow, row, chart, library, actor)
         row.status = "charted"
         uow.audit.record(
             clinic_id=clinic_id,
@@ -394,9 +410,11 @@ def sign_session(
         if reasons:
             raise SigningRefusedError(reasons)
         before = uow.sessions.snapshot(row)
+        content = signed_content_sha256(before)  # the chart and clinical fields signed
         row.status = "signed"
         row.signed_at = at or now()
         row.signed_by = signer_id
+        row.signed_content_sha256 = content
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
@@ -405,6 +423,7 @@ def sign_session(
             entity_id=row.id,
             before=before,
             after=lambda: uow.sessions.snapshot(row),
+            content_sha256=content,
         )
         _schedule_followups(uow, row, library, actor)
         return row
@@ -486,7 +505,7 @@ def amend_session(
             )
         uow.staff.get(clinic_id, amended_by)
         before = uow.sessions.snapshot(row)
-        _apply_chart(uow, row, chart, library)
+        _apply_chart(uow, row, chart, library, actor)
         row.amendment_count += 1
         uow.flush()
         after = uow.sessions.snapshot(row)
@@ -503,6 +522,9 @@ def amend_session(
             after_digest=digest(after),
         )
         uow.sessions.add(amendment)
+        # The amended chart is what the record now attests: its hash replaces the signed one.
+        content = signed_content_sha256(after)
+        row.signed_content_sha256 = content
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
@@ -511,6 +533,16 @@ def amend_session(
             entity_id=row.id,
             before=before,
             after=lambda: uow.sessions.snapshot(row),
+            content_sha256=content,
+        )
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="create",
+            entity="amendment",
+            entity_id=amendment.id,
+            before=None,
+            after=amendment,
         )
         return amendment
 

@@ -22,7 +22,16 @@ from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.database import require_current_schema
 from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
 from dosemap.web.headers import SecurityHeaders
-from dosemap.web.pages import auth, compare, new_session, patients, signing, today, treatment
+from dosemap.web.pages import (
+    auth,
+    compare,
+    intake,
+    new_session,
+    patients,
+    signing,
+    today,
+    treatment,
+)
 from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
 from dosemap.web.settings import WebSettings, load_web_settings
 from dosemap.web.state import AppState
@@ -34,6 +43,7 @@ ROUTERS = (
     auth.routes,
     today.routes,
     patients.routes,
+    intake.routes,
     new_session.routes,
     treatment.routes,
     signing.routes,

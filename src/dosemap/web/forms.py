@@ -28,3 +28,13 @@ def field_errors(exc: ValidationError | InvalidInputError) -> dict[str, str]:
             message = err["msg"]
         errors.setdefault(field, message)
     return errors
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """The posted form's text fields, every value of each (checkboxes repeat a name)."""
+    form = await request.form()
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out

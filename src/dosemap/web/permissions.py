@@ -104,6 +104,9 @@ ROUTES: dict[str, str] = {
     "amend": "sessions.sign",
     "compare_form": "patients.read",
     "compare": "patients.read",
+    # intake, consent, photos
+    "intake": "intake.record",
+    "intake_record": "intake.record",
 }
 
 

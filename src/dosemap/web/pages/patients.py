@@ -147,6 +147,7 @@ def patient(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Resp
         timezone=record.timezone,
         intake_lines=intake_lines(record.latest_intake_answers or {}),
         can_plan=allowed(user.role, "clinical.write"),
+        can_intake=allowed(user.role, "intake.record"),
     )
 
 

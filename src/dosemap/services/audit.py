@@ -1,0 +1,61 @@
+"""The audit trail as a clinic uses it: verify everything, write a checkpoint, rotate the key."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from dosemap.config import load_settings
+from dosemap.persistence import audit_checkpoint, audit_key
+from dosemap.persistence.audit import ChainReport
+from dosemap.persistence.audit_checkpoint import Checkpoint
+from dosemap.persistence.db import Database
+from dosemap.persistence.unit_of_work import reading, writing
+
+
+def default_checkpoints() -> Path:
+    """``DOSEMAP_AUDIT_CHECKPOINTS``, else ``<data dir>/checkpoints``."""
+    return load_settings().checkpoints_location
+
+
+def verify(db: Database, checkpoints: Path | None = None, *, records: bool = True) -> ChainReport:
+    """The chain, every audited record against its last entry, and the log against the latest
+    checkpoint at ``checkpoints`` (default: :func:`default_checkpoints`)."""
+    with reading(db) as uow:
+        return uow.audit.verify_all(checkpoints or default_checkpoints(), records=records)
+
+
+def checkpoint(
+    db: Database, location: Path | None = None, note: str = ""
+) -> tuple[Checkpoint, Path]:
+    """Write a signed checkpoint of the current head (and the genesis) to ``location``."""
+    keys = audit_key.load_keys()
+    with reading(db) as uow:
+        seq, head_hash, genesis = uow.audit.head()
+    cp = Checkpoint.make(keys, seq, head_hash, genesis, note)
+    return cp, audit_checkpoint.write(location or default_checkpoints(), cp)
+
+
+def rotate_key(
+    db: Database, *, actor: str, clinic_id: uuid.UUID | None = None
+) -> tuple[str, str | None]:
+    """Make a new audit key current and log the rotation under it (the entries before stay
+    verifiable with the old key, which is kept). Returns the new key's id and, when the key
+    comes from ``DOSEMAP_AUDIT_KEY``, the new value to set there."""
+    import os
+
+    keys, env_value = audit_key.rotate()
+    if env_value is not None:
+        os.environ[audit_key.AUDIT_KEY_ENV] = env_value  # this process signs with it now
+    with writing(db) as uow:
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="rotate-key",
+            entity="audit_key",
+            entity_id=keys.current,
+            before=None,
+            after=None,
+        )
+    checkpoint(db, note="audit key rotated")
+    return keys.current, env_value
