@@ -176,14 +176,36 @@ def _drag(page: object, number: int, to_view: list[float]) -> None:
     mouse.up()
 
 
-def test_move_into_a_danger_zone_blocks_and_moving_out_clears(browser: object, live: Live) -> None:
+def _add_photo(live: Live, days: int = 0) -> None:
+    from dosemap.services import photos
+    from dosemap.services.photos import PhotoStore
+    from support.faces import face
+
+    photos.add_photo(
+        live.db, PhotoStore(live.db_dir / "photos"), live.clinic.clinic_id,
+        live.clinic.patient_id, face("A000014.jpg").read_bytes(),
+        photos.PhotoInput(media_type="image/jpeg", view="frontal",
+                          taken_at=datetime(2026, 3, 2, 10, tzinfo=UTC) + timedelta(days=days)),
+        actor="test",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("on", ["template", "photo"])
+def test_move_into_a_danger_zone_blocks_and_moving_out_clears(
+    browser: object, live: Live, on: str
+) -> None:
+    if on == "photo":
+        _add_photo(live)
     session_id = _planned(live, ("forehead", "glabella"))
     for size in SIZES:
         page = _page(browser, live, size)
         page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
         page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
         assert page.errors == []  # type: ignore[attr-defined]
-        _shot(page, f"editor-{size}")
+        caption = "On the photo of 2026-03-02" if on == "photo" else "On the template face"
+        assert caption in page.content()  # type: ignore[attr-defined]
+        assert page.locator("#face image").count() == (1 if on == "photo" else 0)  # type: ignore[attr-defined]
+        _shot(page, f"editor-{on}-{size}")
     verdict = page.locator("#verdict")  # type: ignore[attr-defined]
     assert "BLOCKED" not in verdict.inner_text()
     start = page.evaluate(  # type: ignore[attr-defined]
@@ -197,7 +219,7 @@ def test_move_into_a_danger_zone_blocks_and_moving_out_clears(browser: object, l
     )  # type: ignore[attr-defined]
     assert page.locator('g.pt.flagged[data-number="1"]').count() == 1  # type: ignore[attr-defined]
     assert page.locator("#findings .finding-block").count() >= 1  # type: ignore[attr-defined]
-    _shot(page, "editor-blocked-desk")
+    _shot(page, f"editor-{on}-blocked-desk")
     _drag(page, 1, start)
     page.wait_for_function(
         "() => !document.getElementById('verdict').textContent.includes('BLOCKED')"
@@ -262,6 +284,10 @@ def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Li
     _shot(page, "amended-tablet")
     row = sessions.get_session(live.db, live.clinic.clinic_id, session_id)
     assert row.status == "signed" and row.amendment_count == 1
+    # The retreatment follow-up signing scheduled, booked in one tap: a planned session.
+    page.click("#followups button.book")  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    assert "/plan" in page.url and str(session_id) not in page.url  # type: ignore[attr-defined]
     assert next(p for p in row.points if p.number == numbers[0]).volume_ul == Decimal(8)
 
 
@@ -298,24 +324,18 @@ def test_time_per_tap_with_300_points(
     if SHOTS:
         (Path(SHOTS) / "tap_times.txt").write_text(figures + "\n")
     _shot(page, "chart-300-desk")
+    page.select_option("#zone-focus", "medial_cheek_left")  # type: ignore[attr-defined]
+    box = page.locator("g.pt circle").first.bounding_box()  # type: ignore[attr-defined]
+    _shot(page, "chart-300-zone-desk")
+    assert box is not None
     saved = charting.session_plan(live.db, live.clinic.clinic_id, session_id).points
     assert sum(1 for p in saved.values() if p.state == "done") == count
 
 
 def test_compare_two_visits(browser: object, live: Live) -> None:
-    from dosemap.services import photos
-    from dosemap.services.photos import PhotoStore
-    from support.faces import face
 
-    store = PhotoStore(live.db_dir / "photos")
     for days in (0, 30):
-        photos.add_photo(
-            live.db, store, live.clinic.clinic_id, live.clinic.patient_id,
-            face("A000014.jpg").read_bytes(),
-            photos.PhotoInput(media_type="image/jpeg", view="frontal",
-                              taken_at=datetime(2026, 3, 2, 10, tzinfo=UTC) + timedelta(days=days)),
-            actor="test",
-        )  # fmt: skip
+        _add_photo(live, days)
     for size in SIZES:
         page = _page(browser, live, size)
         page.goto(f"{live.url}/patients/{live.clinic.patient_id}/compare")  # type: ignore[attr-defined]

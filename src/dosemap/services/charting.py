@@ -16,9 +16,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field
 
@@ -37,12 +38,13 @@ from dosemap.persistence.errors import RecordLockedError
 from dosemap.persistence.models import ChartTap, PlanAcknowledgement, TreatmentSession
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
 from dosemap.resources import template_mesh
-from dosemap.services._common import Input, check_version, now
+from dosemap.services._common import Input, as_uuid, check_version, now
 from dosemap.services.sessions import (
     ChartInput,
     ChartPointInput,
     chart_session,
     mix_label,
+    plan_session,
     safety_inputs,
 )
 
@@ -467,3 +469,57 @@ def amendment_history(
         )
         for k, a in enumerate(found)
     ]
+
+
+@dataclass(frozen=True)
+class FollowUpView:
+    """A follow-up a signed session called for (with why that date)."""
+
+    id: uuid.UUID
+    kind: str
+    due_on: date
+    status: str
+    basis: str
+
+
+def session_followups(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID
+) -> list[FollowUpView]:
+    """The review and retreatment visits signing scheduled for this session."""
+    with reading(db) as uow:
+        uow.sessions.get(clinic_id, session_id)
+        return [
+            FollowUpView(f.id, f.kind, f.due_on, f.status, f.basis)
+            for f in uow.followups.of_session(clinic_id, session_id)
+        ]
+
+
+#: The hour (clinic time) a booked session is put at; the desk moves it as needed.
+BOOKED_HOUR = 10
+
+
+def book_followup(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    followup_id: uuid.UUID | str,
+    *,
+    injector_id: uuid.UUID,
+    actor: str,
+) -> TreatmentSession:
+    """Book the follow-up in one tap: a planned session on its due day, with this session's
+    plan (to be edited then), for the same patient."""
+    with reading(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        followup = uow.followups.get(clinic_id, as_uuid(followup_id, "followup"))
+        if followup.session_id != row.id:
+            raise InvalidInputError("followup", "is another session's", "this session's")
+        if followup.status != "open":
+            raise InvalidInputError("followup", f"is {followup.status}", "an open follow-up")
+        zone = ZoneInfo(uow.clinics.get(clinic_id).timezone)
+        plan = Plan.model_validate(row.plan)
+    at = datetime.combine(followup.due_on, time(BOOKED_HOUR), tzinfo=zone)
+    return plan_session(
+        db, clinic_id, patient_id=row.patient_id, injector_id=injector_id, plan=plan,
+        scheduled_at=at, actor=actor,
+    )  # fmt: skip

@@ -155,3 +155,49 @@ def metrics_over_visits(
         key = (measurement.zone or "whole face", measurement.metric, measurement.unit)
         rows.setdefault(key, {})[day] = measurement.value
     return dates, [MetricRow(z, m, u, v) for (z, m, u), v in sorted(rows.items())]
+
+
+@dataclass(frozen=True)
+class LatestPhoto:
+    """The patient's latest photo with a face found and no capture-quality flag, for drawing
+    a plan on; ``skipped`` says which newer photos were passed over and why."""
+
+    taken_at: datetime
+    analysis: PhotoAnalysis
+    image_uri: str
+    skipped: tuple[str, ...]
+
+
+def latest_good_photo(
+    db: Database,
+    store: PhotoStore,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    *,
+    reader: uuid.UUID,
+) -> LatestPhoto | None:
+    """The newest usable frontal photo of the patient (access-logged), or ``None``."""
+    from dosemap.domain.errors import DosemapError
+    from dosemap.imaging.framing import jpeg_data_uri
+
+    skipped: list[str] = []
+    for choice in reversed(patient_photos(db, clinic_id, patient_id)):
+        if choice.view not in (None, "frontal"):
+            continue
+        when = f"{choice.taken_at:%Y-%m-%d}"
+        try:
+            analysis = _analysis(store, db, clinic_id, choice.id)
+        except DosemapError as exc:  # no face, unreadable: say so and try an older one
+            skipped.append(f"photo of {when}: {exc}")
+            continue
+        if analysis.quality.flags:
+            skipped.append(f"photo of {when}: {', '.join(analysis.quality.flags)}")
+            continue
+        record_read(
+            db, clinic_id=clinic_id, user_id=reader, entity="photo", entity_id=choice.id,
+            via="page:plan_on_photo",
+        )  # fmt: skip
+        factor = max(1.0, max(analysis.photo.size) / SHOWN_MAX_SIDE)  # sent smaller, drawn full
+        rgb = analysis.photo.rgb_reduced_by(factor)
+        return LatestPhoto(choice.taken_at, analysis, jpeg_data_uri(rgb), tuple(skipped))
+    return None

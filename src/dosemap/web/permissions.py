@@ -104,6 +104,7 @@ ROUTES: dict[str, str] = {
     "amend": "sessions.sign",
     "compare_form": "patients.read",
     "compare": "patients.read",
+    "followup_book": "clinical.write",
     # intake, consent, photos
     "intake": "intake.record",
     "intake_record": "intake.record",

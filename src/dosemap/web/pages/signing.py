@@ -21,6 +21,7 @@ from dosemap.services import accounts, charting, sessions
 from dosemap.services.clinic_day import record_read
 from dosemap.services.sessions import ChartInput, ChartPointInput
 from dosemap.web.forms import form_dict
+from dosemap.web.permissions import allowed
 from dosemap.web.security import SignedInUser, router
 from dosemap.web.state import app_state
 
@@ -134,8 +135,28 @@ def amend_form(request: Request, user: SignedInUser, session_id: uuid.UUID) -> R
         row=row,
         session_id=session_id,
         amendments=charting.amendment_history(state.db, user.clinic_id, session_id),
+        followups=charting.session_followups(state.db, user.clinic_id, session_id),
+        can_book=allowed(user.role, "clinical.write"),
         error="",
     )
+
+
+@routes.post("/sessions/{session_id}/book", name="followup_book")
+async def followup_book(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+    """Book the suggested follow-up (form field ``followup``) in one tap: a planned session on
+    its day, with this session's plan."""
+    state = app_state(request)
+    form = await form_dict(request)
+    injector = user.staff_id
+    if injector is None:
+        raise InvalidInputError("user", "this login is not linked to a staff member", "staff")
+    booked = await run_in_threadpool(
+        lambda: charting.book_followup(
+            state.db, user.clinic_id, session_id, form.get("followup", ""),
+            injector_id=injector, actor=user.actor,
+        )
+    )  # fmt: skip
+    return RedirectResponse(f"/sessions/{booked.id}/plan", status_code=303)
 
 
 @routes.post("/sessions/{session_id}/amend", name="amend")

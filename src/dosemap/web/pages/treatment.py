@@ -23,11 +23,12 @@ from dosemap.domain.plan import Plan
 from dosemap.domain.plan_edit import PlanEdit
 from dosemap.domain.plan_review import PlanReview
 from dosemap.resources import load_library
-from dosemap.services import charting, sessions
+from dosemap.services import charting, compare, sessions
 from dosemap.services.charting import SessionPlan, TapInput
 from dosemap.services.clinic_day import record_read
 from dosemap.services.followups import AdverseEventInput, AdverseKind, record_adverse_event
-from dosemap.services.plan_views import FaceView, template_view
+from dosemap.services.photos import PhotoStore
+from dosemap.services.plan_views import FaceView, photo_view, template_view
 from dosemap.web.forms import form_dict
 from dosemap.web.permissions import allowed
 from dosemap.web.security import SignedInUser, router
@@ -71,8 +72,20 @@ def _points(plan: Plan, review: PlanReview | None) -> list[dict[str, Any]]:
     ]
 
 
-def _view(current: SessionPlan) -> FaceView:
-    return template_view(has_ha=current.plan.mix.contains_hyaluronic_acid)
+def _view(request: Request, user: Any, current: SessionPlan) -> FaceView:
+    """The patient's latest good photo, else the template face (the caption says which)."""
+    state = app_state(request)
+    has_ha = current.plan.mix.contains_hyaluronic_acid
+    store = PhotoStore(state.settings.records.photos_dir)
+    latest = compare.latest_good_photo(
+        state.db, store, user.clinic_id, current.patient_id, reader=user.user_id
+    )
+    if latest is None:
+        return template_view(has_ha=has_ha)
+    caption = f"On the photo of {latest.taken_at:%Y-%m-%d} (mm from its iris scale)."
+    if latest.skipped:
+        caption += " Newer photos not used: " + "; ".join(latest.skipped) + "."
+    return photo_view(latest.analysis, latest.image_uri, has_ha=has_ha, caption=caption)
 
 
 def _panel(request: Request, current: SessionPlan, review: PlanReview, can_edit: bool) -> str:
@@ -106,7 +119,7 @@ def plan_editor(request: Request, user: SignedInUser, session_id: uuid.UUID) -> 
     )  # fmt: skip
     review = charting.review_session_plan(state.db, user.clinic_id, session_id, _library())
     can_edit, locked = _editable(user, current)
-    view = _view(current)
+    view = _view(request, user, current)
     zone_spacing = {z.zone: str(current.plan.spacing_mm) for z in current.plan.summary.zones}
     data = {
         "session_id": str(session_id),
@@ -224,7 +237,7 @@ def chart(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Respon
     )  # fmt: skip
     if current.status == "signed":
         return RedirectResponse(f"/sessions/{session_id}/amend", status_code=303)
-    view = _view(current)
+    view = _view(request, user, current)
     vials = charting.open_vials(state.db, user.clinic_id, current.plan.product)
     data = {
         "session_id": str(session_id),

@@ -47,16 +47,23 @@
     }
   }
   const r = Math.min(radius, Number.isFinite(nearest) ? nearest * 0.46 : radius);
-  if (placed.length) {
-    const pad = radius * 3;
-    const xs = placed.map((q) => q[0]);
-    const ys = placed.map((q) => q[1]);
+  /* Crop the picture to some of the points (all, or one zone's: a dense plan is charted zone
+   * by zone so that every target stays large enough for a finger). */
+  function focus(zone) {
+    const chosen = placed.filter((_, k) => !zone || data.points[k].zone === zone);
+    if (!chosen.length) return;
+    const pad = Math.max(radius * 3, r * 2);
+    const xs = chosen.map((q) => q[0]);
+    const ys = chosen.map((q) => q[1]);
     const x0 = Math.max(0, Math.min(...xs) - pad);
     const y0 = Math.max(0, Math.min(...ys) - pad);
     const x1 = Math.min(view.width, Math.max(...xs) + pad);
     const y1 = Math.min(view.height, Math.max(...ys) + pad);
     svg.setAttribute("viewBox", `${x0.toFixed(1)} ${y0.toFixed(1)} ${(x1 - x0).toFixed(1)} ${(y1 - y0).toFixed(1)}`);
   }
+  focus("");
+  const zoneFocus = document.getElementById("zone-focus");
+  if (zoneFocus) zoneFocus.addEventListener("change", () => focus(zoneFocus.value));
   data.points.forEach((p, k) => {
     const [x, y] = placed[k];
     const g = F.svgEl("g", { class: `pt ${p.state}`, "data-number": p.number, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
