@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +13,9 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.plan import MeshAnchor, PlanRequest
 from dosemap.domain.plan_edit import MovePoint, SetPointVolume
 from dosemap.domain.planning import build_plan
-from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.errors import ConflictError, RecordLockedError
 from dosemap.resources import template_mesh
+from dosemap.services import audit as audit_service
 from dosemap.services import charting, sessions
 from dosemap.services.charting import TapInput
 from support.clinic import T0, SeededClinic
@@ -42,7 +43,7 @@ def _tap(number: int, action: str = "done", **more) -> TapInput:
     return TapInput(id=uuid.uuid4(), point_number=number, action=action, tapped_at=T0, **more)
 
 
-def test_edit_review_acknowledge(clinic: SeededClinic) -> None:
+def test_edit_review_acknowledge(clinic: SeededClinic, tmp_path: Path) -> None:
     plan, row = _planned(clinic)
     brow = MeshAnchor(vertices=(334, 296, 282), weights=(0.4, 0.3, 0.3))  # inside the brow
     with pytest.raises(ConflictError):
@@ -82,11 +83,19 @@ def test_edit_review_acknowledge(clinic: SeededClinic) -> None:
         assert ack.by == "Ivy Injector"
         again = charting.review_session_plan(clinic.db, clinic.clinic_id, row.id, clinic.library)
         assert again.unacknowledged_warnings == review.unacknowledged_warnings - 1
-    with clinic.db.read() as s:
-        assert verify_chain(s).ok
+    _verified(clinic, tmp_path)
 
 
-def test_taps_are_saved_once_in_order_and_become_the_chart(clinic: SeededClinic) -> None:
+def _verified(clinic: SeededClinic, tmp_path: Path) -> None:
+    """``dosemap audit verify``: the chain, and every record against its last entry."""
+    report = audit_service.verify(clinic.db, tmp_path / "checkpoints")
+    assert [str(p) for p in report.problems] == []
+    assert report.records_checked > 0
+
+
+def test_taps_are_saved_once_in_order_and_become_the_chart(
+    clinic: SeededClinic, tmp_path: Path
+) -> None:
     plan, row = _planned(clinic)
     version = row.version
     taps = [_tap(p.number, vial_id=clinic.vial_id) for p in plan.points]
@@ -131,6 +140,7 @@ def test_taps_are_saved_once_in_order_and_become_the_chart(clinic: SeededClinic)
     assert [p.number for p in got.points] == done
     assert next(p for p in got.points if p.number == 3).volume_ul == Decimal("12.5")
     assert got.pain_score == 3
+    _verified(clinic, tmp_path)
 
 
 def test_bad_taps_name_the_field(clinic: SeededClinic) -> None:

@@ -32,7 +32,6 @@ from dosemap.domain.plan import Plan
 from dosemap.domain.plan_edit import PlanEdit, apply_edits
 from dosemap.domain.plan_review import Acknowledgement, PlanReview, finding_key, review_plan
 from dosemap.persistence.audit import _canonical as canonical
-from dosemap.persistence.audit import snapshot
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import RecordLockedError
 from dosemap.persistence.models import ChartTap, PlanAcknowledgement, TreatmentSession
@@ -283,8 +282,8 @@ def acknowledge_warning(
             clinic_id=clinic_id,
             actor=actor,
             action="acknowledge",
-            entity="session",
-            entity_id=row.id,
+            entity="plan_acknowledgement",
+            entity_id=record.id,
             before=None,
             after=record,
         )
@@ -339,16 +338,26 @@ def record_tap(
             recorded_at=stamp,
             actor=actor[:80],
         )
+        before = uow.sessions.snapshot(row)
         uow.charting.add(record)
         row.updated_at = stamp  # a new version: another device's stale tap is a conflict
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
             action="tap",
+            entity="chart_tap",
+            entity_id=record.id,
+            before=None,
+            after=record,
+        )
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="tap",
             entity="session",
             entity_id=row.id,
-            before=None,
-            after=lambda: snapshot(record),
+            before=before,
+            after=lambda: uow.sessions.snapshot(row),
         )
         return TapResult(row.version, duplicate=False)
 
