@@ -50,9 +50,24 @@ def _imported_by_name(node: ast.AST) -> bool:
     )
 
 
+def _providers() -> dict[str, list[str]]:
+    """Top-level import name -> distributions, from top_level.txt and, since some wheels list
+    only part of what they install there (dlib-bin names only ``_dlib_pybind11``), from the
+    files each distribution installed."""
+    providers = {k: list(v) for k, v in importlib.metadata.packages_distributions().items()}
+    for dist in importlib.metadata.distributions():
+        for file in dist.files or ():
+            top = file.parts[0].removesuffix(".py")
+            if file.parts[1:] == ("__init__.py",) or file.parts == (f"{top}.py",):
+                names = providers.setdefault(top, [])
+                if dist.metadata["Name"] not in names:
+                    names.append(dist.metadata["Name"])
+    return providers
+
+
 def test_every_third_party_import_is_a_declared_dependency():
     declared = _declared()
-    providers = importlib.metadata.packages_distributions()
+    providers = _providers()
     imported = _imported_top_level()
     assert {"cv2", "mediapipe", "sqlalchemy"} <= imported  # the scan does see the imports
     undeclared = {

@@ -10,7 +10,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from dosemap.domain.errors import LibraryError
+from dosemap.domain.evidence import Cited, Source
 from dosemap.domain.library import Library, build_library
 
 if TYPE_CHECKING:
@@ -80,6 +83,42 @@ def load_library(clinic_files: Sequence[Path] = ()) -> Library:
             raise LibraryError(str(path), "(file)", f"cannot read: {exc}") from None
         documents.append((str(path), _parse_toml(str(path), text)))
     return build_library(documents)
+
+
+# --------------------------------------------------------------------------- photo checks
+
+
+class PhotoCheckFigures(BaseModel):
+    """The figures the photo checks compare against (``data/photo_checks.toml``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    sources: dict[str, Source]
+    same_person_max_distance: Cited[Decimal]
+    mirror_min_gain: Cited[Decimal]
+
+
+@cache
+def photo_checks() -> PhotoCheckFigures:
+    """The embedded photo-check figures, each cited (see ``docs/photos.md``)."""
+    name = "embedded:photo_checks.toml"
+    raw = _parse_toml(
+        name, resources.files("dosemap.data").joinpath("photo_checks.toml").read_text("utf-8")
+    )
+    try:
+        figures = PhotoCheckFigures(
+            version=raw["version"],
+            sources={key: Source(id=key, **value) for key, value in raw["sources"].items()},
+            same_person_max_distance=raw["identity"]["same_person_max_distance"],
+            mirror_min_gain=raw["identity"]["mirror_min_gain"],
+        )
+    except (KeyError, ValidationError) as exc:
+        raise LibraryError(name, "(photo checks)", str(exc)) from None
+    for key in ("same_person_max_distance", "mirror_min_gain"):
+        if getattr(figures, key).source not in figures.sources:
+            raise LibraryError(name, f"identity.{key}", "names an unknown source")
+    return figures
 
 
 # --------------------------------------------------------------------------- documents

@@ -14,6 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import dosemap.cli as cli
+from dosemap.domain.errors import InvalidInputError
 from support.faces import face_files
 
 FACES = face_files()  # raises at collection if any is missing
@@ -79,6 +80,38 @@ def test_align_writes_three_pictures(tmp_path):
     for name in ("side_by_side.png", "ghost.png", "difference.png"):
         with Image.open(tmp_path / name) as picture:
             assert picture.size[1] == 250
+
+
+def test_align_of_two_different_people_exits_3_with_the_distance(tmp_path):
+    """Issue 11 #2: geometry aligned different people to ~1 mm and exited 0."""
+    result = runner.invoke(
+        cli.app, ["photos", "align", str(FACES[0]), str(FACES[1]), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 3, result.output
+    assert "may show a different person: face distance" in result.output
+    assert "same person <= 0.50" in result.output
+    assert (tmp_path / "ghost.png").exists()  # written anyway, for the clinic to look at
+
+
+def test_align_of_the_same_face_reenlarged_is_the_same_person(tmp_path):
+    with Image.open(FACES[2]) as original:
+        original.convert("RGB").resize((300, 375), Image.BICUBIC).save(tmp_path / "later.png")
+    result = runner.invoke(
+        cli.app,
+        ["photos", "align", str(FACES[2]), str(tmp_path / "later.png"), "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Same person: face distance" in result.output
+
+
+def test_align_clinic_threshold_is_checked(tmp_path):
+    result = runner.invoke(
+        cli.app,
+        ["photos", "align", str(FACES[0]), str(FACES[0]), "--same-person-max-distance", "7"],
+    )
+    # dosemap's main() turns this error into one line and exit 2 (tests/cli/test_check.py)
+    assert isinstance(result.exception, InvalidInputError)
+    assert result.exception.field == "same_person_max_distance"
 
 
 def test_strip_removes_gps(tmp_path):

@@ -134,3 +134,50 @@ def test_static_files_are_served_from_the_package(world: WebWorld) -> None:
     assert "max-age" in js.headers["cache-control"]
     css = client.get("/static/dosemap.css")
     assert css.status_code == 200 and "min-height: 44px" in css.text
+
+
+def test_a_cached_page_changes_as_soon_as_the_record_does(world: WebWorld) -> None:
+    """Pages are cached per records version: any write (it appends to the audit chain) shows."""
+    from dosemap.services.patients import PatientUpdate, get_patient, update_patient
+
+    client = world.client("injector")
+    url = f"/patients/{world.own.patient_id}"
+    assert "+1 555 0100" in client.get(url).text
+    assert "+1 555 0100" in client.get(url).text  # from the cache
+    current = get_patient(world.db, world.own.clinic_id, world.own.patient_id)
+    update_patient(
+        world.db,
+        world.own.clinic_id,
+        world.own.patient_id,
+        PatientUpdate(phone="+1 555 0199"),
+        expected_version=current.version,
+        actor="test",
+    )
+    assert "+1 555 0199" in client.get(url).text
+    csrf = world.csrf(client)
+    search = {"csrf_token": csrf, "name": "Zoe"}
+    assert (
+        "No patient matches"
+        in client.post("/patients/search", data=search, headers={"HX-Request": "true"}).text
+    )
+    client.post(
+        "/patients",
+        data={
+            "csrf_token": csrf,
+            "given_name": "Zoe",
+            "family_name": "Later",
+            "date_of_birth": "1990-02-03",
+            "chart_number": "C-0300",
+        },
+    )
+    assert (
+        "Later, Zoe"
+        in client.post("/patients/search", data=search, headers={"HX-Request": "true"}).text
+    )
+
+
+def test_every_read_from_the_cache_is_still_logged(world: WebWorld) -> None:
+    client = world.client("auditor")
+    for _ in range(3):
+        assert client.get(f"/patients/{world.own.patient_id}").status_code == 200
+    assert len(access_log(world.db, world.own.clinic_id)) == 3

@@ -124,8 +124,8 @@ def test_sign_out_ends_the_session_on_the_server(world: WebWorld) -> None:
 def test_only_the_token_hash_is_stored(world: WebWorld) -> None:
     store = DatabaseSessionStore(world.db)
     token = store.create(world.own.accounts["admin"], pending_totp=False, policy=SessionPolicy())
-    assert store.lookup(token) is None
-    assert store.lookup(hash_token(token)) is not None
+    assert store.lookup(token)[0] is None
+    assert store.lookup(hash_token(token))[0] is not None
 
 
 @pytest.mark.parametrize("late", [timedelta(minutes=16), timedelta(hours=13)])
@@ -133,7 +133,7 @@ def test_idle_and_absolute_timeouts_end_a_session(world: WebWorld, late: timedel
     store = DatabaseSessionStore(world.db)
     policy = SessionPolicy(idle=timedelta(minutes=15), absolute=timedelta(hours=12))
     token = store.create(world.own.accounts["injector"], pending_totp=False, policy=policy)
-    found = store.lookup(hash_token(token))
+    found = store.lookup(hash_token(token))[0]
     assert found is not None
     start = found.created_at
     if late < policy.absolute:
@@ -145,14 +145,14 @@ def test_idle_and_absolute_timeouts_end_a_session(world: WebWorld, late: timedel
             at += timedelta(minutes=10)
             assert resolve_session(store, token, policy, at=at)[0] is not None
         assert resolve_session(store, token, policy, at=start + late)[0] is None
-    assert store.lookup(hash_token(token)) is None  # ended on the server, not only refused
+    assert store.lookup(hash_token(token))[0] is None  # ended on the server, not only refused
 
 
 def test_activity_keeps_a_session_alive(world: WebWorld) -> None:
     store = DatabaseSessionStore(world.db)
     policy = SessionPolicy(idle=timedelta(minutes=15))
     token = store.create(world.own.accounts["injector"], pending_totp=False, policy=policy)
-    found = store.lookup(hash_token(token))
+    found = store.lookup(hash_token(token))[0]
     assert found is not None
     at = found.created_at
     for _ in range(5):  # 5 × 10 min: past one idle timeout in total, never idle for 15

@@ -170,27 +170,60 @@ def align(
     before: _PHOTO,
     after: _PHOTO,
     out: Annotated[Path, typer.Option(help="Folder for the three pictures.")] = Path("aligned"),
+    same_person_max_distance: Annotated[
+        float | None,
+        typer.Option(
+            help="The clinic's own same-person face distance (default: the cited 0.5).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Align AFTER onto BEFORE on stable landmarks; write side-by-side, ghost and difference."""
+    """Align AFTER onto BEFORE on stable landmarks; write side-by-side, ghost and difference.
+
+    Also compares the two faces (dlib's face descriptor): exit 3, with the distance, when AFTER
+    may show a different person than BEFORE or be mirrored; the pictures are written anyway.
+    """
+    from decimal import Decimal
+
     from dosemap.imaging.align import align_pair
     from dosemap.imaging.intake import read_photo, save_rgb
     from dosemap.imaging.landmarks import MediaPipeDetector, native_stderr_silenced
     from dosemap.imaging.quality import inspect_photo
+    from dosemap.services.photo_identity import compare_photos, same_person_threshold
 
+    threshold = None
+    if same_person_max_distance is not None:
+        if not 0.1 <= same_person_max_distance <= 1.2:
+            raise InvalidInputError(
+                "same_person_max_distance", f"{same_person_max_distance}", "0.1 to 1.2"
+            )
+        threshold = same_person_threshold(Decimal(str(same_person_max_distance)))
     with native_stderr_silenced(True), MediaPipeDetector(quiet=False) as detector:
         a = inspect_photo(read_photo(before), detector)
         b = inspect_photo(read_photo(after), detector)
+    identity = compare_photos(a, b, threshold=threshold)
     alignment = align_pair(a, b)
     out.mkdir(parents=True, exist_ok=True)
     save_rgb(alignment.side_by_side(), out / "side_by_side.png")
     save_rgb(alignment.ghost(), out / "ghost.png")
     save_rgb(alignment.difference(), out / "difference.png")
     t = alignment.transform
-    _console().print(
+    console = _console()
+    console.print(
         f"Aligned {after.name} onto {before.name}: scale {t.scale:.3f}, rotation "
         f"{t.angle_deg:+.1f}°; residual on stable landmarks {alignment.rms_residual_mm:.1f} mm "
         f"RMS, {alignment.max_residual_mm:.1f} mm max → {out}/"
     )
+    for photo in (a.photo, b.photo):
+        for note in photo.notes:
+            console.print(f"[yellow]Note:[/] {photo.source}: {note}", soft_wrap=True)
+    assert identity.comparison is not None  # one earlier photo was given
+    if not identity.warnings:
+        console.print(f"Same person: {identity.comparison.describe()}", soft_wrap=True)
+        return
+    for warning in identity.warnings:
+        console.print(f"[bold red]Warning:[/] {after.name}: {warning}", soft_wrap=True)
+    raise typer.Exit(3)
 
 
 @app.command("strip")

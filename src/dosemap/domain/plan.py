@@ -140,3 +140,6 @@ class Plan(_Model):
     danger_margins_mm: dict[str, Decimal] = Field(default_factory=dict)
     # The dead space (µL) the draw-up allows for: the request's, else the library's figure.
     dead_space_ul: Decimal | None = Field(default=None, ge=0)
+    # The point pattern: "hex", "square" or "stamp" (the preset's cited lattice, else the
+    # technique's); None in plan files written before it was recorded.
+    lattice: str | None = None

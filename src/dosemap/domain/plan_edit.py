@@ -266,7 +266,11 @@ def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) ->
         _margins(plan, library),
     )
     height = plan.request.forehead_height_mm
-    hexagonal = library.technique(plan.technique).kind.value == "needle"
+    # The plan's own lattice (a square grid stays square); older files: the technique's kind.
+    if plan.lattice is not None:
+        hexagonal = plan.lattice == "hex"
+    else:
+        hexagonal = library.technique(plan.technique).kind.value == "needle"
     placed = np.array([_position(p.anchor, mesh) for p in others], dtype=np.float64)
     layout = layout_zone(
         cache.patch(edit.zone, height),

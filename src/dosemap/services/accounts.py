@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import Field
@@ -186,8 +187,76 @@ def check_password(
         required = account.role in uow.accounts.totp_required_roles(account.clinic_id)
         view = _view(account)
     if required and not view.has_totp:
-        return SignInResult(None, totp_setup_required=True)
+        # The clinic requires a second factor: the person enrols it before the session opens.
+        return SignInResult(view, needs_totp=True, totp_setup_required=True)
     return SignInResult(view, needs_totp=view.has_totp)
+
+
+def new_totp_secret() -> str:
+    """A fresh TOTP secret (base32, 160 bits) for an authenticator app."""
+    return pyotp.random_base32(32)
+
+
+def totp_uri(secret: str, username: str) -> str:
+    """The ``otpauth://`` URI an authenticator app reads (as text or a QR code)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="dosemap")
+
+
+def check_totp(
+    db: Database,
+    clinic_id: uuid.UUID,
+    user_id: uuid.UUID,
+    code: str,
+    *,
+    enrol_secret: str | None = None,
+    actor: str,
+) -> bool:
+    """Check a TOTP code (30 s steps, one step of clock drift allowed either way).
+
+    With ``enrol_secret`` the account has no secret yet: a right code proves the person's app
+    holds it, and it is stored.
+    """
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    with writing(db) as uow:
+        account = uow.accounts.get(clinic_id, user_id)
+        if account is None or not account.active:
+            return False
+        secret = account.totp_secret or enrol_secret
+        if secret is None or not pyotp.TOTP(secret).verify(code, valid_window=1):
+            return False
+        if account.totp_secret is None:
+            account.totp_secret = secret
+            uow.audit.record(
+                clinic_id=clinic_id,
+                actor=actor,
+                action="enrol_totp",
+                entity="user_account",
+                entity_id=account.id,
+                before=None,
+                after=account,
+            )
+        return True
+
+
+def require_totp_for(db: Database, clinic_id: uuid.UUID, roles: set[str], *, actor: str) -> None:
+    """Clinic policy: these roles sign in with a second factor (enrolled at next sign-in)."""
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise InvalidInputError("roles", f"unknown {sorted(unknown)}", ", ".join(ROLES))
+    with writing(db) as uow:
+        uow.clinics.get(clinic_id)
+        uow.accounts.set_totp_required_roles(clinic_id, roles)
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="set_totp_policy",
+            entity="clinic_web_policy",
+            entity_id=clinic_id,
+            before=None,
+            after=lambda: {"totp_required_roles": sorted(roles)},
+        )
 
 
 def _hasher_verify(stored: str, password: str) -> bool:

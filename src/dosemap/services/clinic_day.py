@@ -21,6 +21,7 @@ from dosemap.persistence.repositories.clinic_day import (
     PatientRow,
     ScheduledSession,
 )
+from dosemap.persistence.request_path import RequestPath
 from dosemap.persistence.unit_of_work import reading, writing
 from dosemap.services._common import now
 from dosemap.services.reporting import TimelineEvent, patient_timeline
@@ -64,16 +65,16 @@ def today(db: Database, clinic_id: uuid.UUID, at: datetime | None = None) -> Tod
     """The Today page of ``clinic_id`` at ``at`` (the day is the clinic's local day)."""
     at = at or now()
     with reading(db) as uow:
-        clinic = uow.clinics.get(clinic_id)
-        zone = _zone(clinic.timezone)
+        clinic_name, clinic_tz = uow.clinic_day.clinic_name_and_timezone(clinic_id)
+        zone = _zone(clinic_tz)
         day = at.astimezone(zone).date()
         start = datetime.combine(day, time.min, tzinfo=zone)
         q = uow.clinic_day
         return Today(
-            clinic_name=clinic.name,
+            clinic_name=clinic_name,
             day=day,
             at=at,
-            timezone=clinic.timezone,
+            timezone=clinic_tz,
             sessions=q.sessions_between(
                 clinic_id, start, start + timedelta(days=1), TODAY_LIST_LIMIT
             ),
@@ -159,6 +160,13 @@ def record_read(
         )
 
 
+def records_version(db: Database) -> str:
+    """The records version: changes with every write to the clinical record (each write
+    appends to the audit chain), so what a page showed at one version is right until it moves.
+    """
+    return RequestPath(db).records_version()
+
+
 def patient_record(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID, *, reader: uuid.UUID, via: str
 ) -> PatientRecord:
@@ -167,17 +175,30 @@ def patient_record(
     Another clinic's patient is :class:`~dosemap.persistence.errors.NotFoundError` (and no
     access entry is written, as nothing was read).
     """
+    record = unlogged_patient_record(db, clinic_id, patient_id)
+    record_read(
+        db, clinic_id=clinic_id, user_id=reader, entity="patient", entity_id=patient_id, via=via
+    )
+    return record
+
+
+def unlogged_patient_record(
+    db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID
+) -> PatientRecord:
+    """A patient's record WITHOUT writing the access log: the caller must log the read before
+    showing it (the web app does, through :class:`~dosemap.services.access_log.AccessLogWriter`).
+    """
     at = now()
     with reading(db) as uow:
         p = uow.patients.get(clinic_id, patient_id)
-        timezone = uow.clinics.get(clinic_id).timezone
+        timezone = uow.clinic_day.clinic_name_and_timezone(clinic_id)[1]
         intake = uow.patients.latest_intake(clinic_id, patient_id, at)
         consents = uow.reporting.consents_of(clinic_id, patient_id)
         on_file = uow.patients.consent_on_file(clinic_id, patient_id, MICRODOSE_PROCEDURE, at)
     timeline = patient_timeline(db, clinic_id, patient_id)
     micro = [c for c in consents if c.procedure == MICRODOSE_PROCEDURE]
     latest = max(micro, key=lambda c: c.signed_at) if micro else None
-    record = PatientRecord(
+    return PatientRecord(
         patient_id=p.id,
         chart_number=p.chart_number,
         given_name=p.given_name,
@@ -199,8 +220,6 @@ def patient_record(
         latest_intake_answers=dict(intake.answers) if intake is not None else None,
         latest_intake_at=intake.answered_at if intake is not None else None,
     )
-    record_read(db, clinic_id=clinic_id, user_id=reader, entity="patient", entity_id=p.id, via=via)
-    return record
 
 
 def access_log(

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import WebSession
 from dosemap.persistence.repositories.accounts import SignedIn
-from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.persistence.request_path import RequestPath
+from dosemap.persistence.unit_of_work import writing
 from dosemap.services._common import now
 from dosemap.services.accounts import AccountView
 
@@ -75,6 +76,8 @@ class Principal:
     csrf_token: str | None = None
     session_hash: str | None = None
     scopes: frozenset[str] | None = None
+    #: The records version read with the session (``None``: not known, e.g. Redis sessions).
+    records_version: str | None = None
 
     @property
     def actor(self) -> str:
@@ -88,8 +91,9 @@ class SessionStore(Protocol):
     def create(self, account: AccountView, *, pending_totp: bool, policy: SessionPolicy) -> str:
         """Start a session; returns the cookie token (shown once, never stored)."""
 
-    def lookup(self, token_hash: str) -> SignedIn | None:
-        """The session with this token hash and its account, or ``None``."""
+    def lookup(self, token_hash: str) -> tuple[SignedIn | None, str | None]:
+        """The session with this token hash and its account (or ``None``), and the records
+        version if the store reads it in the same query (else ``None``)."""
 
     def touch(self, token_hash: str, at: datetime) -> None:
         """Move the idle clock."""
@@ -109,6 +113,7 @@ class DatabaseSessionStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.path = RequestPath(db)
 
     def create(self, account: AccountView, *, pending_totp: bool, policy: SessionPolicy) -> str:
         token = new_token()
@@ -128,9 +133,8 @@ class DatabaseSessionStore:
             )
         return token
 
-    def lookup(self, token_hash: str) -> SignedIn | None:
-        with reading(self.db) as uow:
-            return uow.web_sessions.signed_in(token_hash)
+    def lookup(self, token_hash: str) -> tuple[SignedIn | None, str | None]:
+        return self.path.signed_in(token_hash)
 
     def touch(self, token_hash: str, at: datetime) -> None:
         with writing(self.db) as uow:
@@ -192,10 +196,10 @@ class RedisSessionStore:
         pipe.execute()
         return token
 
-    def lookup(self, token_hash: str) -> SignedIn | None:
+    def lookup(self, token_hash: str) -> tuple[SignedIn | None, str | None]:
         raw = self.client.get(self._key(token_hash))
         if raw is None:
-            return None
+            return None, None
         d = json.loads(raw)
         return SignedIn(
             token_hash=token_hash,
@@ -211,7 +215,7 @@ class RedisSessionStore:
             created_at=datetime.fromisoformat(d["created_at"]),
             last_seen_at=datetime.fromisoformat(d["last_seen_at"]),
             expires_at=datetime.fromisoformat(d["expires_at"]),
-        )
+        ), None
 
     def _update(self, token_hash: str, **changes: Any) -> None:
         key = self._key(token_hash)
@@ -242,36 +246,65 @@ class RedisSessionStore:
         self.client.delete(self._user_key(user_id))
 
 
-def resolve_session(
-    store: SessionStore, token: str, policy: SessionPolicy, at: datetime | None = None
-) -> tuple[Principal | None, bool]:
-    """The person a session cookie belongs to, and whether the session awaits its second factor.
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    """What a session cookie is worth now, and what the store must do about it."""
 
-    An idle, expired or deactivated session is ended and gives ``(None, False)``.
+    principal: Principal | None
+    pending_totp: bool = False
+    #: "touch" (move the idle clock), "remove" (idle, expired or deactivated) or None.
+    action: str | None = None
+
+
+def check_session(
+    store: SessionStore, token: str, policy: SessionPolicy, at: datetime | None = None
+) -> SessionCheck:
+    """Look the cookie's session up (one query) and judge it; writes nothing.
+
+    The web app runs this on every request and hands :attr:`SessionCheck.action`, rarely
+    needed, to a worker thread (:func:`apply_session_action`).
     """
     at = at or now()
     token_hash = hash_token(token)
-    found = store.lookup(token_hash)
+    found, version = store.lookup(token_hash)
     if found is None:
-        return None, False
+        return SessionCheck(None)
     if not found.active or at >= found.expires_at or at - found.last_seen_at > policy.idle:
-        store.remove(token_hash)
-        return None, False
-    if at - found.last_seen_at > policy.touch_every:
-        store.touch(token_hash, at)
-    return (
-        Principal(
-            user_id=found.user_id,
-            clinic_id=found.clinic_id,
-            staff_id=found.staff_id,
-            username=found.username,
-            display_name=found.display_name,
-            role=found.role,
-            csrf_token=found.csrf_token,
-            session_hash=token_hash,
-        ),
-        found.pending_totp,
+        return SessionCheck(None, action="remove")
+    principal = Principal(
+        user_id=found.user_id,
+        clinic_id=found.clinic_id,
+        staff_id=found.staff_id,
+        username=found.username,
+        display_name=found.display_name,
+        role=found.role,
+        csrf_token=found.csrf_token,
+        session_hash=token_hash,
+        records_version=version,
     )
+    touch = "touch" if at - found.last_seen_at > policy.touch_every else None
+    return SessionCheck(principal, found.pending_totp, touch)
+
+
+def apply_session_action(store: SessionStore, token: str, action: str, at: datetime) -> None:
+    """Carry out :attr:`SessionCheck.action` for ``token``."""
+    token_hash = hash_token(token)
+    if action == "touch":
+        store.touch(token_hash, at)
+    elif action == "remove":
+        store.remove(token_hash)
+
+
+def resolve_session(
+    store: SessionStore, token: str, policy: SessionPolicy, at: datetime | None = None
+) -> tuple[Principal | None, bool]:
+    """:func:`check_session` and its action in one call: the person a session cookie belongs
+    to, and whether the session awaits its second factor."""
+    at = at or now()
+    verdict = check_session(store, token, policy, at)
+    if verdict.action is not None:
+        apply_session_action(store, token, verdict.action, at)
+    return verdict.principal, verdict.pending_totp
 
 
 def as_token_principal(principal: Principal, scopes: frozenset[str]) -> Principal:

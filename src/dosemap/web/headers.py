@@ -1,7 +1,7 @@
 """Security headers on every response (a plain ASGI middleware: no per-request task or copy).
 
 The Content-Security-Policy allows scripts, styles and images from the app itself only: no
-inline script or style, no ``eval`` (htmx's eval-based features are off, see ``base.html``).
+inline script or style, no ``eval`` (htmx's eval-based features are off, see ``layout.html``).
 """
 
 from __future__ import annotations

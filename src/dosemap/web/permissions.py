@@ -81,6 +81,8 @@ ROUTES: dict[str, str] = {
     "login": PUBLIC,
     "health": PUBLIC,
     "openapi": PUBLIC,
+    "totp_form": SECOND_FACTOR,
+    "totp": SECOND_FACTOR,
     "logout": "signed_in",
     # daily pages
     "today": "today.view",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dosemap.persistence.db import Database
+from dosemap.services.access_log import AccessLogWriter
 from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.signin import SessionPolicy, SessionStore
 from dosemap.web.settings import WebSettings
@@ -14,7 +15,7 @@ from dosemap.web.throttle import Throttle
 if TYPE_CHECKING:
     from fastapi import Request
 
-    from dosemap.web.templating import Templates
+    from dosemap.web.templating import PageCache, Templates
 
 
 @dataclass
@@ -28,6 +29,9 @@ class AppState:
     lockout: LockoutPolicy
     templates: Templates
     login_throttle: Throttle
+    totp_throttle: Throttle
+    pages: PageCache
+    access_log: AccessLogWriter
 
 
 def app_state(request: Request) -> AppState:

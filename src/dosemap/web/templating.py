@@ -1,17 +1,25 @@
 """Jinja2 templates, compiled once per process and never re-read (``auto_reload=False``).
 
-Templates render with the filters below; pages call :meth:`Templates.page` (a whole page in
-``base.html``) or :meth:`Templates.partial` (an htmx fragment).
+Templates render with the filters below; pages call :meth:`Templates.page` (a whole page),
+:meth:`Templates.content` + :meth:`Templates.wrap` (a cached content in the layout) or
+:meth:`Templates.partial` (an htmx fragment).
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from dosemap.web.permissions import ROLE_NAMES, permissions_of
@@ -62,8 +70,26 @@ def iso_day(value: date | None) -> str:
     return value.isoformat() if value is not None else "—"
 
 
+_CONTENT = "\x00content\x00"
+_CSRF = "\x00csrf\x00"
+_NAME = "\x00name\x00"
+
+
+@dataclass(frozen=True)
+class _FrameUser:
+    """Stands in for the signed-in person while a layout frame is rendered."""
+
+    role: str
+    display_name: str = _NAME
+
+
 class Templates:
-    """The app's Jinja2 environment and its two ways of rendering."""
+    """The app's Jinja2 environment.
+
+    A page is its *content* (``templates/<page>.html``: what the page shows, the same for
+    everyone of a clinic at one records version, so it can be cached) wrapped in the
+    *layout* (``layout.html``: navigation, the signed-in person, the CSRF token).
+    """
 
     def __init__(self) -> None:
         self.env = Environment(
@@ -82,23 +108,128 @@ class Templates:
             role: [(label, path) for label, path, perm in NAV if perm in permissions_of(role)]
             for role in ROLE_NAMES
         }
-        self._nav[None] = []
+        self._layout = self.env.get_template("layout.html")
+        self._frames: dict[tuple[str | None, str, str, bool], tuple[str, str]] = {}
 
-    def render(self, name: str, **context: Any) -> str:
-        """The template ``name`` rendered with ``context``."""
+    def content(self, name: str, **context: Any) -> str:
+        """The template ``name`` rendered with ``context`` (a page's content or a partial)."""
         return self.env.get_template(name).render(**context)
 
-    def page(
-        self, name: str, *, user: Any, status_code: int = 200, active: str = "", **context: Any
+    def wrap(
+        self,
+        content: str,
+        *,
+        user: Any,
+        title: str,
+        active: str = "",
+        csrf: str = "",
+        status_code: int = 200,
     ) -> HTMLResponse:
-        """A whole page: ``name`` extends ``base.html``; ``user`` is the signed-in caller."""
+        """``content`` in the layout, for ``user`` (``None`` before sign-in)."""
         role = getattr(user, "role", None)
-        csrf = context.pop("csrf", "") or getattr(user, "csrf_token", None) or ""
-        html = self.render(
-            name, user=user, nav=self._nav.get(role, []), active=active, csrf=csrf, **context
+        token = csrf or getattr(user, "csrf_token", None) or ""
+        name = getattr(user, "display_name", "")
+        head, tail = self._frame(role, title, active, bool(token))
+        # The frame is the layout rendered once per (role, title, nav entry) around markers;
+        # the per-person parts are escaped and put in here (a whole Jinja render cost ~0.1 ms).
+        head = head.replace(_CSRF, escape(token)).replace(_NAME, escape(name))
+        return HTMLResponse("".join((head, content, tail)), status_code=status_code)
+
+    def _frame(self, role: str | None, title: str, active: str, csrf: bool) -> tuple[str, str]:
+        key = (role, title, active, csrf)
+        found = self._frames.get(key)
+        if found is None:
+            html = self._layout.render(
+                content=Markup(_CONTENT),
+                user=None if role is None else _FrameUser(role),
+                title=title,
+                nav=self._nav.get(role, []),
+                active=active,
+                csrf=_CSRF if csrf else "",
+            )
+            head, _, tail = html.partition(_CONTENT)
+            if _CSRF in tail or _NAME in tail:
+                raise AssertionError("layout.html: the person's parts must come before content")
+            found = self._frames[key] = (head, tail)
+        return found
+
+    def page(
+        self,
+        name: str,
+        *,
+        user: Any,
+        title: str,
+        status_code: int = 200,
+        active: str = "",
+        csrf: str = "",
+        **context: Any,
+    ) -> HTMLResponse:
+        """A whole page: ``name``'s content (with ``csrf`` in its context) in the layout."""
+        token = csrf or getattr(user, "csrf_token", None) or ""
+        return self.wrap(
+            self.content(name, csrf=token, title=title, **context),
+            user=user,
+            title=title,
+            active=active,
+            csrf=token,
+            status_code=status_code,
         )
-        return HTMLResponse(html, status_code=status_code)
 
     def partial(self, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         """An htmx fragment (no layout)."""
-        return HTMLResponse(self.render(name, **context), status_code=status_code)
+        return HTMLResponse(self.content(name, **context), status_code=status_code)
+
+
+class PageCache:
+    """Rendered page contents keyed by what they depend on, least recently used dropped.
+
+    Keys always hold the clinic id and the records version (see
+    :func:`dosemap.services.clinic_day.records_version`), so an entry is never shown to
+    another clinic and is stale the moment the record changes.
+    """
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict[Hashable, asyncio.Future[str]] = {}
+
+    def get(self, key: Hashable) -> str | None:
+        """The entry under ``key``, if any."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    async def get_or_make(self, key: Hashable, make: Callable[[], str]) -> str:
+        """The entry under ``key``, else ``make()`` run once in the thread pool however many
+        requests ask for it meanwhile (at the turn of a minute, 64 waiting requests would
+        otherwise all render the same page)."""
+        found = self.get(key)
+        if found is not None:
+            return found
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            value = await run_in_threadpool(make)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a waiter-less failure is not logged as lost
+            raise
+        finally:
+            self._pending.pop(key, None)
+        self.put(key, value)
+        future.set_result(value)
+        return value
+
+    def put(self, key: Hashable, value: str) -> None:
+        """Keep ``value`` under ``key``."""
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)

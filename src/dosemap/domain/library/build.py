@@ -410,6 +410,21 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
                     f".zone_ceiling_units.{zone}",
                     f"zone not in the protocol's zones ({one_of(protocol.zones)})",
                 )
+        for index, cap_note in enumerate(protocol.cap_notes):
+            if cap_note.finding not in _CAP_FINDINGS:
+                fail(
+                    "protocols",
+                    pid,
+                    f".cap_notes[{index}].finding",
+                    f"{cap_note.finding!r} is not a cap ({one_of(_CAP_FINDINGS)})",
+                )
+            if protocol.published_total_units is None:
+                fail(
+                    "protocols",
+                    pid,
+                    f".cap_notes[{index}]",
+                    "a cap note needs the preset's published_total_units",
+                )
         if protocol.working_mix:
             _check_protocol_mix(library, pid, protocol)
         if protocol.working_units_per_ml.value > _stock_units_per_ml(protocol):
@@ -452,6 +467,9 @@ def _check_references(library: Library, records: Mapping[str, Mapping[str, BaseM
                 f"above depth_mm_high ({technique.depth_mm_high})",
             )
 
+
+# The findings a preset's cap note may turn into DM110 (ceilings and published caps).
+_CAP_FINDINGS = frozenset({"dm101", "dm102", "dm104", "dm105", "dm106"})
 
 # Plausibility bounds (low exclusive, high inclusive) for figures the models leave open.
 _RANGES: dict[str, tuple[Decimal, Decimal, str]] = {

@@ -147,8 +147,36 @@ class MixComponent(_Record):
     volume_ml: Decimal = Field(ge=0)
 
 
+class LatticeKind(StrEnum):
+    """The pattern points are laid in: ``hex`` (every neighbour at the spacing), ``square``
+    (a regular grid, e.g. Diaspro's 1-cm grid), ``stamp`` (a device's square footprint edge to
+    edge at its pitch)."""
+
+    HEX = "hex"
+    SQUARE = "square"
+    STAMP = "stamp"
+
+
+class CapNote(_Record):
+    """A published protocol that exceeds a cap, said explicitly by its preset.
+
+    While the plan's total is at most the preset's ``published_total_units``, the cap's finding
+    is reported as DM110 (a warning the clinician acknowledges, quoting ``note``) instead of its
+    block; above the published total the cap blocks as usual.
+    """
+
+    finding: str = Field(pattern=r"^dm1[0-9]{2}$")
+    note: Cited[str]
+
+
 class Protocol(_Record):
-    """A published (or clinic-added) micro-dose protocol, offered as a selectable preset."""
+    """A published (or clinic-added) micro-dose protocol, offered as a selectable preset.
+
+    ``lattice``: the cited point pattern; without it the technique's kind decides (needle: hex,
+    stamp: stamp). ``published_total_units``: the total the source gave per session, in the
+    stock product's units; ``cap_notes``: caps the published protocol exceeds (see
+    :class:`CapNote`).
+    """
 
     id: str = Field(pattern=ID_PATTERN)
     name: str
@@ -169,6 +197,9 @@ class Protocol(_Record):
     typical_total: Cited[str] | None = None
     onset_days: Cited[str] | None = None
     duration: Cited[str] | None = None
+    lattice: Cited[LatticeKind] | None = None
+    published_total_units: Cited[Decimal] | None = None
+    cap_notes: tuple[CapNote, ...] = ()
 
 
 class AdjunctKind(StrEnum):

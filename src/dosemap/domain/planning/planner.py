@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
 
@@ -23,7 +23,13 @@ from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import UNSUPPORTED_ZONES, ZONE_ORDER, zone
 from dosemap.domain.errors import InvalidInputError, UnknownNameError
 from dosemap.domain.library import Library
-from dosemap.domain.library.models import AdjunctKind, Protocol, Technique, TechniqueKind
+from dosemap.domain.library.models import (
+    AdjunctKind,
+    LatticeKind,
+    Protocol,
+    Technique,
+    TechniqueKind,
+)
 from dosemap.domain.plan import (
     Plan,
     PlannedPoint,
@@ -148,6 +154,19 @@ def resolve_settings(request: PlanRequest, library: Library) -> PlanSettings:
     return PlanSettings(protocol, product, vial_units, diluent_ml, technique, volume, spacing, mix)
 
 
+def lattice_for(settings: PlanSettings) -> LatticeKind:
+    """The point pattern: the preset's cited lattice when the plan uses the preset's own
+    technique, else the technique's kind (needle entries hexagonal, a stamp at its pitch)."""
+    protocol = settings.protocol
+    if (
+        protocol is not None
+        and protocol.lattice is not None
+        and protocol.technique == settings.technique.id
+    ):
+        return protocol.lattice.value
+    return LatticeKind.STAMP if settings.technique.kind is TechniqueKind.STAMP else LatticeKind.HEX
+
+
 def resolve_zones(
     request: PlanRequest, library: Library, protocol: Protocol | None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -204,7 +223,8 @@ def _target_volume(
         raise InvalidInputError(field, "no point fits in the zone after the danger margins")
     per_point = target_units / points
     volume = dosing.volume_for_units(per_point, settings.mix.units_per_ml).quantize(
-        _VOLUME_STEP_UL, rounding=ROUND_HALF_EVEN
+        _VOLUME_STEP_UL,
+        rounding=ROUND_DOWN,  # never above the target (a ceiling may equal it)
     )
     if not low <= volume <= high:
         reach_low = dosing.units_for_volume(low * points, settings.mix.units_per_ml)
@@ -286,7 +306,8 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
             mesh, request.forehead_height_mm, library.figure("max_forehead_height_mm").value
         )
     spacing = float(settings.spacing_mm)
-    hexagonal = settings.technique.kind is TechniqueKind.NEEDLE
+    lattice = lattice_for(settings)
+    hexagonal = lattice is LatticeKind.HEX
     has_ha = settings.mix.contains_hyaluronic_acid
 
     cache = face_cache(mesh)
@@ -408,6 +429,7 @@ def build_plan(request: PlanRequest, library: Library, mesh: FaceMesh) -> Plan:
         notes=notes,
         danger_margins_mm=dict(sorted(margins.items())),
         dead_space_ul=dead_space,
+        lattice=lattice.value,
     )
 
 

@@ -150,6 +150,14 @@ SUMMARY_MISMATCH = Code(
     "the plan summary's total or zone units differ from the sum over its points "
     "(a hand-edited or corrupted plan file)",
 )
+PRESET_EXCEEDS_CAP = Code(
+    "DM110-PRESET-EXCEEDS-CAP",
+    "The preset's published protocol exceeds a cap",
+    "a ceiling or cap (DM101-DM106) is exceeded by a plan of a preset whose record says, with a "
+    "cited note, that its published protocol exceeds that cap, and the plan's total is within "
+    "the preset's published total: the clinician acknowledges it (above the published total "
+    "the cap blocks as usual)",
+)
 DANGER_ZONE = Code(
     "DM201-DANGER-ZONE", "Point inside a danger zone", "a point lies inside a toxin danger zone"
 )

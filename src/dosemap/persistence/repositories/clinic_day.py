@@ -14,7 +14,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dosemap.persistence.models import FollowUp, Patient, ProductLot, Staff, TreatmentSession, Vial
+from dosemap.persistence.errors import NotFoundError
+from dosemap.persistence.models import (
+    Clinic,
+    FollowUp,
+    Patient,
+    ProductLot,
+    Staff,
+    TreatmentSession,
+    Vial,
+)
 from dosemap.persistence.repositories._base import Repository
 
 
@@ -90,6 +99,15 @@ class PatientRow:
 
 class ClinicDay(Repository):
     """Read-only questions of the working day."""
+
+    def clinic_name_and_timezone(self, clinic_id: uuid.UUID) -> tuple[str, str]:
+        """The clinic's name and time zone (not its whole row: that holds the logo)."""
+        row = self.session.execute(
+            select(Clinic.name, Clinic.timezone).where(Clinic.id == clinic_id)
+        ).first()
+        if row is None:
+            raise NotFoundError("clinic", str(clinic_id))
+        return str(row[0]), str(row[1])
 
     def sessions_between(
         self, clinic_id: uuid.UUID, start: datetime, end: datetime, limit: int

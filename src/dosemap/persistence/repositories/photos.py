@@ -36,3 +36,12 @@ class PhotoRepository(ScopedRepository[PhotoRecord]):
             .order_by(PhotoRecord.taken_at, OutcomeMeasurement.zone, OutcomeMeasurement.metric)
         ).all()
         return [(m, p) for m, p in rows]
+
+    def for_patient(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[PhotoRecord]:
+        """A patient's photo records, oldest first."""
+        rows = self.session.execute(
+            select(PhotoRecord)
+            .where(PhotoRecord.clinic_id == clinic_id, PhotoRecord.patient_id == patient_id)
+            .order_by(PhotoRecord.taken_at, PhotoRecord.created_at)
+        ).scalars()
+        return list(rows)

@@ -8,14 +8,21 @@ from fastapi import Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from dosemap.services.accounts import check_password
-from dosemap.services.signin import new_token
+from dosemap.services.accounts import (
+    check_password,
+    check_totp,
+    find_account,
+    new_totp_secret,
+    totp_uri,
+)
+from dosemap.services.signin import Principal, new_token
 from dosemap.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    MaybeUser,
-    SignedInUser,
+    maybe_user,
     router,
+    signed_in_user,
+    signed_in_user_pending,
 )
 from dosemap.web.state import app_state
 
@@ -23,8 +30,9 @@ routes = router()
 
 
 @routes.get("/login", name="login_form")
-async def login_form(request: Request, user: MaybeUser) -> Response:
+async def login_form(request: Request) -> Response:
     """The sign-in form (a signed-in person goes straight to Today)."""
+    user = maybe_user(request)
     if user is not None and not request.state.pending_totp:
         return RedirectResponse("/", status_code=303)
     return _form(request, error="", username="")
@@ -36,6 +44,7 @@ def _form(request: Request, *, error: str, username: str, status_code: int = 200
     response = state.templates.page(
         "login.html",
         user=None,
+        title="Sign in",
         status_code=status_code,
         csrf=csrf,
         error=error,
@@ -55,7 +64,6 @@ def _form(request: Request, *, error: str, username: str, status_code: int = 200
 @routes.post("/login", name="login")
 async def login(
     request: Request,
-    user: MaybeUser,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -84,13 +92,6 @@ async def login(
             error=f"This account is locked after repeated wrong passwords, until {until}.",
             username=username,
             status_code=423,
-        )
-    if result.totp_setup_required:
-        return _form(
-            request,
-            error="Your clinic requires a second factor for your role; ask an admin to set it up.",
-            username=username,
-            status_code=403,
         )
     if result.account is None:
         return _form(
@@ -122,10 +123,70 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 
 @routes.post("/logout", name="logout")
-async def logout(request: Request, user: SignedInUser) -> Response:
+async def logout(request: Request) -> Response:
     """End this session."""
+    user = signed_in_user(request)
     if user.session_hash is not None:
         await run_in_threadpool(app_state(request).sessions.remove, user.session_hash)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@routes.get("/login/totp", name="totp_form")
+async def totp_form(request: Request) -> Response:
+    """The second step of signing in: the code from the authenticator app (or, the first time,
+    enrolling the app with a new secret)."""
+    user = signed_in_user_pending(request)
+    state = app_state(request)
+    account = await run_in_threadpool(find_account, state.db, user.username)
+    secret = None if account is None or account.has_totp else new_totp_secret()
+    return _totp_page(request, user, secret=secret, error="")
+
+
+def _totp_page(
+    request: Request, user: Principal, *, secret: str | None, error: str, status_code: int = 200
+) -> Response:
+    return app_state(request).templates.page(
+        "totp.html",
+        user=None,  # not signed in yet: no navigation
+        title="Second factor",
+        csrf=user.csrf_token or "",
+        status_code=status_code,
+        secret=secret,
+        uri=totp_uri(secret, user.username) if secret else "",
+        error=error,
+    )
+
+
+@routes.post("/login/totp", name="totp")
+async def totp(
+    request: Request,
+    code: Annotated[str, Form(max_length=20)] = "",
+    secret: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Check the code; five wrong codes in a minute end the half-open session."""
+    user = signed_in_user_pending(request)
+    state = app_state(request)
+    assert user.session_hash is not None
+    if not state.totp_throttle.allow(user.session_hash):
+        await run_in_threadpool(state.sessions.remove, user.session_hash)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+    ok = await run_in_threadpool(
+        lambda: check_totp(
+            state.db, user.clinic_id, user.user_id, code,
+            enrol_secret=secret or None, actor=user.actor,
+        )
+    )  # fmt: skip
+    if not ok:
+        return _totp_page(
+            request,
+            user,
+            secret=secret or None,
+            error="That code is not right; check the app's clock and try the next code.",
+            status_code=401,
+        )
+    await run_in_threadpool(state.sessions.clear_pending_totp, user.session_hash)
+    return RedirectResponse("/", status_code=303)

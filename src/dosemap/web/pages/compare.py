@@ -15,7 +15,7 @@ from dosemap.services import compare
 from dosemap.services.clinic_day import patient_record
 from dosemap.services.photos import PhotoStore
 from dosemap.web.forms import form_dict
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -32,6 +32,7 @@ def _page(request: Request, user: Any, patient_id: uuid.UUID, **extra: Any) -> R
     context.update(extra)
     return state.templates.page(
         "compare.html",
+        title="Results over time",
         user=user,
         active="/patients",
         status_code=422 if context["error"] else 200,
@@ -46,14 +47,16 @@ def _page(request: Request, user: Any, patient_id: uuid.UUID, **extra: Any) -> R
 
 
 @routes.get("/patients/{patient_id}/compare", name="compare_form")
-def compare_form(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+def compare_form(request: Request, patient_id: uuid.UUID) -> Response:
     """Choose two photos; the skin metrics table."""
+    user = signed_in_user(request)
     return _page(request, user, patient_id)
 
 
 @routes.post("/patients/{patient_id}/compare", name="compare")
-async def compare_run(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+async def compare_run(request: Request, patient_id: uuid.UUID) -> Response:
     """Align the after photo onto the before photo (a POST: photo choices stay out of URLs)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     chosen = (form.get("before", ""), form.get("after", ""))

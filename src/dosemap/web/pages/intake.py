@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import Request
 from pydantic import ValidationError
@@ -21,8 +22,9 @@ from dosemap.services.intake_forms import (
     record_intake_form,
     zone_choices,
 )
+from dosemap.services.signin import Principal
 from dosemap.web.forms import field_errors, form_lists
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -31,7 +33,7 @@ routes = router()
 DEFAULT_PRODUCT = "botox_cosmetic"
 
 
-def questionnaire_context() -> dict[str, object]:
+def questionnaire_context() -> dict[str, Any]:
     """What ``_intake_form.html`` needs besides the values and errors."""
     return {
         "questions": QUESTIONS,
@@ -43,7 +45,7 @@ def questionnaire_context() -> dict[str, object]:
 
 def _page(
     request: Request,
-    user: SignedInUser,
+    user: Principal,
     patient_id: uuid.UUID,
     *,
     product: str,
@@ -64,6 +66,7 @@ def _page(
     return state.templates.page(
         "intake.html",
         user=user,
+        title="Intake",
         active="/patients",
         status_code=status_code,
         v=view,
@@ -78,13 +81,11 @@ def _page(
 
 
 @routes.get("/patients/{patient_id}/intake", name="intake")
-def intake(
-    request: Request, user: SignedInUser, patient_id: uuid.UUID, product: str = ""
-) -> Response:
+def intake(request: Request, patient_id: uuid.UUID, product: str = "") -> Response:
     """The latest answers with their findings, and the questionnaire pre-filled from them."""
     return _page(
         request,
-        user,
+        signed_in_user(request),
         patient_id,
         product=product[:60],
         saved=bool(request.query_params.get("saved")),
@@ -92,8 +93,9 @@ def intake(
 
 
 @routes.post("/patients/{patient_id}/intake", name="intake_record")
-async def intake_record(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+async def intake_record(request: Request, patient_id: uuid.UUID) -> Response:
     """Store the answered questionnaire; a bad answer re-shows the form naming the field."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_lists(request)
     try:

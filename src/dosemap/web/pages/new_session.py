@@ -22,7 +22,7 @@ from dosemap.resources import load_library, template_mesh
 from dosemap.services import sessions
 from dosemap.services.clinic_day import patient_record
 from dosemap.web.forms import field_errors
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -63,14 +63,15 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     return app_state(request).templates.page(
-        "session_new.html", user=user, active="/patients", status_code=status_code,
-        patient_id=patient_id, form=form, errors=errors, **_choices(),
+        "session_new.html", title="New session", user=user, active="/patients",
+        status_code=status_code, patient_id=patient_id, form=form, errors=errors, **_choices(),
     )  # fmt: skip
 
 
 @routes.get("/patients/{patient_id}/sessions/new", name="session_new_form")
-def session_new_form(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+def session_new_form(request: Request, patient_id: uuid.UUID) -> Response:
     """The new-session form (the patient must be of the caller's clinic)."""
+    user = signed_in_user(request)
     state = app_state(request)
     # The patient must be of the caller's clinic (else 404); the read is access-logged.
     patient_record(
@@ -113,8 +114,9 @@ def plan_request(form: FormData) -> PlanRequest:
 
 
 @routes.post("/patients/{patient_id}/sessions", name="session_new")
-async def session_new(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
+async def session_new(request: Request, patient_id: uuid.UUID) -> Response:
     """Plan the session and open it in the editor; a bad field re-shows the form."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await request.form()
     shown = {"protocol": form.get("protocol", ""), "zones": form.getlist("zones")}

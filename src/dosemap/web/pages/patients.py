@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Any
@@ -9,15 +10,21 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dosemap.domain.errors import InvalidInputError
-from dosemap.services.clinic_day import patient_record, search_patients
+from dosemap.services.clinic_day import (
+    PatientRow,
+    records_version,
+    search_patients,
+    unlogged_patient_record,
+)
 from dosemap.services.patients import PatientInput, register_patient
+from dosemap.services.signin import Principal
 from dosemap.web.forms import field_errors, form_dict
 from dosemap.web.permissions import allowed
-from dosemap.web.security import SignedInUser, router
-from dosemap.web.state import app_state
+from dosemap.web.security import router, signed_in_user
+from dosemap.web.state import AppState, app_state
 
 routes = router()
 
@@ -51,6 +58,7 @@ def _page(
     return app_state(request).templates.page(
         "patients.html",
         user=user,
+        title="Patients",
         active="/patients",
         status_code=status_code,
         patients=patients,
@@ -65,18 +73,20 @@ def _page(
 
 
 @routes.get("/patients", name="patients")
-def patients(request: Request, user: SignedInUser) -> Response:
+def patients(request: Request) -> Response:
     """The clinic's patients (first page, by name), a search form and the registration form."""
+    user = signed_in_user(request)
     found = search_patients(app_state(request).db, user.clinic_id, limit=LIST_LIMIT)
     return _page(request, user, patients=found, query=_EMPTY_QUERY)
 
 
 @routes.post("/patients/search", name="patients_search")
-async def patients_search(request: Request, user: SignedInUser) -> Response:
+async def patients_search(request: Request) -> Response:
     """Search by name, date of birth and/or chart number (POST: no patient data in URLs).
 
     An htmx request gets the result rows only; a plain form post gets the whole page.
     """
+    user = signed_in_user(request)
     state = app_state(request)
     query = {k: v for k, v in (await form_dict(request)).items() if k in _EMPTY_QUERY}
     query = {**_EMPTY_QUERY, **query}
@@ -87,29 +97,42 @@ async def patients_search(request: Request, user: SignedInUser) -> Response:
             born = date.fromisoformat(query["date_of_birth"])
         except ValueError:
             error = "date_of_birth: is not a date (allowed: YYYY-MM-DD)"
-    found = (
-        []
-        if error
-        else await run_in_threadpool(
-            search_patients,
-            state.db,
-            user.clinic_id,
-            name=query["name"][:120],
-            chart_number=query["chart_number"][:40],
-            date_of_birth=born,
-            limit=LIST_LIMIT,
-        )
-    )
-    if request.headers.get("hx-request") == "true":
+    if request.headers.get("hx-request") != "true":
+        found = [] if error else await run_in_threadpool(_search, state, user, query, born)
+        return _page(request, user, patients=found, query=query, error=error)
+    if error:
         return state.templates.partial(
-            "_patient_rows.html", patients=found, limit=LIST_LIMIT, error=error
+            "_patient_rows.html", patients=[], limit=LIST_LIMIT, error=error
         )
-    return _page(request, user, patients=found, query=query, error=error)
+    # The rows for one query are the same until the records change: rendered once per version.
+    version = user.records_version or await run_in_threadpool(records_version, state.db)
+    key = ("search", user.clinic_id, version, query["name"], query["chart_number"], born)
+    rows = await state.pages.get_or_make(key, lambda: _rows(state, user, query, born))
+    return HTMLResponse(rows)
+
+
+def _rows(state: AppState, user: Principal, query: dict[str, str], born: date | None) -> str:
+    found = _search(state, user, query, born)
+    return state.templates.content("_patient_rows.html", patients=found, limit=LIST_LIMIT, error="")
+
+
+def _search(
+    state: AppState, user: Principal, query: dict[str, str], born: date | None
+) -> list[PatientRow]:
+    return search_patients(
+        state.db,
+        user.clinic_id,
+        name=query["name"][:120],
+        chart_number=query["chart_number"][:40],
+        date_of_birth=born,
+        limit=LIST_LIMIT,
+    )
 
 
 @routes.post("/patients", name="patient_register")
-async def patient_register(request: Request, user: SignedInUser) -> Response:
+async def patient_register(request: Request) -> Response:
     """Register a patient; a bad field re-shows the form with the field's message."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = {k: v for k, v in (await form_dict(request)).items() if k != "csrf_token"}
     data = {k: v for k, v in form.items() if v != ""}
@@ -133,31 +156,66 @@ async def patient_register(request: Request, user: SignedInUser) -> Response:
 
 
 @routes.get("/patients/{patient_id}", name="patient")
-def patient(request: Request, user: SignedInUser, patient_id: uuid.UUID) -> Response:
-    """One patient's record: details, consent, latest intake, timeline, adverse events."""
+async def patient(request: Request, patient_id: uuid.UUID) -> Response:
+    """One patient's record: details, consent, latest intake, timeline, adverse events.
+
+    The read is committed to the access log before the page is sent; the content is rendered
+    once per (clinic, patient, records version). Another clinic's patient is 404, unlogged.
+    """
+    user = signed_in_user(request)
     state = app_state(request)
-    record = patient_record(
-        state.db, user.clinic_id, patient_id, reader=user.user_id, via="page:patient"
+    version = user.records_version or await run_in_threadpool(records_version, state.db)
+    can_intake = allowed(user.role, "intake.record")  # the content differs by this permission
+    can_plan = allowed(user.role, "clinical.write")  # and by this one
+    key = ("patient", user.clinic_id, patient_id, version, can_intake, can_plan)
+    content = await state.pages.get_or_make(
+        key, lambda: _patient_content(state, user.clinic_id, patient_id, can_intake, can_plan)
     )
-    return state.templates.page(
+    await asyncio.wrap_future(
+        state.access_log.record(
+            clinic_id=user.clinic_id,
+            user_id=user.user_id,
+            entity="patient",
+            entity_id=patient_id,
+            via="page:patient",
+        )
+    )
+    # The title stays generic: browser history keeps titles.
+    return state.templates.wrap(content, user=user, title="Patient", active="/patients")
+
+
+def _patient_content(
+    state: AppState,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    can_intake: bool,
+    can_plan: bool,
+) -> str:
+    record = unlogged_patient_record(state.db, clinic_id, patient_id)
+    return state.templates.content(
         "patient.html",
-        user=user,
-        active="/patients",
         p=record,
         timezone=record.timezone,
         intake_lines=intake_lines(record.latest_intake_answers or {}),
-        can_plan=allowed(user.role, "clinical.write"),
-        can_intake=allowed(user.role, "intake.record"),
+        can_plan=can_plan,
+        can_intake=can_intake,
     )
+
+
+#: Intake fields that are bookkeeping, not answers.
+_NOT_SHOWN = {"schema_version"}
 
 
 def intake_lines(answers: dict[str, object], prefix: str = "") -> list[tuple[str, str]]:
     """An intake's answers as (question, answer) lines; unanswered questions say so."""
     lines: list[tuple[str, str]] = []
     for key, value in answers.items():
+        if key in _NOT_SHOWN:
+            continue
         label = (prefix + key.replace("_", " ")).strip()
         if isinstance(value, dict):
-            lines += intake_lines(value, label + " › ")
+            # The contraindication answers read as questions of their own, not "answers › …".
+            lines += intake_lines(value, "" if key == "answers" else label + " › ")
         elif isinstance(value, list):
             text = ", ".join(str(v) for v in value if not isinstance(v, dict))
             lines.append((label, text or "none"))

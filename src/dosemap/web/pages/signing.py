@@ -22,7 +22,7 @@ from dosemap.services.clinic_day import record_read
 from dosemap.services.sessions import ChartInput, ChartPointInput
 from dosemap.web.forms import form_dict
 from dosemap.web.permissions import allowed
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -34,6 +34,11 @@ SIGNATURE_MEANING = (
 )
 
 
+def _has_totp(state: Any, username: str) -> bool:
+    account = accounts.find_account(state.db, username)
+    return account is not None and account.has_totp
+
+
 def _sign_page(
     request: Request, user: Any, session_id: uuid.UUID, *, error: str = "", reasons: list[str]
 ) -> Response:
@@ -42,6 +47,7 @@ def _sign_page(
     findings = sessions.session_findings(state.db, user.clinic_id, session_id, load_library())
     return state.templates.page(
         "sign.html",
+        title="Sign",
         user=user,
         active="/patients",
         status_code=422 if error else 200,
@@ -49,16 +55,18 @@ def _sign_page(
         session_id=session_id,
         findings=findings,
         meaning=SIGNATURE_MEANING,
+        signer_name=user.display_name,
         signed_at=datetime.now().astimezone(),
         error=error,
         reasons=reasons,
-        needs_totp=False,
+        needs_totp=_has_totp(state, user.username),
     )
 
 
 @routes.get("/sessions/{session_id}/sign", name="sign_form")
-def sign_form(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+def sign_form(request: Request, session_id: uuid.UUID) -> Response:
     """The signature manifest, the full safety check, and the password to re-enter."""
+    user = signed_in_user(request)
     page = _sign_page(request, user, session_id, reasons=[])  # 404 for another clinic's
     record_read(
         app_state(request).db, clinic_id=user.clinic_id, user_id=user.user_id,
@@ -68,8 +76,9 @@ def sign_form(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Re
 
 
 @routes.post("/sessions/{session_id}/sign", name="sign")
-async def sign(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+async def sign(request: Request, session_id: uuid.UUID) -> Response:
     """Sign: the password again (and the second factor where the account has one)."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     result = await run_in_threadpool(
@@ -80,6 +89,15 @@ async def sign(request: Request, user: SignedInUser, session_id: uuid.UUID) -> R
         return _sign_page(
             request, user, session_id, error="password: not accepted (re-enter it)", reasons=[]
         )
+    if result.needs_totp and not await run_in_threadpool(
+        lambda: accounts.check_totp(
+            state.db, user.clinic_id, user.user_id, form.get("totp", ""), actor=user.actor
+        )
+    ):
+        return _sign_page(
+            request, user, session_id, error="totp: code not accepted (enter the current one)",
+            reasons=[],
+        )  # fmt: skip
     if user.staff_id is None:
         return _sign_page(
             request, user, session_id, error="this login is not linked to a staff member",
@@ -120,8 +138,9 @@ def _chart_points(row: Any, plan: Plan, volumes: dict[int, Decimal]) -> tuple[Ch
 
 
 @routes.get("/sessions/{session_id}/amend", name="amend_form")
-def amend_form(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+def amend_form(request: Request, session_id: uuid.UUID) -> Response:
     """A signed session: its chart, its amendments, and a form to amend it with a reason."""
+    user = signed_in_user(request)
     state = app_state(request)
     row = sessions.get_session(state.db, user.clinic_id, session_id)  # 404 for another clinic's
     record_read(
@@ -130,6 +149,7 @@ def amend_form(request: Request, user: SignedInUser, session_id: uuid.UUID) -> R
     )  # fmt: skip
     return state.templates.page(
         "amend.html",
+        title="Treatment record",
         user=user,
         active="/patients",
         row=row,
@@ -142,9 +162,10 @@ def amend_form(request: Request, user: SignedInUser, session_id: uuid.UUID) -> R
 
 
 @routes.post("/sessions/{session_id}/book", name="followup_book")
-async def followup_book(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+async def followup_book(request: Request, session_id: uuid.UUID) -> Response:
     """Book the suggested follow-up (form field ``followup``) in one tap: a planned session on
     its day, with this session's plan."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     injector = user.staff_id
@@ -160,8 +181,9 @@ async def followup_book(request: Request, user: SignedInUser, session_id: uuid.U
 
 
 @routes.post("/sessions/{session_id}/amend", name="amend")
-async def amend(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+async def amend(request: Request, session_id: uuid.UUID) -> Response:
     """Amend the signed chart: changed volumes (µL per point), with the reason."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     if user.staff_id is None:

@@ -31,7 +31,7 @@ from dosemap.services.photos import PhotoStore
 from dosemap.services.plan_views import FaceView, photo_view, template_view
 from dosemap.web.forms import form_dict
 from dosemap.web.permissions import allowed
-from dosemap.web.security import SignedInUser, router
+from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
 routes = router()
@@ -89,7 +89,7 @@ def _view(request: Request, user: Any, current: SessionPlan) -> FaceView:
 
 
 def _panel(request: Request, current: SessionPlan, review: PlanReview, can_edit: bool) -> str:
-    return app_state(request).templates.render(
+    return app_state(request).templates.content(
         "_plan_panel.html",
         review=review,
         vial_units=current.plan.mix.stock_vial_units,
@@ -109,8 +109,9 @@ def _editable(user: Any, current: SessionPlan) -> tuple[bool, str]:
 
 
 @routes.get("/sessions/{session_id}/plan", name="plan_editor")
-def plan_editor(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
     """The plan on the face, editable by touch, with the live totals and findings."""
+    user = signed_in_user(request)
     state = app_state(request)
     current = charting.session_plan(state.db, user.clinic_id, session_id)
     record_read(
@@ -137,6 +138,7 @@ def plan_editor(request: Request, user: SignedInUser, session_id: uuid.UUID) -> 
 
     return state.templates.page(
         "plan_editor.html",
+        title="Plan",
         user=user,
         active="/patients",
         plan=current.plan,
@@ -164,10 +166,9 @@ class EditBody(BaseModel):
 
 
 @routes.post("/api/v1/sessions/{session_id}/plan/edits", name="plan_edit")
-async def plan_edit(
-    request: Request, user: SignedInUser, session_id: uuid.UUID, body: EditBody
-) -> JSONResponse:
+async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> JSONResponse:
     """Apply edits; answer the renumbered points, the new version and the panel."""
+    user = signed_in_user(request)
     state = app_state(request)
     library = _library()
 
@@ -202,10 +203,9 @@ class AckBody(BaseModel):
 
 
 @routes.post("/api/v1/sessions/{session_id}/plan/acknowledgements", name="plan_acknowledge")
-async def plan_acknowledge(
-    request: Request, user: SignedInUser, session_id: uuid.UUID, body: AckBody
-) -> JSONResponse:
+async def plan_acknowledge(request: Request, session_id: uuid.UUID, body: AckBody) -> JSONResponse:
     """Record who accepts a warning and why; answer the panel."""
+    user = signed_in_user(request)
     state = app_state(request)
     staff_id = user.staff_id
     if staff_id is None:
@@ -227,8 +227,9 @@ async def plan_acknowledge(
 
 
 @routes.get("/sessions/{session_id}/chart", name="chart")
-def chart(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+def chart(request: Request, session_id: uuid.UUID) -> Response:
     """Chart mode: the points in injection order, large, tap by tap."""
+    user = signed_in_user(request)
     state = app_state(request)
     current = charting.session_plan(state.db, user.clinic_id, session_id)
     record_read(
@@ -260,6 +261,7 @@ def chart(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Respon
     }
     return state.templates.page(
         "chart.html",
+        title="Chart",
         user=user,
         active="/patients",
         plan=current.plan,
@@ -284,10 +286,9 @@ class TapBody(BaseModel):
 
 
 @routes.post("/api/v1/sessions/{session_id}/taps", name="chart_tap")
-async def chart_tap(
-    request: Request, user: SignedInUser, session_id: uuid.UUID, body: TapBody
-) -> JSONResponse:
+async def chart_tap(request: Request, session_id: uuid.UUID, body: TapBody) -> JSONResponse:
     """Save one tap (written once per tap id); answer the session's new version."""
+    user = signed_in_user(request)
     state = app_state(request)
     result = await run_in_threadpool(
         charting.record_tap, state.db, user.clinic_id, session_id, body.tap,
@@ -301,8 +302,9 @@ def _decimal_or_none(value: str) -> int | None:
 
 
 @routes.post("/sessions/{session_id}/chart/finish", name="chart_finish")
-async def chart_finish(request: Request, user: SignedInUser, session_id: uuid.UUID) -> Response:
+async def chart_finish(request: Request, session_id: uuid.UUID) -> Response:
     """Write the chart from the taps; on to signing."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     try:
@@ -320,10 +322,9 @@ async def chart_finish(request: Request, user: SignedInUser, session_id: uuid.UU
 
 
 @routes.post("/sessions/{session_id}/adverse-events", name="chart_adverse_event")
-async def chart_adverse_event(
-    request: Request, user: SignedInUser, session_id: uuid.UUID
-) -> Response:
+async def chart_adverse_event(request: Request, session_id: uuid.UUID) -> Response:
     """Record an immediate adverse event of this session."""
+    user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     current = await run_in_threadpool(charting.session_plan, state.db, user.clinic_id, session_id)

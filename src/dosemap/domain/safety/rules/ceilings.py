@@ -111,6 +111,24 @@ def _findings(
     if chosen is None:
         return
     points = inputs.points_in(zones) if zones is not None else ()
+    note = _cap_note(inputs, chosen)
+    if note is not None:
+        published = inputs.protocol.published_total_units if inputs.protocol else None
+        assert published is not None
+        yield inputs.finding(
+            codes.PRESET_EXCEEDS_CAP,
+            f"{label}: {result.text} ({inputs.cite(ceiling.source)}); the preset says its "
+            f"published protocol exceeds this cap: {note.value} ({inputs.cite(note.source)}); "
+            f"plan total {units(inputs.total_units)} ≤ published {units(published.value)}",
+            rationale=f"{rationale} Acknowledge it to follow the published protocol; above its "
+            "published total the cap blocks.",
+            source=note.source,
+            tag=note.tag,
+            values=result.values | {"published_total_units": published.value},
+            zone=label,
+            point_numbers=points,
+        )
+        return
     yield inputs.finding(
         chosen,
         f"{label}: {result.text} ({inputs.cite(ceiling.source)})",
@@ -121,6 +139,22 @@ def _findings(
         zone=label,
         point_numbers=points,
     )
+
+
+def _cap_note(inputs: Inputs, code: Code) -> Cited[str] | None:
+    """The preset's cited note when its published protocol exceeds this cap and the plan is
+    within the published total; else ``None`` (the cap's own finding applies)."""
+    protocol = inputs.protocol
+    if protocol is None or protocol.published_total_units is None:
+        return None
+    if inputs.product.id != protocol.stock.product:
+        return None
+    if inputs.total_units > protocol.published_total_units.value:
+        return None
+    for cap_note in protocol.cap_notes:
+        if cap_note.finding == code.key:
+            return cap_note.note
+    return None
 
 
 def _zone_label(zones: frozenset[str], inputs: Inputs) -> str:

@@ -35,12 +35,24 @@ def preset_botox_range(inputs: Inputs) -> tuple[Decimal, Decimal] | None:
     return min(per_point), max(per_point)
 
 
+def _at_published_total(inputs: Inputs) -> bool:
+    """The plan follows its preset's published total (same product, not above it): its doses
+    are the published protocol's own, however many points they are spread over."""
+    protocol = inputs.protocol
+    return (
+        protocol is not None
+        and protocol.published_total_units is not None
+        and protocol.stock.product == inputs.product.id
+        and inputs.total_units <= protocol.published_total_units.value
+    )
+
+
 def units_look_like_other_product(inputs: Inputs) -> Iterator[Finding]:
     """DM401: a per-point dose implausible for the plan's product, typical as another's."""
     library = inputs.library
     product = inputs.product
     preset = preset_botox_range(inputs)
-    if preset is None or not inputs.plan.points:
+    if preset is None or not inputs.plan.points or _at_published_total(inputs):
         return
     low, high = preset
     try:

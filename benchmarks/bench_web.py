@@ -1,0 +1,202 @@
+"""The web app's pages under load against a bare FastAPI route serving the same bytes.
+
+Run: ``.venv/bin/python benchmarks/bench_web.py [--duration 8] [--workers 1 2]``.
+
+Seeds the demo clinic (SQLite, in a temporary folder), signs in as the injector, then for each
+worker count starts two uvicorn servers on 127.0.0.1 — the app, and ``bare_app.py`` returning
+each measured page's HTML as served — and drives each page and its bare twin with wrk (64
+connections, 2 threads, a fixed duration: bounded, loopback only). Pages: Today, a patient's
+record (access-logged: one write per request), and the patient search (a POST, as htmx sends
+it). Prints requests/s, p99 latency, errors and the ratio page/bare (target >= 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONNECTIONS = 64
+
+
+@dataclass(frozen=True)
+class Result:
+    rps: float
+    p99_ms: float
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, timeout_s: float = 60) -> None:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+def _serve(app: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+        env=env, cwd=HERE, start_new_session=True,
+    )  # fmt: skip
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _wrk(url: str, duration_s: int, script: Path | None, headers: list[str]) -> Result:
+    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration_s}s", "--latency", "--timeout", "10s"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert p99 is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    errors = 0
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(x) for x in m.groups())
+    return Result(rps, float(p99.group(1)) * scale, errors)
+
+
+def _sign_in(base: str) -> tuple[str, str]:
+    """(session cookie, CSRF token) of the demo injector."""
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login").read().decode()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    from dosemap.services.web_demo import demo_password
+
+    body = urllib.parse.urlencode(
+        {"csrf_token": csrf, "username": "injector", "password": demo_password("injector")}
+    ).encode()
+    opener.open(base + "/login", data=body)
+    session = next(c.value for c in jar if c.name == "dm_session")
+    today = opener.open(base + "/").read().decode()
+    token = re.search(r'"X-CSRF-Token": "([^"]+)"', today).group(1)  # type: ignore[union-attr]
+    return session, token
+
+
+def _fetch(
+    url: str, cookie: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> bytes:
+    req = urllib.request.Request(url, data=data, headers={"Cookie": cookie, **(headers or {})})
+    return urllib.request.urlopen(req).read()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_web_"))
+    env = {**os.environ, "DOSEMAP_DATA_DIR": str(tmp / "data"), "DOSEMAP_WEB_SECURE_COOKIES": "0",
+           "DOSEMAP_WEB_LOGIN_RATE": "1000", "BENCH_BODIES": str(tmp / "bodies")}  # fmt: skip
+    env.pop("DOSEMAP_DATABASE_URL", None)
+    env.pop("DOSEMAP_REDIS_URL", None)
+    (tmp / "bodies").mkdir()
+    # Seed the demo clinic and its logins (what `make run` does).
+    subprocess.run(
+        [sys.executable, "-c",
+         "from dosemap.config import load_settings; from dosemap.persistence.db import Database;"
+         "from dosemap.services.database import upgrade_schema;"
+         "from dosemap.services.demo import seed_demo_clinic;"
+         "from dosemap.services.web_demo import seed_demo_logins;"
+         "db = Database.from_url(load_settings().database_url); upgrade_schema(db);"
+         "seed_demo_clinic(db); seed_demo_logins(db)"],
+        env=env, check=True,
+    )  # fmt: skip
+    print(f"{'workers':>7} {'page':<16} {'req/s':>8} {'p99 ms':>8} {'errors':>6} "
+          f"{'bare req/s':>10} {'bare p99':>8} {'ratio':>6}")  # fmt: skip
+    try:
+        for workers in args.workers:
+            app_port, bare_port = _free_port(), _free_port()
+            app = _serve("dosemap.web.asgi:app", app_port, workers, env)
+            base = f"http://127.0.0.1:{app_port}"
+            try:
+                _wait(base + "/healthz")
+                session, csrf = _sign_in(base)
+                cookie = f"dm_session={session}"
+                patients = _fetch(base + "/patients", cookie).decode()
+                found = re.search(r'href="(/patients/[0-9a-f-]{36})"', patients)
+                assert found is not None, "the demo clinic lists no patient"
+                patient_url = base + found.group(1)
+                search_body = urllib.parse.urlencode({"name": "Ga"})
+                search_headers = {"X-CSRF-Token": csrf, "HX-Request": "true",
+                                  "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
+                script = tmp / "search.lua"
+                script.write_text(
+                    'wrk.method = "POST"\n'
+                    f'wrk.body = "{search_body}"\n'
+                    + "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in search_headers.items())
+                )
+                pages = {
+                    "today": (base + "/", None, _fetch(base + "/", cookie)),
+                    "patient": (patient_url, None, _fetch(patient_url, cookie)),
+                    "patient_search": (
+                        base + "/patients/search", script,
+                        _fetch(
+                            base + "/patients/search", cookie, search_body.encode(),
+                            search_headers,
+                        ),
+                    ),
+                }  # fmt: skip
+                for name, (_, _, body) in pages.items():
+                    (tmp / "bodies" / f"{name}.html").write_bytes(body)
+                bare = _serve("bare_app:app", bare_port, workers, env)
+                try:
+                    _wait(f"http://127.0.0.1:{bare_port}/bare/today")
+                    for name, (url, lua, body) in pages.items():
+                        page = _wrk(url, args.duration, lua, [f"Cookie: {cookie}"])
+                        bare_url = f"http://127.0.0.1:{bare_port}/bare/{name}"
+                        base_line = _wrk(bare_url, args.duration, None, [])
+                        ratio = page.rps / base_line.rps
+                        print(f"{workers:>7} {name:<16} {page.rps:>8.0f} {page.p99_ms:>8.1f} "
+                              f"{page.errors:>6} {base_line.rps:>10.0f} {base_line.p99_ms:>8.1f} "
+                              f"{ratio:>6.2f}   ({len(body)} bytes)", flush=True)  # fmt: skip
+                finally:
+                    _stop(bare)
+            finally:
+                _stop(app)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The second factor (TOTP): enrolled accounts give a code after the password; a clinic's
+policy makes a role enrol at its next sign-in; until then no page opens."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from dosemap.services import accounts
+from dosemap.services.signin import SessionPolicy
+from dosemap.web.security import SESSION_COOKIE
+from support.web import PASSWORD, WebWorld
+
+
+def _password(client: TestClient, username: str) -> str:
+    form = client.get("/login").text
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/login", data={"csrf_token": token, "username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 303
+    return str(response.headers["location"])
+
+
+def _totp_form(client: TestClient) -> tuple[str, str | None]:
+    page = client.get("/login/totp")
+    assert page.status_code == 200
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text)
+    return csrf, secret.group(1) if secret else None
+
+
+def test_policy_makes_a_prescriber_enrol_then_use_the_second_factor(world: WebWorld) -> None:
+    accounts.require_totp_for(world.db, world.own.clinic_id, {"prescriber"}, actor="test")
+    client = TestClient(world.app, follow_redirects=False)
+    assert _password(client, "a-prescriber") == "/login/totp"
+    assert client.get("/").status_code == 303  # nothing opens before the second factor
+    csrf, secret = _totp_form(client)
+    assert secret is not None  # not enrolled yet: a new key is offered
+    wrong = client.post(
+        "/login/totp", data={"csrf_token": csrf, "secret": secret, "code": "000000"}
+    )
+    assert wrong.status_code == 401
+    code = pyotp.TOTP(secret).now()
+    ok = client.post("/login/totp", data={"csrf_token": csrf, "secret": secret, "code": code})
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+    assert client.get("/").status_code == 200
+    # Next time: the password, then a code from the same key (no new key offered).
+    again = TestClient(world.app, follow_redirects=False)
+    assert _password(again, "a-prescriber") == "/login/totp"
+    csrf, offered = _totp_form(again)
+    assert offered is None
+    forged = again.post(
+        "/login/totp",
+        data={"csrf_token": csrf, "secret": pyotp.random_base32(), "code": "123456"},
+    )
+    assert forged.status_code == 401  # a posted key cannot replace the enrolled one
+    good = again.post("/login/totp", data={"csrf_token": csrf, "code": pyotp.TOTP(secret).now()})
+    assert good.status_code == 303 and again.get("/").status_code == 200
+
+
+def test_roles_outside_the_policy_sign_in_with_a_password(world: WebWorld) -> None:
+    accounts.require_totp_for(world.db, world.own.clinic_id, {"prescriber"}, actor="test")
+    client = TestClient(world.app, follow_redirects=False)
+    assert _password(client, "a-front-desk") == "/"
+
+
+def test_wrong_codes_end_the_half_open_session(world: WebWorld) -> None:
+    accounts.require_totp_for(world.db, world.own.clinic_id, {"injector"}, actor="test")
+    client = TestClient(world.app, follow_redirects=False)
+    _password(client, "a-injector")
+    csrf, secret = _totp_form(client)
+    statuses = [
+        client.post(
+            "/login/totp", data={"csrf_token": csrf, "secret": secret or "", "code": "000000"}
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [401] * 5 + [303]  # the sixth try in a minute: back to the sign-in page
+    assert client.get("/login/totp").status_code == 303
+
+
+def test_a_signed_in_person_has_no_second_factor_step(world: WebWorld) -> None:
+    client = world.client("admin")
+    assert client.get("/login/totp").status_code == 303
+    token = world.app.state.dosemap.sessions.create(
+        world.own.accounts["admin"], pending_totp=True, policy=SessionPolicy()
+    )
+    pending = TestClient(world.app, follow_redirects=False)
+    pending.cookies.set(SESSION_COOKIE, token)
+    assert pending.get("/patients").status_code == 303
+    assert pending.get("/login/totp").status_code == 200
