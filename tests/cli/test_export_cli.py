@@ -99,3 +99,21 @@ def test_fhir_export_then_import_elsewhere(clinic_dir: Path, tmp_path: Path) -> 
     assert again.stdout == bundle.read_bytes()
     twice = _run(elsewhere, "import", "fhir", str(bundle))
     assert twice.returncode == 2 and b"already in this database" in twice.stderr
+
+
+def test_pdfs(clinic_dir: Path) -> None:
+    sessions = _run(clinic_dir, "export", "csv", "sessions", "-o", "-")
+    session_id = next(csv.DictReader(io.StringIO(sessions.stdout.decode())))["session_id"]
+    for args in (("record", session_id), ("aftercare", session_id), ("vials",)):
+        out = _run(clinic_dir, "export", "pdf", *args, "--paper", "letter", "-o", "-")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(b"%PDF-")
+    for args, field in (
+        (("record",), "ref"),
+        (("record", "not-an-id"), "ref"),
+        (("vials", "--paper", "legal"), "paper"),
+        (("poster",), "kind"),
+    ):
+        bad = _run(clinic_dir, "export", "pdf", *args)
+        assert bad.returncode == 2, bad.stderr
+        assert bad.stderr.decode().count("\n") == 1 and field in bad.stderr.decode()

@@ -372,3 +372,105 @@ def test_the_records_own_earlier_session_counts_whatever_the_intake_date(
     assert interval.values["days_since"] == 40
     (totals,) = [f for f in findings if f.code.startswith("DM506-")]
     assert totals.values["cumulative_botox_equivalent_units"] == 2 * first.total_units
+
+
+def test_a_session_of_two_products_is_stored_charted_and_checked_on_signing(
+    clinic: SeededClinic,
+) -> None:
+    """Issue 10: a Botox plan and a Dysport plan in one session: stored whole, charted from a
+    vial of each product, signed with the caps added across products in Botox-eq units."""
+    from dosemap.domain.plan import combine_plans
+
+    botox = make_plan(4)
+    dysport_only = make_plan(4, units_per_ml="50")
+    dysport = dysport_only.model_copy(
+        update={
+            "product": "dysport",
+            "mix": dysport_only.mix.model_copy(
+                update={
+                    "product": "dysport",
+                    "stock_vial_units": Decimal(300),
+                    "components": tuple(
+                        c.model_copy(update={"ingredient": "stock:dysport"})
+                        if c.ingredient.startswith("stock:")
+                        else c
+                        for c in dysport_only.mix.components
+                    ),
+                }
+            ),
+        }
+    )
+    session = combine_plans([botox, dysport])
+    lot = vials.receive_lot(
+        clinic.db,
+        clinic.clinic_id,
+        vials.LotInput(product="dysport", lot_number="D-77", expires_on=date(2027, 6, 30)),
+        clinic.library,
+        actor=str(clinic.admin),
+    )
+    dysport_vial = vials.open_vial(
+        clinic.db,
+        clinic.clinic_id,
+        vials.VialInput(
+            lot_id=lot.id,
+            label="D-1",
+            vial_units=Decimal(300),
+            diluent_ml=Decimal(6),
+            reconstituted_at=T0 - timedelta(hours=2),
+        ),
+        clinic.library,
+        actor=str(clinic.injector),
+    )
+    row = sessions.plan_session(
+        clinic.db,
+        clinic.clinic_id,
+        patient_id=clinic.patient_id,
+        injector_id=clinic.injector,
+        plan=session,
+        scheduled_at=T0,
+        actor=str(clinic.injector),
+    )
+    assert sessions.session_plan(row) == session  # stored whole (format 2)
+    assert row.product == "botox_cosmetic" and row.planned_units == botox.summary.total_units
+    per_point = sessions.vials_for_points(
+        clinic.db, clinic.clinic_id, session, [clinic.vial_id, dysport_vial.id]
+    )
+    # one vial for both products is refused, naming the product it holds
+    with pytest.raises(InvalidInputError, match="vial holds botox_cosmetic"):
+        sessions.chart_session(
+            clinic.db,
+            clinic.clinic_id,
+            row.id,
+            ChartInput(performed_at=T0, points=sessions.chart_as_planned(session, clinic.vial_id)),
+            clinic.library,
+            expected_version=row.version,
+            actor=str(clinic.injector),
+        )
+    charted = sessions.chart_session(
+        clinic.db,
+        clinic.clinic_id,
+        row.id,
+        ChartInput(performed_at=T0, points=sessions.chart_as_planned(session, per_point)),
+        clinic.library,
+        expected_version=row.version,
+        actor=str(clinic.injector),
+    )
+    dysport_units = dysport.summary.total_units
+    assert charted.total_units == botox.summary.total_units
+    assert charted.botox_equivalent_units == (
+        botox.summary.total_units + dysport_units / Decimal("2.5")
+    ).quantize(Decimal("0.0001"))
+    findings = sessions.session_findings(clinic.db, clinic.clinic_id, row.id, clinic.library)
+    (products,) = [f for f in findings if f.code.startswith("DM903-")]
+    assert products.values["dysport_units"] == dysport_units
+    assert not [f for f in findings if f.code.startswith(("DM703-", "DM704-"))]
+    signed = sessions.sign_session(
+        clinic.db,
+        clinic.clinic_id,
+        row.id,
+        clinic.library,
+        signer_id=clinic.injector,
+        expected_version=charted.version,
+        actor=str(clinic.injector),
+    )
+    assert signed.status == "signed"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -18,7 +18,12 @@ from dosemap.cli._errors import format_validation_error
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.intake import Intake, SessionContext
 from dosemap.domain.library.models import Severity
-from dosemap.domain.plan import Plan
+from dosemap.domain.plan import (
+    SESSION_PLAN_SCHEMA_VERSION,
+    Plan,
+    SessionPlan,
+    read_plan_document,
+)
 from dosemap.domain.safety import Finding, evaluate
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,6 +52,27 @@ def read_model(path: Path, model: type[M], option: str) -> M:
         return model.model_validate(document)
     except ValidationError as exc:
         raise InvalidInputError(option, format_validation_error(exc, str(path))) from None
+
+
+def read_plan(path: Path, option: str) -> Plan | SessionPlan:
+    """A plan file of either format: 1 (one plan) or 2 (a session of several plans)."""
+    document = read_model(path, _Json, option).root
+    version = document.get("schema_version", "1") if isinstance(document, dict) else None
+    model: type[BaseModel] = SessionPlan if version == SESSION_PLAN_SCHEMA_VERSION else Plan
+    if version not in ("1", SESSION_PLAN_SCHEMA_VERSION):
+        raise InvalidInputError(
+            f"{option}.schema_version", f"{version!r} is not a plan format", "'1' or '2'"
+        )
+    try:
+        parsed = read_plan_document(document)
+    except ValidationError as exc:
+        raise InvalidInputError(option, format_validation_error(exc, str(path))) from None
+    assert isinstance(parsed, model)
+    return parsed
+
+
+class _Json(RootModel[object]):
+    """Any JSON document (parsed, not validated)."""
 
 
 def point_ranges(numbers: Sequence[int]) -> str:
@@ -134,7 +160,10 @@ def as_json(findings: Sequence[Finding]) -> str:
 
 
 def check(
-    plan: Annotated[Path, typer.Argument(help="Plan file (JSON, from `dosemap plan`).")],
+    plan: Annotated[
+        Path,
+        typer.Argument(help="Plan file (JSON, from `dosemap plan`; one plan or a session's)."),
+    ],
     patient: Annotated[
         Path | None, typer.Option("--patient", help="Patient intake file (JSON).")
     ] = None,
@@ -157,7 +186,7 @@ def check(
     """
     from dosemap.resources import load_library, template_mesh
 
-    plan_model = read_model(plan, Plan, "PLAN")
+    plan_model = read_plan(plan, "PLAN")
     intake = read_model(patient, Intake, "--patient") if patient else None
     session = read_model(context, SessionContext, "--context") if context else None
     findings = evaluate(

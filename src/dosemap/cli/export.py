@@ -167,3 +167,43 @@ def import_fhir_command(
         f"imported clinic {done.clinic_id}: {done.patients} patients, {done.sessions} sessions, "
         f"{done.chart_points} chart points ({done.records} records)"
     )
+
+
+PDF_KINDS = ("record", "aftercare", "consent", "vials")
+
+
+@app.command("pdf")
+def pdf_command(
+    kind: Annotated[str, typer.Argument(help="record, aftercare, consent or vials")],
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="Session id (record, aftercare) or consent id (consent)."),
+    ] = None,
+    paper: str = typer.Option("a4", help="a4 or letter"),
+    out: Path | None = OutOpt,
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """A PDF: treatment record, aftercare sheet, consent form or the lot and vial log."""
+    from dosemap.resources import load_library
+    from dosemap.services._common import as_uuid
+    from dosemap.services.exports import pdf_documents as docs
+    from dosemap.services.exports.pdf_engine import paper_size
+
+    if kind not in PDF_KINDS:
+        raise InvalidInputError("kind", f"is {kind!r}", ", ".join(PDF_KINDS))
+    paper_size(paper)  # refused before anything is read
+    if kind != "vials" and ref is None:
+        what = "consent id" if kind == "consent" else "session id"
+        raise InvalidInputError("ref", f"{kind} needs a {what}", f"a {what}")
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    who = resolve_actor(db, cid, actor)
+    if kind == "vials":
+        file = docs.vial_log_pdf(db, cid, actor=who, paper=paper)
+    elif kind == "consent":
+        file = docs.consent_pdf(db, cid, as_uuid(str(ref), "ref"), actor=who, paper=paper)
+    else:
+        make = docs.treatment_record_pdf if kind == "record" else docs.aftercare_pdf
+        file = make(db, cid, as_uuid(str(ref), "ref"), load_library(), actor=who, paper=paper)
+    _write(file, out)

@@ -15,7 +15,7 @@ from dosemap.domain import display
 from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.library import Library
-from dosemap.domain.plan import Plan, PlanRequest
+from dosemap.domain.plan import Plan, PlanRequest, SessionPlan, combine_plans
 from dosemap.domain.planning import build_plan
 from dosemap.resources import template_mesh
 
@@ -123,6 +123,14 @@ def plan(
     clinic_file: Annotated[
         list[Path] | None, typer.Option(help="Clinic library TOML file (repeatable).")
     ] = None,
+    with_plan: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--with",
+            help="A plan file this plan joins in one session (repeatable), e.g. another "
+            "product's; --out is then a session plan (format 2) of all of them.",
+        ),
+    ] = None,
 ) -> None:
     """Plan micro-dose points on the metric template face and write the plan file."""
     library = library_from(clinic_file)
@@ -146,14 +154,25 @@ def plan(
         vial_price=price,
         currency=currency,
     )
+    from dosemap.cli.check import read_plan
+
+    others = [read_plan(path, "--with") for path in with_plan or ()]
     mesh = template_mesh()
     result = build_plan(request, library, mesh)
     console = Console()
+    session = combine_plans([*others, result]) if others else None
     written = write_plan_files(
-        result, library, out=out, svg=svg, png=png, photo=photo, console=console
+        result, library, out=out, svg=svg, png=png, photo=photo, console=console, session=session
     )
-    print_plan(console, result, library)
-    print_findings(console, result, library)
+    if session is None:
+        print_plan(console, result, library)
+        print_findings(console, result, library)
+    else:
+        for one in session.plans:
+            print_plan(console, one, library)
+        if svg is not None or png is not None:
+            console.print("[yellow]Note:[/] the pictures show the new plan only.")
+        print_findings(console, session, library)
     for path in written:
         console.print(f"wrote {path}")
 
@@ -167,13 +186,15 @@ def write_plan_files(
     png: Path | None = None,
     photo: Path | None = None,
     console: Console | None = None,
+    session: SessionPlan | None = None,
 ) -> list[Path]:
     """Write the plan JSON and its pictures (on the template face, or on ``photo``).
 
     Everything is rendered in memory first, so a failure leaves no half-written files. Notes
     about the photo (e.g. unreadable EXIF metadata) are printed on ``console``.
     """
-    outputs: dict[Path, bytes] = {out: (result.model_dump_json(indent=2) + "\n").encode()}
+    document = result if session is None else session
+    outputs: dict[Path, bytes] = {out: (document.model_dump_json(indent=2) + "\n").encode()}
     if svg is not None or png is not None:
         from dosemap.services.photo_plan import plan_pictures
 
@@ -235,7 +256,7 @@ def print_plan(console: Console, result: Plan, library: Library) -> None:
     console.print(f"Off-label intradermal use; protocol: {citation}")
 
 
-def print_findings(console: Console, result: Plan, library: Library) -> None:
+def print_findings(console: Console, result: Plan | SessionPlan, library: Library) -> None:
     """Safety findings of the plan alone (no intake, no session context): never hidden."""
     from dosemap.cli.check import render as render_findings
     from dosemap.domain.safety import evaluate

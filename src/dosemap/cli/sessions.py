@@ -26,7 +26,7 @@ from dosemap.cli.db import (
 from dosemap.cli.vials import parse_time
 from dosemap.domain import display
 from dosemap.domain.errors import InvalidInputError
-from dosemap.domain.plan import Plan
+from dosemap.domain.plan import Plan, SessionPlan, read_plan_document
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
 from dosemap.services import sessions as svc
@@ -58,7 +58,7 @@ def create(
     actor: str | None = ActorOpt,
 ) -> None:
     """Create a planned session from a plan file."""
-    plan = Plan.model_validate(_read_json(plan_file, "plan_file"))
+    plan = _read_plan(plan_file)
     db = open_database()
     cid = resolve_clinic(db, clinic)
     row = svc.plan_session(
@@ -79,7 +79,9 @@ def create(
 def chart(
     session: str,
     vial: str | None = typer.Option(
-        None, help="Vial label or id: chart every planned point from it."
+        None,
+        help="Vial label or id: chart every planned point from it (a session of several "
+        "products: one vial per product, comma-separated).",
     ),
     points: Annotated[
         Path | None, typer.Option(help="JSON list of chart points (instead of as planned).")
@@ -97,7 +99,7 @@ def chart(
     sid = as_uuid(session, "session")
     row = svc.get_session(db, cid, sid)
     chart_input = _chart_input(
-        db, cid, Plan.model_validate(row.plan), vial, points, at, pain, numbing, aftercare
+        db, cid, svc.session_plan(row), vial, points, at, pain, numbing, aftercare
     )
     done = svc.chart_session(
         db,
@@ -116,10 +118,24 @@ def chart(
     )
 
 
+def _read_plan(path: Path) -> Plan | SessionPlan:
+    """A plan file of either format (one plan, or a session of several products)."""
+    from pydantic import ValidationError
+
+    from dosemap.cli._errors import format_validation_error
+
+    try:
+        return read_plan_document(_read_json(path, "plan_file"))
+    except ValidationError as exc:
+        raise InvalidInputError("plan_file", format_validation_error(exc, str(path))) from None
+    except ValueError as exc:
+        raise InvalidInputError("plan_file.schema_version", str(exc)) from None
+
+
 def _chart_input(
     db: Database,
     cid: uuid.UUID,
-    planned: Plan,
+    planned: SessionPlan,
     vial: str | None,
     points: Path | None,
     at: str | None,
@@ -133,7 +149,13 @@ def _chart_input(
         chart_points = _points.validate_python(_read_json(points, "points"))
     else:
         assert vial is not None
-        chart_points = svc.chart_as_planned(planned, resolve_vial(db, cid, vial))
+        vials = [resolve_vial(db, cid, v.strip()) for v in vial.split(",") if v.strip()]
+        if len(planned.products) == 1 and len(vials) == 1:
+            chart_points = svc.chart_as_planned(planned, vials[0])
+        else:  # several products: each plan's points from a vial of its product
+            chart_points = svc.chart_as_planned(
+                planned, svc.vials_for_points(db, cid, planned, vials)
+            )
     return svc.ChartInput(
         performed_at=parse_time(at, "at"),
         points=chart_points,
@@ -191,7 +213,7 @@ def amend(
     by_id = resolve_staff(db, cid, by, "by")
     performed = at or (row.performed_at.isoformat() if row.performed_at else None)
     chart_input = _chart_input(
-        db, cid, Plan.model_validate(row.plan), vial, points, performed, pain, numbing, aftercare
+        db, cid, svc.session_plan(row), vial, points, performed, pain, numbing, aftercare
     )
     a = svc.amend_session(
         db,

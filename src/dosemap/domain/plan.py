@@ -11,9 +11,11 @@ upwards, z grows out of the face towards the viewer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PLAN_SCHEMA_VERSION = "1"
 
@@ -143,3 +145,104 @@ class Plan(_Model):
     # The point pattern: "hex", "square" or "stamp" (the preset's cited lattice, else the
     # technique's); None in plan files written before it was recorded.
     lattice: str | None = None
+
+
+SESSION_PLAN_SCHEMA_VERSION: Literal["2"] = "2"
+
+
+class SessionPlan(_Model):
+    """A session's plan file, format 2: one plan per product (or preset) in one session.
+
+    Each plan keeps its own product, working mix, points and summary (units are never added
+    across products; the safety check adds them in Botox-equivalent units with the conversion's
+    range). Point numbers run on across the plans, so every needle entry of the session has its
+    own number. A format-1 file (one :class:`Plan`) reads as a session of one plan
+    (:func:`read_plan_document`).
+    """
+
+    schema_version: Literal["2"] = SESSION_PLAN_SCHEMA_VERSION
+    plans: tuple[Plan, ...] = Field(min_length=1)
+    notes: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _numbers_run_on(self) -> SessionPlan:
+        seen: set[int] = set()
+        for index, plan in enumerate(self.plans):
+            for point in plan.points:
+                if point.number in seen:
+                    raise ValueError(
+                        f"plans[{index}]: point number {point.number} repeats another plan's "
+                        "(numbers run on across the session's plans)"
+                    )
+                seen.add(point.number)
+        return self
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        """The session's products, in plan order, each once."""
+        return tuple(dict.fromkeys(plan.product for plan in self.plans))
+
+    @property
+    def points(self) -> tuple[PlannedPoint, ...]:
+        """Every point of every plan, in plan order."""
+        return tuple(point for plan in self.plans for point in plan.points)
+
+    def units_by_product(self) -> dict[str, Decimal]:
+        """Total units per product (each in its own product's units)."""
+        totals: dict[str, Decimal] = {}
+        for plan in self.plans:
+            totals[plan.product] = totals.get(plan.product, Decimal(0)) + sum(
+                (p.units for p in plan.points), Decimal(0)
+            )
+        return totals
+
+    def plan_of(self, number: int) -> Plan | None:
+        """The plan that holds point ``number``."""
+        for plan in self.plans:
+            if any(p.number == number for p in plan.points):
+                return plan
+        return None
+
+
+def combine_plans(plans: Sequence[Plan | SessionPlan]) -> SessionPlan:
+    """One session of ``plans`` (a session's own plans are taken in order), the points of each
+    plan renumbered to run on after the previous plan's."""
+    flat = [p for item in plans for p in as_session(item).plans]
+    combined: list[Plan] = []
+    offset = 0
+    for plan in flat:
+        first = min((p.number for p in plan.points), default=1)
+        shift = offset + 1 - first
+        points = tuple(p.model_copy(update={"number": p.number + shift}) for p in plan.points)
+        combined.append(plan.model_copy(update={"points": points}))
+        offset = max((p.number for p in points), default=offset)
+    return SessionPlan(plans=tuple(combined))
+
+
+def as_session(plan: Plan | SessionPlan) -> SessionPlan:
+    """``plan`` as a session (a single plan is a session of one)."""
+    return plan if isinstance(plan, SessionPlan) else SessionPlan(plans=(plan,))
+
+
+def read_plan_document(document: object) -> Plan | SessionPlan:
+    """A plan file's JSON: format 1 (one :class:`Plan`, no or ``"1"`` schema_version) or
+    format 2 (a :class:`SessionPlan`).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        The document is not a valid plan of its format.
+    ValueError
+        An unknown ``schema_version``.
+    """
+    version = (
+        document.get("schema_version", PLAN_SCHEMA_VERSION) if isinstance(document, dict) else None
+    )
+    if version == PLAN_SCHEMA_VERSION:
+        return Plan.model_validate(document)
+    if version == SESSION_PLAN_SCHEMA_VERSION:
+        return SessionPlan.model_validate(document)
+    raise ValueError(
+        f"schema_version {version!r} is not a plan format "
+        f"(allowed: {PLAN_SCHEMA_VERSION!r} or {SESSION_PLAN_SCHEMA_VERSION!r})"
+    )

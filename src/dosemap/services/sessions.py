@@ -22,7 +22,14 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.intake import Intake as IntakeAnswers
 from dosemap.domain.intake import PriorTreatment, SessionContext, VialInUse
 from dosemap.domain.library.catalog import Library
-from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint
+from dosemap.domain.plan import (
+    MeshAnchor,
+    Plan,
+    PlannedPoint,
+    SessionPlan,
+    as_session,
+    read_plan_document,
+)
 from dosemap.persistence.audit import _canonical, digest
 from dosemap.persistence.audit_records import signed_content_sha256
 from dosemap.persistence.db import Database
@@ -73,9 +80,11 @@ def mix_label(plan: Plan) -> str:
 
 
 def chart_as_planned(
-    plan: Plan, vial_for_point: dict[int, uuid.UUID] | uuid.UUID
+    plan: Plan | SessionPlan, vial_for_point: dict[int, uuid.UUID] | uuid.UUID
 ) -> tuple[ChartPointInput, ...]:
-    """Chart points equal to the plan's, each from the given vial (one vial or per point)."""
+    """Chart points equal to the plan's, each from the given vial (one vial or per point).
+
+    For a session of several products give a vial per point (:func:`vials_for_points`)."""
 
     def vial(point: PlannedPoint) -> uuid.UUID:
         return (
@@ -84,7 +93,8 @@ def chart_as_planned(
             else vial_for_point[point.number]
         )
 
-    label = mix_label(plan)[:200]
+    session = as_session(plan)
+    labels = {p.number: mix_label(one)[:200] for one in session.plans for p in one.points}
     return tuple(
         ChartPointInput(
             number=p.number,
@@ -95,11 +105,40 @@ def chart_as_planned(
             depth=p.depth,
             volume_ul=p.volume_ul.quantize(_Q),
             units=p.units.quantize(_Q),
-            mix=label,
+            mix=labels[p.number],
             vial_id=vial(p),
         )
-        for p in plan.points
+        for p in session.points
     )
+
+
+def vials_for_points(
+    db: Database, clinic_id: uuid.UUID, plan: Plan | SessionPlan, vial_ids: list[uuid.UUID]
+) -> dict[int, uuid.UUID]:
+    """Each planned point's vial: the first of ``vial_ids`` holding its plan's product."""
+    session = as_session(plan)
+    with reading(db) as uow:
+        product_of: dict[str, uuid.UUID] = {}
+        for index, vial_id in enumerate(vial_ids):
+            vial = uow.vials.find(clinic_id, vial_id)
+            if vial is None:
+                raise InvalidInputError(
+                    f"vials[{index}]", "no such vial in this clinic", "an opened vial's id"
+                )
+            product_of.setdefault(uow.lots.of_vial(vial).product, vial_id)
+    chosen: dict[int, uuid.UUID] = {}
+    for one in session.plans:
+        if one.product not in product_of:
+            raise InvalidInputError(
+                "vials", f"no vial of {one.product}", "a vial of every product of the session"
+            )
+        chosen |= {p.number: product_of[one.product] for p in one.points}
+    return chosen
+
+
+def session_plan(row: TreatmentSession) -> SessionPlan:
+    """The session's plan as stored (a one-plan file or a session of several products)."""
+    return as_session(read_plan_document(row.plan))
 
 
 def plan_session(
@@ -108,12 +147,18 @@ def plan_session(
     *,
     patient_id: uuid.UUID,
     injector_id: uuid.UUID,
-    plan: Plan,
+    plan: Plan | SessionPlan,
     scheduled_at: datetime,
     actor: str,
     procedure: str = MICRODOSE_PROCEDURE,
 ) -> TreatmentSession:
-    """Create a session from a plan (status ``planned``)."""
+    """Create a session from a plan (status ``planned``).
+
+    A session of several products (:class:`SessionPlan`) is stored whole; the record's
+    ``product`` and ``planned_units`` are its first product's (units are never added across
+    products), the plan holds every product's split."""
+    session = as_session(plan)
+    first = session.plans[0].product
     if scheduled_at.tzinfo is None:
         raise InvalidInputError("scheduled_at", "has no time zone", "an ISO time with offset")
     with writing(db) as uow:
@@ -131,9 +176,9 @@ def plan_session(
             injector_id=injector_id,
             procedure=procedure,
             status="planned",
-            product=plan.product,
+            product=first,
             plan=plan.model_dump(mode="json"),
-            planned_units=plan.summary.total_units.quantize(_Q),
+            planned_units=session.units_by_product()[first].quantize(_Q),
             scheduled_at=scheduled_at,
             created_at=stamp,
             updated_at=stamp,
@@ -166,6 +211,20 @@ def _apply_chart(
     per_vial: dict[uuid.UUID, list[Decimal]] = defaultdict(list)
     for p in chart.points:
         per_vial[p.vial_id].append(p.units)
+    session = session_plan(row)
+    # A vial must hold the product of the plan its points belong to (any of the session's
+    # products for a point the plan does not hold).
+    plan_product = {p.number: one.product for one in session.plans for p in one.points}
+
+    def wrong_product_points(vial_id: uuid.UUID, product: str) -> list[int]:
+        numbers = [p.number for p in chart.points if p.vial_id == vial_id]
+        return [
+            n
+            for n in numbers
+            if plan_product.get(n, product if product in session.products else "") != product
+        ]
+
+    product_of_vial: dict[uuid.UUID, str] = {}
     # Give back what the previous chart drew, then draw for the new one.
     touched: dict[uuid.UUID, dict[str, Any]] = {}  # vial id -> its snapshot before
     for usage in uow.sessions.vial_usage(row.id):
@@ -180,8 +239,13 @@ def _apply_chart(
         if vial is None:
             raise InvalidInputError(field, "no such vial in this clinic", "an opened vial's id")
         lot = uow.lots.of_vial(vial)
-        if lot.product != row.product:
-            raise InvalidInputError(field, f"vial holds {lot.product}", f"a {row.product} vial")
+        wrong = wrong_product_points(vial_id, lot.product)
+        if wrong:
+            wanted = plan_product.get(wrong[0], " or ".join(session.products))
+            raise InvalidInputError(
+                field, f"vial holds {lot.product}", f"a {wanted} vial for point {wrong[0]}"
+            )
+        product_of_vial[vial_id] = lot.product
         if vial.discarded_at is not None and vial.discarded_at <= chart.performed_at:
             raise InvalidInputError(field, "vial was discarded before the session", "an open vial")
         total = sum(units, Decimal(0))
@@ -221,12 +285,19 @@ def _apply_chart(
                 mix=p.mix,
             )
         )
-    total_units = sum((p.units for p in chart.points), Decimal(0))
+    by_product: dict[str, Decimal] = defaultdict(Decimal)
+    for p in chart.points:
+        by_product[product_of_vial[p.vial_id]] += p.units
     row.performed_at = chart.performed_at
-    row.total_units = total_units
-    row.botox_equivalent_units = botox_equivalent_units(
-        total_units, row.product, library
-    ).default.quantize(_Q, rounding=ROUND_HALF_EVEN)
+    # The record's units are its product's; the Botox-equivalent total adds every product's.
+    row.total_units = by_product.get(row.product, Decimal(0))
+    row.botox_equivalent_units = sum(
+        (
+            botox_equivalent_units(units, product, library).default
+            for product, units in sorted(by_product.items())
+        ),
+        Decimal(0),
+    ).quantize(_Q, rounding=ROUND_HALF_EVEN)
     row.pain_score = chart.pain_score
     row.numbing = chart.numbing
     row.aftercare = chart.aftercare
@@ -275,24 +346,41 @@ def chart_session(
         return row
 
 
-def _charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
-    plan = Plan.model_validate(row.plan)
-    charted = tuple(
-        PlannedPoint(
-            number=p.number,
-            zone=p.zone,
-            position_mm=(p.x_mm, p.y_mm, p.z_mm),
-            anchor=MeshAnchor(
-                vertices=tuple(p.anchor["vertices"]), weights=tuple(p.anchor["weights"])
-            ),
-            technique=p.technique,
-            depth=p.depth,
-            volume_ul=p.volume_ul,
-            units=p.units,
+def _charted_plan(uow: UnitOfWork, row: TreatmentSession, points: list[ChartPoint]) -> SessionPlan:
+    """The session's plan with the charted points in place of the planned ones: each charted
+    point in the plan holding its number, else in the first plan of its vial's product."""
+    session = session_plan(row)
+    product_of_vial = {
+        vial_id: uow.lots.of_vial(uow.vials.by_id(vial_id)).product
+        for vial_id in {p.vial_id for p in points}
+    }
+    owner = {p.number: index for index, one in enumerate(session.plans) for p in one.points}
+    first_of: dict[str, int] = {}
+    for index, one in enumerate(session.plans):
+        first_of.setdefault(one.product, index)
+    charted: list[list[PlannedPoint]] = [[] for _ in session.plans]
+    for p in points:
+        fallback = first_of.get(product_of_vial[p.vial_id], 0)
+        index = owner.get(p.number, fallback)
+        charted[index].append(
+            PlannedPoint(
+                number=p.number,
+                zone=p.zone,
+                position_mm=(p.x_mm, p.y_mm, p.z_mm),
+                anchor=MeshAnchor(
+                    vertices=tuple(p.anchor["vertices"]), weights=tuple(p.anchor["weights"])
+                ),
+                technique=p.technique,
+                depth=p.depth,
+                volume_ul=p.volume_ul,
+                units=p.units,
+            )
         )
-        for p in points
+    plans = tuple(
+        one.model_copy(update={"points": tuple(mine)})
+        for one, mine in zip(session.plans, charted, strict=True)
     )
-    return plan.model_copy(update={"points": charted})
+    return session.model_copy(update={"plans": plans})
 
 
 def recorded_treatments(
@@ -306,28 +394,46 @@ def recorded_treatments(
     prior = uow.sessions.performed_before(row.clinic_id, row.patient_id, at, row.id)
     treatments = []
     for p in sorted(prior, key=lambda s: (s.performed_at, str(s.id))):
-        if p.performed_at is None or not p.total_units:
+        if p.performed_at is None or (
+            not p.total_units and (p.plan or {}).get("schema_version", "1") == "1"
+        ):
             continue
-        zones = tuple(z.get("zone", "") for z in (p.plan or {}).get("summary", {}).get("zones", []))
-        treatments.append(
-            PriorTreatment(
-                treated_on=p.performed_at.date(),
-                product=p.product,
-                units=p.total_units,
-                zones=tuple(z for z in zones if z),
+        if (p.plan or {}).get("schema_version", "1") == "1":
+            zones = [z.get("zone", "") for z in (p.plan or {}).get("summary", {}).get("zones", [])]
+            treatments.append(
+                PriorTreatment(
+                    treated_on=p.performed_at.date(),
+                    product=p.product,
+                    units=p.total_units,
+                    zones=tuple(z for z in zones if z),
+                )
             )
-        )
+            continue
+        # A session of several products: per product, from the chart as performed.
+        points = uow.sessions.chart_points(p.id)
+        for one in _charted_plan(uow, p, points).plans:
+            units = sum((q.units for q in one.points), Decimal(0))
+            if not units:
+                continue
+            treatments.append(
+                PriorTreatment(
+                    treated_on=p.performed_at.date(),
+                    product=one.product,
+                    units=units,
+                    zones=tuple(dict.fromkeys(q.zone for q in one.points)),
+                )
+            )
     return tuple(treatments)
 
 
 def safety_inputs(
     uow: UnitOfWork, row: TreatmentSession
-) -> tuple[Plan, IntakeAnswers | None, SessionContext]:
+) -> tuple[SessionPlan, IntakeAnswers | None, SessionContext]:
     """Build the core's inputs from the database: the chart as a plan, the intake with the
     record's own earlier sessions merged into its history, and the context with the vials
     actually used."""
     points = uow.sessions.chart_points(row.id)
-    plan = _charted_plan(row, points) if points else Plan.model_validate(row.plan)
+    plan = _charted_plan(uow, row, points) if points else session_plan(row)
     at = row.performed_at or row.scheduled_at
     intake_row = uow.patients.latest_intake(row.clinic_id, row.patient_id, at)
     intake: IntakeAnswers | None = None
@@ -433,7 +539,13 @@ def followups_for(row: TreatmentSession, library: Library, created_at: datetime)
     """The review and retreatment visits a signed session calls for (not yet added)."""
     assert row.performed_at is not None
     day: date = row.performed_at.date()
-    retreat = library.product(row.product).min_retreatment_days
+    # A session of several products: the shortest of their minimum intervals, so the visit
+    # is offered no later than the earliest product allows (the checker warns per product).
+    products = session_plan(row).products if row.plan else (row.product,)
+    retreat = min(
+        (library.product(p).min_retreatment_days for p in products), key=lambda c: c.value
+    )
+    which = row.product if len(products) == 1 else "shortest of " + ", ".join(products) + ":"
     # A review visit after onset: the library's review_after_days (effects show in 5-14 days).
     review = library.figure("review_after_days")
     review_days = int(review.value)
@@ -446,7 +558,7 @@ def followups_for(row: TreatmentSession, library: Library, created_at: datetime)
         (
             "retreatment",
             day + timedelta(days=retreat.value),
-            f"{row.product} minimum retreatment interval {retreat.value} days {retreat.cite()}",
+            f"{which} minimum retreatment interval {retreat.value} days {retreat.cite()}",
         ),
     ]
     return [

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from dosemap.domain.atlas.mesh import FaceMesh
 from dosemap.domain.intake import Intake, SessionContext
-from dosemap.domain.plan import Plan
+from dosemap.domain.plan import Plan, SessionPlan, as_session
 from dosemap.domain.safety.finding import Finding
 from dosemap.domain.safety.inputs import Inputs
 from dosemap.domain.safety.rules import (
@@ -25,6 +26,19 @@ if TYPE_CHECKING:
     from dosemap.domain.library import Library
 
 Rule = Callable[[Inputs], Iterable[Finding]]
+
+#: Rules that read the whole session once (they add across the session's plans and products).
+SESSION_RULES: tuple[Rule, ...] = (
+    ceilings.label_ceiling,
+    ceilings.literature_caps,
+    history.retreatment,
+    history.cumulative,
+    vials.vials,
+    contraindications.intake_zones,
+    contraindications.medications,
+    notices.not_checked,
+    notices.session_products,
+)
 
 RULES: tuple[Rule, ...] = (
     ceilings.protocol_ceilings,
@@ -49,11 +63,12 @@ RULES: tuple[Rule, ...] = (
     contraindications.medications,
     notices.off_label,
     notices.not_checked,
+    notices.session_products,
 )
 
 
 def evaluate(
-    plan: Plan,
+    plan: Plan | SessionPlan,
     library: Library,
     *,
     intake: Intake | None = None,
@@ -65,7 +80,10 @@ def evaluate(
     Parameters
     ----------
     plan
-        The plan to check (its points, mix and summary).
+        The plan to check (its points, mix and summary), or a session of several plans
+        (:class:`~dosemap.domain.plan.SessionPlan`: e.g. two products): each plan is checked on
+        its own, and caps, label ceilings per product, history and vials across the session,
+        in Botox-equivalent units with the conversion's range.
     library
         The reference library the plan's product, preset and techniques come from.
     intake
@@ -91,6 +109,23 @@ def evaluate(
         Only for input the library cannot interpret (an unknown product, preset, technique,
         vial product or beyond-use policy); a finding is never raised.
     """
-    inputs = Inputs.build(plan, library, intake=intake, context=context, mesh=mesh)
-    findings = [finding for rule in RULES for finding in rule(inputs)]
-    return tuple(sorted(findings, key=Finding.sort_key))
+    session = as_session(plan)
+    parts = [
+        Inputs.build(one, library, intake=intake, context=context, mesh=mesh)
+        for one in session.plans
+    ]
+    if len(parts) > 1:
+        parts = [dataclasses.replace(part, session=tuple(parts)) for part in parts]
+    findings = [
+        finding
+        for part in parts
+        for rule in RULES
+        if rule not in SESSION_RULES
+        for finding in rule(part)
+    ]
+    findings += [finding for rule in SESSION_RULES for finding in rule(parts[0])]
+    # Two plans of one product give the same intake or notice finding once.
+    unique = {
+        (f.code, f.severity, f.zone, f.point_numbers, f.message): f for f in findings
+    }.values()
+    return tuple(sorted(unique, key=Finding.sort_key))

@@ -423,6 +423,13 @@ CONTEXT_MISSING = Code(
     "and hyaluronidase were not checked",
 )
 
+SESSION_PRODUCTS = Code(
+    "DM903-SESSION-PRODUCTS",
+    "Several products in one session",
+    "the session's plans use more than one product: each product's units and their sum in "
+    "Botox-equivalent units with the conversion's range (labels: units are not interchangeable)",
+)
+
 CATALOGUE: tuple[Code, ...] = tuple(
     sorted(
         (value for value in dict(globals()).values() if isinstance(value, Code)),

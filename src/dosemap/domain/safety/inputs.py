@@ -45,6 +45,23 @@ class Inputs:
     total_units: Decimal
     reference_date: date | None
     prior_treatments: tuple[PriorTreatment, ...] = ()
+    session: tuple[Inputs, ...] = ()
+    """Every plan of the session (this one included), for the rules that add across products:
+    caps, the label ceiling per product, history, vials. Empty: a session of this plan alone."""
+
+    @property
+    def plans(self) -> tuple[Inputs, ...]:
+        """The session's plans' inputs (just this one for a single plan)."""
+        return self.session or (self,)
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        """The session's product ids, each once, in plan order."""
+        return tuple(dict.fromkeys(part.product.id for part in self.plans))
+
+    def session_points_in(self, zones: frozenset[str] | set[str]) -> tuple[int, ...]:
+        """Point numbers, across the session's plans, of the points in any of ``zones``."""
+        return tuple(n for part in self.plans for n in part.points_in(zones))
 
     @classmethod
     def build(

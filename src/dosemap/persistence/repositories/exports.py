@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from dosemap.persistence.errors import NotFoundError
 from dosemap.persistence.models import (
     AdverseEvent,
     Amendment,
@@ -245,3 +246,12 @@ class ExportQueries(Repository):
             .order_by(OutcomeMeasurement.measured_at, OutcomeMeasurement.id)
         )
         return [(m, p) for m, p in self.session.execute(q)]
+
+    def consent(self, clinic_id: uuid.UUID, consent_id: uuid.UUID) -> Consent:
+        """One consent of the clinic, or :class:`NotFoundError`."""
+        row = self.session.execute(
+            select(Consent).where(Consent.id == consent_id, Consent.clinic_id == clinic_id)
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError("consent", str(consent_id))
+        return row

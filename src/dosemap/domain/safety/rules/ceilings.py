@@ -34,10 +34,72 @@ class Comparison:
     values: dict[str, Decimal]
 
 
+def compare_parts(
+    inputs: Inputs,
+    parts: list[tuple[Decimal, str]],
+    ceiling: Decimal,
+    ceiling_product: str,
+) -> Comparison:
+    """Several products' totals ``(units, product)`` against one ceiling: each converted to the
+    ceiling's product with the conversion's range, then added (one product: as :func:`compare`)."""
+    parts = [(total, product) for total, product in parts if total]
+    products = {product for _, product in parts}
+    if len(products) <= 1:
+        total = sum((t for t, _ in parts), Decimal(0))
+        product = parts[0][1] if parts else inputs.product.id
+        return _compare_one(inputs, total, product, ceiling, ceiling_product)
+    library = inputs.library
+    ceiling_name = library.products.get(ceiling_product)
+    other = ceiling_name.name if ceiling_name else ceiling_product
+    listed = " + ".join(f"{units(t)} {library.product(p).name}" for t, p in parts)
+    values = {"ceiling_units": ceiling}
+    try:
+        converted = [convert_units(t, p, ceiling_product, library) for t, p in parts]
+        botox = [botox_equivalent_units(t, p, library) for t, p in parts]
+    except UnknownNameError:
+        return Comparison(
+            Outcome.NOT_COMPARABLE,
+            f"{listed}; ceiling {units(ceiling)} {other} (no unit conversion in the library for "
+            "one of the products)",
+            values,
+        )
+    default = sum((c.default for c in converted), Decimal(0))
+    low = sum((c.low for c in converted), Decimal(0))
+    high = sum((c.high for c in converted), Decimal(0))
+    values |= {
+        "total_units": default,
+        "converted_units": default,
+        "converted_low_units": low,
+        "converted_high_units": high,
+        "botox_equivalent_units": sum((b.default for b in botox), Decimal(0)),
+        "botox_equivalent_low_units": sum((b.low for b in botox), Decimal(0)),
+        "botox_equivalent_high_units": sum((b.high for b in botox), Decimal(0)),
+    }
+    if default > ceiling:
+        outcome, verdict = Outcome.EXCEEDS, "above it"
+    elif high > ceiling:
+        outcome = Outcome.IN_RANGE
+        verdict = "within it at the default ratio, above it at the range's high end"
+    else:
+        outcome, verdict = Outcome.WITHIN, "within it"
+    text = (
+        f"{listed} ≈ {units(default)} {other} (range {span(low, high)}) vs ceiling "
+        f"{units(ceiling)} {other}: {verdict}"
+    )
+    return Comparison(outcome, text, values)
+
+
 def compare(inputs: Inputs, total: Decimal, ceiling: Decimal, ceiling_product: str) -> Comparison:
-    """Compare in the plan product's own units, or via the conversion range when the ceiling is
+    """This plan's ``total`` (in its product's units) against a ceiling."""
+    return _compare_one(inputs, total, inputs.product.id, ceiling, ceiling_product)
+
+
+def _compare_one(
+    inputs: Inputs, total: Decimal, product_id: str, ceiling: Decimal, ceiling_product: str
+) -> Comparison:
+    """Compare in the product's own units, or via the conversion range when the ceiling is
     stated in another product's units (the comparison then also shows Botox-equivalent units)."""
-    product = inputs.product
+    product = inputs.library.product(product_id)
     values = {"total_units": total, "ceiling_units": ceiling}
     if ceiling_product == product.id:
         outcome = Outcome.EXCEEDS if total > ceiling else Outcome.WITHIN
@@ -101,8 +163,12 @@ def _findings(
     ceiling: Cited[Decimal],
     ceiling_product: str,
     rationale: str,
+    parts: list[tuple[Decimal, str]] | None = None,
 ) -> Iterator[Finding]:
-    result = compare(inputs, total, ceiling.value, ceiling_product)
+    if parts is None:
+        result = compare(inputs, total, ceiling.value, ceiling_product)
+    else:
+        result = compare_parts(inputs, parts, ceiling.value, ceiling_product)
     chosen = {
         Outcome.EXCEEDS: code,
         Outcome.IN_RANGE: codes.CAP_CONVERSION_RANGE,
@@ -110,7 +176,12 @@ def _findings(
     }.get(result.outcome)
     if chosen is None:
         return
-    points = inputs.points_in(zones) if zones is not None else ()
+    if zones is None:
+        points: tuple[int, ...] = ()
+    elif parts is None:
+        points = inputs.points_in(zones)
+    else:
+        points = inputs.session_points_in(zones)
     note = _cap_note(inputs, chosen)
     if note is not None:
         published = inputs.protocol.published_total_units if inputs.protocol else None
@@ -145,8 +216,8 @@ def _cap_note(inputs: Inputs, code: Code) -> Cited[str] | None:
     """The preset's cited note when its published protocol exceeds this cap and the plan is
     within the published total; else ``None`` (the cap's own finding applies)."""
     protocol = inputs.protocol
-    if protocol is None or protocol.published_total_units is None:
-        return None
+    if protocol is None or protocol.published_total_units is None or len(inputs.plans) > 1:
+        return None  # a session combining plans departs from the published protocol
     if inputs.product.id != protocol.stock.product:
         return None
     if inputs.total_units > protocol.published_total_units.value:
@@ -195,21 +266,26 @@ def protocol_ceilings(inputs: Inputs) -> Iterator[Finding]:
 
 
 def label_ceiling(inputs: Inputs) -> Iterator[Finding]:
-    """DM103: the product's labelled maximum per session (intramuscular indications)."""
-    ceiling = inputs.product.session_ceiling_units
-    if ceiling is None:
-        return
-    yield from _findings(
-        inputs,
-        codes.LABEL_SESSION_CEILING,
-        "session",
-        None,
-        inputs.total_units,
-        ceiling,
-        inputs.product.id,
-        f"{inputs.product.name} label maximum per session (set for intramuscular indications; "
-        "no label covers intradermal use).",
-    )
+    """DM103: each product's labelled maximum per session (intramuscular indications), its
+    units added over the session's plans of that product."""
+    for product_id in inputs.products:
+        product = inputs.library.product(product_id)
+        ceiling = product.session_ceiling_units
+        if ceiling is None:
+            continue
+        mine = [part for part in inputs.plans if part.product.id == product_id]
+        total = sum((part.total_units for part in mine), Decimal(0))
+        yield from _findings(
+            mine[0],
+            codes.LABEL_SESSION_CEILING,
+            "session",
+            None,
+            total,
+            ceiling,
+            product_id,
+            f"{product.name} label maximum per session (set for intramuscular indications; "
+            "no label covers intradermal use).",
+        )
 
 
 def literature_caps(inputs: Inputs) -> Iterator[Finding]:
@@ -219,10 +295,16 @@ def literature_caps(inputs: Inputs) -> Iterator[Finding]:
     for cap_id in sorted(inputs.library.zone_caps):
         cap = inputs.library.zone_caps[cap_id]
         zones = frozenset(cap.zones)
-        label = _zone_label(zones, inputs)
+        label = " + ".join(
+            sorted({z for part in inputs.plans for z in zones if z in part.zone_units})
+        )
         if not label:
             continue
-        total = sum((inputs.zone_units[z] for z in zones if z in inputs.zone_units), Decimal(0))
+        parts = [
+            (sum((p.zone_units[z] for z in zones if z in p.zone_units), Decimal(0)), p.product.id)
+            for p in inputs.plans
+        ]
+        total = sum((t for t, _ in parts), Decimal(0))
         yield from _findings(
             inputs,
             by_key[cap.finding],
@@ -232,6 +314,7 @@ def literature_caps(inputs: Inputs) -> Iterator[Finding]:
             cap.ceiling_units,
             cap.product,
             cap.rationale,
+            parts=parts if len(inputs.plans) > 1 else None,
         )
 
 

@@ -44,7 +44,8 @@ def retreatment(inputs: Inputs) -> Iterator[Finding]:
     """DM501/DM502: prior treatments closer than the minimum interval, or within 21 days."""
     if inputs.reference_date is None or (inputs.intake is None and not inputs.prior_treatments):
         return
-    own = inputs.product.min_retreatment_days
+    # The session's most conservative interval (its products' longest minimum).
+    own = max((part.product.min_retreatment_days for part in inputs.plans), key=lambda c: c.value)
     booster = inputs.library.figure("booster_days")
     for treatment in sorted(inputs.prior_treatments, key=lambda t: t.treated_on):
         days = _days_before(treatment, inputs)
@@ -107,7 +108,13 @@ def cumulative(inputs: Inputs) -> Iterator[Finding]:
                 values={"prior_units": treatment.units},
             )
     window, recent = _window(inputs)
-    plan = _botox(inputs.total_units, inputs.product.id, inputs)
+    planned = [_botox(part.total_units, part.product.id, inputs) for part in inputs.plans]
+    plan = _Converted(
+        sum((p.default for p in planned), Decimal(0)),
+        sum((p.low for p in planned), Decimal(0)),
+        sum((p.high for p in planned), Decimal(0)),
+        known=all(p.known for p in planned),
+    )
     parts = [plan] + [_botox(t.units, t.product, inputs) for t in recent]
     default = sum((p.default for p in parts), Decimal(0))
     low = sum((p.low for p in parts), Decimal(0))
@@ -154,10 +161,10 @@ def _rolling_totals(
 ) -> Iterator[Finding]:
     """DM506: the rolling totals by area (zones of this plan and of the prior treatments)."""
     areas: dict[str, Decimal] = {}
-    for zone, zone_units in inputs.zone_units.items():
-        areas[zone] = (
-            areas.get(zone, Decimal(0)) + _botox(zone_units, inputs.product.id, inputs).default
-        )
+    for part in inputs.plans:
+        for zone, zone_units in part.zone_units.items():
+            botox = _botox(zone_units, part.product.id, inputs).default
+            areas[zone] = areas.get(zone, Decimal(0)) + botox
     unplaced = Decimal(0)
     for treatment in recent:
         botox = _botox(treatment.units, treatment.product, inputs).default

@@ -86,7 +86,7 @@ def vials(inputs: Inputs) -> Iterator[Finding]:
     if context is None:
         return
     when = context.treatment_at
-    plan_product = inputs.product
+    session_products = inputs.products
     for index, vial in enumerate(context.vials):
         if vial.product not in inputs.library.products:
             raise InvalidInputError(
@@ -95,10 +95,11 @@ def vials(inputs: Inputs) -> Iterator[Finding]:
                 "one of: " + ", ".join(sorted(inputs.library.products)),
             )
         where = f"lot {vial.lot} ({vial.product})"
-        if vial.product != plan_product.id:
+        if vial.product not in session_products:
+            names = " / ".join(inputs.library.product(p).name for p in session_products)
             yield inputs.finding(
                 codes.VIAL_PRODUCT_MISMATCH,
-                f"{where} is not {plan_product.name}, the plan's product",
+                f"{where} is not {names}, the session's product(s)",
                 rationale="The plan's units are units of its own product only.",
                 source=None,
                 tag=None,
@@ -134,10 +135,13 @@ def vials(inputs: Inputs) -> Iterator[Finding]:
                 tag=tag,
                 values={"hours_since_reconstitution": age, "beyond_use_hours": allowed},
             )
-    if context.vials and all(v.product != plan_product.id for v in context.vials):
+    for product_id in session_products if context.vials else ():
+        if any(v.product == product_id for v in context.vials):
+            continue
         yield inputs.finding(
             codes.NO_VIAL_FOR_PRODUCT,
-            f"the session lists {len(context.vials)} vial(s), none of {plan_product.name}",
+            f"the session lists {len(context.vials)} vial(s), none of "
+            f"{inputs.library.product(product_id).name}",
             rationale="The plan cannot be drawn up from the vials recorded for the session.",
             source=None,
             tag=None,
