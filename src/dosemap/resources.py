@@ -97,6 +97,7 @@ class PhotoCheckFigures(BaseModel):
     sources: dict[str, Source]
     same_person_max_distance: Cited[Decimal]
     mirror_min_gain: Cited[Decimal]
+    visibility: dict[str, Cited[Decimal]]
 
 
 @cache
@@ -112,12 +113,18 @@ def photo_checks() -> PhotoCheckFigures:
             sources={key: Source(id=key, **value) for key, value in raw["sources"].items()},
             same_person_max_distance=raw["identity"]["same_person_max_distance"],
             mirror_min_gain=raw["identity"]["mirror_min_gain"],
+            visibility=raw["visibility"],
         )
     except (KeyError, ValidationError) as exc:
         raise LibraryError(name, "(photo checks)", str(exc)) from None
-    for key in ("same_person_max_distance", "mirror_min_gain"):
-        if getattr(figures, key).source not in figures.sources:
-            raise LibraryError(name, f"identity.{key}", "names an unknown source")
+    cited = {
+        "identity.same_person_max_distance": figures.same_person_max_distance,
+        "identity.mirror_min_gain": figures.mirror_min_gain,
+        **{f"visibility.{key}": value for key, value in figures.visibility.items()},
+    }
+    for key, value in cited.items():
+        if value.source not in figures.sources:
+            raise LibraryError(name, key, "names an unknown source")
     return figures
 
 
@@ -134,3 +141,18 @@ def document_data(name: str) -> dict[str, Any]:
 def document_bytes(name: str) -> bytes:
     """A file of ``data/documents`` as bytes (a document template)."""
     return resources.files("dosemap.data").joinpath("documents").joinpath(name).read_bytes()
+
+
+# --------------------------------------------------------------------------- consent templates
+
+
+@cache
+def consent_template(procedure: str) -> tuple[str, str, str]:
+    """dosemap's template consent text for ``procedure``: (version, title, text)."""
+    for entry in resources.files("dosemap.data").joinpath("consent").iterdir():
+        if not entry.name.endswith(".toml"):
+            continue
+        doc = tomllib.loads(entry.read_text("utf-8"))
+        if doc.get("procedure") == procedure:
+            return str(doc["version"]), str(doc["title"]), str(doc["text"]).strip()
+    raise LookupError(f"no consent template for procedure {procedure!r}")

@@ -87,7 +87,7 @@ def test_picture_is_large_enough_to_read_and_has_the_scale_bar(plan, astronaut_a
     assert picture.drawn_scale * astronaut_analysis.quality.face_width_px >= 999
     assert picture.png.width >= 1000 and picture.png.mode == "RGB"
     footer = [s for layer in picture.scene.layers if layer.name == "footer" for s in layer.shapes]
-    assert any(getattr(s, "text", "") == "20 mm" for s in footer)
+    assert any(getattr(s, "text", "") == "20 mm, flat, at the eyes" for s in footer)
     # the photo shows through where nothing is drawn: the image box holds the face's colours
     bx, by, bw, bh = picture.scene.image_box
     box = np.asarray(picture.png)[by : by + bh, bx : bx + bw]

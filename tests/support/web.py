@@ -6,18 +6,22 @@ per test) and the records the authorisation matrix and page tests refer to.
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
 
 from dosemap.config import Settings
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
-from dosemap.services import accounts, patients, sessions, staff
+from dosemap.services import accounts, consent, patients, sessions, staff
+from dosemap.services.photos import PhotoInput, PhotoStore, add_photo
 from dosemap.services.signin import SessionPolicy
 from dosemap.web.app import create_app
 from dosemap.web.permissions import ROLES
@@ -38,6 +42,8 @@ class ClinicSide:
     patient_id: uuid.UUID
     accounts: dict[str, accounts.AccountView] = field(default_factory=dict)
     session_id: uuid.UUID | None = None  # a planned treatment session of the patient
+    consent_id: uuid.UUID | None = None  # a consent signed with a drawing
+    photo_id: uuid.UUID | None = None  # a stored photo (no analysis queued)
 
 
 @dataclass
@@ -97,6 +103,58 @@ def make_accounts(
     }
 
 
+def signature_data_url(strokes: int = 3) -> str:
+    """A drawn signature as the tablet's pad sends it (a PNG data URL with ink)."""
+    image = Image.new("RGB", (600, 200), "white")
+    pen = ImageDraw.Draw(image)
+    for i in range(strokes):
+        pen.line(
+            [(40 + 60 * i, 150), (90 + 60 * i, 40), (140 + 60 * i, 160)], fill="#10243a", width=4
+        )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def drawn_consent(db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> uuid.UUID:
+    """A consent signed on the pad well before the seeded one (the patient page shows the
+    newest)."""
+    text = consent.current_text(db, clinic_id)
+    row = consent.sign_consent(
+        db,
+        clinic_id,
+        patient_id,
+        consent.SignatureInput(
+            text_version=text.version,
+            text_sha256=text.sha256,
+            signer_name="Test Signer",
+            signature=signature_data_url(),
+        ),
+        witness="Test Witness",
+        actor="test",
+        at=datetime(2025, 1, 2, 9, 0, tzinfo=UTC),
+    )
+    return row.id
+
+
+def stored_photo(
+    db: Database, store: PhotoStore, clinic_id: uuid.UUID, patient_id: uuid.UUID
+) -> uuid.UUID:
+    """A small stored picture (not a face: for routes that only read it back)."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "#c89a7a").save(out, format="PNG")
+    row = add_photo(
+        db,
+        store,
+        clinic_id,
+        patient_id,
+        out.getvalue(),
+        PhotoInput(media_type="image/png", taken_at=datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+        actor="test",
+    )
+    return row.id
+
+
 def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
     """Clinic A (the test clinic) and clinic B (one patient named :data:`OTHER_CLINIC_MARKER`)."""
     seeded = build_test_clinic(db, load_library())
@@ -127,5 +185,9 @@ def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
             scheduled_at=T0,
             actor="test",
         ).id
+    store = PhotoStore(tmp_path / "photos")  # the app's: its data directory is tmp_path
+    for side in (own, other):
+        side.consent_id = drawn_consent(db, side.clinic_id, side.patient_id)
+        side.photo_id = stored_photo(db, store, side.clinic_id, side.patient_id)
     app = create_app(web_settings(tmp_path, db), db=db)
     return WebWorld(app=app, db=db, own=own, other=other)

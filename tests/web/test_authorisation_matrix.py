@@ -21,15 +21,34 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
+from dosemap.resources import consent_template
+from dosemap.services.consent import text_sha256
 from dosemap.web.app import ALL_ROUTERS, api_routes
-from dosemap.web.permissions import PERMISSIONS, PUBLIC, ROLES, ROUTES, SECOND_FACTOR, allowed
+from dosemap.web.permissions import (
+    KIOSK,
+    PERMISSIONS,
+    PUBLIC,
+    ROLES,
+    ROUTES,
+    SECOND_FACTOR,
+    allowed,
+)
 from dosemap.web.security import authorise
-from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld
+from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld, signature_data_url
+
+
+def consent_template_sha256() -> str:
+    """The SHA-256 of dosemap's template consent text (what the Consent page shows)."""
+    return text_sha256(consent_template("neuromodulator_microdose")[2])
+
 
 #: Path parameter -> the value naming a record of a clinic side.
 PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
     "patient_id": lambda side: str(side.patient_id),
     "session_id": lambda side: str(side.session_id),
+    "consent_id": lambda side: str(side.consent_id),
+    "photo_id": lambda side: str(side.photo_id),
+    "token": lambda side: "k_not-a-real-pass",  # a kiosk link: public, any pass is refused
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
 FORMS: dict[str, dict[str, str]] = {
@@ -41,7 +60,22 @@ FORMS: dict[str, dict[str, str]] = {
     },
     "patients_search": {"name": "Ex"},
     "intake_record": {"answers.pregnancy": "no", "medications": "vitamin D"},
+    "kiosk_redeem": {"code": "ABCD2345"},
+    "consent_text_publish": {
+        "version": "matrix-{n}",
+        "title": "Consent",
+        "text": "I agree to the treatment described to me.",
+    },
+    "consent_sign": {
+        "text_version": "dosemap-template-1",
+        "text_sha256": consent_template_sha256(),
+        "signer_name": "Pat Example",
+        "signature": signature_data_url(),
+    },
+    "kiosk_submit": {"answers.pregnancy": "no"},
 }
+#: Public POST routes whose form's CSRF cookie is set by another page than /login.
+CSRF_PAGES: dict[str, str] = {"kiosk_redeem": "/kiosk"}
 #: Routes that sign the caller out: run last for each client (a fresh client each case anyway).
 ENDS_SESSION = {"logout"}
 
@@ -129,7 +163,7 @@ def _request(world: WebWorld, client: Any, name: str, method: str, url: str, n: 
     if client.cookies.get("dm_session"):
         data["csrf_token"] = world.csrf(client)
     else:  # before sign-in: the sign-in form's token (its cookie is scoped to /login)
-        page = client.get("/login").text
+        page = client.get(CSRF_PAGES.get(name, "/login")).text
         data["csrf_token"] = page.split('name="csrf_token" value="')[1].split('"')[0]
     return client.request(method, url, data=data)
 
@@ -142,7 +176,9 @@ def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
     # Anonymous.
     anonymous = world.client(None)
     response = _request(world, anonymous, name, method, _url(path, world.own), n)
-    if permission == PUBLIC:
+    if permission == KIOSK:  # the patient's tablet: no sign-in link, "hand it back"
+        assert response.status_code == 401, (name, method, response.status_code)
+    elif permission == PUBLIC:
         assert response.status_code < 500, (name, response.status_code)
         assert response.status_code not in (401, 403), (name, response.status_code)
     elif method == "GET" and not path.startswith("/api/"):
@@ -150,6 +186,12 @@ def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
     else:
         assert response.status_code == 401, (name, method, response.status_code)
     if permission in (PUBLIC, SECOND_FACTOR):
+        return
+    if permission == KIOSK:  # a staff session opens no kiosk page, whatever the role
+        for role in ROLES:
+            response = _request(world, world.client(role), name, method, path, n)
+            assert response.status_code == 401, (name, method, role, response.status_code)
+            assert OTHER_CLINIC_MARKER not in response.text
         return
     for role in ROLES:
         for side_name in ("own", "other") if has_params else ("own",):

@@ -69,6 +69,10 @@ COMMANDS: dict[str, Entry] = {
         "dosemap.cli.serve:serve",
         "Run the clinic web app (uvicorn); settings come from DOSEMAP_* variables.",
     ),
+    "worker": Entry(
+        "dosemap.cli.worker:worker",
+        "Run photo analyses from the Redis job queue (DOSEMAP_REDIS_URL) until stopped.",
+    ),
     "photos": Entry(
         "dosemap.cli.photos:app",
         "Patient photos: capture quality, iris scale, skin metrics, before/after.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -206,7 +207,7 @@ def write_plan_files(
             product_name=library.product(result.product).name,
         )
         if pictures.analysis is not None and console is not None:
-            print_photo_notes(console, pictures.analysis.photo)
+            print_photo_notes(console, pictures.analysis.photo, pictures.warnings)
         if png is not None and pictures.png is not None:
             outputs[png] = pictures.png
         if svg is not None and pictures.svg is not None:
@@ -217,10 +218,15 @@ def write_plan_files(
     return list(outputs)
 
 
-def print_photo_notes(console: Console, photo: Photo) -> None:
-    """One line per note about a photo file (each already names what was done about it)."""
+def print_photo_notes(console: Console, photo: Photo, warnings: Sequence[str] = ()) -> None:
+    """One line per note about a photo file (each already names what was done about it), and
+    one per warning about the plan on it (points not on visible skin)."""
     for note in photo.notes:
         console.print(f"[yellow]Note:[/] {photo.source}: {note}", highlight=False, soft_wrap=True)
+    for warning in warnings:
+        console.print(
+            f"[bold red]Warning:[/] {photo.source}: {warning}", highlight=False, soft_wrap=True
+        )
 
 
 def print_plan(console: Console, result: Plan, library: Library) -> None:

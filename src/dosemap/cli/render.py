@@ -65,7 +65,7 @@ def render(
         )
         from dosemap.cli.plan import print_photo_notes
 
-        print_photo_notes(console, pictures.analysis.photo)
+        print_photo_notes(console, pictures.analysis.photo, pictures.warnings)
     outputs: dict[Path, bytes] = {}
     if png is not None and pictures.png is not None:
         outputs[png] = pictures.png

@@ -631,3 +631,69 @@ class ClinicWebPolicy(Base):
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
     totp_required_roles: Mapped[str] = mapped_column(String(200), default="")
+
+
+# --- The web app's intake, consent and photo pages (migration 0004) ------------------------------
+
+
+class KioskPass(Base):
+    """A one-time pass that opens the patient kiosk for one patient's questionnaire.
+
+    Only SHA-256 digests of the link token, the short code and the kiosk session's cookie are
+    kept; the pass is redeemed once and its session ends when the answers are saved.
+    """
+
+    __tablename__ = "kiosk_passes"
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_accounts.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    redeemed_at: Mapped[datetime | None]
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    session_expires_at: Mapped[datetime | None]
+    csrf_token: Mapped[str | None] = mapped_column(String(64))
+    finished_at: Mapped[datetime | None]
+
+
+class ConsentText(Base):
+    """One version of a clinic's consent text for a procedure (never changed once stored: a
+    new wording is a new version). A signed consent names its version and SHA-256."""
+
+    __tablename__ = "consent_texts"
+    __table_args__ = (UniqueConstraint("clinic_id", "procedure", "version"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    procedure: Mapped[str] = mapped_column(String(60))
+    version: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class PhotoJob(Base):
+    """A photo's analysis run outside the request: its capture quality (measured at upload)
+    and the landmarks and skin metrics the job adds, with the job's state."""
+
+    __tablename__ = "photo_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    photo_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("photos.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    runner: Mapped[str] = mapped_column(String(20))  # "pool" (in-process) or "rq"
+    quality: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -38,6 +38,11 @@ from dosemap.persistence.repositories.reporting import Reporting
 from dosemap.persistence.repositories.sessions import SessionRepository
 from dosemap.persistence.repositories.staff import ClinicRepository, StaffRepository
 from dosemap.persistence.repositories.vials import LotRepository, VialRepository
+from dosemap.persistence.repositories.web_intake import (
+    ConsentTextRepository,
+    KioskRepository,
+    PhotoJobRepository,
+)
 
 
 class UnitOfWork:
@@ -66,6 +71,9 @@ class UnitOfWork:
     clinic_day: ClinicDay
     exports: ExportQueries
     charting: ChartingRepository
+    kiosk: KioskRepository
+    consent_texts: ConsentTextRepository
+    photo_jobs: PhotoJobRepository
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
@@ -94,6 +102,9 @@ class UnitOfWork:
         self.clinic_day = ClinicDay(session)
         self.exports = ExportQueries(session)
         self.charting = ChartingRepository(session)
+        self.kiosk = KioskRepository(session)
+        self.consent_texts = ConsentTextRepository(session)
+        self.photo_jobs = PhotoJobRepository(session)
         return self
 
     def __exit__(

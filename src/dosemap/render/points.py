@@ -6,9 +6,10 @@ on-screen distance to its nearest neighbouring point (less a small gap), so no t
 it never drops below a small dot. Points closer on screen than two such dots (skin seen almost
 edge-on) share one mark labelled with all their numbers ("28,29", "20–22"). The number goes
 inside the disc at the largest size that fits; when even the legible minimum does not fit, it
-goes beside the disc, clear of every disc and of the numbers already placed, or, where the
-points crowd so much that no such place exists, it is left out (thinned) rather than printed
-over other points.
+goes beside the disc, clear of every disc and of the numbers already placed; where the points
+crowd so much that no such place is next to it (a turned face's far side), further out with a
+leader line to its disc; only if even that fails is it left out rather than printed over
+other points.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ NUMBER_SIZE_3 = 16.0  # numbers from 100
 NUMBER_MIN = 11.0  # smallest legible number inside a disc
 BESIDE_SIZE = 14.0  # a number written beside a disc too small to hold it
 DIGIT_EM = 0.64  # width of a bold DejaVu digit in ems (layout only)
+# How far beyond a disc's edge a number may go, tried in turn (pixels at scale 1); past the
+# first, a leader line joins the number to its disc.
+LEADER_REACHES = (0.0, 18.0, 36.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class PointMark:
     text_at: tuple[float, float] | None
     text_size: float
     inside: bool
+    leader: tuple[tuple[float, float], tuple[float, float]] | None = None  # disc -> far number
 
 
 def numbers_text(numbers: Sequence[int]) -> str:
@@ -137,25 +142,26 @@ def _beside(
         start = float(np.arctan2(y - near[1], x - near[0]))
     else:
         start = 0.0
-    best: tuple[float, tuple[float, float]] | None = None
-    for step in range(12):
-        angle = start + (step + 1) // 2 * (1 if step % 2 else -1) * np.pi / 6
-        ux, uy = float(np.cos(angle)), float(np.sin(angle))
-        # Distance from the disc's centre to the box's centre along (ux, uy) so the box clears it.
-        reach = radii[k] + 2.0 * scale + abs(ux) * half_w + abs(uy) * half_h
-        bx, by = x + ux * reach, y + uy * reach
-        box = (bx - half_w, by - half_h, bx + half_w, by + half_h)
-        clearance = _circle_box_gap(box, centres, radii)
-        if clearance < 1.0 * scale or _overlaps(box, taken):
-            continue
-        score = min(clearance, 6.0 * scale) - 0.1 * step
-        if best is None or score > best[0]:
-            best = (score, (bx, by))
-    if best is None:
-        return None
-    bx, by = best[1]
-    taken.append((bx - half_w, by - half_h, bx + half_w, by + half_h))
-    return bx, by + 0.36 * size  # the middle of the baseline, as the label is anchored
+    for extra in LEADER_REACHES:  # next to the disc first; then further out, with a leader
+        best: tuple[float, tuple[float, float]] | None = None
+        for step in range(12):
+            angle = start + (step + 1) // 2 * (1 if step % 2 else -1) * np.pi / 6
+            ux, uy = float(np.cos(angle)), float(np.sin(angle))
+            # From the disc's centre to the box's centre along (ux, uy), so the box clears it.
+            reach = radii[k] + (2.0 + extra) * scale + abs(ux) * half_w + abs(uy) * half_h
+            bx, by = x + ux * reach, y + uy * reach
+            box = (bx - half_w, by - half_h, bx + half_w, by + half_h)
+            clearance = _circle_box_gap(box, centres, radii)
+            if clearance < 1.0 * scale or _overlaps(box, taken):
+                continue
+            score = min(clearance, 6.0 * scale) - 0.1 * step
+            if best is None or score > best[0]:
+                best = (score, (bx, by))
+        if best is not None:
+            bx, by = best[1]
+            taken.append((bx - half_w, by - half_h, bx + half_w, by + half_h))
+            return bx, by + 0.36 * size  # the middle of the baseline, as the label is anchored
+    return None
 
 
 def point_marks(
@@ -203,5 +209,15 @@ def point_marks(
             inside, size = False, BESIDE_SIZE * scale
             at = _beside(k, DIGIT_EM * size * chars, size, where, radii, taken, scale)
         numbers_k = tuple(sorted(numbers[i] for i in group))
-        marks.append(PointMark((x, y), float(radii[k]), numbers_k, text, at, size, inside))
+        leader = None
+        if at is not None and not inside:
+            tx, ty = at[0], at[1] - 0.36 * size  # the number's middle
+            gap = float(np.hypot(tx - x, ty - y))
+            near = float(radii[k]) + (2.0 + LEADER_REACHES[1] / 2) * scale
+            if gap - DIGIT_EM * size * chars / 2 > near:  # set off: join it to its disc
+                ux, uy = (tx - x) / gap, (ty - y) / gap
+                edge = (x + ux * float(radii[k]), y + uy * float(radii[k]))
+                stop = gap - 0.5 * max(DIGIT_EM * size * chars, size)
+                leader = (edge, (x + ux * stop, y + uy * stop))
+        marks.append(PointMark((x, y), float(radii[k]), numbers_k, text, at, size, inside, leader))
     return marks, taken

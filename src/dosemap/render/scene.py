@@ -26,7 +26,8 @@ from dosemap.domain.atlas.mesh import FaceMesh, resolve_anchors
 from dosemap.domain.atlas.zones import ZONES
 from dosemap.domain.library.models import DangerMargin
 from dosemap.domain.plan import MeshAnchor, Plan
-from dosemap.render.points import RADIUS_MAX, point_marks
+from dosemap.render.points import DIGIT_EM, RADIUS_MAX, point_marks
+from dosemap.render.skin_scale import ZoneSkinScale, zone_skin_scale
 
 FloatArray = npt.NDArray[np.float64]
 Point = tuple[float, float]
@@ -37,6 +38,7 @@ ZONE_COLOURS = ("#0072B2", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#D55E00"
 DANGER_COLOUR = "#C0392B"
 POINT_COLOUR = "#1B2A49"
 TEXT_COLOUR = "#111111"
+OFF_SKIN_COLOUR = "#E67E00"  # points not on visible skin (Okabe-Ito orange, darkened)
 HEADER_PX = 150
 
 
@@ -232,23 +234,49 @@ def _label_candidates(outline: Sequence[Point], push: float) -> tuple[FloatArray
     return np.vstack([centre[None], inside, outside]), 1 + len(inside), (cx, cy)
 
 
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+BOLD_EM = 0.66  # average advance of bold DejaVu Sans, in ems (layout only)
+ASCENT_EM, DESCENT_EM = 0.76, 0.24  # glyph extent above and below the baseline
+
+
+def label_box(label: Label) -> Box:
+    """The box a label's glyphs fill (estimated from DejaVu Sans' metrics), in pixels."""
+    digits = all(c.isdigit() or c in ",–" for c in label.text)
+    em = DIGIT_EM if digits and label.bold else (BOLD_EM if label.bold else 0.6)
+    width = em * label.size * len(label.text)
+    x, y = label.position
+    x0 = {"start": x, "middle": x - width / 2, "end": x - width}[label.anchor]
+    bottom = y + (0.04 if digits else DESCENT_EM) * label.size
+    return (x0, y - ASCENT_EM * label.size, x0 + width, bottom)
+
+
 def _place_label(
     text: str,
     size: float,
     outline: Sequence[Point],
     obstacles: FloatArray,
-    taken: list[tuple[float, float, float, float]],
+    taken: list[Box],
     radius: float,
     width: float = float("inf"),
-) -> Point:
-    """Where to centre a zone's label: inside or on its outline, clear of points and labels,
-    within the canvas ``width``. Places outside the outline are used only where every place
-    inside or on it would cover points. All candidates are scored at once (numpy)."""
-    half_w, height = _text_width(text, size) / 2, size
+    *,
+    bold: bool = False,
+) -> Point | None:
+    """Where to put a zone's label (the middle of its baseline): inside or on its outline,
+    clear of points and labels, within the canvas ``width``. Places outside the outline are
+    used only where every place inside or on it would cover points. All candidates are scored
+    at once (numpy). ``None`` when every place would overlap a label or a disc in ``taken``:
+    the caller leaves the label out (and says so) rather than print it over another."""
+    text_w = (BOLD_EM if bold else 0.6) * size * len(text)
+    half_w = text_w / 2
     candidates, inside, (cx, cy) = _label_candidates(outline, half_w + radius)
+    for push in (2.0, 3.5):  # further out, for a turned face's crowded far side
+        more, _, _ = _label_candidates(outline, (half_w + radius) * push)
+        candidates = np.vstack([candidates, more[inside:]])
     x = np.minimum(np.maximum(candidates[:, 0], half_w), width - half_w)  # whole text on canvas
-    y = candidates[:, 1]
-    boxes = np.column_stack([x - half_w, y - height, x + half_w, y + 0.3 * size])
+    y = candidates[:, 1]  # the box's middle; the baseline sits below it
+    top, bottom = y - 0.5 * size, y + 0.5 * size
+    boxes = np.column_stack([x - half_w, top, x + half_w, bottom])
     clearance = np.minimum(_box_distances(boxes, obstacles) - radius, 12.0)
     overlap = np.zeros(len(boxes), dtype=bool)
     if taken:
@@ -262,9 +290,11 @@ def _place_label(
     score = clearance - np.where(overlap, 1000.0, 0.0) - 0.01 * np.hypot(x - cx, y - cy)
     score[inside:] -= 12.0
     best = int(np.argmax(score))  # the first of equals, as the candidates are ordered
+    if overlap[best]:
+        return None
     bx, by = float(x[best]), float(y[best])
-    taken.append((bx - half_w, by - height, bx + half_w, by + 0.3 * size))
-    return bx, by + 0.35 * size
+    taken.append((bx - half_w, by - 0.5 * size, bx + half_w, by + 0.5 * size))
+    return bx, by + (ASCENT_EM - 0.5) * size
 
 
 def build_plan_scene(
@@ -280,6 +310,8 @@ def build_plan_scene(
     scale: float = 1.0,
     zone_outlines: Mapping[str, Ring] | None = None,
     margins: Mapping[str, DangerMargin] | None = None,
+    depth_px: FloatArray | None = None,
+    off_skin: Mapping[int, str] | None = None,
 ) -> Scene:
     """The picture of ``plan`` over a face whose landmarks are ``landmarks_2d``.
 
@@ -312,6 +344,14 @@ def build_plan_scene(
     margins
         The library's danger margins to label (``Library.danger_margins``); by default the
         embedded library's.
+    depth_px
+        Each landmark's depth in the units of the picture's x (MediaPipe's ``z`` scaled like
+        the landmarks; the template's z over its mm per pixel). With it and ``mm_per_px`` the
+        footer draws, for each zone, scale bars true on the skin there
+        (:mod:`dosemap.render.skin_scale`).
+    off_skin
+        Point number -> why it is not on visible skin in this photo (hair or a fringe over
+        it, :mod:`dosemap.imaging.visibility`): ringed in orange and listed in the footer.
     """
     width, height = image_size
     if margins is None:
@@ -375,7 +415,8 @@ def build_plan_scene(
     point_shapes: list[Shape] = []
     centres = np.zeros((0, 2))
     radius_max = RADIUS_MAX * scale
-    taken: list[tuple[float, float, float, float]] = []
+    taken: list[Box] = []
+    disc_boxes: list[Box] = []
     view_notes: list[str] = []
     if plan.points:
         centres = resolve_anchors([p.anchor for p in plan.points], landmarks_2d) + np.array(
@@ -384,6 +425,11 @@ def build_plan_scene(
         top = max(p.units for p in plan.points)
         shares = [float(p.units / top) if top > 0 else 1.0 for p in plan.points]
         marks, taken = point_marks(centres, shares, [p.number for p in plan.points], scale)
+        disc_boxes = [
+            (m.centre[0] - m.radius, m.centre[1] - m.radius, m.centre[0] + m.radius,
+             m.centre[1] + m.radius)
+            for m in marks
+        ]  # fmt: skip
         shared = [m.text for m in marks if len(m.numbers) > 1]
         if shared:
             view_notes.append(
@@ -398,6 +444,9 @@ def build_plan_scene(
             point_shapes.append(
                 CircleShape(mark.centre, mark.radius, POINT_COLOUR, "#FFFFFF", stroke)
             )
+        for mark in marks:  # a number set far from its disc is joined to it by a line
+            if mark.leader is not None:
+                point_shapes.append(LineShape(*mark.leader, POINT_COLOUR, 1.5 * scale))
         for mark in marks:  # numbers after every disc, so a number beside one is not covered
             if mark.text_at is None:
                 continue
@@ -412,25 +461,69 @@ def build_plan_scene(
                     halo=not mark.inside,
                 )
             )
+    if off_skin and plan.points:
+        # An orange dashed ring just outside the disc of each mark with a point under hair.
+        for mark in marks:
+            if not off_skin.keys() & set(mark.numbers):
+                continue
+            (cx, cy), ring_r = mark.centre, mark.radius + 3.5 * scale
+            angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+            circle = tuple(
+                (cx + ring_r * float(np.cos(a)), cy + ring_r * float(np.sin(a))) for a in angles
+            )
+            point_shapes.append(PolygonShape(circle, OFF_SKIN_COLOUR, 3 * scale, dashed=True))
+        numbers = sorted(off_skin)
+        view_notes.insert(
+            0,
+            f"points {_number_list(numbers)} (orange rings) are not on visible skin in this "
+            "photo (hair or a fringe over them?): check on the patient before injecting",
+        )
     layers.append(Layer("points", tuple(point_shapes)))
 
-    # Zone names go where they cover no point and no other name; danger names likewise.
+    # Zone names go where they cover no point, no number and no other name; danger names
+    # likewise. Every disc is an obstacle box, so a name never sits over a number.
     label_shapes: list[Shape] = []
+    left_out: list[str] = []
+    taken = [*taken, *disc_boxes]
     for zone_id in plan_zones:
         name = ZONES[zone_id].name
         outline = zone_outline(zone_id)
-        position = _place_label(name, 22 * scale, outline, centres, taken, radius_max, canvas_w)
+        position = _place_label(
+            name, 22 * scale, outline, centres, taken, radius_max, canvas_w, bold=True
+        )
+        if position is None:
+            left_out.append(name)
+            continue
         label_shapes.append(
             Label(position, name, 22 * scale, darker(colour[zone_id]), "middle", True, True)
         )
     for danger in dangers:
-        text = f"{danger.name.split(' (')[0]} ≥{_fmt(margins[danger.id].margin_mm.value)} mm"
+        # on the skin: the picture foreshortens sloping skin (the footer says how much)
+        text = (
+            f"{danger.name.split(' (')[0]} ≥{_fmt(margins[danger.id].margin_mm.value)} mm on skin"
+        )
         ring = max(danger.rings, key=lambda r: float(landmarks_2d[list(r), 0].mean()))
         outline = _ring_points(landmarks_2d, ring, dx, dy)
         position = _place_label(text, 17 * scale, outline, centres, taken, radius_max, canvas_w)
+        if position is None:
+            left_out.append(text)
+            continue
         label_shapes.append(Label(position, text, 17 * scale, DANGER_COLOUR, "middle", halo=True))
+    if left_out:
+        view_notes.append(
+            "no room in this view for the names " + "; ".join(left_out) + " (see the table "
+            "and margins below)"
+        )
     layers.append(Layer("labels", tuple(label_shapes)))
 
+    skin_scales: list[ZoneSkinScale] = []
+    if depth_px is not None and mm_per_px:
+        flat = np.asarray(landmarks_2d[:, :2], dtype=np.float64) + np.array([dx, dy])
+        for zone_id in plan_zones:
+            polygon = np.asarray(zone_outline(zone_id), dtype=np.float64)
+            found = zone_skin_scale(zone_id, polygon, flat, depth_px)
+            if found is not None:
+                skin_scales.append(found)
     layers.append(Layer("header", tuple(_header(plan, canvas_w, scale, product_name))))
     footer, bottom = _footer(
         plan,
@@ -442,6 +535,7 @@ def build_plan_scene(
         colour,
         product_name,
         view_notes,
+        skin_scales,
     )
     layers.append(Layer("footer", tuple(footer)))
     entries = _entries_word(plan)
@@ -508,6 +602,7 @@ def _footer(
     colour: Mapping[str, str],
     product_name: str | None,
     view_notes: Sequence[str] = (),
+    skin_scales: Sequence[ZoneSkinScale] = (),
 ) -> tuple[list[Shape], float]:
     shapes: list[Shape] = []
     x = 24 * scale
@@ -592,21 +687,74 @@ def _footer(
     text(f"Margins: {margins}", DANGER_COLOUR)
     y += line_h * 0.3
 
+    text(
+        "Distances and margins are on the skin, along the face's curve, not on this flat "
+        "picture: sloping skin (forehead, sides of nose and cheeks) looks shorter here."
+    )
     if mm_per_px:
         bar_px = 20.0 / mm_per_px
-        shapes.append(LineShape((x, y), (x + bar_px, y), TEXT_COLOUR, 4 * scale))
-        for tick in (x, x + bar_px / 2, x + bar_px):
-            shapes.append(
-                LineShape((tick, y - 8 * scale), (tick, y + 8 * scale), TEXT_COLOUR, 2 * scale)
-            )
-        shapes.append(Label((x + bar_px + 12 * scale, y + 6 * scale), "20 mm", size))
+        shapes.extend(_bar((x, y), bar_px, 0.0, scale))
+        shapes.append(
+            Label((x + bar_px + 12 * scale, y + 6 * scale), "20 mm, flat, at the eyes", size)
+        )
         y += line_h * 1.4
+    if mm_per_px and skin_scales:
+        text("Measure in a zone with its own bars: 10 mm on the skin, up and across the face")
+        y += 4 * scale
+        for zone_scale in skin_scales:
+            up_px = 10.0 / mm_per_px * zone_scale.vertical
+            across_px = 10.0 / mm_per_px * zone_scale.horizontal
+            row_h = max(up_px, line_h)
+            shapes.extend(_bar((x + 8 * scale, y - line_h * 0.8 + row_h), up_px, 90.0, scale))
+            bar_y = y - line_h * 0.8 + row_h / 2
+            shapes.extend(_bar((x + 30 * scale, bar_y), across_px, 0.0, scale))
+            name = ZONES[zone_scale.zone].name
+            shapes.append(
+                Label(
+                    (x + 44 * scale + across_px, bar_y + 7 * scale),
+                    f"{name}: 10 mm on skin (picture {zone_scale.vertical:.0%} up, "
+                    f"{zone_scale.horizontal:.0%} across)",
+                    size,
+                    darker(colour[zone_scale.zone]),
+                )
+            )
+            y += row_h + 10 * scale
+        y += line_h * 0.4
 
     citation = plan.protocol_citation or "none (parameters entered by hand)"
     text(f"Off-label intradermal use; protocol: {citation}", bold=True)
     for note in (*plan.notes, *view_notes):
         text(f"Note: {note}")
     return shapes, y
+
+
+def _number_list(numbers: Sequence[int]) -> str:
+    """``1-3, 7`` from [1, 2, 3, 7]."""
+    parts: list[str] = []
+    start = 0
+    for k in range(1, len(numbers) + 1):
+        if k == len(numbers) or numbers[k] != numbers[k - 1] + 1:
+            run = numbers[start:k]
+            parts.append(f"{run[0]}–{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+            start = k
+    return ", ".join(parts)
+
+
+def _bar(start: Point, length: float, angle_deg: float, scale: float) -> list[Shape]:
+    """A scale bar with end and middle ticks: along x (0°) or upwards from ``start`` (90°)."""
+    x, y = start
+    upright = angle_deg == 90.0
+    end = (x, y - length) if upright else (x + length, y)
+    shapes: list[Shape] = [LineShape(start, end, TEXT_COLOUR, 4 * scale)]
+    tick = 8 * scale
+    for k in (0.0, 0.5, 1.0):
+        if upright:
+            at = y - length * k
+            shapes.append(LineShape((x - tick, at), (x + tick, at), TEXT_COLOUR, 2 * scale))
+        else:
+            at = x + length * k
+            shapes.append(LineShape((at, y - tick), (at, y + tick), TEXT_COLOUR, 2 * scale))
+    return shapes
 
 
 def _wrap(text: str, width: int) -> list[str]:

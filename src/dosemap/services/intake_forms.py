@@ -264,7 +264,7 @@ def intake_view(
     )
 
 
-def _clinic_day(
+def clinic_day(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID, at: datetime
 ) -> tuple[date, date]:
     with reading(db) as uow:
@@ -286,7 +286,7 @@ def record_intake_form(
     """Check the posted questionnaire and store it (one unit of work, audited); a bad answer
     raises naming its field and nothing is written."""
     stamp = at or now()
-    day, born = _clinic_day(db, clinic_id, patient_id, stamp)
+    day, born = clinic_day(db, clinic_id, patient_id, stamp)
     intake = intake_from_form(form, recorded_on=day, date_of_birth=born)
     record_intake(
         db,

@@ -9,7 +9,7 @@ the plan's mesh anchors and landmark rings, so the same plan lands on any photo 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
@@ -98,6 +98,51 @@ class PhotoPlanPicture:
     svg: str  # "" when not asked for
     drawn_scale: float  # drawn pixels per full-resolution photo pixel (>= 1)
     crop: tuple[int, int, int, int]  # the photo region drawn, full-resolution pixels
+    off_skin: Mapping[int, str] = field(default_factory=dict)  # point number -> why not on skin
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the person drawing must be told, one line each."""
+        return off_skin_warnings(self.off_skin)
+
+
+def off_skin_warnings(off_skin: Mapping[int, str]) -> tuple[str, ...]:
+    """One line per point not on visible skin, with what gave it away."""
+    return tuple(
+        f"point {number} is not on visible skin in this photo ({why}): hair or a fringe "
+        "over it? Check on the patient."
+        for number, why in sorted(off_skin.items())
+    )
+
+
+# Zones a fringe or hair falls over, where points are checked for hair. Not the cheeks (their
+# skin is the reference), nose, lips or chin; not the crow's feet, whose glasses frames and
+# lashes read as hair at portrait resolution (docs/photos.md).
+HAIR_ZONES = frozenset({"forehead", "glabella", "temple_left", "temple_right"})
+
+
+def points_off_skin(plan: Plan, analysis: PhotoAnalysis) -> dict[int, str]:
+    """Point number -> why, for the plan's points in :data:`HAIR_ZONES` that fall on no visible
+    skin in the photo (hair, a fringe, off the picture), judged by
+    :mod:`dosemap.imaging.visibility` with the cited limits of ``data/photo_checks.toml``."""
+    from dosemap.imaging.visibility import SkinLimits, point_visibility
+    from dosemap.resources import photo_checks
+
+    checked = [k for k, p in enumerate(plan.points) if p.zone in HAIR_ZONES]
+    if not checked:
+        return {}
+    figures = {key: float(value.value) for key, value in photo_checks().visibility.items()}
+    limits = SkinLimits(**figures)
+    scale = analysis.photo.detect_scale
+    points = anchored_points_px(plan, analysis)[checked] / scale
+    found = point_visibility(
+        analysis.photo.detect_rgb,
+        analysis.landmarks.xy / scale,
+        points,
+        analysis.scale.mm_per_px * scale,
+        limits,
+    )
+    return {plan.points[checked[k]].number: found.points[k].reason for k in found.hidden}
 
 
 # The picture is the face and some context, not the whole frame: fractions of the face's
@@ -159,11 +204,14 @@ def draw_plan_on_photo(
     enlarge, scale = _drawing_size(analysis.quality.face_width_px, x1 - x0)
     size = (round((x1 - x0) * enlarge), round((y1 - y0) * enlarge))
     landmarks = (analysis.landmarks.xy - [x0, y0]) * enlarge
+    off_skin = points_off_skin(plan, analysis)
     scene = build_plan_scene(
         plan,
         landmarks,
         image_size=size,
         mm_per_px=analysis.scale.mm_per_px / enlarge,
+        depth_px=analysis.landmarks.points[:, 2] * enlarge,
+        off_skin=off_skin,
         product_name=product_name,
         treatable=drawing.treatable,
         face_outline=False,
@@ -177,7 +225,9 @@ def draw_plan_on_photo(
     # The SVG embeds the crop at the photo's own resolution and lets the viewer stretch it
     # over the image box: no enlarged copy to encode, and no detail lost either way.
     document = to_svg(scene, framing.jpeg_data_uri(crop)) if svg else ""
-    return PhotoPlanPicture(analysis, scene, picture, document, enlarge, (x0, y0, x1, y1))
+    return PhotoPlanPicture(
+        analysis, scene, picture, document, enlarge, (x0, y0, x1, y1), MappingProxyType(off_skin)
+    )
 
 
 def analyse_photo(path: Path, detector: Detector | None = None) -> PhotoAnalysis:
@@ -200,6 +250,7 @@ class PlanPictures:
     png: bytes | None
     svg: str | None
     analysis: PhotoAnalysis | None
+    warnings: tuple[str, ...] = ()  # e.g. points not on visible skin in the photo
 
 
 def plan_pictures(
@@ -232,6 +283,7 @@ def plan_pictures(
             product_name=product_name,
             treatable=drawing.treatable,
             zone_outlines=drawing.zone_outlines,
+            depth_px=mesh.vertices_mm[:, 2] / mm_per_px,
         )
         return PlanPictures(
             png_bytes(to_png(scene)) if png else None, to_svg(scene) if svg else None, None
@@ -241,7 +293,10 @@ def plan_pictures(
         plan, analysis, product_name=product_name, png=png, svg=svg, drawing=drawing
     )
     return PlanPictures(
-        png_bytes(picture.png) if picture.png else None, picture.svg if svg else None, analysis
+        png_bytes(picture.png) if picture.png else None,
+        picture.svg if svg else None,
+        analysis,
+        picture.warnings,
     )
 
 

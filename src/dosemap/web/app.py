@@ -25,12 +25,16 @@ from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.database import require_current_schema
 from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
 from dosemap.web.headers import SecurityHeaders
+from dosemap.web.kiosk_gate import KioskEnded
 from dosemap.web.pages import (
     auth,
     compare,
+    consent,
     intake,
+    kiosk,
     new_session,
     patients,
+    photos,
     signing,
     today,
     treatment,
@@ -50,6 +54,9 @@ ROUTERS = (
     today.routes,
     patients.routes,
     intake.routes,
+    kiosk.routes,
+    consent.routes,
+    photos.routes,
     new_session.routes,
     treatment.routes,
     signing.routes,
@@ -146,6 +153,13 @@ def _error(request: Request, status: int, title: str, message: str) -> Response:
 
 
 def _handlers(app: FastAPI) -> None:
+    async def kiosk_ended(request: Request, exc: Exception) -> Response:
+        # The patient's tablet: no sign-in link, no navigation; just say to hand it back.
+        state: AppState = request.app.state.dosemap
+        return state.templates.page(
+            "kiosk_done.html", user=None, title="Questionnaire closed", status_code=401, ended=True
+        )
+
     async def not_signed_in(request: Request, exc: Exception) -> Response:
         if _wants_json(request) or request.method != "GET" or "hx-request" in request.headers:
             return JSONResponse({"detail": "sign in first"}, status_code=401)
@@ -175,6 +189,7 @@ def _handlers(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         return _error(request, 400, "Refused", str(exc))
 
+    app.add_exception_handler(KioskEnded, kiosk_ended)
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(RouteNotInTable, not_in_table)

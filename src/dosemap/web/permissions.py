@@ -32,6 +32,8 @@ ROLE_NAMES: dict[str, str] = {
 PUBLIC = "public"
 #: A person who gave the right password and still owes the second factor (TOTP).
 SECOND_FACTOR = "second_factor"
+#: A patient at the tablet with a redeemed one-time kiosk pass (their own questionnaire only).
+KIOSK = "kiosk"
 
 _ALL = frozenset(ROLES)
 _CLINICAL = frozenset({"admin", "prescriber", "injector"})
@@ -50,6 +52,10 @@ PERMISSIONS: dict[str, Permission] = {
     PUBLIC: Permission(frozenset(), "anyone, signed in or not: the sign-in page, health check"),
     SECOND_FACTOR: Permission(
         frozenset(), "a person between password and second factor: the TOTP step only"
+    ),
+    KIOSK: Permission(
+        frozenset(),
+        "a patient at the tablet, by one-time kiosk pass: their own questionnaire, nothing else",
     ),
     "signed_in": Permission(_ALL, "sign out; see and manage one's own access tokens"),
     "today.view": Permission(
@@ -70,6 +76,9 @@ PERMISSIONS: dict[str, Permission] = {
     "vials.manage": Permission(_CLINICAL, "receive lots, reconstitute, waste, discard vials"),
     "audit.view": Permission(
         frozenset({"admin", "auditor"}), "verify the audit chain, view the access log"
+    ),
+    "consent.texts": Permission(
+        frozenset({"admin"}), "publish a new version of the clinic's consent text"
     ),
     "staff.manage": Permission(frozenset({"admin"}), "staff, web logins, roles, credentials"),
 }
@@ -110,6 +119,25 @@ ROUTES: dict[str, str] = {
     # intake, consent, photos
     "intake": "intake.record",
     "intake_record": "intake.record",
+    "consent": "intake.record",
+    "consent_sign": "intake.record",
+    "consent_text_publish": "consent.texts",
+    "consent_view": "patients.read",
+    "consent_signature": "patients.read",
+    "photos": "patients.read",
+    "photo_status": "patients.read",
+    "photo_thumbnail": "patients.read",
+    "photo_upload": "clinical.write",
+    "photo_retry": "clinical.write",
+    "kiosk_open": "intake.record",
+    "kiosk_here": "intake.record",
+    # the patient kiosk: the code form is public, the questionnaire needs a redeemed pass
+    "kiosk_start": PUBLIC,
+    "kiosk_link": PUBLIC,
+    "kiosk_redeem": PUBLIC,
+    "kiosk_done": PUBLIC,
+    "kiosk_questionnaire": KIOSK,
+    "kiosk_submit": KIOSK,
 }
 
 
@@ -145,6 +173,8 @@ def markdown() -> str:
             marks = ["✓ (anyone)"] * len(ROLES)
         elif name == SECOND_FACTOR:
             marks = ["(during sign-in)"] * len(ROLES)
+        elif name == KIOSK:
+            marks = ["— (kiosk pass only)"] * len(ROLES)
         else:
             marks = ["✓" if r in perm.roles else "—" for r in ROLES]
         lines.append(f"| `{name}` | " + " | ".join(marks) + f" | {perm.allows} |")

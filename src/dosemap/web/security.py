@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from dosemap.services.signin import Principal, apply_session_action, check_session
-from dosemap.web.permissions import PERMISSIONS, PUBLIC, ROUTES, SECOND_FACTOR
+from dosemap.web.permissions import KIOSK, PERMISSIONS, PUBLIC, ROUTES, SECOND_FACTOR
 from dosemap.web.state import app_state
 
 SESSION_COOKIE = "dm_session"
@@ -62,6 +62,11 @@ async def authorise(request: Request) -> None:
     permission = ROUTES.get(name)
     if permission is None:
         raise RouteNotInTable(f"route {name!r} has no entry in dosemap.web.permissions.ROUTES")
+    if permission == KIOSK:  # the patient's tablet: its own gate, never a staff session
+        from dosemap.web.kiosk_gate import kiosk_gate
+
+        await kiosk_gate(request, safe_method=request.method in SAFE_METHODS)
+        return
     principal, pending = await _caller(request)
     request.state.principal = principal
     request.state.pending_totp = pending

@@ -22,7 +22,12 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "sqlite:///<data dir>/dosemap.sqlite3",
         "The records database; `postgresql://user@host/db` for several workers or sites.",
     ),
-    "DOSEMAP_REDIS_URL": ("(unset)", "Keep signed-in sessions in Redis instead of the database."),
+    "DOSEMAP_REDIS_URL": (
+        "(unset)",
+        "Keep signed-in sessions in Redis instead of the database, and run photo analyses on "
+        "its job queue (start `dosemap worker` beside the server) instead of in the server.",
+    ),
+    "DOSEMAP_JOB_QUEUE": ("dosemap-photos", "The Redis queue's name (server and worker alike)."),
     "DOSEMAP_WEB_IDLE_MINUTES": ("15", "Sign out after this many minutes without a request."),
     "DOSEMAP_WEB_SESSION_HOURS": (
         "12",
@@ -65,6 +70,7 @@ class WebSettings:
     login_attempts: int = 5
     lockout: timedelta = timedelta(minutes=15)
     login_rate_per_minute: int = 10
+    job_queue: str = "dosemap-photos"
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,4 +92,5 @@ def load_web_settings(
         login_attempts=_int(env, "DOSEMAP_WEB_LOGIN_ATTEMPTS", 5),
         lockout=timedelta(minutes=_int(env, "DOSEMAP_WEB_LOCKOUT_MINUTES", 15)),
         login_rate_per_minute=_int(env, "DOSEMAP_WEB_LOGIN_RATE", 10),
+        job_queue=env.get("DOSEMAP_JOB_QUEUE") or "dosemap-photos",
     )

@@ -22,6 +22,7 @@ from dosemap.services.intake_forms import (
     record_intake_form,
     zone_choices,
 )
+from dosemap.services.kiosk import NewPass
 from dosemap.services.signin import Principal
 from dosemap.web.forms import field_errors, form_lists
 from dosemap.web.security import router, signed_in_user
@@ -43,7 +44,7 @@ def questionnaire_context() -> dict[str, Any]:
     }
 
 
-def _page(
+def intake_page(
     request: Request,
     user: Principal,
     patient_id: uuid.UUID,
@@ -53,7 +54,10 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     saved: bool = False,
+    new_pass: NewPass | None = None,
+    pass_link: str = "",
 ) -> Response:
+    """The Intake page (also shown with a just-opened kiosk pass's code and link)."""
     state = app_state(request)
     view = intake_view(
         state.db, user.clinic_id, patient_id, reader=user.user_id, via="page:intake", at=now()
@@ -75,6 +79,8 @@ def _page(
         values=values,
         errors=errors or {},
         saved=saved,
+        new_pass=new_pass,
+        pass_link=pass_link,
         action=f"/patients/{patient_id}/intake",
         **questionnaire_context(),
     )
@@ -83,7 +89,7 @@ def _page(
 @routes.get("/patients/{patient_id}/intake", name="intake")
 def intake(request: Request, patient_id: uuid.UUID, product: str = "") -> Response:
     """The latest answers with their findings, and the questionnaire pre-filled from them."""
-    return _page(
+    return intake_page(
         request,
         signed_in_user(request),
         patient_id,
@@ -114,6 +120,13 @@ async def intake_record(request: Request, patient_id: uuid.UUID) -> Response:
         zones = form.get("answers.infection_zones", [])
         flat |= {f"answers.infection_zones.{z}": "on" for z in zones}
         return await run_in_threadpool(
-            _page, request, user, patient_id, product="", form=flat, errors=errors, status_code=422
+            intake_page,
+            request,
+            user,
+            patient_id,
+            product="",
+            form=flat,
+            errors=errors,
+            status_code=422,
         )
     return RedirectResponse(f"/patients/{patient_id}/intake?saved=1", status_code=303)
