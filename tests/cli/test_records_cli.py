@@ -21,7 +21,13 @@ from dosemap.services import patients, staff, vials
 
 
 def _run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOSEMAP_DATA_DIR": str(tmp), "COLUMNS": "200"}
+    # Writes need a known, active staff member acting: the clinic's nurse, unless a test says.
+    env = {
+        "DOSEMAP_ACTOR": "Nia Nurse",
+        **os.environ,
+        "DOSEMAP_DATA_DIR": str(tmp),
+        "COLUMNS": "200",
+    }
     env.pop("DOSEMAP_DATABASE_URL", None)
     env.pop("DOSEMAP_CLINIC", None)
     return subprocess.run(
@@ -221,3 +227,26 @@ def test_backup_and_restore_round_trip(clinic_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"({manifest['audit_head_seq']} entries)" in done.stdout
     assert "P-3" not in _run(clinic_dir, "patients", "list").stdout
+
+
+def test_writes_need_an_active_staff_member_acting(clinic_dir: Path) -> None:
+    add = ("patients", "add", "--chart-number", "P-9", "--given-name", "A", "--family-name", "B")
+    add += ("--dob", "1990-01-01")
+    nobody = subprocess.run(
+        [sys.executable, "-m", "dosemap", *add],
+        env={
+            **{k: v for k, v in os.environ.items() if k != "DOSEMAP_ACTOR"},
+            "DOSEMAP_DATA_DIR": str(clinic_dir),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert nobody.returncode == 2 and nobody.stderr.startswith("error: as: who is acting")
+    stranger = _run(clinic_dir, *add, "--as", "Mallory")
+    assert stranger.returncode == 2 and "no single staff member" in stranger.stderr
+    done = _run(clinic_dir, "db", "staff-deactivate", "Nia Nurse")
+    assert done.returncode == 0, done.stderr
+    gone = _run(clinic_dir, *add)
+    assert gone.returncode == 2 and "deactivated" in gone.stderr
+    assert "P-9" not in _run(clinic_dir, "patients", "list").stdout

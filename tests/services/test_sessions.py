@@ -189,7 +189,7 @@ def test_amendment_keeps_the_original(clinic: SeededClinic) -> None:
         clinic.library,
         signer_id=clinic.injector,
         expected_version=row.version,
-        actor="t",
+        actor=str(clinic.injector),
     )
     fewer = make_plan(4)
     chart = ChartInput(performed_at=T0, points=sessions.chart_as_planned(fewer, clinic.vial_id))
@@ -203,7 +203,7 @@ def test_amendment_keeps_the_original(clinic: SeededClinic) -> None:
             reason=" ",
             amended_by=clinic.injector,
             expected_version=row.version,
-            actor="t",
+            actor=str(clinic.injector),
         )
     amendment = sessions.amend_session(
         clinic.db,
@@ -214,7 +214,7 @@ def test_amendment_keeps_the_original(clinic: SeededClinic) -> None:
         reason="points 5-6 not injected: patient asked to stop",
         amended_by=clinic.injector,
         expected_version=row.version,
-        actor="t",
+        actor=str(clinic.injector),
     )
     assert amendment.number == 1
     assert len(amendment.before["points"]) == 6
@@ -260,7 +260,7 @@ def test_signing_refused_without_a_covering_credential(clinic: SeededClinic) -> 
             clinic.library,
             signer_id=other.id,
             expected_version=row.version,
-            actor="t",
+            actor=str(other.id),
         )
     assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).status == "charted"
 
@@ -302,7 +302,7 @@ def test_signing_refused_for_a_credential_type_the_policy_does_not_name(
             clinic.library,
             signer_id=other.id,
             expected_version=row.version,
-            actor="t",
+            actor=str(other.id),
         )
 
 

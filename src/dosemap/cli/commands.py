@@ -55,11 +55,11 @@ COMMANDS: dict[str, Entry] = {
     ),
     "backup": Entry(
         "dosemap.cli.records:backup",
-        "Back up the whole database (SQLite online backup or pg_dump) with a manifest.",
+        "Back up the whole database (SQLite online backup or pg_dump) with a signed manifest.",
     ),
     "restore": Entry(
         "dosemap.cli.records:restore",
-        "Replace the database with a backup, then verify it against the audit chain.",
+        "Replace the database with a backup, after verifying it in a scratch database.",
     ),
     "demo": Entry(
         "dosemap.cli.demo:app",

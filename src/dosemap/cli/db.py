@@ -27,7 +27,8 @@ from dosemap.services import vials as vial_service
 app = typer.Typer(
     help="Database: upgrade, status, clinics, staff and credentials.", no_args_is_help=True
 )
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 
 CLINIC_ENV = "DOSEMAP_CLINIC"
 ACTOR_ENV = "DOSEMAP_ACTOR"
@@ -36,13 +37,14 @@ ClinicOpt = typer.Option(
     None, "--clinic", help=f"Clinic name or id (default: ${CLINIC_ENV}, or the only one)."
 )
 ActorOpt = typer.Option(
-    None, "--as", help=f"Staff name or id acting (default: ${ACTOR_ENV}, else 'cli')."
+    None, "--as", help=f"Staff name or id acting (default: ${ACTOR_ENV}); writes need one."
 )
 
 
 def open_database(*, check_schema: bool = True) -> Database:
     """The configured database; refuses one that is not at the shipped schema version."""
     db = Database.from_url(load_settings().database_url)
+    db.check_reachable()
     if check_schema:
         if current_revision(db.engine) is None:
             upgrade(db.engine)  # first use: create the schema
@@ -82,6 +84,22 @@ def resolve_actor(db: Database, clinic_id: uuid.UUID, ref: str | None) -> str:
     """Who acts, for the audit log: a staff id, or ``cli``."""
     ref = ref or os.environ.get(ACTOR_ENV)
     return str(resolve_staff(db, clinic_id, ref, "as")) if ref else "cli"
+
+
+def resolve_writer(db: Database, clinic_id: uuid.UUID, ref: str | None) -> str:
+    """Who writes, for the audit log: an active staff member named by ``--as`` or
+    ``$DOSEMAP_ACTOR`` (required once the clinic has staff; before that, ``setup``)."""
+    ref = ref or os.environ.get(ACTOR_ENV)
+    if not staff_service.has_staff(db, clinic_id):
+        return "setup"  # the clinic's first staff member is being added: nobody to name yet
+    if not ref:
+        raise InvalidInputError(
+            "as", "who is acting is not given", f"--as NAME or ${ACTOR_ENV} (active staff)"
+        )
+    staff_id = resolve_staff(db, clinic_id, ref, "as")
+    if not staff_service.is_active(db, clinic_id, staff_id):
+        raise InvalidInputError("as", f"staff {staff_id} is deactivated", "an active staff member")
+    return str(staff_id)
 
 
 def resolve_patient(db: Database, clinic_id: uuid.UUID, ref: str) -> uuid.UUID:
@@ -162,6 +180,8 @@ def clinic_profile(
             raise InvalidInputError(
                 "logo", f"cannot read {logo} ({exc.strerror})", "a PNG file"
             ) from None
+    if logo_png and not logo_png.startswith(staff_service.PNG_SIGNATURE):  # input before actor
+        raise InvalidInputError("logo", "is not a PNG image", "a PNG file")
     data = staff_service.ClinicProfileInput.model_validate(
         {
             "address": address,
@@ -172,7 +192,7 @@ def clinic_profile(
     )
     db = open_database()
     cid = resolve_clinic(db, clinic)
-    c = staff_service.update_clinic_profile(db, cid, data, actor=resolve_actor(db, cid, actor))
+    c = staff_service.update_clinic_profile(db, cid, data, actor=resolve_writer(db, cid, actor))
     console.print(
         f"clinic {c.name}: address {'set' if c.address else 'none'}, phone {c.phone or 'none'}, "
         f"logo {'set' if c.logo_png else 'none'}, calendar detail {c.calendar_detail}"
@@ -193,9 +213,24 @@ def staff_add(
         db,
         cid,
         staff_service.StaffInput.model_validate({"display_name": name, "role": role}),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"staff {m.id} {m.display_name} ({m.role})")
+
+
+@app.command("staff-deactivate")
+def staff_deactivate(
+    staff: str,
+    clinic: str | None = ClinicOpt,
+    actor: str | None = ActorOpt,
+) -> None:
+    """Deactivate a staff member: they can no longer sign, amend or act."""
+    db = open_database()
+    cid = resolve_clinic(db, clinic)
+    m = staff_service.set_staff_active(
+        db, cid, resolve_staff(db, cid, staff), False, actor=resolve_writer(db, cid, actor)
+    )
+    console.print(f"staff {m.id} deactivated")
 
 
 @app.command("credential-add")
@@ -215,7 +250,7 @@ def credential_add(
         {"type": type, "number": number, "jurisdiction": jurisdiction, "expires_on": expires}
     )
     cred = staff_service.add_credential(
-        db, cid, resolve_staff(db, cid, staff), data, actor=resolve_actor(db, cid, actor)
+        db, cid, resolve_staff(db, cid, staff), data, actor=resolve_writer(db, cid, actor)
     )
     console.print(f"credential {cred.id} {cred.type} expires {cred.expires_on}")
 
@@ -237,7 +272,7 @@ def allow(
         procedure=procedure,
         credential_type=credential_type,
         jurisdiction=jurisdiction,
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"{credential_type} may perform {procedure} in {jurisdiction}")
 

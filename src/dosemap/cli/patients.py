@@ -9,14 +9,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dosemap.cli.db import (
     ActorOpt,
     ClinicOpt,
     open_database,
-    resolve_actor,
     resolve_clinic,
     resolve_patient,
+    resolve_writer,
 )
 from dosemap.cli.vials import parse_time
 from dosemap.domain.errors import InvalidInputError
@@ -27,7 +28,8 @@ from dosemap.services.followups import AdverseEventInput, record_adverse_event
 from dosemap.services.staff import MICRODOSE_PROCEDURE
 
 app = typer.Typer(help="Patients: register, list, timeline.", no_args_is_help=True)
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 
 
 @app.command("add")
@@ -58,7 +60,7 @@ def add(
     )
     db = open_database()
     cid = resolve_clinic(db, clinic)
-    p = svc.register_patient(db, cid, data, actor=resolve_actor(db, cid, actor))
+    p = svc.register_patient(db, cid, data, actor=resolve_writer(db, cid, actor))
     console.print(f"patient {p.id} chart {p.chart_number}")
 
 
@@ -91,7 +93,10 @@ def show(patient: str, clinic: str | None = ClinicOpt) -> None:
     pid = resolve_patient(db, cid, patient)
     p = svc.get_patient(db, cid, pid)
     console.print(
-        f"[bold]{p.family_name}, {p.given_name}[/] chart {p.chart_number} born {p.date_of_birth}"
+        Text.assemble(
+            (f"{p.family_name}, {p.given_name}", "bold"),
+            f" chart {p.chart_number} born {p.date_of_birth}",
+        )
     )
     table = Table("when", "what", "summary")
     for ev in reporting.patient_timeline(db, cid, pid):
@@ -103,8 +108,8 @@ def show(patient: str, clinic: str | None = ClinicOpt) -> None:
         units = r.botox_equivalent_units
         console.print(f"last {days} days: {units} Botox-equivalent U in {r.sessions} session(s)")
     console.print(
-        "[dim]Equivalents use published conversion ratios; "
-        "labels say units are not interchangeable.[/]"
+        "Equivalents use published conversion ratios; labels say units are not interchangeable.",
+        style="dim",
     )
 
 
@@ -130,7 +135,7 @@ def intake(
         resolve_patient(db, cid, patient),
         answers,
         answered_at=parse_time(at, "at"),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"intake {row.id} recorded")
 
@@ -163,7 +168,7 @@ def consent(
     db = open_database()
     cid = resolve_clinic(db, clinic)
     row = svc.record_consent(
-        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_actor(db, cid, actor)
+        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_writer(db, cid, actor)
     )
     console.print(f"consent {row.id} recorded (text sha256 {row.text_sha256[:12]}…)")
 
@@ -196,6 +201,6 @@ def adverse(
     db = open_database()
     cid = resolve_clinic(db, clinic)
     row = record_adverse_event(
-        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_actor(db, cid, actor)
+        db, cid, resolve_patient(db, cid, patient), data, actor=resolve_writer(db, cid, actor)
     )
     console.print(f"adverse event {row.id} recorded")

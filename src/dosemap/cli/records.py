@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from dosemap.cli.db import ActorOpt, ClinicOpt, open_database, resolve_actor, resolve_clinic
+from dosemap.cli.db import ActorOpt, ClinicOpt, open_database, resolve_clinic, resolve_writer
 from dosemap.config import load_settings
 from dosemap.persistence.errors import IntegrityError
 from dosemap.services import backup as backup_service
@@ -20,7 +21,8 @@ from dosemap.services import demo as demo_service
 from dosemap.services import followups as followup_service
 from dosemap.services import reporting
 
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 followups_app = typer.Typer(help="Follow-ups: reviews and retreatments due.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
@@ -62,7 +64,9 @@ def recall(lot_number: str, clinic: str | None = ClinicOpt) -> None:
 
 @followups_app.command("due")
 def followups_due(
-    within: int = typer.Option(14, help="Include follow-ups due in the next N days."),
+    within: int = typer.Option(
+        14, min=0, max=3660, help="Include follow-ups due in the next N days (0-3660)."
+    ),
     clinic: str | None = ClinicOpt,
 ) -> None:
     """Open reviews and retreatments due (and overdue)."""
@@ -71,9 +75,14 @@ def followups_due(
     today = datetime.now(UTC).date()
     table = Table("due", "kind", "patient", "chart", "phone", "basis")
     for d in followup_service.followups_due(db, cid, today + timedelta(days=within)):
-        style = "[red]" if d.due_on < today else ""
+        style = "red" if d.due_on < today else ""
         table.add_row(
-            f"{style}{d.due_on}", d.kind, d.patient_name, d.chart_number, d.phone or "", d.basis
+            Text(f"{d.due_on}", style=style),
+            d.kind,
+            d.patient_name,
+            d.chart_number,
+            d.phone or "",
+            d.basis,
         )
     console.print(table)
 
@@ -89,17 +98,15 @@ def audit_verify(
 ) -> None:
     """Check the keyed chain, every audited record against its last entry, and the log against
     the latest checkpoint; names every difference (table, record, field)."""
-    from rich.markup import escape
-
     from dosemap.services import audit as audit_service
 
     db = open_database()
     report = audit_service.verify(db, checkpoints)
     for warning in report.warnings:
-        console.print(f"[yellow]warning: {escape(warning)}[/]")
+        console.print(f"warning: {warning}", style="yellow")
     if not report.ok:
         for problem in report.problems:
-            console.print(f"[red]{escape(str(problem))}[/]")
+            console.print(str(problem), style="red")
         raise IntegrityError(f"audit trail does not verify: {len(report.problems)} problem(s)")
     console.print(
         f"audit trail intact: {report.entries} entries, {report.records_checked} records match "
@@ -135,7 +142,7 @@ def audit_rotate_key(
     db = open_database()
     cid = resolve_clinic(db, clinic)
     kid, env_value = audit_service.rotate_key(
-        db, actor=resolve_actor(db, cid, actor), clinic_id=cid
+        db, actor=resolve_writer(db, cid, actor), clinic_id=cid
     )
     console.print(f"audit key {kid} is now current")
     if env_value is not None:
@@ -148,28 +155,41 @@ def audit_rotate_key(
 
 def backup(
     destination: Annotated[
-        Path | None, typer.Argument(help="Backup file (default: data dir/backups).")
+        Path | None,
+        typer.Argument(
+            help="Backup file, or a folder for a dated one (default: data dir/backups)."
+        ),
     ] = None,
 ) -> None:
-    """Back up the whole database (SQLite online backup or pg_dump) with a manifest."""
+    """Back up the whole database (SQLite online backup or pg_dump) with a signed manifest."""
     db = open_database()
-    target = destination or backup_service.default_backup_name(db, load_settings().backups_dir)
-    m = backup_service.backup(db, target)
-    console.print(f"backup {target} ({m.format}); audit head entry {m.audit_head_seq}")
+    settings = load_settings()
+    target = backup_service.backup_target(
+        db, destination or backup_service.default_backup_name(db, settings.backups_dir)
+    )
+    m = backup_service.backup(db, target, checkpoints=settings.checkpoints_location)
+    console.print(
+        f"backup {target} ({m.format}); audit head entry {m.audit_head_seq}",
+        highlight=False,
+    )
 
 
 def restore(
     source: Annotated[Path, typer.Argument(help="Backup file written by `dosemap backup`.")],
     yes: bool = typer.Option(False, "--yes", help="Confirm replacing the current database."),
 ) -> None:
-    """Replace the database with a backup, then verify it against the audit chain."""
+    """Replace the database with a backup, after verifying it in a scratch database."""
     if not yes:
         from dosemap.domain.errors import InvalidInputError
 
         raise InvalidInputError("yes", "restore replaces every current record", "--yes to confirm")
     db = open_database(check_schema=False)
-    report = backup_service.restore(db, source)
-    console.print(f"restored {source}; audit chain intact ({report.entries} entries)")
+    report = backup_service.restore(db, source, checkpoints=load_settings().checkpoints_location)
+    console.print(
+        f"restored {source}; audit trail intact ({report.entries} entries); "
+        f"{report.records_checked} records match their last entry",
+        highlight=False,
+    )
 
 
 @demo_app.command("seed")

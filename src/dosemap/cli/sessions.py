@@ -12,16 +12,17 @@ import typer
 from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dosemap.cli.db import (
     ActorOpt,
     ClinicOpt,
     open_database,
-    resolve_actor,
     resolve_clinic,
     resolve_patient,
     resolve_staff,
     resolve_vial,
+    resolve_writer,
 )
 from dosemap.cli.vials import parse_time
 from dosemap.domain import display
@@ -33,7 +34,8 @@ from dosemap.services import sessions as svc
 from dosemap.services._common import as_uuid
 
 app = typer.Typer(help="Treatment sessions: plan, chart, sign, amend.", no_args_is_help=True)
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 _points = TypeAdapter(tuple[svc.ChartPointInput, ...])
 
 
@@ -68,7 +70,7 @@ def create(
         injector_id=resolve_staff(db, cid, injector, "injector"),
         plan=plan,
         scheduled_at=parse_time(at, "at"),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(
         f"session {row.id} planned: {len(plan.points)} points, {display.units(row.planned_units)}"
@@ -108,7 +110,7 @@ def chart(
         chart_input,
         load_library(),
         expected_version=row.version,
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     charted = display.units(done.total_units or Decimal(0))
     botox = display.units(done.botox_equivalent_units or Decimal(0))
@@ -238,8 +240,11 @@ def show(session: str, clinic: str | None = ClinicOpt) -> None:
     planned = display.units(row.planned_units)
     charted = display.units(row.total_units or Decimal(0))
     console.print(
-        f"[bold]session {row.id}[/] {row.status} {row.product}; planned {planned}, "
-        f"charted {charted}; amendments {row.amendment_count}"
+        Text.assemble(
+            (f"session {row.id}", "bold"),
+            f" {row.status} {row.product}; planned {planned}, "
+            f"charted {charted}; amendments {row.amendment_count}",
+        )
     )
     table = Table("#", "zone", "depth", "µL", "U", "vial")
     for p in row.points:
@@ -262,5 +267,5 @@ def findings(session: str, clinic: str | None = ClinicOpt) -> None:
     table = Table("severity", "code", "finding")
     for f in svc.session_findings(db, cid, as_uuid(session, "session"), load_library()):
         colour = {"block": "red", "warn": "yellow"}.get(str(f.severity), "dim")
-        table.add_row(f"[{colour}]{f.severity}[/]", f.code, f.message)
+        table.add_row(Text(str(f.severity), style=colour), f.code, f.message)
     console.print(table)

@@ -7,22 +7,24 @@ from datetime import UTC, datetime
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dosemap.cli.db import (
     ActorOpt,
     ClinicOpt,
     open_database,
     parse_date,
-    resolve_actor,
     resolve_clinic,
     resolve_vial,
+    resolve_writer,
 )
 from dosemap.domain.errors import InvalidInputError
 from dosemap.resources import load_library
 from dosemap.services import vials as svc
 
 app = typer.Typer(help="Product lots and reconstituted vials.", no_args_is_help=True)
-console = Console()
+# User values (a chart number "[/]") must never be read as markup: styles are set explicitly.
+console = Console(markup=False)
 
 
 def parse_time(text: str | None, field: str) -> datetime:
@@ -56,7 +58,7 @@ def lot_add(
     )
     db = open_database()
     cid = resolve_clinic(db, clinic)
-    lot = svc.receive_lot(db, cid, data, load_library(), actor=resolve_actor(db, cid, actor))
+    lot = svc.receive_lot(db, cid, data, load_library(), actor=resolve_writer(db, cid, actor))
     console.print(f"lot {lot.id} {lot.product} {lot.lot_number} expires {lot.expires_on}")
 
 
@@ -91,7 +93,7 @@ def open_(
             "beyond_use_policy": policy,
         }
     )
-    vial = svc.open_vial(db, cid, data, load_library(), actor=resolve_actor(db, cid, actor))
+    vial = svc.open_vial(db, cid, data, load_library(), actor=resolve_writer(db, cid, actor))
     bud = f"{vial.beyond_use_at:%Y-%m-%d %H:%M %Z}"
     console.print(f"vial {vial.label} {vial.id}: beyond use at {bud} ({vial.beyond_use_policy})")
 
@@ -104,11 +106,11 @@ def list_(clinic: str | None = ClinicOpt) -> None:
     table = Table("label", "reconstituted", "beyond use", "U in vial", "U left", "id")
     now = datetime.now(UTC)
     for v in svc.open_vials(db, cid):
-        late = "[red]" if v.beyond_use_at < now else ""
+        late = "red" if v.beyond_use_at < now else ""
         table.add_row(
             v.label,
             f"{v.reconstituted_at:%Y-%m-%d %H:%M}",
-            f"{late}{v.beyond_use_at:%Y-%m-%d %H:%M}",
+            Text(f"{v.beyond_use_at:%Y-%m-%d %H:%M}", style=late),
             str(v.vial_units),
             str(svc.units_left(v)),
             str(v.id),
@@ -132,7 +134,7 @@ def discard(
         resolve_vial(db, cid, vial),
         reason=reason,
         at=datetime.now(UTC),
-        actor=resolve_actor(db, cid, actor),
+        actor=resolve_writer(db, cid, actor),
     )
     console.print(f"vial {v.label} discarded; {v.units_wasted} U wasted in all")
 
@@ -146,7 +148,7 @@ def reconcile(clinic: str | None = ClinicOpt) -> None:
         "vial", "product", "lot", "U", "drawn", "charted", "wasted", "left", "unaccounted"
     )
     for r in svc.reconcile(db, cid):
-        flag = "[red]" if r.unaccounted else ""
+        flag = "red" if r.unaccounted else ""
         table.add_row(
             r.label,
             r.product,
@@ -156,6 +158,6 @@ def reconcile(clinic: str | None = ClinicOpt) -> None:
             str(r.units_charted),
             str(r.units_wasted),
             str(r.units_left),
-            f"{flag}{r.unaccounted}",
+            Text(f"{r.unaccounted}", style=flag),
         )
     console.print(table)

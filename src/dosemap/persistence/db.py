@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dosemap.config import normalise_url
+from dosemap.config import DATA_DIR_ENV, DATABASE_URL_ENV, normalise_url
+from dosemap.persistence.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -43,10 +45,24 @@ def _sqlite_begin(conn: Any) -> None:
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; a SQLite file's directory is created on first use."""
     url = normalise_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    try:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+    except (ArgumentError, ValueError):
+        raise StorageError(
+            f"{DATABASE_URL_ENV} is not a database URL (allowed: sqlite:///FILE, postgresql://…)"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise StorageError(f"{DATABASE_URL_ENV} names {backend} (allowed: sqlite, postgresql)")
+    if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot make the data folder {folder} ({exc.strerror}); check {DATA_DIR_ENV}"
+                ) from None
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -96,6 +112,20 @@ class Database:
         """A write unit of work: commit on success, roll back on any error."""
         with self.writer() as session, session.begin():
             yield session
+
+    def check_reachable(self) -> None:
+        """Connect once; an unreachable or refusing server is one line naming the setting
+        (the URL shown without its password)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (DBAPIError, OSError) as exc:
+            safe = self.engine.url.render_as_string(hide_password=True)
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+            raise StorageError(
+                f"cannot open the database {safe} ({(reason or ['failed'])[0][:160]}); "
+                f"check {DATABASE_URL_ENV} / {DATA_DIR_ENV}"
+            ) from None
 
     def current_schema(self) -> str:
         """The PostgreSQL schema this engine's connections use (``pg_dump -n`` names it)."""

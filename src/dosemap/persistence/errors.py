@@ -43,3 +43,13 @@ class IntegrityError(DosemapError):
 
 class StorageError(DosemapError):
     """The database is unreachable or not at the expected schema version."""
+
+
+class TransientError(StorageError):
+    """The database gave up on this transaction for a reason that passes (a serialisation
+    failure, a deadlock, a busy SQLite file): the whole use case may be run again."""
+
+
+class RecordClashError(StorageError):
+    """The database refused a write that clashes with a stored record (a duplicate key, a
+    constraint): named by the constraint, without the values."""

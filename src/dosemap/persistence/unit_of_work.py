@@ -17,9 +17,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from dosemap.persistence.db import Database
+from dosemap.persistence.errors import ConflictError, RecordClashError, TransientError
 from dosemap.persistence.repositories.accounts import (
     AccessLogRepository,
     AccessTokenRepository,
@@ -116,8 +119,15 @@ class UnitOfWork:
         session = self._open()
         try:
             if self.write and exc_type is None:
-                self.audit.write_pending()
-                session.commit()
+                try:
+                    self.audit.write_pending()
+                    session.commit()
+                except Exception as failure:
+                    session.rollback()
+                    translated = translate(failure)
+                    if translated is failure:
+                        raise
+                    raise translated from None
             elif self.write:
                 self.audit.discard_pending()
                 session.rollback()
@@ -125,6 +135,10 @@ class UnitOfWork:
             # Closing ends a reader's transaction without expiring what it loaded.
             session.close()
             self._session = None
+        if exc is not None and isinstance(exc, Exception):
+            translated = translate(exc)
+            if translated is not exc:
+                raise translated from None
 
     def _open(self) -> Session:
         if self._session is None:
@@ -147,6 +161,28 @@ class UnitOfWork:
     def flush(self) -> None:
         """Send pending changes (ids, versions, constraint checks) without committing."""
         self._open().flush()
+
+
+#: SQLSTATEs PostgreSQL uses for a transaction that may simply be run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def translate(exc: Exception) -> Exception:
+    """A database error as the records layer's own: a concurrent change as
+    :class:`ConflictError`, a passing failure as :class:`TransientError` (the caller may run
+    the use case again); anything else unchanged."""
+    if isinstance(exc, StaleDataError):
+        return ConflictError("record", "(concurrent save)", "saved by someone else meanwhile")
+    if isinstance(exc, IntegrityError):  # a rule the services check missed: one line, no data
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        detail = constraint or str(exc.orig).splitlines()[0][:120]
+        return RecordClashError(f"refused by the database: {detail}")
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        text = str(exc.orig).lower()
+        if code in _RETRYABLE_SQLSTATES or "database is locked" in text or "deadlock" in text:
+            return TransientError(f"the database was busy ({code or 'locked'}); try again")
+    return exc
 
 
 def writing(db: Database) -> UnitOfWork:

@@ -13,7 +13,7 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import AdverseEvent, FollowUp
 from dosemap.persistence.unit_of_work import reading, writing
-from dosemap.services._common import Input, check_version, now, snap
+from dosemap.services._common import Input, check_version, in_range, now, snap
 
 AdverseKind = Literal[
     "bruising",
@@ -54,6 +54,7 @@ def record_adverse_event(
     recorded_by: uuid.UUID | None = None,
 ) -> AdverseEvent:
     """Record an adverse event (linked to the session when known)."""
+    in_range("onset_at", data.onset_at)
     with writing(db) as uow:
         uow.patients.get(clinic_id, patient_id)
         if data.session_id is not None:

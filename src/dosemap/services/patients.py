@@ -14,7 +14,7 @@ from dosemap.domain.intake import Intake as IntakeAnswers
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import Consent, IntakeRecord, Patient
 from dosemap.persistence.unit_of_work import reading, writing
-from dosemap.services._common import Input, check_version, now, snap
+from dosemap.services._common import Input, check_version, in_range, now, snap
 from dosemap.services.staff import MICRODOSE_PROCEDURE, PNG_SIGNATURE
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -65,8 +65,16 @@ def register_patient(
     """Create a patient record."""
     if data.date_of_birth > date.today():
         raise InvalidInputError("date_of_birth", "is in the future", "a past date")
+    in_range("date_of_birth", data.date_of_birth)
     with writing(db) as uow:
         uow.clinics.get(clinic_id)
+        existing = uow.patients.ids_matching(clinic_id, data.chart_number)
+        if existing:
+            raise InvalidInputError(
+                "chart_number",
+                f"{data.chart_number} is already patient {existing[0]}",
+                "a chart number not in use",
+            )
         stamp = now()
         patient = Patient(
             id=uuid.uuid4(),
@@ -179,6 +187,7 @@ def record_consent(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID, data: ConsentInput, *, actor: str
 ) -> Consent:
     """Store a signed consent; the text itself is kept by version and SHA-256."""
+    in_range("signed_at", data.signed_at)
     if data.signature_png is not None and not data.signature_png.startswith(PNG_SIGNATURE):
         raise InvalidInputError("signature_png", "is not a PNG image", "a PNG file")
     with writing(db) as uow:

@@ -9,6 +9,7 @@ Any later change is an amendment with a reason; the record as it was is kept wit
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -42,8 +43,13 @@ from dosemap.persistence.models import (
     TreatmentSession,
 )
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
-from dosemap.services._common import Input, check_version, now, snap
-from dosemap.services.staff import MICRODOSE_PROCEDURE, credential_problems
+from dosemap.services._common import Input, check_version, in_range, now, retried, snap
+from dosemap.services.staff import (
+    MICRODOSE_PROCEDURE,
+    acting_staff,
+    credential_problems,
+    signer_problems,
+)
 
 _Q = Decimal("0.0001")
 
@@ -112,6 +118,45 @@ def chart_as_planned(
     )
 
 
+#: How far from the face's origin a point may be (mm): a face is ~200 mm across, a metre is
+#: nonsense (a plan file saying 1e308 mm is refused, not stored).
+_MAX_POSITION_MM = 1000.0
+
+
+def checked_plan_units(plan: Plan) -> Decimal:
+    """The plan's total units, recomputed from its points, after checking each point: a known
+    zone, a finite position on the face, and units that are its volume at the mix's strength.
+    A summary that disagrees with the points is refused, naming both figures."""
+    from dosemap.domain.atlas.zones import zone
+
+    if not plan.points:
+        raise InvalidInputError("points", "the plan has no points", "at least one point")
+    per_ml = plan.mix.units_per_ml
+    for i, p in enumerate(plan.points):
+        zone(p.zone, f"points[{i}].zone")
+        if not all(math.isfinite(c) and abs(c) <= _MAX_POSITION_MM for c in p.position_mm):
+            raise InvalidInputError(
+                f"points[{i}].position_mm",
+                f"{p.position_mm} is not on a face",
+                f"finite, within ±{_MAX_POSITION_MM:.0f} mm",
+            )
+        expected = p.volume_ul * per_ml / 1000
+        if abs(p.units - expected) > Decimal("0.001"):
+            raise InvalidInputError(
+                f"points[{i}].units",
+                f"{p.units} U in {p.volume_ul} µL of a {per_ml} U/mL mix (that is {expected} U)",
+                "the units the volume holds at the mix's strength",
+            )
+    total = sum((p.units for p in plan.points), Decimal(0)).quantize(_Q)
+    if abs(plan.summary.total_units - total) > Decimal("0.001"):
+        raise InvalidInputError(
+            "summary.total_units",
+            f"says {plan.summary.total_units} U but the points sum to {total} U",
+            "the sum of the points' units",
+        )
+    return total
+
+
 def vials_for_points(
     db: Database, clinic_id: uuid.UUID, plan: Plan | SessionPlan, vial_ids: list[uuid.UUID]
 ) -> dict[int, uuid.UUID]:
@@ -141,6 +186,7 @@ def session_plan(row: TreatmentSession) -> SessionPlan:
     return as_session(read_plan_document(row.plan))
 
 
+@retried
 def plan_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -156,11 +202,15 @@ def plan_session(
 
     A session of several products (:class:`SessionPlan`) is stored whole; the record's
     ``product`` and ``planned_units`` are its first product's (units are never added across
-    products), the plan holds every product's split."""
+    products), the plan holds every product's split. A plan file is untrusted: each plan's
+    totals are recomputed from its points and its points checked (zone, position, units for
+    the volume at the mix's strength) before anything is stored."""
     session = as_session(plan)
     first = session.plans[0].product
     if scheduled_at.tzinfo is None:
         raise InvalidInputError("scheduled_at", "has no time zone", "an ISO time with offset")
+    for one in session.plans:  # untrusted: every plan's points checked, totals recomputed
+        checked_plan_units(one)
     with writing(db) as uow:
         uow.patients.get(clinic_id, patient_id)
         injector = uow.staff.get(clinic_id, injector_id)
@@ -205,6 +255,7 @@ def _apply_chart(
     uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library, actor: str
 ) -> None:
     """Replace the chart (points, vial usage, vial draws) in the open transaction."""
+    in_range("performed_at", chart.performed_at)
     numbers = [p.number for p in chart.points]
     if len(set(numbers)) != len(numbers):
         raise InvalidInputError("points", "point numbers repeat", "unique numbers")
@@ -225,16 +276,14 @@ def _apply_chart(
         ]
 
     product_of_vial: dict[uuid.UUID, str] = {}
-    # Give back what the previous chart drew, then draw for the new one.
-    touched: dict[uuid.UUID, dict[str, Any]] = {}  # vial id -> its snapshot before
+    # What each vial's draw changes by: the new chart's units less what the previous drew.
+    delta: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
     for usage in uow.sessions.vial_usage(row.id):
-        given_back = uow.vials.by_id(usage.vial_id)
-        touched.setdefault(given_back.id, snap(given_back))
-        given_back.units_drawn -= usage.units
-    uow.sessions.clear_chart(row)
+        delta[usage.vial_id] -= usage.units
+    fields: dict[uuid.UUID, str] = {}
     for vial_id, units in per_vial.items():
         first = next(i for i, p in enumerate(chart.points) if p.vial_id == vial_id)
-        field = f"points[{first}].vial_id"
+        field = fields[vial_id] = f"points[{first}].vial_id"
         vial = uow.vials.find(row.clinic_id, vial_id)
         if vial is None:
             raise InvalidInputError(field, "no such vial in this clinic", "an opened vial's id")
@@ -248,21 +297,22 @@ def _apply_chart(
         product_of_vial[vial_id] = lot.product
         if vial.discarded_at is not None and vial.discarded_at <= chart.performed_at:
             raise InvalidInputError(field, "vial was discarded before the session", "an open vial")
-        total = sum(units, Decimal(0))
-        if vial.units_drawn + total > vial.vial_units:
-            left = vial.vial_units - vial.units_drawn
+        if chart.performed_at < vial.reconstituted_at:
             raise InvalidInputError(
-                field, f"charts {total} U from a vial with {left} U left", f"<= {left} U"
+                "performed_at",
+                f"is before vial {vial.label} was reconstituted",
+                f"at or after {vial.reconstituted_at.isoformat()}",
             )
-        touched.setdefault(vial.id, snap(vial))
-        vial.units_drawn += total
+        delta[vial_id] += sum(units, Decimal(0))
+    uow.sessions.clear_chart(row)
+    for vial_id, units in per_vial.items():
         uow.sessions.add(
             SessionVialUsage(
                 session_id=row.id,
                 vial_id=vial_id,
                 clinic_id=row.clinic_id,
                 points=len(units),
-                units=total,
+                units=sum(units, Decimal(0)),
             )
         )
     for p in chart.points:
@@ -302,19 +352,35 @@ def _apply_chart(
     row.numbing = chart.numbing
     row.aftercare = chart.aftercare
     row.updated_at = now()
-    for vial_id, vial_before in touched.items():  # each vial's draw is audited as its own write
-        vial = uow.vials.by_id(vial_id)
-        uow.audit.record(
+    uow.flush()
+    # The draws last, in vial order, each one conditional UPDATE: two sessions drawing from one
+    # vial never lose an update nor overdraw it, and its row lock is held for the end of the
+    # transaction only.
+    for vial_id in sorted(d for d in delta if delta[d] != 0):
+        drawn = uow.vials.draw(row.clinic_id, vial_id, delta[vial_id])
+        if drawn is None:
+            vial = uow.vials.by_id(vial_id)
+            left = vial.vial_units - vial.units_drawn
+            raise InvalidInputError(
+                fields.get(vial_id, "points"),
+                f"charts {delta[vial_id]} U more from a vial with {left} U left",
+                f"<= {left} U",
+            )
+        after = snap(drawn)
+        before = {**after, "units_drawn": drawn.units_drawn - delta[vial_id]}
+        before["version"] = drawn.version - 1  # the UPDATE changed exactly these two
+        uow.audit.record(  # each vial's draw is audited as its own write
             clinic_id=row.clinic_id,
             actor=actor,
             action="draw",
             entity="vial",
             entity_id=vial_id,
-            before=vial_before,
-            after=vial,
+            before=before,
+            after=drawn,
         )
 
 
+@retried
 def chart_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -327,7 +393,7 @@ def chart_session(
 ) -> TreatmentSession:
     """Record (or re-record, before signing) the chart as performed."""
     with writing(db) as uow:
-        row = uow.sessions.get(clinic_id, session_id)
+        row = uow.sessions.locked(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
@@ -477,6 +543,7 @@ def session_findings(
         return evaluate_session(uow, uow.sessions.get(clinic_id, session_id), library)
 
 
+@retried
 def sign_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -491,21 +558,30 @@ def sign_session(
     """Sign a charted session, locking it, and schedule its follow-ups.
 
     Raises :class:`SigningRefusedError` listing every reason when a safety finding blocks, the
-    injector's credential does not cover the procedure on the day, or no consent is on file.
+    signer may not sign (role, deactivated, no credential covering the procedure under the
+    clinic's policy on the day and today), the injector's credential does not cover it, or no
+    consent is on file. ``actor`` must be an active staff member of the clinic.
     """
     with writing(db) as uow:
-        row = uow.sessions.get(clinic_id, session_id)
+        row = uow.sessions.locked(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status != "charted":
             raise RecordLockedError(
                 f"session {row.id} is {row.status}: only a charted session can be signed"
             )
-        uow.staff.get(clinic_id, signer_id)
+        signer = uow.staff.get(clinic_id, signer_id)
+        acting_staff(uow, clinic_id, actor)  # the actor of a signature is a known, active person
         assert row.performed_at is not None
         clinic = uow.clinics.get(clinic_id)
-        reasons = credential_problems(
-            uow, clinic, row.injector_id, row.procedure, row.performed_at.date()
+        signed_at = at or now()
+        # Who signs: role, active, a credential covering the procedure (the clinic's policy).
+        reasons = signer_problems(
+            uow, clinic, signer, row.procedure, row.performed_at.date(), signed_at.date()
         )
+        if signer.id != row.injector_id:
+            reasons += credential_problems(
+                uow, clinic, row.injector_id, row.procedure, row.performed_at.date()
+            )
         if not uow.patients.consent_on_file(
             clinic_id, row.patient_id, row.procedure, row.performed_at
         ):
@@ -518,7 +594,7 @@ def sign_session(
         before = uow.sessions.snapshot(row)
         content = signed_content_sha256(before)  # the chart and clinical fields signed
         row.status = "signed"
-        row.signed_at = at or now()
+        row.signed_at = signed_at
         row.signed_by = signer_id
         row.signed_content_sha256 = content
         uow.audit.record(
@@ -593,6 +669,7 @@ def _schedule_followups(
         )
 
 
+@retried
 def amend_session(
     db: Database,
     clinic_id: uuid.UUID,
@@ -609,13 +686,25 @@ def amend_session(
     if not reason.strip():
         raise InvalidInputError("reason", "is empty", "why the signed record is changed")
     with writing(db) as uow:
-        row = uow.sessions.get(clinic_id, session_id)
+        row = uow.sessions.locked(clinic_id, session_id)
         check_version(row, expected_version, "session")
         if row.status != "signed":
             raise InvalidInputError(
                 "session", f"is {row.status}", "a signed session (re-chart it instead)"
             )
-        uow.staff.get(clinic_id, amended_by)
+        amender = uow.staff.get(clinic_id, amended_by)
+        acting_staff(uow, clinic_id, actor)
+        assert row.performed_at is not None
+        reasons = signer_problems(
+            uow,
+            uow.clinics.get(clinic_id),
+            amender,
+            row.procedure,
+            row.performed_at.date(),
+            now().date(),
+        )
+        if reasons:  # an amendment re-attests the record: the same rule as signing
+            raise SigningRefusedError(reasons)
         before = uow.sessions.snapshot(row)
         _apply_chart(uow, row, chart, library, actor)
         row.amendment_count += 1

@@ -149,6 +149,19 @@ def add_staff(db: Database, clinic_id: uuid.UUID, data: StaffInput, *, actor: st
         return member
 
 
+def has_staff(db: Database, clinic_id: uuid.UUID) -> bool:
+    """True once the clinic has any staff member."""
+    with reading(db) as uow:
+        return bool(uow.staff.count(clinic_id))
+
+
+def is_active(db: Database, clinic_id: uuid.UUID, staff_id: uuid.UUID) -> bool:
+    """True when the clinic's staff member ``staff_id`` exists and is active."""
+    with reading(db) as uow:
+        member = uow.staff.find(clinic_id, staff_id)
+        return member is not None and member.active
+
+
 def staff_matching(db: Database, clinic_id: uuid.UUID, ref: str) -> list[uuid.UUID]:
     """Staff whose id or exact display name is ``ref`` (what a person typed)."""
     with reading(db) as uow:
@@ -191,7 +204,17 @@ def allow_procedure(
     actor: str,
 ) -> ProcedurePolicy:
     """Clinic policy: ``credential_type`` may perform ``procedure`` in ``jurisdiction``."""
+    # Credential types and jurisdictions are upper case everywhere (``rn`` would never match RN).
+    credential_type, jurisdiction = credential_type.strip().upper(), jurisdiction.strip().upper()
+    if not credential_type.isalpha() or len(credential_type) > 10:
+        raise InvalidInputError("credential_type", f"{credential_type!r}", "MD, DO, NP, PA, RN …")
     with writing(db) as uow:
+        if uow.staff.policy_exists(clinic_id, procedure, credential_type, jurisdiction):
+            raise InvalidInputError(
+                "credential_type",
+                f"{credential_type} may already perform {procedure} in {jurisdiction}",
+                "a credential type the policy does not name yet",
+            )
         policy = ProcedurePolicy(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
@@ -214,7 +237,12 @@ def allow_procedure(
 
 
 def credential_problems(
-    uow: UnitOfWork, clinic: Clinic, staff_id: uuid.UUID, procedure: str, on: date
+    uow: UnitOfWork,
+    clinic: Clinic,
+    staff_id: uuid.UUID,
+    procedure: str,
+    on: date,
+    who: str = "injector",
 ) -> list[str]:
     """Why ``staff_id`` may not perform ``procedure`` on ``on`` (empty list: they may).
 
@@ -227,10 +255,69 @@ def credential_problems(
     creds = uow.staff.credentials(clinic.id, staff_id, clinic.jurisdiction, allowed)
     if not creds:
         return [
-            f"injector holds no {'/'.join(sorted(allowed))} credential "
+            f"{who} holds no {'/'.join(sorted(allowed))} credential "
             f"for {procedure} in {clinic.jurisdiction}"
         ]
     if all(c.expires_on < on for c in creds):
         last = max(c.expires_on for c in creds)
-        return [f"injector's credential expired on {last.isoformat()}"]
+        return [f"{who}'s credential expired on {last.isoformat()}"]
     return []
+
+
+#: Roles that may sign or amend a clinical record (with a credential that covers it).
+SIGNING_ROLES = ("injector", "admin")
+
+
+def acting_staff(uow: UnitOfWork, clinic_id: uuid.UUID, actor: str, field: str = "actor") -> Staff:
+    """The active staff member of this clinic that ``actor`` (a staff id) names, or an error
+    naming ``field``: every signature and amendment is by a known, active person."""
+    try:
+        staff_id = uuid.UUID(str(actor))
+    except ValueError:
+        raise InvalidInputError(
+            field, f"{actor!r} is not a staff member", "a staff member's id (--as NAME)"
+        ) from None
+    member = uow.staff.find(clinic_id, staff_id)
+    if member is None:
+        raise InvalidInputError(field, "no such staff member in this clinic", "a staff id or name")
+    if not member.active:
+        raise InvalidInputError(
+            field, f"staff {member.id} is deactivated", "an active staff member"
+        )
+    return member
+
+
+def signer_problems(
+    uow: UnitOfWork, clinic: Clinic, signer: Staff, procedure: str, performed_on: date, today: date
+) -> list[str]:
+    """Why ``signer`` may not sign (or amend) a record of ``procedure``: their role, active
+    status and a credential that covers the procedure on the day it was done and today."""
+    who = f"signer ({signer.role})"
+    if not signer.active:
+        return [f"signer {signer.id} is deactivated"]
+    if signer.role not in SIGNING_ROLES:
+        return [f"{who} may not sign: only {' or '.join(SIGNING_ROLES)} with a credential"]
+    problems = credential_problems(uow, clinic, signer.id, procedure, performed_on, "signer")
+    if not problems and today != performed_on:
+        problems = credential_problems(uow, clinic, signer.id, procedure, today, "signer")
+    return problems
+
+
+def set_staff_active(
+    db: Database, clinic_id: uuid.UUID, staff_id: uuid.UUID, active: bool, *, actor: str
+) -> Staff:
+    """Deactivate (or reactivate) a staff member: a deactivated member signs nothing."""
+    with writing(db) as uow:
+        member = uow.staff.get(clinic_id, staff_id)
+        before = snap(member)
+        member.active = active
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="activate" if active else "deactivate",
+            entity="staff",
+            entity_id=member.id,
+            before=before,
+            after=member,
+        )
+        return member

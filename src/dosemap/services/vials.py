@@ -15,7 +15,7 @@ from dosemap.domain.library.catalog import Library
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import ProductLot, Vial
 from dosemap.persistence.unit_of_work import reading, writing
-from dosemap.services._common import Input, check_version, now, snap
+from dosemap.services._common import Input, check_version, in_range, now, retried, snap
 
 
 class LotInput(Input):
@@ -51,6 +51,13 @@ def receive_lot(
     library.product(data.product)
     with writing(db) as uow:
         uow.clinics.get(clinic_id)
+        for lot in uow.lots.numbered(clinic_id, data.lot_number):
+            if lot.product == data.product:
+                raise InvalidInputError(
+                    "lot_number",
+                    f"lot {data.lot_number} of {data.product} is already recorded ({lot.id})",
+                    "a lot not recorded yet",
+                )
         lot = ProductLot(
             id=uuid.uuid4(), clinic_id=clinic_id, created_at=now(), **data.model_dump()
         )
@@ -73,6 +80,7 @@ def find_lot(db: Database, clinic_id: uuid.UUID, lot_number: str) -> list[Produc
         return uow.lots.numbered(clinic_id, lot_number)
 
 
+@retried
 def open_vial(
     db: Database,
     clinic_id: uuid.UUID,
@@ -85,7 +93,13 @@ def open_vial(
     """Record a reconstituted vial; its beyond-use time follows the clinic's policy."""
     if data.reconstituted_at.tzinfo is None:
         raise InvalidInputError("reconstituted_at", "has no time zone", "an ISO time with offset")
+    in_range("reconstituted_at", data.reconstituted_at)
     with writing(db) as uow:
+        taken = uow.vials.ids_matching(clinic_id, data.label)
+        if taken:  # a label is how a vial is found: two alike would be unusable
+            raise InvalidInputError(
+                "label", f"{data.label} is already vial {taken[0]}", "a label not in use"
+            )
         clinic = uow.clinics.get(clinic_id)
         lot = uow.lots.get(clinic_id, data.lot_id)
         if data.reconstituted_at.date() > lot.expires_on:
@@ -128,6 +142,7 @@ def units_left(vial: Vial) -> Decimal:
     return vial.vial_units - vial.units_drawn
 
 
+@retried
 def record_waste(
     db: Database,
     clinic_id: uuid.UUID,
@@ -141,7 +156,7 @@ def record_waste(
     if units <= 0:
         raise InvalidInputError("units", "must be positive", "> 0")
     with writing(db) as uow:
-        vial = uow.vials.get(clinic_id, vial_id)
+        vial = uow.vials.locked(clinic_id, vial_id)  # concurrent draws wait, none is lost
         check_version(vial, expected_version, "vial")
         if vial.discarded_at is not None:
             raise InvalidInputError("vial_id", "vial is discarded", "an open vial")
@@ -164,6 +179,7 @@ def record_waste(
         return vial
 
 
+@retried
 def discard_vial(
     db: Database,
     clinic_id: uuid.UUID,
@@ -178,7 +194,7 @@ def discard_vial(
     if not reason.strip():
         raise InvalidInputError("reason", "is empty", "why the vial was discarded")
     with writing(db) as uow:
-        vial = uow.vials.get(clinic_id, vial_id)
+        vial = uow.vials.locked(clinic_id, vial_id)  # concurrent draws wait, none is lost
         check_version(vial, expected_version, "vial")
         if vial.discarded_at is not None:
             raise InvalidInputError("vial_id", "vial is already discarded", "an open vial")

@@ -97,7 +97,7 @@ def treat(
         clinic.library,
         signer_id=clinic.injector,
         expected_version=row.version,
-        actor="t",
+        actor=str(clinic.injector),  # a signature's actor is a known, active staff member
         at=T0 + timedelta(minutes=30),
     )
 
@@ -168,7 +168,7 @@ def document(clinic: SeededClinic, photo_dir: Path) -> Treated:
         reason="Point 6 was not injected (patient moved).",
         amended_by=clinic.injector,
         expected_version=row.version,
-        actor="t",
+        actor=str(clinic.injector),
     )
     event = followups.record_adverse_event(
         clinic.db,

@@ -47,3 +47,18 @@ class ScopedRepository(Repository, Generic[M]):
         if row is None:
             raise NotFoundError(self.model.__tablename__.rstrip("s"), str(record_id))
         return row
+
+    def locked(self, clinic_id: uuid.UUID, record_id: uuid.UUID) -> M:
+        """Like :meth:`get`, with the row locked until the transaction ends (SELECT … FOR
+        UPDATE on PostgreSQL; SQLite serialises writers already) and read as now stored: a
+        second writer waits, then sees the first one's version (a clear conflict)."""
+        model: Any = self.model
+        row = self.session.execute(
+            select(self.model)
+            .where(model.id == record_id, model.clinic_id == clinic_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(self.model.__tablename__.rstrip("s"), str(record_id))
+        return row

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dosemap.persistence.errors import NotFoundError
 from dosemap.persistence.models import Clinic, Credential, ProcedurePolicy, Staff
@@ -44,6 +44,26 @@ class StaffRepository(ScopedRepository[Staff]):
         found = as_uuid_or_none(ref)
         q = q.where(Staff.id == found) if found else q.where(Staff.display_name == ref)
         return list(self.session.execute(q).scalars())
+
+    def find(self, clinic_id: uuid.UUID, staff_id: uuid.UUID) -> Staff | None:
+        """The clinic's staff member with this id, if any."""
+        return self.session.execute(
+            select(Staff).where(Staff.id == staff_id, Staff.clinic_id == clinic_id)
+        ).scalar_one_or_none()
+
+    def count(self, clinic_id: uuid.UUID) -> int:
+        """How many staff members the clinic has."""
+        return int(
+            self.session.execute(
+                select(func.count()).select_from(Staff).where(Staff.clinic_id == clinic_id)
+            ).scalar_one()
+        )
+
+    def policy_exists(
+        self, clinic_id: uuid.UUID, procedure: str, credential_type: str, jurisdiction: str
+    ) -> bool:
+        """True when the clinic's policy already names this credential type."""
+        return credential_type in self.credential_types_allowed(clinic_id, procedure, jurisdiction)
 
     def credential_types_allowed(
         self, clinic_id: uuid.UUID, procedure: str, jurisdiction: str

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, update
 
 from dosemap.persistence.models import ProductLot, SessionVialUsage, Vial
 from dosemap.persistence.repositories._base import ScopedRepository, as_uuid_or_none
+from dosemap.persistence.types import Amount
 
 
 class LotRepository(ScopedRepository[ProductLot]):
@@ -58,6 +59,27 @@ class VialRepository(ScopedRepository[Vial]):
         found = as_uuid_or_none(ref)
         q = q.where(Vial.id == found) if found else q.where(Vial.label == ref)
         return list(self.session.execute(q).scalars())
+
+    def draw(self, clinic_id: uuid.UUID, vial_id: uuid.UUID, units: Decimal) -> Vial | None:
+        """Add ``units`` (negative: give back) to what was drawn from the vial in one
+        conditional UPDATE, or None when the vial would be overdrawn (or below zero). Atomic
+        under concurrency on both back ends; the vial is returned as now stored."""
+        amount = literal(units, Amount())
+        done = self.session.execute(
+            update(Vial)
+            .where(
+                Vial.id == vial_id,
+                Vial.clinic_id == clinic_id,
+                Vial.units_drawn + amount <= Vial.vial_units,
+                Vial.units_drawn + amount >= 0,
+            )
+            .values(units_drawn=Vial.units_drawn + amount, version=Vial.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        vial = self.session.get(Vial, vial_id)
+        if vial is not None:
+            self.session.refresh(vial)
+        return vial if done.rowcount == 1 else None  # type: ignore[attr-defined]
 
     def open(self, clinic_id: uuid.UUID) -> list[Vial]:
         """Vials not yet discarded, oldest first."""
