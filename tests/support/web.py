@@ -22,7 +22,8 @@ from dosemap.persistence.db import Database
 from dosemap.resources import load_library
 from dosemap.services import accounts, consent, patients, sessions, staff
 from dosemap.services.photos import PhotoInput, PhotoStore, add_photo
-from dosemap.services.signin import SessionPolicy
+from dosemap.services.signin import Principal, SessionPolicy
+from dosemap.services.tokens import TokenInput, create_token
 from dosemap.web.app import create_app
 from dosemap.web.permissions import ROLES
 from dosemap.web.security import SESSION_COOKIE
@@ -42,6 +43,7 @@ class ClinicSide:
     patient_id: uuid.UUID
     accounts: dict[str, accounts.AccountView] = field(default_factory=dict)
     session_id: uuid.UUID | None = None  # a planned treatment session of the patient
+    tokens: dict[str, uuid.UUID] = field(default_factory=dict)
     consent_id: uuid.UUID | None = None  # a consent signed with a drawing
     photo_id: uuid.UUID | None = None  # a stored photo (no analysis queued)
 
@@ -65,6 +67,21 @@ class WebWorld:
             )
             client.cookies.set(SESSION_COOKIE, token)
         return client
+
+    def token_of(self, side: ClinicSide, role: str) -> uuid.UUID:
+        """The id of an access token of ``role``'s account in clinic ``side`` (made once)."""
+        account = side.accounts[role]
+        if role not in side.tokens:
+            owner = Principal(
+                user_id=account.id, clinic_id=account.clinic_id, staff_id=None,
+                username=account.username, display_name=account.display_name, role=role,
+            )  # fmt: skip
+            _, view = create_token(
+                self.db, owner, TokenInput(name="matrix", scopes=frozenset({"today.view"})),
+                allowed_scopes=frozenset({"today.view"}),
+            )  # fmt: skip
+            side.tokens[role] = view.id
+        return side.tokens[role]
 
     def csrf(self, client: TestClient) -> str:
         """The CSRF token of ``client``'s session (read from a page, as a browser would)."""

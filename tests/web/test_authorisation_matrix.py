@@ -42,13 +42,16 @@ def consent_template_sha256() -> str:
     return text_sha256(consent_template("neuromodulator_microdose")[2])
 
 
-#: Path parameter -> the value naming a record of a clinic side.
-PATH_VALUES: dict[str, Callable[[ClinicSide], str]] = {
-    "patient_id": lambda side: str(side.patient_id),
-    "session_id": lambda side: str(side.session_id),
-    "consent_id": lambda side: str(side.consent_id),
-    "photo_id": lambda side: str(side.photo_id),
-    "token": lambda side: "k_not-a-real-pass",  # a kiosk link: public, any pass is refused
+#: Path parameter -> the value naming a record of a clinic side (for a role, when the record
+#: is the caller's own, like an access token).
+PATH_VALUES: dict[str, Callable[[WebWorld, ClinicSide, str], str]] = {
+    "patient_id": lambda world, side, role: str(side.patient_id),
+    "session_id": lambda world, side, role: str(side.session_id),
+    "token_id": lambda world, side, role: str(world.token_of(side, role)),
+    "consent_id": lambda world, side, role: str(side.consent_id),
+    "photo_id": lambda world, side, role: str(side.photo_id),
+    # a kiosk link: public, any pass is refused
+    "token": lambda world, side, role: "k_not-a-real-pass",
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
 FORMS: dict[str, dict[str, str]] = {
@@ -146,12 +149,12 @@ def test_the_app_has_no_route_outside_the_table(world: WebWorld) -> None:
     assert mounts == ["static"]
 
 
-def _url(path: str, side: ClinicSide) -> str:
+def _url(world: WebWorld, path: str, side: ClinicSide, role: str = "admin") -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1).split(":")[0]
         if name not in PATH_VALUES:
             pytest.fail(f"no PATH_VALUES entry for path parameter {name!r} (in {path})")
-        return PATH_VALUES[name](side)
+        return PATH_VALUES[name](world, side, role)
 
     return re.sub(r"\{([^}]+)\}", value, path)
 
@@ -175,7 +178,7 @@ def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
     n = 0
     # Anonymous.
     anonymous = world.client(None)
-    response = _request(world, anonymous, name, method, _url(path, world.own), n)
+    response = _request(world, anonymous, name, method, _url(world, path, world.own), n)
     if permission == KIOSK:  # the patient's tablet: no sign-in link, "hand it back"
         assert response.status_code == 401, (name, method, response.status_code)
     elif permission == PUBLIC:
@@ -198,7 +201,7 @@ def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
             n += 1
             client = world.client(role)
             target = getattr(world, side_name)
-            response = _request(world, client, name, method, _url(path, target), n)
+            response = _request(world, client, name, method, _url(world, path, target, role), n)
             status = response.status_code
             case = (name, method, role, side_name, status)
             assert status < 500, case

@@ -181,3 +181,12 @@ def test_every_read_from_the_cache_is_still_logged(world: WebWorld) -> None:
     for _ in range(3):
         assert client.get(f"/patients/{world.own.patient_id}").status_code == 200
     assert len(access_log(world.db, world.own.clinic_id)) == 3
+
+
+def test_search_text_is_literal_and_control_characters_are_refused(world: WebWorld) -> None:
+    client = world.client("front_desk")
+    csrf = world.csrf(client)
+    wildcard = client.post("/patients/search", data={"csrf_token": csrf, "name": "%"})
+    assert "No patient matches" in wildcard.text  # % is a character, not "anything"
+    nul = client.post("/patients/search", data={"csrf_token": csrf, "name": "Ex\x00"})
+    assert nul.status_code == 422 and "name" in nul.text

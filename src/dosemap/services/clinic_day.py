@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.repositories.accounts import AccessLine
 from dosemap.persistence.repositories.clinic_day import (
@@ -96,6 +97,9 @@ def search_patients(
     limit: int = 50,
 ) -> list[PatientRow]:
     """The clinic's patients matching a name, chart number and/or date of birth."""
+    for field, text in (("name", name), ("chart_number", chart_number)):
+        if any(ord(c) < 32 for c in text):
+            raise InvalidInputError(field, "contains a control character", "printable text")
     with reading(db) as uow:
         return uow.clinic_day.patients(
             clinic_id,

@@ -24,6 +24,7 @@ from dosemap.services.access_log import AccessLogWriter
 from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.database import require_current_schema
 from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
+from dosemap.web import api
 from dosemap.web.headers import SecurityHeaders
 from dosemap.web.kiosk_gate import KioskEnded
 from dosemap.web.pages import (
@@ -37,6 +38,7 @@ from dosemap.web.pages import (
     photos,
     signing,
     today,
+    tokens,
     treatment,
 )
 from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
@@ -49,14 +51,17 @@ from dosemap.web.throttle import Throttle
 TOTP_TRIES_PER_MINUTE = 5
 
 #: Every router of the app, in the order they are included.
+# The daily pages first: routes are matched in order, and "/" is the busiest.
 ROUTERS = (
-    auth.routes,
     today.routes,
     patients.routes,
+    auth.routes,
+    tokens.routes,
     intake.routes,
     kiosk.routes,
     consent.routes,
     photos.routes,
+    api.routes,
     new_session.routes,
     treatment.routes,
     signing.routes,
@@ -72,7 +77,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-ALL_ROUTERS = (health, *ROUTERS)
+ALL_ROUTERS = (*ROUTERS, health)
 
 
 def create_app(settings: WebSettings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -179,6 +184,10 @@ def _handlers(app: FastAPI) -> None:
         return _error(request, 409, "Changed meanwhile", str(exc))
 
     async def invalid(request: Request, exc: Exception) -> Response:
+        if _wants_json(request) and isinstance(exc, InvalidInputError):
+            # The shape FastAPI's own 422 has (and the OpenAPI document promises).
+            detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+            return JSONResponse({"detail": detail}, status_code=422)
         return _error(request, 422, "Not accepted", str(exc))
 
     async def bad_request(request: Request, exc: Exception) -> Response:

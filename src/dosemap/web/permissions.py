@@ -93,6 +93,14 @@ ROUTES: dict[str, str] = {
     "totp_form": SECOND_FACTOR,
     "totp": SECOND_FACTOR,
     "logout": "signed_in",
+    "tokens": "signed_in",
+    "token_create": "signed_in",
+    "token_revoke": "signed_in",
+    # the JSON API (/api/v1)
+    "api_me": "signed_in",
+    "api_today": "today.view",
+    "api_patients_search": "patients.list",
+    "api_patient": "patients.read",
     # daily pages
     "today": "today.view",
     "patients": "patients.list",

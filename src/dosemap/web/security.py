@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from dosemap.services.signin import Principal, apply_session_action, check_session
+from dosemap.services.tokens import resolve_token
 from dosemap.web.permissions import KIOSK, PERMISSIONS, PUBLIC, ROUTES, SECOND_FACTOR
 from dosemap.web.state import app_state
 
@@ -86,6 +87,13 @@ async def authorise(request: Request) -> None:
 
 async def _caller(request: Request) -> tuple[Principal | None, bool]:
     state = app_state(request)
+    bearer = request.headers.get("authorization", "")
+    if bearer[:7].lower() == "bearer ":
+        # A script's personal access token (API); it never rides along with a cookie.
+        principal = await run_in_threadpool(resolve_token, state.db, bearer[7:].strip())
+        if principal is None:
+            raise NotSignedIn()
+        return principal, False
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None, False
@@ -139,6 +147,10 @@ def maybe_user(request: Request) -> Principal | None:
 
 
 def router(**kwargs: Any) -> APIRouter:
-    """An APIRouter whose every route goes through :func:`authorise` (use it for every page)."""
+    """An APIRouter whose every route goes through :func:`authorise` (use it for every page).
+
+    Pages stay out of the OpenAPI document; the API's router passes ``include_in_schema=True``.
+    """
     dependencies = list(kwargs.pop("dependencies", []))
+    kwargs.setdefault("include_in_schema", False)
     return APIRouter(dependencies=[Depends(authorise), *dependencies], **kwargs)

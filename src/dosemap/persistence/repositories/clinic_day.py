@@ -97,6 +97,12 @@ class PatientRow:
     date_of_birth: date
 
 
+def _prefix(text: str) -> str:
+    """A LIKE pattern for "starts with ``text``" (``%`` and ``_`` typed are literal)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
 class ClinicDay(Repository):
     """Read-only questions of the working day."""
 
@@ -219,10 +225,13 @@ class ClinicDay(Repository):
         ).where(Patient.clinic_id == clinic_id)
         if name:
             for part in name.split()[:3]:
-                like = f"{part}%"
-                q = q.where(Patient.family_name.ilike(like) | Patient.given_name.ilike(like))
+                like = _prefix(part)
+                q = q.where(
+                    Patient.family_name.ilike(like, escape="\\")
+                    | Patient.given_name.ilike(like, escape="\\")
+                )
         if chart_number:
-            q = q.where(Patient.chart_number.ilike(f"{chart_number}%"))
+            q = q.where(Patient.chart_number.ilike(_prefix(chart_number), escape="\\"))
         if date_of_birth is not None:
             q = q.where(Patient.date_of_birth == date_of_birth)
         q = q.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
