@@ -27,7 +27,20 @@ from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, Ses
 from dosemap.web import api
 from dosemap.web.headers import SecurityHeaders
 from dosemap.web.kiosk_gate import KioskEnded
-from dosemap.web.pages import auth, consent, intake, kiosk, patients, photos, today, tokens
+from dosemap.web.pages import (
+    auth,
+    compare,
+    consent,
+    intake,
+    kiosk,
+    new_session,
+    patients,
+    photos,
+    signing,
+    today,
+    tokens,
+    treatment,
+)
 from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
 from dosemap.web.settings import WebSettings, load_web_settings
 from dosemap.web.state import AppState
@@ -49,6 +62,10 @@ ROUTERS = (
     consent.routes,
     photos.routes,
     api.routes,
+    new_session.routes,
+    treatment.routes,
+    signing.routes,
+    compare.routes,
 )
 
 health = router()

@@ -166,9 +166,10 @@ async def patient(request: Request, patient_id: uuid.UUID) -> Response:
     state = app_state(request)
     version = user.records_version or await run_in_threadpool(records_version, state.db)
     can_intake = allowed(user.role, "intake.record")  # the content differs by this permission
-    key = ("patient", user.clinic_id, patient_id, version, can_intake)
+    can_plan = allowed(user.role, "clinical.write")  # and by this one
+    key = ("patient", user.clinic_id, patient_id, version, can_intake, can_plan)
     content = await state.pages.get_or_make(
-        key, lambda: _patient_content(state, user.clinic_id, patient_id, can_intake)
+        key, lambda: _patient_content(state, user.clinic_id, patient_id, can_intake, can_plan)
     )
     await asyncio.wrap_future(
         state.access_log.record(
@@ -184,7 +185,11 @@ async def patient(request: Request, patient_id: uuid.UUID) -> Response:
 
 
 def _patient_content(
-    state: AppState, clinic_id: uuid.UUID, patient_id: uuid.UUID, can_intake: bool
+    state: AppState,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    can_intake: bool,
+    can_plan: bool,
 ) -> str:
     record = unlogged_patient_record(state.db, clinic_id, patient_id)
     return state.templates.content(
@@ -192,6 +197,7 @@ def _patient_content(
         p=record,
         timezone=record.timezone,
         intake_lines=intake_lines(record.latest_intake_answers or {}),
+        can_plan=can_plan,
         can_intake=can_intake,
     )
 
