@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from dosemap.config import Settings
 from dosemap.persistence.db import Database
 from dosemap.resources import load_library
-from dosemap.services import accounts, consent, patients, staff
+from dosemap.services import accounts, consent, patients, sessions, staff
 from dosemap.services.photos import PhotoInput, PhotoStore, add_photo
 from dosemap.services.signin import Principal, SessionPolicy
 from dosemap.services.tokens import TokenInput, create_token
@@ -28,7 +28,7 @@ from dosemap.web.app import create_app
 from dosemap.web.permissions import ROLES
 from dosemap.web.security import SESSION_COOKIE
 from dosemap.web.settings import WebSettings
-from support.clinic import build_test_clinic
+from support.clinic import T0, build_test_clinic, make_plan
 from support.desk import add_desk_records, add_spare_login, treat_own
 
 #: A name that exists only in the other clinic: it must never show up in clinic A's pages.
@@ -43,6 +43,7 @@ class ClinicSide:
     clinic_id: uuid.UUID
     patient_id: uuid.UUID
     accounts: dict[str, accounts.AccountView] = field(default_factory=dict)
+    session_id: uuid.UUID | None = None  # a planned treatment session of the patient
     tokens: dict[str, uuid.UUID] = field(default_factory=dict)
     consent_id: uuid.UUID | None = None  # a consent signed with a drawing
     photo_id: uuid.UUID | None = None  # a stored photo (no analysis queued)
@@ -191,6 +192,19 @@ def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
         actor="test",
     )
     other = ClinicSide(b.id, other_patient.id, make_accounts(db, b.id, "b"))
+    b_injector = staff.add_staff(
+        db, b.id, staff.StaffInput(display_name="Bea Injector", role="injector"), actor="test"
+    )
+    for side, injector in ((own, seeded.injector), (other, b_injector.id)):
+        side.session_id = sessions.plan_session(
+            db,
+            side.clinic_id,
+            patient_id=side.patient_id,
+            injector_id=injector,
+            plan=make_plan(),
+            scheduled_at=T0,
+            actor="test",
+        ).id
     store = PhotoStore(tmp_path / "photos")  # the app's: its data directory is tmp_path
     for side in (own, other):
         side.consent_id = drawn_consent(db, side.clinic_id, side.patient_id)

@@ -46,6 +46,7 @@ def consent_template_sha256() -> str:
 #: is the caller's own, like an access token).
 PATH_VALUES: dict[str, Callable[[WebWorld, ClinicSide, str], str]] = {
     "patient_id": lambda world, side, role: str(side.patient_id),
+    "session_id": lambda world, side, role: str(side.session_id),
     "token_id": lambda world, side, role: str(world.token_of(side, role)),
     "consent_id": lambda world, side, role: str(side.consent_id),
     "photo_id": lambda world, side, role: str(side.photo_id),

@@ -218,13 +218,17 @@ def rebuild(
         return (rank.get(zone_id, len(rank)), zone_id)  # a zone of a hand-made file goes last
 
     ordered = sorted(enumerate(listed), key=lambda item: (zone_rank(item[1].zone), item[0]))
+    units_of: dict[Decimal, Decimal] = {}  # exact arithmetic once per distinct µL, not per point
+
+    def units(volume_ul: Decimal) -> Decimal:
+        if volume_ul not in units_of:
+            units_of[volume_ul] = dosing.units_for_volume(volume_ul, plan.mix.units_per_ml)
+        return units_of[volume_ul]
+
     renumbered = tuple(
-        point.model_copy(
-            update={
-                "number": number,
-                "units": dosing.units_for_volume(point.volume_ul, plan.mix.units_per_ml),
-            }
-        )
+        point
+        if point.number == number and point.units == units(point.volume_ul)
+        else point.model_copy(update={"number": number, "units": units(point.volume_ul)})
         for number, (_, point) in enumerate(ordered, start=1)
     )
     zone_ids = {z.zone for z in plan.summary.zones} | {p.zone for p in renumbered}

@@ -33,6 +33,7 @@ from dosemap.persistence.models import (
     Amendment,
     Base,
     ChartPoint,
+    ChartTap,
     Clinic,
     Consent,
     ConsentText,
@@ -44,6 +45,7 @@ from dosemap.persistence.models import (
     OutcomeMeasurement,
     Patient,
     PhotoRecord,
+    PlanAcknowledgement,
     ProcedurePolicy,
     ProductLot,
     SessionVialUsage,
@@ -73,6 +75,8 @@ ENTITIES: dict[str, type[Base]] = {
     "adverse_event": AdverseEvent,
     "photo": PhotoRecord,
     "measurement": OutcomeMeasurement,
+    "plan_acknowledgement": PlanAcknowledgement,
+    "chart_tap": ChartTap,
 }
 #: Tables covered through another record's entry, and the log's own tables.
 COVERED_BY_SESSION = (ChartPoint, SessionVialUsage)

@@ -512,6 +512,54 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class PlanAcknowledgement(Base):
+    """A clinician's acceptance of one warning on a session's plan: who, when, why.
+
+    It names the finding by code, zone and point numbers; a warning that changes needs a new one.
+    """
+
+    __tablename__ = "plan_acknowledgements"
+    __table_args__ = (Index(None, "session_id", "code"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"))
+    code: Mapped[str] = mapped_column(String(60))
+    zone: Mapped[str | None] = mapped_column(String(60))
+    point_numbers: Mapped[dict[str, Any]]  # {"numbers": [...]}
+    reason: Mapped[str] = mapped_column(Text)
+    acknowledged_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    acknowledged_by_name: Mapped[str] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime]
+
+
+class ChartTap(Base):
+    """One tap in chart mode, kept as sent: written once under the id the device made for it.
+
+    A device that lost the answer sends the same tap again; the id makes the second write a no-op.
+    ``seq`` is the order the server took them in; the chart is replayed from the taps in it.
+    """
+
+    __tablename__ = "chart_taps"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq"),
+        CheckConstraint("action IN ('done', 'skipped', 'undo')", name="action"),
+        CheckConstraint("volume_ul IS NULL OR volume_ul > 0", name="volume_ul_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made by the device
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_sessions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    point_number: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(12))
+    volume_ul: Mapped[Decimal | None]
+    vial_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vials.id"))
+    tapped_at: Mapped[datetime]  # the device's clock
+    recorded_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+
+
 # --- The web app's accounts, sessions, access log and tokens (migration 0002) -------------------
 
 

@@ -31,6 +31,7 @@ from dosemap.persistence.repositories.accounts import (
 )
 from dosemap.persistence.repositories.audit import AuditLog
 from dosemap.persistence.repositories.bulk import BulkWriter
+from dosemap.persistence.repositories.charting import ChartingRepository
 from dosemap.persistence.repositories.clinic_day import ClinicDay
 from dosemap.persistence.repositories.exports import ExportQueries
 from dosemap.persistence.repositories.followups import FollowUpRepository
@@ -72,6 +73,7 @@ class UnitOfWork:
     access_log: AccessLogRepository
     clinic_day: ClinicDay
     exports: ExportQueries
+    charting: ChartingRepository
     kiosk: KioskRepository
     consent_texts: ConsentTextRepository
     photo_jobs: PhotoJobRepository
@@ -102,6 +104,7 @@ class UnitOfWork:
         self.access_log = AccessLogRepository(session)
         self.clinic_day = ClinicDay(session)
         self.exports = ExportQueries(session)
+        self.charting = ChartingRepository(session)
         self.kiosk = KioskRepository(session)
         self.consent_texts = ConsentTextRepository(session)
         self.photo_jobs = PhotoJobRepository(session)

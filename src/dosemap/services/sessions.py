@@ -414,7 +414,10 @@ def chart_session(
 
 def _charted_plan(uow: UnitOfWork, row: TreatmentSession, points: list[ChartPoint]) -> SessionPlan:
     """The session's plan with the charted points in place of the planned ones: each charted
-    point in the plan holding its number, else in the first plan of its vial's product."""
+    point in the plan holding its number, else in the first plan of its vial's product. Each
+    plan's totals are recomputed from its charted points."""
+    from dosemap.domain.planning.planner import as_charted  # numpy and the mesh: only when used
+
     session = session_plan(row)
     product_of_vial = {
         vial_id: uow.lots.of_vial(uow.vials.by_id(vial_id)).product
@@ -443,8 +446,7 @@ def _charted_plan(uow: UnitOfWork, row: TreatmentSession, points: list[ChartPoin
             )
         )
     plans = tuple(
-        one.model_copy(update={"points": tuple(mine)})
-        for one, mine in zip(session.plans, charted, strict=True)
+        as_charted(one, tuple(mine)) for one, mine in zip(session.plans, charted, strict=True)
     )
     return session.model_copy(update={"plans": plans})
 

@@ -9,6 +9,7 @@ within 1 % of the geodesic and never longer, so a margin checked on chords is ke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from shapely import Polygon, contains_xy
@@ -106,7 +107,16 @@ class Outline:
 
     @classmethod
     def from_corners(cls, corners: FloatArray) -> Outline:
-        """Fit the frame; the outward direction is the one the face looks towards (+z)."""
+        """Fit the frame; the outward direction is the one the face looks towards (+z).
+
+        The same corners give the same outline: it is made once and kept (the safety rules
+        and the planner ask for every danger zone's outlines on every check).
+        """
+        array = np.ascontiguousarray(corners, dtype=np.float64)
+        return _outline_of(array.tobytes(), array.shape)
+
+    @classmethod
+    def _fit(cls, corners: FloatArray) -> Outline:
         frame = best_fit_frame(corners, np.array([0.0, 0.0, 1.0]))
         local = frame.to_local(corners)
         polygon = Polygon(local[:, :2])
@@ -134,6 +144,16 @@ class Outline:
         inside = contains_xy(self.polygon, local[:, 0], local[:, 1]) & near
         signed: FloatArray = np.where(inside, -dist, dist)
         return signed
+
+
+@lru_cache(maxsize=1024)
+def _outline_of(corner_bytes: bytes, shape: tuple[int, ...]) -> Outline:
+    """The outline of these corners (kept: see :meth:`Outline.from_corners`), read-only."""
+    corners = np.frombuffer(corner_bytes, dtype=np.float64).reshape(shape).copy()
+    outline = Outline._fit(corners)
+    for array in (outline.corners, outline.centre, outline.frame.origin, outline.frame.axes):
+        array.setflags(write=False)
+    return outline
 
 
 def closest_surface_points(

@@ -466,6 +466,26 @@ def summarise(
     )
 
 
+def as_charted(plan: Plan, points: tuple[PlannedPoint, ...]) -> Plan:
+    """``plan`` holding the charted ``points`` instead of its planned ones, with the per-zone and
+    plan totals recomputed from them: a chart that left points out is checked, signed and printed
+    as charted, never against the planned summary (which DM109 would find contradicts it)."""
+    zones = tuple(
+        z.model_copy(
+            update={
+                "points": sum(1 for p in points if p.zone == z.zone),
+                "volume_ul": sum((p.volume_ul for p in points if p.zone == z.zone), Decimal(0)),
+                "units": sum((p.units for p in points if p.zone == z.zone), Decimal(0)),
+            }
+        )
+        for z in plan.summary.zones
+    )
+    summary = summarise(
+        plan.request, plan.mix, points, zones, dead_space_ul=plan_dead_space_ul(plan)
+    )
+    return plan.model_copy(update={"points": points, "summary": summary})
+
+
 def plan_dead_space_ul(plan: Plan) -> Decimal:
     """The dead space ``plan`` was drawn up with: as recorded, as requested, or (a plan file
     written before plans recorded it) what its draw-up holds beyond the injected volume."""

@@ -77,3 +77,13 @@ class FollowUpRepository(ScopedRepository[FollowUp]):
                 )
             ).scalar_one()
         )
+
+    def of_session(self, clinic_id: uuid.UUID, session_id: uuid.UUID) -> list[FollowUp]:
+        """The follow-ups a session called for, earliest first."""
+        return list(
+            self.session.execute(
+                select(FollowUp)
+                .where(FollowUp.clinic_id == clinic_id, FollowUp.session_id == session_id)
+                .order_by(FollowUp.due_on, FollowUp.kind)
+            ).scalars()
+        )

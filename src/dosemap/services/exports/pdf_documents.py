@@ -127,7 +127,7 @@ def _product_name(library: Library, product: str) -> str:
 def charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
     """The session's plan with the charted points and totals recomputed from them (the picture
     shows what was done, not what was planned)."""
-    from dosemap.domain.planning.planner import plan_dead_space_ul, summarise
+    from dosemap.domain.planning.planner import as_charted
 
     stored = read_plan_document(row.plan)
     if isinstance(stored, SessionPlan):
@@ -155,22 +155,7 @@ def charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
         )
         for p in points
     )
-    zones = []
-    for z in plan.summary.zones:
-        mine = [p for p in charted if p.zone == z.zone]
-        zones.append(
-            z.model_copy(
-                update={
-                    "points": len(mine),
-                    "volume_ul": sum((p.volume_ul for p in mine), Decimal(0)),
-                    "units": sum((p.units for p in mine), Decimal(0)),
-                }
-            )
-        )
-    summary = summarise(
-        plan.request, plan.mix, charted, tuple(zones), dead_space_ul=plan_dead_space_ul(plan)
-    )
-    return plan.model_copy(update={"points": charted, "summary": summary})
+    return as_charted(plan, charted)
 
 
 def _picture(plan: Plan, library: Library) -> bytes | None:

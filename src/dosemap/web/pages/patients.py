@@ -166,10 +166,10 @@ async def patient(request: Request, patient_id: uuid.UUID) -> Response:
     state = app_state(request)
     version = user.records_version or await run_in_threadpool(records_version, state.db)
     can_intake = allowed(user.role, "intake.record")  # the content differs by this permission
-    can_adverse = allowed(user.role, "clinical.write")  # … and by this one
-    key = ("patient", user.clinic_id, patient_id, version, can_intake, can_adverse)
+    can_plan = allowed(user.role, "clinical.write")  # and by this one
+    key = ("patient", user.clinic_id, patient_id, version, can_intake, can_plan)
     content = await state.pages.get_or_make(
-        key, lambda: _patient_content(state, user.clinic_id, patient_id, can_intake, can_adverse)
+        key, lambda: _patient_content(state, user.clinic_id, patient_id, can_intake, can_plan)
     )
     await asyncio.wrap_future(
         state.access_log.record(
@@ -189,7 +189,7 @@ def _patient_content(
     clinic_id: uuid.UUID,
     patient_id: uuid.UUID,
     can_intake: bool,
-    can_adverse: bool = False,
+    can_plan: bool,
 ) -> str:
     record = unlogged_patient_record(state.db, clinic_id, patient_id)
     return state.templates.content(
@@ -197,8 +197,9 @@ def _patient_content(
         p=record,
         timezone=record.timezone,
         intake_lines=intake_lines(record.latest_intake_answers or {}),
+        can_plan=can_plan,
         can_intake=can_intake,
-        can_record_adverse=can_adverse,
+        can_record_adverse=can_plan,
     )
 
 

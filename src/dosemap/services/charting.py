@@ -1,0 +1,534 @@
+"""Chart mode and the session's plan: taps saved one by one, edits and acknowledgements.
+
+Every tap is written as it happens under the id the device made for it: the same tap sent
+twice (a lost answer, an offline queue replayed) is written once. A tap carries the session
+version the device last saw; a tap from a device that missed another device's write is refused
+with the optimistic-locking conflict (never applied over it), and the device shows it. When the
+treatment is over, :func:`finish_chart` turns the taps into the chart
+(:func:`dosemap.services.sessions.chart_session`): the points done, at their µL, from their vial.
+
+The session's plan is edited while the session is only planned; every edit and acknowledgement
+is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, Field
+
+from dosemap.domain.charting import PointState, Tap, TapAction, replay
+from dosemap.domain.dosing import units_for_volume
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.library import Library
+from dosemap.domain.library.models import Severity
+from dosemap.domain.plan import Plan
+from dosemap.domain.plan_edit import PlanEdit, apply_edits
+from dosemap.domain.plan_review import Acknowledgement, PlanReview, finding_key, review_plan
+from dosemap.persistence.audit import _canonical as canonical
+from dosemap.persistence.db import Database
+from dosemap.persistence.errors import RecordLockedError
+from dosemap.persistence.models import ChartTap, PlanAcknowledgement, TreatmentSession
+from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
+from dosemap.resources import template_mesh
+from dosemap.services._common import Input, as_uuid, check_version, now
+from dosemap.services.sessions import (
+    ChartInput,
+    ChartPointInput,
+    chart_session,
+    mix_label,
+    plan_session,
+    safety_inputs,
+)
+
+_Q = Decimal("0.0001")
+
+
+class TapInput(Input):
+    """One tap from chart mode; ``id`` is made by the device (a UUID) and never reused."""
+
+    id: uuid.UUID
+    point_number: int = Field(ge=1)
+    action: Literal["done", "skipped", "undo"]
+    volume_ul: Decimal | None = Field(default=None, gt=0, le=1000, decimal_places=1)
+    vial_id: uuid.UUID | None = None
+    tapped_at: AwareDatetime
+
+
+@dataclass(frozen=True)
+class TapResult:
+    """The session version after the tap, and whether it had been recorded already."""
+
+    version: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """A session's plan as the editor and chart mode see it."""
+
+    session_id: uuid.UUID
+    patient_id: uuid.UUID
+    status: str
+    version: int
+    plan: Plan
+    acknowledgements: tuple[Acknowledgement, ...]
+    points: dict[int, PointState]  # chart mode's state of each point
+    patient_name: str = ""
+    timezone: str = "UTC"  # the clinic's, for times shown
+    recorded_taps: tuple[dict[str, object], ...] = ()  # the taps as chart mode replays them
+    review: PlanReview | None = None  # the live panel, when asked for with an edit
+
+
+@dataclass(frozen=True)
+class VialChoice:
+    """An open vial chart mode offers (label, lot, beyond-use time)."""
+
+    id: uuid.UUID
+    label: str
+
+
+def _acks(uow: UnitOfWork, row: TreatmentSession) -> tuple[Acknowledgement, ...]:
+    return tuple(
+        Acknowledgement(
+            code=a.code,
+            zone=a.zone,
+            point_numbers=tuple(a.point_numbers["numbers"]),
+            by=a.acknowledged_by_name,
+            at=a.acknowledged_at,
+            reason=a.reason,
+        )
+        for a in uow.charting.acknowledgements(row.id)
+    )
+
+
+def _as_tap(t: ChartTap) -> Tap:
+    return Tap(t.point_number, TapAction(t.action), t.volume_ul, t.vial_id)
+
+
+def _session_plan(uow: UnitOfWork, row: TreatmentSession, plan: Plan | None = None) -> SessionPlan:
+    plan = plan if plan is not None else Plan.model_validate(row.plan)
+    taps = uow.charting.taps(row.id)
+    patient = uow.patients.get(row.clinic_id, row.patient_id)
+    return SessionPlan(
+        session_id=row.id,
+        patient_id=row.patient_id,
+        status=row.status,
+        version=row.version,
+        plan=plan,
+        acknowledgements=_acks(uow, row),
+        points=replay(plan, [_as_tap(t) for t in taps]),
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        timezone=uow.clinics.get(row.clinic_id).timezone,
+        recorded_taps=tuple(
+            {
+                "id": str(t.id),
+                "point_number": t.point_number,
+                "action": t.action,
+                "volume_ul": None if t.volume_ul is None else str(t.volume_ul.normalize()),
+                "vial_id": None if t.vial_id is None else str(t.vial_id),
+            }
+            for t in taps
+        ),
+    )
+
+
+def open_vials(db: Database, clinic_id: uuid.UUID, product: str) -> list[VialChoice]:
+    """The clinic's open vials of ``product`` (not discarded, not past beyond-use), oldest
+    first, labelled with lot and beyond-use time."""
+    stamp = now()
+    with reading(db) as uow:
+        found = []
+        for vial in uow.vials.open(clinic_id):
+            lot = uow.lots.of_vial(vial)
+            if lot.product != product or vial.beyond_use_at <= stamp:
+                continue
+            use_by = f"{vial.beyond_use_at:%Y-%m-%d %H:%M} UTC"
+            found.append(
+                VialChoice(vial.id, f"{vial.label} · lot {lot.lot_number} · use by {use_by}")
+            )
+        return found
+
+
+def session_plan(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> SessionPlan:
+    """The session's plan, acknowledgements and chart-mode state."""
+    with reading(db) as uow:
+        return _session_plan(uow, uow.sessions.get(clinic_id, session_id))
+
+
+def review_session_plan(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID, library: Library
+) -> PlanReview:
+    """The live panel for the session's plan, with the patient's intake and its acks."""
+    with reading(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        _, intake, context = safety_inputs(uow, row)
+        return review_plan(
+            Plan.model_validate(row.plan),
+            library,
+            mesh=template_mesh(),
+            intake=intake,
+            context=context,
+            acknowledgements=_acks(uow, row),
+        )
+
+
+def edit_session_plan(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    edits: Sequence[PlanEdit],
+    library: Library,
+    *,
+    expected_version: int,
+    actor: str,
+    review: bool = False,
+) -> SessionPlan:
+    """Apply ``edits`` to a planned session's plan (all or none); audited.
+
+    ``review``: also review the edited plan (with the patient's intake and the session's
+    acknowledgements) in the same unit of work, for the editor's panel.
+    """
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        check_version(row, expected_version, "session")
+        if row.status != "planned":
+            raise RecordLockedError(
+                f"session {row.id} is {row.status}: its plan can no longer be edited"
+            )
+        if uow.charting.taps(row.id):
+            raise RecordLockedError(f"session {row.id} is being charted: the plan is fixed")
+        before = uow.sessions.snapshot(row)
+        edited = apply_edits(Plan.model_validate(row.plan), edits, library, template_mesh())
+        row.plan = edited.model_dump(mode="json")
+        row.planned_units = edited.summary.total_units.quantize(_Q)
+        row.updated_at = now()
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="edit_plan",
+            entity="session",
+            entity_id=row.id,
+            before=before,
+            after=lambda: uow.sessions.snapshot(row),
+        )
+        current = _session_plan(uow, row, edited)
+        if not review:
+            return current
+        _, intake, context = safety_inputs(uow, row)
+        panel = review_plan(
+            edited,
+            library,
+            mesh=template_mesh(),
+            intake=intake,
+            context=context,
+            acknowledgements=current.acknowledgements,
+        )
+        return replace(current, review=panel)
+
+
+def acknowledge_warning(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    library: Library,
+    *,
+    code: str,
+    zone: str | None,
+    point_numbers: tuple[int, ...],
+    reason: str,
+    staff_id: uuid.UUID,
+    actor: str,
+) -> Acknowledgement:
+    """Record that ``staff_id`` accepts a current warning, and why (a block cannot be)."""
+    if not reason.strip():
+        raise InvalidInputError("reason", "is empty", "why the warning is accepted")
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        staff = uow.staff.get(clinic_id, staff_id)
+        _, intake, context = safety_inputs(uow, row)
+        plan = Plan.model_validate(row.plan)
+        key = (code, zone, tuple(point_numbers))
+        review = review_plan(plan, library, mesh=template_mesh(), intake=intake, context=context)
+        found = next((r.finding for r in review.findings if finding_key(r.finding) == key), None)
+        if found is None or found.severity is Severity.INFO:
+            raise InvalidInputError("code", f"no current warning {code} there", "a warning")
+        if found.severity is Severity.BLOCK:
+            raise InvalidInputError(
+                "code", f"{code} blocks", "a warning (a block is resolved, not accepted)"
+            )
+        stamp = now()
+        name = staff.display_name
+        record = PlanAcknowledgement(
+            id=uuid.uuid4(),
+            clinic_id=clinic_id,
+            session_id=row.id,
+            code=code,
+            zone=zone,
+            point_numbers={"numbers": list(point_numbers)},
+            reason=reason.strip(),
+            acknowledged_by=staff.id,
+            acknowledged_by_name=name[:200],
+            acknowledged_at=stamp,
+        )
+        uow.charting.add(record)
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="acknowledge",
+            entity="plan_acknowledgement",
+            entity_id=record.id,
+            before=None,
+            after=record,
+        )
+        return Acknowledgement(
+            code=code,
+            zone=zone,
+            point_numbers=tuple(point_numbers),
+            by=record.acknowledged_by_name,
+            at=stamp,
+            reason=record.reason,
+        )
+
+
+def record_tap(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    tap: TapInput,
+    *,
+    expected_version: int,
+    actor: str,
+) -> TapResult:
+    """Save one tap (idempotent by its id; see the module docstring)."""
+    with writing(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        existing = uow.charting.tap(tap.id)
+        if existing is not None:
+            if existing.session_id != row.id:
+                raise InvalidInputError("id", "is the id of another session's tap", "a new UUID")
+            return TapResult(row.version, duplicate=True)
+        check_version(row, expected_version, "session")
+        if row.status == "signed":
+            raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
+        numbers = {p["number"] for p in row.plan["points"]}
+        if tap.point_number not in numbers:
+            raise InvalidInputError(
+                "point_number", f"no point {tap.point_number}", "a planned point"
+            )
+        if tap.vial_id is not None and uow.vials.find(clinic_id, tap.vial_id) is None:
+            raise InvalidInputError("vial_id", "no such vial in this clinic", "an opened vial's id")
+        stamp = now()
+        record = ChartTap(
+            id=tap.id,
+            clinic_id=clinic_id,
+            session_id=row.id,
+            seq=uow.charting.next_seq(row.id),
+            point_number=tap.point_number,
+            action=tap.action,
+            volume_ul=tap.volume_ul,
+            vial_id=tap.vial_id,
+            tapped_at=tap.tapped_at,
+            recorded_at=stamp,
+            actor=actor[:80],
+        )
+        before = uow.sessions.snapshot(row)
+        uow.charting.add(record)
+        row.updated_at = stamp  # a new version: another device's stale tap is a conflict
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="tap",
+            entity="chart_tap",
+            entity_id=record.id,
+            before=None,
+            after=record,
+        )
+        uow.audit.record(
+            clinic_id=clinic_id,
+            actor=actor,
+            action="tap",
+            entity="session",
+            entity_id=row.id,
+            before=before,
+            after=lambda: uow.sessions.snapshot(row),
+        )
+        return TapResult(row.version, duplicate=False)
+
+
+def chart_from_taps(plan: Plan, points: dict[int, PointState]) -> tuple[ChartPointInput, ...]:
+    """The chart points of the taps: every point done, at its µL, from its vial."""
+    label = mix_label(plan)[:200]
+    chart = []
+    for p in plan.points:
+        state = points[p.number]
+        if state.state != "done":
+            continue
+        if state.vial_id is None:
+            raise InvalidInputError(
+                f"points[{p.number}].vial_id", "point done without a vial", "the vial it came from"
+            )
+        units = units_for_volume(state.volume_ul, plan.mix.units_per_ml)
+        chart.append(
+            ChartPointInput(
+                number=p.number,
+                zone=p.zone,
+                position_mm=p.position_mm,
+                anchor=p.anchor,
+                technique=p.technique,
+                depth=p.depth,
+                volume_ul=state.volume_ul.quantize(_Q),
+                units=units.quantize(_Q),
+                mix=label,
+                vial_id=state.vial_id,
+            )
+        )
+    if not chart:
+        raise InvalidInputError("points", "no point is marked done", "at least one point done")
+    return tuple(chart)
+
+
+def finish_chart(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    library: Library,
+    *,
+    performed_at: datetime,
+    pain_score: int | None,
+    numbing: str | None,
+    notes: str | None,
+    expected_version: int,
+    actor: str,
+) -> TreatmentSession:
+    """Write the chart from the taps (status ``charted``; signing is a separate step)."""
+    current = session_plan(db, clinic_id, session_id)
+    chart = ChartInput(
+        performed_at=performed_at,
+        points=chart_from_taps(current.plan, current.points),
+        pain_score=pain_score,
+        numbing=numbing or None,
+        aftercare=notes or None,
+    )
+    return chart_session(
+        db, clinic_id, session_id, chart, library, expected_version=expected_version, actor=actor
+    )
+
+
+@dataclass(frozen=True)
+class AmendmentView:
+    """One amendment of a signed record: when, by whom, why, and what it changed."""
+
+    number: int
+    amended_at: datetime
+    reason: str
+    before_digest: str
+    after_digest: str
+    changes: tuple[str, ...]
+
+
+def _chart_lines(snap: dict[str, Any]) -> dict[int, str]:
+    """Point number -> what the chart says about it (µL, units, vial), from a snapshot."""
+    return {
+        int(p["number"]): f"{p['volume_ul']} µL = {p['units']} U, vial {str(p['vial_id'])[:8]}"
+        for p in snap.get("points", [])
+    }
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    old, new = _chart_lines(before), _chart_lines(after)
+    lines = []
+    for number in sorted(set(old) | set(new)):
+        if number not in new:
+            lines.append(f"point {number} removed (was {old[number]})")
+        elif number not in old:
+            lines.append(f"point {number} added: {new[number]}")
+        elif old[number] != new[number]:
+            lines.append(f"point {number}: {old[number]} → {new[number]}")
+    for key in ("pain_score", "numbing", "aftercare"):
+        was, now_ = before.get("session", {}).get(key), after.get("session", {}).get(key)
+        if was != now_:
+            lines.append(f"{key}: {was!r} → {now_!r}")
+    return tuple(lines)
+
+
+def amendment_history(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID
+) -> list[AmendmentView]:
+    """A session's amendments, oldest first, each with what it changed in the chart."""
+    with reading(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        found = uow.sessions.amendments(clinic_id, session_id)
+        current = canonical(uow.sessions.snapshot(row))
+    states = [a.before for a in found] + [current]
+    return [
+        AmendmentView(
+            number=a.number,
+            amended_at=a.amended_at,
+            reason=a.reason,
+            before_digest=a.before_digest,
+            after_digest=a.after_digest,
+            changes=_changes(states[k], states[k + 1]),
+        )
+        for k, a in enumerate(found)
+    ]
+
+
+@dataclass(frozen=True)
+class FollowUpView:
+    """A follow-up a signed session called for (with why that date)."""
+
+    id: uuid.UUID
+    kind: str
+    due_on: date
+    status: str
+    basis: str
+
+
+def session_followups(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID
+) -> list[FollowUpView]:
+    """The review and retreatment visits signing scheduled for this session."""
+    with reading(db) as uow:
+        uow.sessions.get(clinic_id, session_id)
+        return [
+            FollowUpView(f.id, f.kind, f.due_on, f.status, f.basis)
+            for f in uow.followups.of_session(clinic_id, session_id)
+        ]
+
+
+#: The hour (clinic time) a booked session is put at; the desk moves it as needed.
+BOOKED_HOUR = 10
+
+
+def book_followup(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    followup_id: uuid.UUID | str,
+    *,
+    injector_id: uuid.UUID,
+    actor: str,
+) -> TreatmentSession:
+    """Book the follow-up in one tap: a planned session on its due day, with this session's
+    plan (to be edited then), for the same patient."""
+    with reading(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        followup = uow.followups.get(clinic_id, as_uuid(followup_id, "followup"))
+        if followup.session_id != row.id:
+            raise InvalidInputError("followup", "is another session's", "this session's")
+        if followup.status != "open":
+            raise InvalidInputError("followup", f"is {followup.status}", "an open follow-up")
+        zone = ZoneInfo(uow.clinics.get(clinic_id).timezone)
+        plan = Plan.model_validate(row.plan)
+    at = datetime.combine(followup.due_on, time(BOOKED_HOUR), tzinfo=zone)
+    return plan_session(
+        db, clinic_id, patient_id=row.patient_id, injector_id=injector_id, plan=plan,
+        scheduled_at=at, actor=actor,
+    )  # fmt: skip

@@ -1,0 +1,353 @@
+"""The treatment pages: plan editor, chart mode, sign, amend; and their JSON endpoints.
+
+The editor and chart mode draw the plan on the face (:mod:`dosemap.services.plan_views`) with
+two small scripts (``plan_editor.js``, ``chart_mode.js``); every edit and every tap goes to a
+JSON endpoint here, through the services that keep the record (optimistic locking, audit).
+Every page that shows a session's plan writes the read to the access log first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, get_args
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.plan import Plan
+from dosemap.domain.plan_edit import PlanEdit
+from dosemap.domain.plan_review import PlanReview
+from dosemap.resources import load_library
+from dosemap.services import charting, compare, sessions
+from dosemap.services.charting import SessionPlan, TapInput
+from dosemap.services.clinic_day import record_read
+from dosemap.services.followups import AdverseEventInput, AdverseKind, record_adverse_event
+from dosemap.services.photos import PhotoStore
+from dosemap.services.plan_views import FaceView, photo_view, template_view
+from dosemap.web.forms import form_dict
+from dosemap.web.permissions import allowed
+from dosemap.web.security import router, signed_in_user
+from dosemap.web.state import app_state
+
+routes = router()
+
+#: Point radius drawn in the editor and (at most) in chart mode, mm on the face.
+EDITOR_POINT_MM = 2.0
+CHART_POINT_MM = 4.5
+#: What to do at once for suspected vascular occlusion with an HA mix (no doses here: the
+#: clinic's own hyaluronidase protocol gives them). Sources: cmac_vascular_occlusion_2021,
+#: delorenzi_2017 in the reference library.
+OCCLUSION_STEPS = (
+    "Stop injecting. Do not inject further product into the area.",
+    "Assess: capillary refill, colour (blanching, livedo, dusky), pain out of proportion.",
+    "Give hyaluronidase now, flooding the whole affected area, under the clinic's protocol "
+    "(Murray et al. 2021 guideline; DeLorenzi 2017 high-dose pulsed protocol).",
+    "Any change in vision, eye pain or ptosis: emergency eye referral at once (call now).",
+    "Warm compresses and massage; reassess every 60 minutes and repeat as the protocol says.",
+    "Record the event below, the time and every dose given; arrange review within 24 hours.",
+)
+
+
+def _library() -> Any:
+    return load_library()
+
+
+def _points(plan: Plan, review: PlanReview | None) -> list[dict[str, Any]]:
+    codes = review.point_codes if review is not None else {}
+    return [
+        {
+            "number": p.number,
+            "zone": p.zone,
+            "anchor": {"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
+            "volume_ul": str(p.volume_ul),
+            "units": str(p.units.quantize(Decimal("0.001")).normalize()),
+            "codes": list(codes.get(p.number, ())),
+        }
+        for p in plan.points
+    ]
+
+
+def _view(request: Request, user: Any, current: SessionPlan) -> FaceView:
+    """The patient's latest good photo, else the template face (the caption says which)."""
+    state = app_state(request)
+    has_ha = current.plan.mix.contains_hyaluronic_acid
+    store = PhotoStore(state.settings.records.photos_dir)
+    latest = compare.latest_good_photo(
+        state.db, store, user.clinic_id, current.patient_id, reader=user.user_id
+    )
+    if latest is None:
+        return template_view(has_ha=has_ha)
+    caption = f"On the photo of {latest.taken_at:%Y-%m-%d} (mm from its iris scale)."
+    if latest.skipped:
+        caption += " Newer photos not used: " + "; ".join(latest.skipped) + "."
+    return photo_view(latest.analysis, latest.image_uri, has_ha=has_ha, caption=caption)
+
+
+def _panel(request: Request, current: SessionPlan, review: PlanReview, can_edit: bool) -> str:
+    return app_state(request).templates.content(
+        "_plan_panel.html",
+        review=review,
+        vial_units=current.plan.mix.stock_vial_units,
+        timezone=current.timezone,
+        can_edit=can_edit,
+    )
+
+
+def _editable(user: Any, current: SessionPlan) -> tuple[bool, str]:
+    if not allowed(user.role, "clinical.write"):
+        return False, "Read only: your role does not plan treatments."
+    if current.status != "planned":
+        return False, f"Read only: the session is {current.status}."
+    if any(p.state != "pending" for p in current.points.values()):
+        return False, "Read only: charting has begun, the plan is fixed."
+    return True, ""
+
+
+@routes.get("/sessions/{session_id}/plan", name="plan_editor")
+def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
+    """The plan on the face, editable by touch, with the live totals and findings."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    current = charting.session_plan(state.db, user.clinic_id, session_id)
+    record_read(
+        state.db, clinic_id=user.clinic_id, user_id=user.user_id, entity="session",
+        entity_id=session_id, via="page:plan_editor",
+    )  # fmt: skip
+    review = charting.review_session_plan(state.db, user.clinic_id, session_id, _library())
+    can_edit, locked = _editable(user, current)
+    view = _view(request, user, current)
+    zone_spacing = {z.zone: str(current.plan.spacing_mm) for z in current.plan.summary.zones}
+    data = {
+        "session_id": str(session_id),
+        "version": current.version,
+        "csrf": user.csrf_token or "",
+        "can_edit": can_edit,
+        "edit_url": f"/api/v1/sessions/{session_id}/plan/edits",
+        "ack_url": f"/api/v1/sessions/{session_id}/plan/acknowledgements",
+        "spacing_mm": str(current.plan.spacing_mm),
+        "zone_spacing": zone_spacing,
+        "view": view.data(point_radius_mm=EDITOR_POINT_MM),
+        "points": _points(current.plan, review),
+    }
+    from dosemap.domain.atlas.zones import ZONE_ORDER
+
+    return state.templates.page(
+        "plan_editor.html",
+        title="Plan",
+        user=user,
+        active="/patients",
+        plan=current.plan,
+        review=review,
+        session_id=session_id,
+        patient_id=current.patient_id,
+        patient_name=current.patient_name,
+        view_caption=view.caption,
+        vial_units=current.plan.mix.stock_vial_units,
+        timezone=current.timezone,
+        can_edit=can_edit,
+        locked_reason=locked,
+        zones=list(ZONE_ORDER),
+        editor_data=data,
+    )
+
+
+class EditBody(BaseModel):
+    """Edits to apply in order, against the version the editor last saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int = Field(ge=1)
+    edits: list[PlanEdit] = Field(min_length=1, max_length=50)
+
+
+@routes.post("/api/v1/sessions/{session_id}/plan/edits", name="plan_edit")
+async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> JSONResponse:
+    """Apply edits; answer the renumbered points, the new version and the panel."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    library = _library()
+
+    current = await run_in_threadpool(
+        lambda: charting.edit_session_plan(
+            state.db, user.clinic_id, session_id, body.edits, library,
+            expected_version=body.expected_version, actor=user.actor, review=True,
+        )
+    )  # fmt: skip
+    review = current.review
+    assert review is not None
+    return JSONResponse(
+        {
+            "version": current.version,
+            "points": _points(current.plan, review),
+            "panel_html": _panel(request, current, review, True),
+            "blocked": review.blocked,
+            "total_units": str(review.summary.total_units),
+        }
+    )
+
+
+class AckBody(BaseModel):
+    """An acknowledgement of one warning."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=60)
+    zone: str | None = Field(default=None, max_length=60)
+    point_numbers: list[int] = Field(default_factory=list, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@routes.post("/api/v1/sessions/{session_id}/plan/acknowledgements", name="plan_acknowledge")
+async def plan_acknowledge(request: Request, session_id: uuid.UUID, body: AckBody) -> JSONResponse:
+    """Record who accepts a warning and why; answer the panel."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    staff_id = user.staff_id
+    if staff_id is None:
+        raise InvalidInputError("user", "this login is not linked to a staff member", "staff")
+    library = _library()
+
+    def work() -> tuple[SessionPlan, PlanReview]:
+        charting.acknowledge_warning(
+            state.db, user.clinic_id, session_id, library, code=body.code, zone=body.zone,
+            point_numbers=tuple(body.point_numbers), reason=body.reason,
+            staff_id=staff_id, actor=user.actor,
+        )  # fmt: skip
+        current = charting.session_plan(state.db, user.clinic_id, session_id)
+        return current, charting.review_session_plan(state.db, user.clinic_id, session_id, library)
+
+    current, review = await run_in_threadpool(work)
+    can_edit, _ = _editable(user, current)
+    return JSONResponse({"panel_html": _panel(request, current, review, can_edit)})
+
+
+@routes.get("/sessions/{session_id}/chart", name="chart")
+def chart(request: Request, session_id: uuid.UUID) -> Response:
+    """Chart mode: the points in injection order, large, tap by tap."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    current = charting.session_plan(state.db, user.clinic_id, session_id)
+    record_read(
+        state.db, clinic_id=user.clinic_id, user_id=user.user_id, entity="session",
+        entity_id=session_id, via="page:chart",
+    )  # fmt: skip
+    if current.status == "signed":
+        return RedirectResponse(f"/sessions/{session_id}/amend", status_code=303)
+    view = _view(request, user, current)
+    vials = charting.open_vials(state.db, user.clinic_id, current.plan.product)
+    data = {
+        "session_id": str(session_id),
+        "version": current.version,
+        "csrf": user.csrf_token or "",
+        "tap_url": f"/api/v1/sessions/{session_id}/taps",
+        "view": view.data(point_radius_mm=CHART_POINT_MM),
+        "points": [
+            {
+                "number": p.number,
+                "zone": p.zone,
+                "anchor": {"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
+                "planned_ul": str(p.volume_ul),
+                "volume_ul": str(p.volume_ul),
+                "state": "pending",
+            }
+            for p in current.plan.points
+        ],
+        "recorded": current.recorded_taps,
+    }
+    return state.templates.page(
+        "chart.html",
+        title="Chart",
+        user=user,
+        active="/patients",
+        plan=current.plan,
+        session_id=session_id,
+        patient_name=current.patient_name,
+        version=current.version,
+        vials=vials,
+        occlusion_steps=OCCLUSION_STEPS,
+        hyaluronidase="ask and record it before starting",
+        adverse_kinds=get_args(AdverseKind),
+        chart_data=data,
+    )
+
+
+class TapBody(BaseModel):
+    """One tap and the session version the device last saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int = Field(ge=1)
+    tap: TapInput
+
+
+@routes.post("/api/v1/sessions/{session_id}/taps", name="chart_tap")
+async def chart_tap(request: Request, session_id: uuid.UUID, body: TapBody) -> JSONResponse:
+    """Save one tap (written once per tap id); answer the session's new version."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    result = await run_in_threadpool(
+        charting.record_tap, state.db, user.clinic_id, session_id, body.tap,
+        expected_version=body.expected_version, actor=user.actor,
+    )  # fmt: skip
+    return JSONResponse({"version": result.version, "duplicate": result.duplicate})
+
+
+def _decimal_or_none(value: str) -> int | None:
+    return int(value) if value.strip() else None
+
+
+@routes.post("/sessions/{session_id}/chart/finish", name="chart_finish")
+async def chart_finish(request: Request, session_id: uuid.UUID) -> Response:
+    """Write the chart from the taps; on to signing."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    form = await form_dict(request)
+    try:
+        pain = _decimal_or_none(form.get("pain_score", ""))
+        version = int(form.get("expected_version", "0"))
+    except ValueError:
+        raise InvalidInputError("pain_score", "is not a whole number", "0-10") from None
+    await run_in_threadpool(
+        charting.finish_chart, state.db, user.clinic_id, session_id, _library(),
+        performed_at=datetime.now().astimezone(), pain_score=pain,
+        numbing=form.get("numbing", "")[:120], notes=form.get("notes", "")[:4000],
+        expected_version=version, actor=user.actor,
+    )  # fmt: skip
+    return RedirectResponse(f"/sessions/{session_id}/sign", status_code=303)
+
+
+@routes.post("/sessions/{session_id}/adverse-events", name="chart_adverse_event")
+async def chart_adverse_event(request: Request, session_id: uuid.UUID) -> Response:
+    """Record an immediate adverse event of this session."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    form = await form_dict(request)
+    current = await run_in_threadpool(charting.session_plan, state.db, user.clinic_id, session_id)
+    kind = form.get("kind", "other")
+    data = AdverseEventInput(
+        session_id=session_id,
+        kind=kind if kind in get_args(AdverseKind) else "other",
+        onset_at=datetime.now().astimezone(),
+        severity="severe" if kind == "suspected_vascular_occlusion" else "mild",
+        action=form.get("description", "")[:4000] or None,
+    )
+    await run_in_threadpool(
+        record_adverse_event, state.db, user.clinic_id, current.patient_id, data,
+        actor=user.actor, recorded_by=user.staff_id,
+    )  # fmt: skip
+    return RedirectResponse(f"/sessions/{session_id}/chart", status_code=303)
+
+
+def _volume(text: str, field: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InvalidInputError(field, f"{text!r} is not a number", "µL") from None
+
+
+__all__ = ["routes", "sessions"]
