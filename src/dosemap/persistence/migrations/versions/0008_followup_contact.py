@@ -1,7 +1,7 @@
 """follow-up contacts: when the desk called or wrote to a patient about a follow-up, who, a note
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 08:50:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import dosemap.persistence.types
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
