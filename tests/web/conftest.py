@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 
 from dosemap.persistence.db import Database
 from dosemap.services import accounts
+from dosemap.web.app import close_app
 from support.web import WebWorld, build_web_world
 
 
@@ -24,6 +25,10 @@ def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def world(db: Database, tmp_path: Path) -> WebWorld:
+def world(db: Database, tmp_path: Path) -> Iterator[WebWorld]:
     """The app over a fresh database with clinics A and B and a login per role in each."""
-    return build_web_world(db, tmp_path)
+    built = build_web_world(db, tmp_path)
+    yield built
+    # The test clients run no lifespan: close what the app holds outside the engine's pool
+    # (otherwise each test leaves PostgreSQL connections open until a garbage collection).
+    close_app(built.app)

@@ -93,3 +93,4 @@ class AccessLogWriter:
             self._queue.put(_STOP)
             self._thread.join(timeout=30)
             self._thread = None
+        self.path.close()

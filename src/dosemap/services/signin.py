@@ -115,6 +115,10 @@ class DatabaseSessionStore:
         self.db = db
         self.path = RequestPath(db)
 
+    def close(self) -> None:
+        """Close the driver connections the per-request look-ups opened."""
+        self.path.close()
+
     def create(self, account: AccountView, *, pending_totp: bool, policy: SessionPolicy) -> str:
         token = new_token()
         at = now()

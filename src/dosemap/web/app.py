@@ -92,6 +92,16 @@ async def healthz() -> dict[str, str]:
 ALL_ROUTERS = (*ROUTERS, health)
 
 
+def close_app(app: FastAPI) -> None:
+    """Commit the queued access-log entries and close the connections the app holds outside
+    the engine's pool (the per-thread driver connections of the request path)."""
+    state: AppState = app.state.dosemap
+    state.access_log.close()
+    close_sessions = getattr(state.sessions, "close", None)
+    if close_sessions is not None:
+        close_sessions()
+
+
 def create_app(settings: WebSettings | None = None, *, db: Database | None = None) -> FastAPI:
     """The web app. ``db`` defaults to the settings' database, which must be migrated."""
     settings = settings or load_web_settings()
@@ -105,8 +115,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        state: AppState = _app.state.dosemap
-        state.access_log.close()  # commits what is queued
+        close_app(_app)
 
     app = FastAPI(
         lifespan=lifespan,
