@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
@@ -215,3 +218,15 @@ def build_web_world(db: Database, tmp_path: Path) -> WebWorld:
     add_spare_login(db, other, "b")
     app = create_app(web_settings(tmp_path, db), db=db)
     return WebWorld(app=app, db=db, own=own, other=other)
+
+
+class SignalledServer(uvicorn.Server):
+    """uvicorn's server that sets ``ready`` once it listens (a signal to wait on, not a poll)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()

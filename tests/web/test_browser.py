@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from dosemap.persistence.unit_of_work import writing
 from dosemap.services.signin import hash_token
-from support.web import PASSWORD, WebWorld
+from support.web import PASSWORD, SignalledServer, WebWorld
 
 CHROMIUM = "/usr/bin/chromium"
 SIZES = {"tablet": (768, 1024), "desk": (1280, 800)}
@@ -33,13 +32,10 @@ SIZES = {"tablet": (768, 1024), "desk": (1280, 800)}
 def live(world: WebWorld) -> Iterator[str]:
     """The world's app served by uvicorn on a free loopback port, in a thread."""
     config = uvicorn.Config(world.app, host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
+    server = SignalledServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:  # uvicorn sets this once it listens
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    assert server.ready.wait(timeout=60), "uvicorn did not start"
     port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -31,7 +30,7 @@ from dosemap.services.signin import SessionPolicy
 from dosemap.web.app import create_app
 from dosemap.web.security import SESSION_COOKIE
 from support.clinic import T0, SeededClinic, build_test_clinic
-from support.web import web_settings
+from support.web import SignalledServer, web_settings
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -89,13 +88,11 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     app = create_app(web_settings(tmp_path, db), db=db)
     cookie = app.state.dosemap.sessions.create(account, pending_totp=False, policy=SessionPolicy())
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = SignalledServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:  # the server says when it listens
-        if not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.01)
+    if not server.ready.wait(timeout=60):  # the server says when it listens
+        pytest.fail("the test server did not start")
     try:
         yield Live(f"http://127.0.0.1:{port}", db, clinic, cookie, tmp_path)
     finally:
