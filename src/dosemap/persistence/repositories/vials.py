@@ -180,9 +180,24 @@ class VialRepository(ScopedRepository[Vial]):
             .order_by(ProductLot.expires_on.desc(), ProductLot.lot_number)
         )
         return [
-            LotTotals(lot, int(n), *(Decimal(a) + 0 for a in amounts), int(bad))
-            for lot, n, *amounts, bad in self.session.execute(q)
+            LotTotals(
+                lot,
+                int(n),
+                _amount(received),
+                _amount(charted_units),
+                _amount(wasted_units),
+                _amount(left),
+                _amount(missing),
+                int(bad),
+            )
+            for lot, n, received, charted_units, wasted_units, left, missing, bad in (
+                self.session.execute(q).tuples()
+            )
         ]
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(value) + 0  # + 0: never a negative zero
 
 
 @dataclass(frozen=True)
