@@ -191,7 +191,7 @@ class VialRepository(ScopedRepository[Vial]):
                 int(bad),
             )
             for lot, n, received, charted_units, wasted_units, left, missing, bad in (
-                self.session.execute(q).tuples()
+                self.session.execute(q)
             )
         ]
 
