@@ -63,3 +63,20 @@ def test_damaged_file_is_refused_without_patient_data(clinic: SeededClinic, tmp_
     store.path(row.sha256).unlink()
     with pytest.raises(IntegrityError, match="missing"):
         photos.read_photo(clinic.db, store, clinic.clinic_id, row.id)
+
+
+def test_skin_metrics_become_one_measurement_per_zone_and_metric() -> None:
+    from dosemap.services.skin_measurements import metric_values
+
+    zones = [
+        {"zone": "nose", "a_star": 14.2, "delta_a_star": 3.1, "shine_fraction": 0.0825,
+         "texture": 1.93, "pores_per_cm2": None},
+        {"zone": "chin", "a_star": None, "delta_a_star": None, "shine_fraction": 0.0,
+         "texture": 2.0, "pores_per_cm2": 41.5},
+    ]  # fmt: skip
+    found = metric_values(zones)
+    assert found[("nose", "redness_delta_a_star")] == (3.1, "Δa*")
+    assert found[("nose", "shine_percent")] == (8.25, "%")
+    assert found[("chin", "pores_per_cm2")] == (41.5, "per cm²")
+    assert ("nose", "pores_per_cm2") not in found and ("chin", "redness_a_star") not in found
+    assert len(found) == 7 and all(len(unit) <= 20 for _v, unit in found.values())

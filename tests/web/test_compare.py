@@ -6,6 +6,9 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
+from dosemap.persistence.models import AuditEntry
 from dosemap.persistence.unit_of_work import writing
 from dosemap.services import photos
 from dosemap.services.photo_jobs import new_job
@@ -87,3 +90,64 @@ def test_caveat_words() -> None:
         "left_oblique view (first visit: frontal)",
     )
     assert capture_caveats({"flags": [], "notes": []}, "frontal", "frontal") == ()
+
+
+def test_the_photo_analysis_stores_its_skin_metrics_for_results_over_time(
+    world: WebWorld,
+) -> None:
+    from dosemap.services.job_queue import InProcessRunner, SharedDetector
+    from dosemap.services.photo_jobs import run_analysis
+    from dosemap.services.skin_measurements import ANALYSIS_METRICS
+    from dosemap.web.pages.photos import PhotoServices
+
+    store = PhotoStore(world.app.state.dosemap.settings.records.photos_dir)
+    services = PhotoServices(store, InProcessRunner(world.db, store), SharedDetector())
+    world.app.state.dosemap_photos = services
+    client = world.client("injector")
+    sent = client.post(
+        f"/patients/{world.own.patient_id}/photos",
+        data={"csrf_token": world.csrf(client), "view": "frontal"},
+        files={"photo": ("A000014.jpg", face("A000014.jpg").read_bytes(), "image/jpeg")},
+    )
+    assert sent.status_code == 303, sent.text
+    ((job_id, future),) = services.runner.futures.items()
+    assert future.result(timeout=300) == "done"  # waits on the pool's future, not a clock
+
+    def stored() -> list[tuple[str | None, str, float]]:
+        with writing(world.db) as uow:
+            job = uow.photo_jobs.get(world.own.clinic_id, job_id)
+            rows = uow.photos.measurements_of_photo(world.own.clinic_id, job.photo_id)
+            return sorted((m.zone, m.metric, m.value) for m in rows)
+
+    first = stored()
+    # A000014 is greyscale: no redness to measure, so none is stored (not a zero).
+    assert {m for _z, m, _v in first} >= {"shine_percent", "texture"}
+    assert not {"redness_a_star", "redness_delta_a_star"} & {m for _z, m, _v in first}
+    assert {z for z, _m, _v in first} >= {"forehead", "nose", "left_cheek", "chin"}
+    page = client.get(f"/patients/{world.own.patient_id}/compare").text
+    assert "texture" in page and "shine_percent" in page and "forehead" in page
+    assert (
+        world.client("injector", side="other")
+        .get(f"/patients/{world.own.patient_id}/compare")
+        .status_code
+        == 404
+    )
+    # The same photo analysed again: the same rows, not a second set.
+    with writing(world.db) as uow:
+        photo_id = uow.photo_jobs.get(world.own.clinic_id, job_id).photo_id
+        again = new_job(world.own.clinic_id, photo_id, {}, "pool", datetime.now(UTC))
+        uow.photo_jobs.add(again)
+    status = services.detector.run(lambda d: run_analysis(world.db, store, again.id, d))
+    assert status == "done" and stored() == first
+    assert all(m in ANALYSIS_METRICS for _z, m, _v in first)
+    with writing(world.db) as uow:  # each stored value audited once, as the job's
+        audited = (
+            uow.audit.session.execute(
+                select(AuditEntry.actor).where(
+                    AuditEntry.entity == "measurement", AuditEntry.action == "create"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert audited == ["photo-analysis:pool"] * len(first)

@@ -6,7 +6,8 @@ job outside the request.
 a refused photo stores no file and no row. An accepted one is stored with its quality report
 and a queued :class:`PhotoJob` in one unit of work, then handed to a runner
 (:mod:`dosemap.services.job_queue`). :func:`run_analysis` is what a runner runs: it claims the
-job, measures the skin per zone and stores the result, or the failure in words.
+job, measures the skin per zone and stores the result (and the metrics as the patient's
+measurements, :mod:`dosemap.services.skin_measurements`), or the failure in words.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dosemap.persistence.unit_of_work import reading, writing
 from dosemap.services._common import now
 from dosemap.services.clinic_day import record_read
 from dosemap.services.photos import MAX_PHOTO_BYTES, PhotoStore
+from dosemap.services.skin_measurements import store_skin_metrics
 
 #: Decoded format -> stored media type. What a tablet camera gives: JPEG, PNG, HEIC/HEIF.
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "HEIF": "image/heic"}
@@ -333,4 +335,7 @@ def run_analysis(db: Database, store: PhotoStore, job_id: uuid.UUID, detector: D
         job.result = result if status == "done" else None
         job.error = error
         job.finished_at = now()
+        if status == "done":  # the numbers Results over time and the FHIR export read
+            photo = uow.photos.get(clinic_id, photo_id)
+            store_skin_metrics(uow, photo, result["zones"], actor=f"photo-analysis:{job.runner}")
     return status

@@ -37,6 +37,25 @@ class PhotoRepository(ScopedRepository[PhotoRecord]):
         ).all()
         return [(m, p) for m, p in rows]
 
+    def measurements_of_photo(
+        self, clinic_id: uuid.UUID, photo_id: uuid.UUID
+    ) -> list[OutcomeMeasurement]:
+        """The outcome measurements taken from one photo of the clinic."""
+        return list(
+            self.session.execute(
+                select(OutcomeMeasurement)
+                .where(
+                    OutcomeMeasurement.clinic_id == clinic_id,
+                    OutcomeMeasurement.photo_id == photo_id,
+                )
+                .order_by(OutcomeMeasurement.zone, OutcomeMeasurement.metric)
+            ).scalars()
+        )
+
+    def remove_measurement(self, row: OutcomeMeasurement) -> None:
+        """Delete one measurement (one a new analysis of its photo no longer gives)."""
+        self.session.delete(row)
+
     def for_patient(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[PhotoRecord]:
         """A patient's photo records, oldest first."""
         rows = self.session.execute(
