@@ -48,9 +48,9 @@ from dosemap.services.sessions import (
     ChartInput,
     ChartPointInput,
     chart_session,
+    intake_and_context,
     mix_label,
     plan_session,
-    safety_inputs,
 )
 
 _Q = Decimal("0.0001")
@@ -242,7 +242,7 @@ def review_session_plan(
     """The live panel for the session's plan, with the patient's intake and its acks."""
     with reading(db) as uow:
         row = uow.sessions.get(clinic_id, session_id)
-        _, intake, context = safety_inputs(uow, row)
+        intake, context = intake_and_context(uow, row)
         return review_plan(
             Plan.model_validate(row.plan),
             library,
@@ -295,7 +295,7 @@ def edit_session_plan(
         current = _session_plan(uow, row, edited)
         if not review:
             return current
-        _, intake, context = safety_inputs(uow, row)
+        intake, context = intake_and_context(uow, row)
         panel = review_plan(
             edited,
             library,
@@ -326,7 +326,7 @@ def acknowledge_warning(
     with writing(db) as uow:
         row = uow.sessions.get(clinic_id, session_id)
         staff = uow.staff.get(clinic_id, staff_id)
-        _, intake, context = safety_inputs(uow, row)
+        intake, context = intake_and_context(uow, row)
         plan = Plan.model_validate(row.plan)
         key = (code, zone, tuple(point_numbers))
         review = review_plan(plan, library, mesh=template_mesh(), intake=intake, context=context)
