@@ -8,7 +8,11 @@ Every page that shows a session's plan writes the read to the access log first.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
@@ -24,7 +28,7 @@ from dosemap.domain.plan_edit import PlanEdit
 from dosemap.domain.plan_review import PlanReview
 from dosemap.resources import load_library
 from dosemap.services import charting, compare, sessions
-from dosemap.services.charting import SessionPlan, TapInput
+from dosemap.services.charting import SessionPlan, TapInput, VialChoice
 from dosemap.services.clinic_day import record_read
 from dosemap.services.followups import (
     SEVERITIES,
@@ -62,19 +66,79 @@ def _library() -> Any:
     return load_library()
 
 
-def _points(plan: Plan, review: PlanReview | None) -> list[dict[str, Any]]:
-    codes = review.point_codes if review is not None else {}
-    return [
-        {
+def _point_data(plan: Plan) -> dict[int, dict[str, Any]]:
+    """Each point as the editor draws it, by number (what the plan alone decides)."""
+    return {
+        p.number: {
             "number": p.number,
             "zone": p.zone,
             "anchor": {"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
             "volume_ul": str(p.volume_ul),
             "units": str(p.units.quantize(Decimal("0.001")).normalize()),
-            "codes": list(codes.get(p.number, ())),
         }
         for p in plan.points
-    ]
+    }
+
+
+def _codes(review: PlanReview | None) -> dict[int, list[str]]:
+    """The finding codes of each flagged point (they depend on more than the plan)."""
+    if review is None:
+        return {}
+    return {number: list(codes) for number, codes in review.point_codes.items() if codes}
+
+
+def _points(plan: Plan, review: PlanReview | None) -> list[dict[str, Any]]:
+    codes = _codes(review)
+    return [{**p, "codes": codes.get(n, [])} for n, p in _point_data(plan).items()]
+
+
+class _SentPoints:
+    """The point data each (clinic, session, version) was drawn with, a few hundred kept.
+
+    An edit names the version the editor last saw, so its answer needs only the points that
+    differ from that version's (a move: one of ~200; the whole list was ~30 kB of the answer).
+    A plan at one version never changes, so an entry is never stale; on a miss (another
+    worker process drew it, or it was dropped) the answer has every point.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, dict[int, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> dict[int, dict[str, Any]] | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: Hashable, points: dict[int, dict[str, Any]]) -> None:
+        with self._lock:
+            self._entries[key] = points
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+_SENT = _SentPoints()
+
+
+def _edit_answer_points(
+    key: Hashable, before: Hashable, plan: Plan, review: PlanReview
+) -> dict[str, Any]:
+    """The points part of an edit's answer: the changed and removed points against the
+    version the editor had (``before``), or every point; and every flagged point's codes."""
+    now = _point_data(plan)
+    _SENT.put(key, now)
+    codes = _codes(review)
+    seen = _SENT.get(before)
+    if seen is None:
+        return {
+            "points": [{**p, "codes": codes.get(n, [])} for n, p in now.items()],
+            "codes": codes,
+        }
+    return {
+        "changed": [p for n, p in now.items() if seen.get(n) != p],
+        "removed": [n for n in seen if n not in now],
+        "codes": codes,
+    }
 
 
 def _view(request: Request, user: Any, current: SessionPlan) -> FaceView:
@@ -139,6 +203,7 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
         "view": view.data(point_radius_mm=EDITOR_POINT_MM),
         "points": _points(current.plan, review),
     }
+    _SENT.put((user.clinic_id, session_id, current.version), _point_data(current.plan))
     from dosemap.domain.atlas.zones import ZONE_ORDER
 
     return state.templates.page(
@@ -172,7 +237,8 @@ class EditBody(BaseModel):
 
 @routes.post("/api/v1/sessions/{session_id}/plan/edits", name="plan_edit")
 async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> JSONResponse:
-    """Apply edits; answer the renumbered points, the new version and the panel."""
+    """Apply edits; answer the new version, the points that changed (or all of them), every
+    flagged point's codes and the panel."""
     user = signed_in_user(request)
     state = app_state(request)
     library = _library()
@@ -185,10 +251,16 @@ async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> 
     )  # fmt: skip
     review = current.review
     assert review is not None
+    points = _edit_answer_points(
+        (user.clinic_id, session_id, current.version),
+        (user.clinic_id, session_id, body.expected_version),
+        current.plan,
+        review,
+    )
     return JSONResponse(
         {
             "version": current.version,
-            "points": _points(current.plan, review),
+            **points,
             "panel_html": _panel(request, current, review, True),
             "blocked": review.blocked,
             "total_units": str(review.summary.total_units),
@@ -245,6 +317,7 @@ def _chart_page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    lot: LotPick | None = None,
 ) -> Response:
     state = app_state(request)
     current = charting.session_plan(state.db, user.clinic_id, session_id)
@@ -293,7 +366,54 @@ def _chart_page(
         chart_data=data,
         form=form or {},
         errors=errors or {},
+        lot=lot,
     )
+
+
+@dataclass(frozen=True)
+class LotPick:
+    """A lot number typed or scanned in chart mode, its open vials and the one chosen."""
+
+    number: str
+    vials: tuple[VialChoice, ...] = ()
+    chosen: uuid.UUID | None = None
+
+
+@routes.post("/sessions/{session_id}/chart/vial", name="chart_vial")
+async def chart_vial(request: Request, session_id: uuid.UUID) -> Response:
+    """The vial by its lot number (typed, or a barcode scanner's keys and Enter): one open vial
+    of the lot is chosen; several are offered to pick from; none is a field error."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    form = await form_dict(request)
+    number = form.get("lot_number", "").strip()
+
+    def work() -> Response:
+        current = charting.session_plan(state.db, user.clinic_id, session_id)
+        try:
+            found = tuple(
+                charting.vials_of_lot(state.db, user.clinic_id, current.plan.product, number)
+            )
+        except InvalidInputError as exc:
+            return _chart_page(
+                request, user, session_id, errors=field_errors(exc), status_code=422,
+                lot=LotPick(number),
+            )  # fmt: skip
+        picked = form.get("vial_id", "")
+        if picked:
+            match = [v for v in found if str(v.id) == picked]
+            if not match:
+                labels = ", ".join(v.label for v in found)
+                errors = {"vial_id": f"is not an open vial of lot {number} (allowed: {labels})"}
+                return _chart_page(
+                    request, user, session_id, errors=errors, status_code=422,
+                    lot=LotPick(number, found),
+                )  # fmt: skip
+            found = tuple(match)
+        chosen = found[0].id if len(found) == 1 else None
+        return _chart_page(request, user, session_id, lot=LotPick(number, found, chosen))
+
+    return await run_in_threadpool(work)
 
 
 class TapBody(BaseModel):
