@@ -94,6 +94,12 @@ def join_group(db: Database, group_name: str, clinic_id: uuid.UUID, *, actor: st
         )  # fmt: skip
 
 
+def group_of_clinic(db: Database, clinic_id: uuid.UUID) -> uuid.UUID | None:
+    """The id of the clinic's group (``None``: in no group)."""
+    with reading(db) as uow:
+        return uow.sites.group_of(clinic_id)
+
+
 def group_members(db: Database, group_name: str) -> list[str]:
     """The names of a group's clinics."""
     with reading(db) as uow:
