@@ -111,6 +111,10 @@ PERMISSIONS: dict[str, Permission] = {
         "staff, web logins, roles, credentials; grant logins of the group's other sites a role"
         " here, revoke it",
     ),
+    "signin.policy": Permission(
+        frozenset({"admin"}),
+        "set which roles must use a second factor (TOTP) to sign in and to sign records",
+    ),
 }
 
 #: Route name -> the permission it needs. Every route of the app must be here.
@@ -209,6 +213,7 @@ ROUTES: dict[str, str] = {
     "site_grant_revoke": "staff.manage",
     "sites": "signed_in",
     "site_switch": "signed_in",
+    "totp_policy": "signin.policy",
 }
 
 
