@@ -349,3 +349,60 @@ def test_compare_two_visits(browser: object, live: Live) -> None:
         page.check("input[name=cmp][value=ghost]")  # type: ignore[attr-defined]
         assert page.locator("#cmp-ghost").is_visible()  # type: ignore[attr-defined]
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+_POINT_AT = """(n) => {
+  const d = JSON.parse(document.getElementById('editor-data').textContent);
+  const g = document.querySelector(`g.pt[data-number="${n}"]`);
+  const m = /translate\\(([-\\d.]+),([-\\d.]+)\\)/.exec(g.getAttribute('transform'));
+  return [Number(m[1]), Number(m[2])];
+}"""
+
+
+def _zone_points(page: object, zone: str) -> int:
+    return int(page.locator(f'#plan-panel tr[data-zone="{zone}"] .zone-points').inner_text())  # type: ignore[attr-defined]
+
+
+def test_a_moved_point_takes_the_zone_it_lands_in_or_is_blocked_outside_every_zone(
+    browser: object, live: Live
+) -> None:
+    session_id = _planned(live, ("forehead", "glabella", "medial_cheek_left"))
+    page = _page(browser, live, "desk")
+    page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    forehead, cheek = _zone_points(page, "forehead"), _zone_points(page, "medial_cheek_left")
+    last_cheek = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        'g.pt[data-zone="medial_cheek_left"]', "els => Number(els[els.length - 1].dataset.number)"
+    )
+    onto = page.evaluate(_POINT_AT, last_cheek)  # type: ignore[attr-defined]
+    _drag(page, 1, [onto[0] + 6, onto[1] + 6])  # beside a cheek point, inside the cheek
+    page.wait_for_function(
+        "() => document.getElementById('editor-status').textContent.includes('medial_cheek_left')"
+    )  # type: ignore[attr-defined]
+    assert _zone_points(page, "forehead") == forehead - 1
+    assert _zone_points(page, "medial_cheek_left") == cheek + 1
+    moved = page.locator("g.pt.selected")  # type: ignore[attr-defined]
+    assert moved.get_attribute("data-zone") == "medial_cheek_left"
+    number = int(moved.get_attribute("data-number"))
+    assert "BLOCKED" not in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
+    _shot(page, "editor-moved-into-cheek-desk")
+
+    # Between the cheek and the nasolabial fold (landmarks 423, 426, 266): in no zone. Kept
+    # (counted where it was), marked, and blocked (DM407).
+    between = page.evaluate(  # type: ignore[attr-defined]
+        """() => { const L = JSON.parse(document.getElementById('editor-data').textContent)
+                     .view.landmarks;
+                   return [0, 1].map((k) => (L[423][k] + L[426][k] + L[266][k]) / 3); }"""
+    )
+    _drag(page, number, between)
+    page.wait_for_function(
+        "() => document.getElementById('editor-status').textContent.includes('outside every zone')"
+    )  # type: ignore[attr-defined]
+    assert page.locator("g.pt.outside").count() == 1  # type: ignore[attr-defined]
+    assert "BLOCKED" in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
+    assert page.locator('#findings [data-code="DM407-ZONE-MISMATCH"]').count() == 1  # type: ignore[attr-defined]
+    assert _zone_points(page, "medial_cheek_left") == cheek + 1  # still counted, never dropped
+    assert page.errors == []  # type: ignore[attr-defined]
+    _shot(page, "editor-moved-outside-desk")
+    plan = charting.session_plan(live.db, live.clinic.clinic_id, session_id).plan
+    assert plan.summary.needle_entries == sum(z.points for z in plan.summary.zones)

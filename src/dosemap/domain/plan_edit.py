@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dosemap.domain import dosing
+from dosemap.domain.atlas.locate import locate_zone
 from dosemap.domain.atlas.mesh import TEMPLATE_VERTEX_COUNT, FaceMesh, resolve_anchor
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import ZONE_ORDER, zone
@@ -53,7 +54,9 @@ class AddPoint(_Edit):
 
 
 class MovePoint(_Edit):
-    """Point ``number`` moved to ``anchor`` (optionally into another zone)."""
+    """Point ``number`` moved to ``anchor``: it takes the zone it now lies in
+    (:mod:`~dosemap.domain.atlas.locate`), or ``zone`` when one is given. A point moved outside
+    every zone keeps its zone, and the check blocks it (DM407) until it is moved into one."""
 
     op: Literal["move"] = "move"
     number: int = Field(ge=1)
@@ -291,6 +294,27 @@ def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) ->
     return others + fresh
 
 
+def zone_at(plan: Plan, library: Library, anchor: MeshAnchor, current: str, mesh: FaceMesh) -> str:
+    """The zone a point at ``anchor`` (labelled ``current``) now lies in; ``current`` when it
+    lies in none, so the point stays in the plan and the zone-label rule (DM407) blocks it."""
+    found = locate_zone(
+        mesh,
+        anchor,
+        current=current,
+        forehead_height_mm=plan.request.forehead_height_mm,
+        tolerance_mm=library.figure("zone_label_tolerance_mm").value,
+    )
+    return current if found is None else found
+
+
+def placed_point(plan: Plan, edit: PlanEdit) -> PlannedPoint | None:
+    """The point an add or move edit put down, as numbered in ``plan`` (the plan after it)."""
+    if not isinstance(edit, AddPoint | MovePoint):
+        return None
+    anchor = _check_anchor(edit.anchor, "anchor")
+    return next((p for p in reversed(plan.points) if p.anchor == anchor), None)
+
+
 def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> Plan:
     """The plan after ``edit`` (see the module docstring)."""
     points = list(plan.points)
@@ -307,9 +331,13 @@ def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> 
         index = _point_index(plan, edit.number, "number")
         anchor = _check_anchor(edit.anchor, "anchor")
         update: dict[str, object] = {"anchor": anchor, "position_mm": _position(anchor, mesh)}
-        if edit.zone is not None and edit.zone != points[index].zone:
-            zone(edit.zone, field="zone")
-            update["zone"] = edit.zone
+        target = (
+            zone(edit.zone, field="zone").id
+            if edit.zone is not None
+            else zone_at(plan, library, anchor, points[index].zone, mesh)
+        )
+        if target != points[index].zone:
+            update["zone"] = target
             # A point moved into another zone goes last in that zone's injection order.
             moved = points.pop(index).model_copy(update=update)
             points.append(moved)

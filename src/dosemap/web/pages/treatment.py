@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.plan import Plan
-from dosemap.domain.plan_edit import PlanEdit
+from dosemap.domain.plan_edit import PlanEdit, placed_point
 from dosemap.domain.plan_review import PlanReview
+from dosemap.domain.safety.finding import ZONE_MISMATCH
 from dosemap.resources import load_library
 from dosemap.services import charting, compare, sessions
 from dosemap.services.charting import SessionPlan, TapInput
@@ -67,6 +68,8 @@ def _points(plan: Plan, review: PlanReview | None) -> list[dict[str, Any]]:
             "volume_ul": str(p.volume_ul),
             "units": str(p.units.quantize(Decimal("0.001")).normalize()),
             "codes": list(codes.get(p.number, ())),
+            # Farther outside its zone than the check allows: moved into no zone (DM407 blocks).
+            "outside": ZONE_MISMATCH.code in codes.get(p.number, ()),
         }
         for p in plan.points
     ]
@@ -180,10 +183,12 @@ async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> 
     )  # fmt: skip
     review = current.review
     assert review is not None
+    placed = placed_point(current.plan, body.edits[-1])
     return JSONResponse(
         {
             "version": current.version,
             "points": _points(current.plan, review),
+            "placed": None if placed is None else placed.number,
             "panel_html": _panel(request, current, review, True),
             "blocked": review.blocked,
             "total_units": str(review.summary.total_units),

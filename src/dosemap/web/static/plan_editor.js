@@ -42,13 +42,19 @@
     layer.replaceChildren();
     for (const p of points) {
       const [x, y] = F.resolveAnchor(view, p.anchor);
-      const g = F.svgEl("g", { class: `pt${p.codes.length ? " flagged" : ""}${selected === p.number ? " selected" : ""}`, "data-number": p.number, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
+      const classes = `pt${p.codes.length ? " flagged" : ""}${p.outside ? " outside" : ""}${selected === p.number ? " selected" : ""}`;
+      const g = F.svgEl("g", { class: classes, "data-number": p.number, "data-zone": p.zone, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
       F.svgEl("circle", { r: radius }, g);
       F.svgEl("text", { y: radius * 0.35, "font-size": (radius * 1.1).toFixed(2) }, g).textContent = String(p.number);
-      F.svgEl("title", {}, g).textContent = `${p.number} · ${p.zone} · ${p.volume_ul} µL = ${p.units} U${p.codes.length ? " · " + p.codes.join(", ") : ""}`;
+      F.svgEl("title", {}, g).textContent = `${p.number} · ${where(p)} · ${p.volume_ul} µL = ${p.units} U${p.codes.length ? " · " + p.codes.join(", ") : ""}`;
     }
     svg.dataset.points = String(points.length);
     svg.dataset.flagged = String(points.filter((p) => p.codes.length).length);
+  }
+
+  /* A point outside every zone keeps its zone's label (and caps) and blocks until moved. */
+  function where(p) {
+    return p.outside ? `outside every zone (counted in ${p.zone})` : p.zone;
   }
 
   function choose(number) {
@@ -56,7 +62,7 @@
     const p = points.find((q) => q.number === number);
     if (p) {
       pointBox.hidden = false;
-      pointLabel.textContent = `Point ${p.number} (${p.zone}): ${p.volume_ul} µL = ${p.units} U`;
+      pointLabel.textContent = `Point ${p.number} (${where(p)}): ${p.volume_ul} µL = ${p.units} U`;
       pointVolume.value = p.volume_ul;
     } else {
       pointBox.hidden = true;
@@ -87,10 +93,13 @@
       points = body.points;
       panel.innerHTML = body.panel_html;
       bindPanel();
+      if (body.placed !== null && body.placed !== undefined) selected = body.placed;
       if (selected !== null && !points.some((p) => p.number === selected)) selected = null;
       choose(selected);
       svg.dataset.version = String(version);
-      say(`Saved (${Math.round(performance.now() - started)} ms)`, body.blocked ? "blocked" : "ok");
+      const placed = points.find((p) => p.number === body.placed);
+      const note = placed ? ` Point ${placed.number}: ${where(placed)}${placed.outside ? ", blocked until it is moved into a zone" : ""}.` : "";
+      say(`Saved (${Math.round(performance.now() - started)} ms).${note}`, body.blocked ? "blocked" : "ok");
       return true;
     } catch (err) {
       say("Not saved: no connection to the server. Try again.", "error");
