@@ -13,11 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -30,7 +28,8 @@ from support.web import WebWorld
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 
-# argv: url port pause_at ("none": never pause)
+# argv: url pause_at ("none": never pause). The child binds a free port itself and prints
+# "listening <port>" once uvicorn has started (a signal to read, not a poll), then "mid-write".
 CHILD = """
 import sys, threading
 from pathlib import Path
@@ -41,7 +40,7 @@ from dosemap.persistence.db import Database
 from dosemap.web.app import create_app
 from dosemap.web.settings import WebSettings
 
-url, port, pause_at = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+url, pause_at = sys.argv[1], sys.argv[2]
 db = Database.from_url(url)
 commits = 0
 
@@ -55,38 +54,37 @@ def before_commit(conn):
 event.listen(db.engine, "commit", before_commit)
 settings = WebSettings(records=Settings(data_dir=Path("."), database_url=url),
                        secure_cookies=False)
-uvicorn.run(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
+
+
+class Announced(uvicorn.Server):
+    async def startup(self, sockets=None):
+        await super().startup(sockets=sockets)
+        port = self.servers[0].sockets[0].getsockname()[1]
+        print(f"listening {port}", flush=True)
+
+
+config = uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=0,
+                        log_level="warning")
+Announced(config).run()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(world: WebWorld, pause_at: str) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
     url = world.db.engine.url.render_as_string(hide_password=False)
     path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": path}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, url, str(port), pause_at],
+        [sys.executable, "-c", CHILD, url, pause_at],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:  # the server answers once it is up (or the child has died: fail)
-        assert child.poll() is None, "the server process ended before it answered"
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return child, base
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not come up in 120 s"
-        time.sleep(0.2)
+    assert child.stdout is not None
+    line = child.stdout.readline()  # blocks until the child listens (or ends: "")
+    if not line.startswith("listening "):
+        _kill(child)
+        raise AssertionError(f"the server process ended (code {child.poll()}) before listening")
+    return child, f"http://127.0.0.1:{int(line.split()[1])}"
 
 
 def _signed_in(world: WebWorld) -> tuple[str, str]:
@@ -162,33 +160,43 @@ def test_kill_9_while_requests_keep_coming(world: WebWorld) -> None:
     token, csrf = _signed_in(world)
     child, base = _start(world, pause_at="none")
     answered: set[str] = set()
+    ended = 0  # senders that stopped (the server went away)
+    progress = threading.Condition()
     stop = threading.Event()
 
     def keep_registering(first: int) -> None:
+        nonlocal ended
         n = first
-        while not stop.is_set():
-            chart = f"K-{n}"
-            try:
+        try:
+            while not stop.is_set():
+                chart = f"K-{n}"
                 if _register(base, token, csrf, chart) == 303:
-                    answered.add(chart)
-            except httpx.TransportError:
-                return  # the server was killed
-            n += 2
+                    with progress:
+                        answered.add(chart)
+                        progress.notify_all()
+                n += 2
+        except httpx.TransportError:
+            pass  # the server was killed
+        finally:
+            with progress:
+                ended += 1
+                progress.notify_all()
 
     senders = [threading.Thread(target=keep_registering, args=(i,), daemon=True) for i in (1, 2)]
     for t in senders:
         t.start()
     try:
-        deadline = time.monotonic() + 120
-        while len(answered) < 6:  # some have been answered; the next ones are in flight
-            assert time.monotonic() < deadline, "no registration answered in 120 s"
-            time.sleep(0.05)
+        with progress:  # woken by each answer: some answered, the next ones are in flight
+            progress.wait_for(lambda: len(answered) >= 6 or ended == len(senders), timeout=120)
+            assert len(answered) >= 6, f"only {len(answered)} registrations answered"
     finally:
         _kill(child)
         stop.set()
     for t in senders:
         t.join(timeout=60)
-    written = _check(world, set(answered), absent=set())
+    with progress:
+        answered_now = set(answered)
+    written = _check(world, answered_now, absent=set())
     assert len(written) >= 6
 
 
