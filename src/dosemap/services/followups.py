@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AwareDatetime, Field
 
@@ -31,6 +31,9 @@ AdverseKind = Literal[
     "allergic_reaction",
     "other",
 ]
+AdverseSeverity = Literal["mild", "moderate", "severe"]
+#: The severities an adverse event is recorded with (the Adverse events page and chart mode).
+SEVERITIES: tuple[str, ...] = get_args(AdverseSeverity)
 
 
 class AdverseEventInput(Input):
@@ -39,7 +42,7 @@ class AdverseEventInput(Input):
     session_id: uuid.UUID | None = None
     kind: AdverseKind
     onset_at: AwareDatetime
-    severity: Literal["mild", "moderate", "severe"]
+    severity: AdverseSeverity
     action: str | None = Field(default=None, max_length=4000)
     outcome: str | None = Field(default=None, max_length=4000)
 

@@ -28,7 +28,7 @@ from dosemap.web.state import app_state
 routes = router()
 
 KINDS: tuple[str, ...] = get_args(svc.AdverseKind)
-SEVERITIES = ("mild", "moderate", "severe")
+SEVERITIES = svc.SEVERITIES
 
 
 def _list_page(

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -27,10 +27,15 @@ from dosemap.resources import load_library
 from dosemap.services import charting, compare, sessions
 from dosemap.services.charting import SessionPlan, TapInput
 from dosemap.services.clinic_day import record_read
-from dosemap.services.followups import AdverseEventInput, AdverseKind, record_adverse_event
+from dosemap.services.followups import (
+    SEVERITIES,
+    AdverseEventInput,
+    AdverseKind,
+    record_adverse_event,
+)
 from dosemap.services.photos import PhotoStore
 from dosemap.services.plan_views import FaceView, photo_view, template_view
-from dosemap.web.forms import form_dict
+from dosemap.web.forms import clean, field_errors, form_dict
 from dosemap.web.permissions import allowed
 from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
@@ -234,7 +239,18 @@ async def plan_acknowledge(request: Request, session_id: uuid.UUID, body: AckBod
 @routes.get("/sessions/{session_id}/chart", name="chart")
 def chart(request: Request, session_id: uuid.UUID) -> Response:
     """Chart mode: the points in injection order, large, tap by tap."""
-    user = signed_in_user(request)
+    return _chart_page(request, signed_in_user(request), session_id)
+
+
+def _chart_page(
+    request: Request,
+    user: Any,
+    session_id: uuid.UUID,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     state = app_state(request)
     current = charting.session_plan(state.db, user.clinic_id, session_id)
     record_read(
@@ -269,6 +285,7 @@ def chart(request: Request, session_id: uuid.UUID) -> Response:
         title="Chart",
         user=user,
         active="/patients",
+        status_code=status_code,
         plan=current.plan,
         session_id=session_id,
         patient_name=current.patient_name,
@@ -277,7 +294,10 @@ def chart(request: Request, session_id: uuid.UUID) -> Response:
         occlusion_steps=OCCLUSION_STEPS,
         hyaluronidase="ask and record it before starting",
         adverse_kinds=get_args(AdverseKind),
+        severities=SEVERITIES,
         chart_data=data,
+        form=form or {},
+        errors=errors or {},
     )
 
 
@@ -328,24 +348,44 @@ async def chart_finish(request: Request, session_id: uuid.UUID) -> Response:
 
 @routes.post("/sessions/{session_id}/adverse-events", name="chart_adverse_event")
 async def chart_adverse_event(request: Request, session_id: uuid.UUID) -> Response:
-    """Record an immediate adverse event of this session."""
+    """Record an immediate adverse event of this session, at the severity the injector chose."""
     user = signed_in_user(request)
     state = app_state(request)
     form = await form_dict(request)
     current = await run_in_threadpool(charting.session_plan, state.db, user.clinic_id, session_id)
-    kind = form.get("kind", "other")
-    data = AdverseEventInput(
-        session_id=session_id,
-        kind=kind if kind in get_args(AdverseKind) else "other",
-        onset_at=datetime.now().astimezone(),
-        severity="severe" if kind == "suspected_vascular_occlusion" else "mild",
-        action=form.get("description", "")[:4000] or None,
-    )
-    await run_in_threadpool(
-        record_adverse_event, state.db, user.clinic_id, current.patient_id, data,
-        actor=user.actor, recorded_by=user.staff_id,
-    )  # fmt: skip
+    try:
+        data = AdverseEventInput(
+            session_id=session_id,
+            kind=_choice(form, "kind", get_args(AdverseKind)),
+            onset_at=datetime.now().astimezone(),
+            severity=_choice(form, "severity", SEVERITIES),
+            action=form.get("description", "").strip() or None,
+        )
+        await run_in_threadpool(
+            record_adverse_event, state.db, user.clinic_id, current.patient_id, data,
+            actor=user.actor, recorded_by=user.staff_id,
+        )  # fmt: skip
+    except (ValidationError, InvalidInputError) as exc:
+        errors = {_AE_FIELDS.get(k, k): v for k, v in field_errors(exc).items()}
+        return await run_in_threadpool(
+            lambda: _chart_page(
+                request, user, session_id, form=clean(form), errors=errors, status_code=422
+            )
+        )
     return RedirectResponse(f"/sessions/{session_id}/chart", status_code=303)
+
+
+#: The adverse-event input's field -> the chart form's field it came from.
+_AE_FIELDS = {"action": "description"}
+
+
+def _choice(form: dict[str, str], field: str, allowed: tuple[str, ...]) -> Any:
+    """The form's value of ``field`` if it is one of ``allowed`` (else a field error)."""
+    value = form.get(field, "")
+    if value not in allowed:
+        said = f"{value!r} is not one" if value else "none chosen"
+        raise InvalidInputError(field, said, ", ".join(allowed))
+    return value
 
 
 def _volume(text: str, field: str) -> Decimal:
