@@ -20,7 +20,14 @@ from dosemap.domain.atlas.mesh import resolve_anchor
 from dosemap.domain.atlas.surface import anchor_point
 from dosemap.domain.atlas.zones import ZONE_ORDER
 from dosemap.domain.errors import InvalidInputError
-from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint, PlanRequest
+from dosemap.domain.plan import (
+    MeshAnchor,
+    Plan,
+    PlannedPoint,
+    PlanRequest,
+    SessionPlan,
+    combine_plans,
+)
 from dosemap.domain.plan_edit import (
     AddPoint,
     DeletePoint,
@@ -30,6 +37,7 @@ from dosemap.domain.plan_edit import (
     SetZoneVolume,
     apply_edit,
     apply_edits,
+    apply_edits_to,
     placed_point,
 )
 from dosemap.domain.plan_review import PlanReview, review_plan
@@ -385,3 +393,80 @@ def test_acknowledgements_who_when_why_beside_the_plan_file(tmp_path: Path) -> N
                     "zone": block.zone, "point_numbers": block.point_numbers}))  # fmt: skip
     with pytest.raises(InvalidInputError, match="no current warning"):
         acknowledge(path, LIBRARY, ack.model_copy(update={"code": "DM999-NOPE"}))
+
+
+# --- a session of several products (plan file format 2) ------------------------------------
+
+DYSPORT = build_plan(
+    PlanRequest(zones=("lateral_cheek_left",), protocol="kesty_2021_forehead_30"), LIBRARY, MESH
+)
+SESSION = combine_plans([BASE, DYSPORT])
+
+
+def _session_whole(session: SessionPlan) -> None:
+    numbers = [p.number for p in session.points]
+    assert numbers == list(range(1, len(numbers) + 1))  # numbers run on across the products
+    for plan in session.plans:
+        first = plan.points[0].number if plan.points else 1
+        points = tuple(p.model_copy(update={"number": p.number - first + 1}) for p in plan.points)
+        shifted = plan.model_copy(update={"points": points})
+        _totals_are_the_points(shifted)
+
+
+def test_session_edits_act_on_the_chosen_products_plan_only() -> None:
+    assert SESSION.products == ("botox_cosmetic", "dysport")
+    first_dysport = SESSION.plans[1].points[0].number
+    glabella = next(p for p in BASE.points if p.zone == "glabella")
+    added = apply_edits_to(
+        SESSION, [AddPoint(zone="glabella", anchor=glabella.anchor)], LIBRARY, MESH
+    )
+    assert isinstance(added, SessionPlan)
+    assert added.plans[0].summary.needle_entries == BASE.summary.needle_entries + 1
+    assert added.plans[1].summary == DYSPORT.summary  # the other product untouched
+    assert added.plans[1].points[0].number == first_dysport + 1  # renumbered to run on
+    _session_whole(added)
+    volume = SetZoneVolume(zone="lateral_cheek_left", volume_ul=Decimal(20))
+    changed = apply_edits_to(added, [volume], LIBRARY, MESH, plan_index=1)
+    assert isinstance(changed, SessionPlan)
+    assert {p.volume_ul for p in changed.plans[1].points} == {Decimal(20)}
+    assert changed.plans[0] == added.plans[0]
+    _session_whole(changed)
+
+
+def test_a_session_edit_naming_another_products_point_is_refused() -> None:
+    dysport_point = SESSION.plans[1].points[0].number
+    with pytest.raises(InvalidInputError, match="dysport") as caught:
+        apply_edits_to(SESSION, [DeletePoint(number=dysport_point)], LIBRARY, MESH)
+    assert caught.value.field == "edits[0].number"
+    with pytest.raises(InvalidInputError) as caught:
+        apply_edits_to(SESSION, [DeletePoint(number=1)], LIBRARY, MESH, plan_index=2)
+    assert caught.value.field == "plan"
+
+
+@settings(max_examples=25)
+@given(
+    sequence=st.lists(st.tuples(st.integers(0, 1), edits), min_size=1, max_size=5),
+)
+def test_any_session_edits_keep_each_products_totals_and_the_cli_agrees(
+    sequence: list[tuple[int, object]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("session") / "session.json"
+    save_plan(path, SESSION)
+    for index, edit in sequence:
+        before = path.read_bytes()
+        try:
+            edit_plan_file(path, [edit], LIBRARY, plan_index=index)  # type: ignore[list-item]
+        except InvalidInputError:
+            assert path.read_bytes() == before  # nothing half-written
+    session = load_plan(path)
+    assert isinstance(session, SessionPlan)
+    assert path.read_text(encoding="utf-8") == plan_file_text(session)
+    _session_whole(session)
+    review = review_plan(session, LIBRARY, mesh=MESH)
+    assert review.summary_matches_plan
+    assert [t.product for t in review.products] == ["botox_cosmetic", "dysport"]
+    assert [t.summary for t in review.products] == [p.summary for p in session.plans]
+    out = runner.invoke(cli.app, ["check", str(path), "--json"])
+    assert out.exit_code == (1 if review.blocked else 0), out.output
+    reported = json.loads(out.stdout)
+    assert reported["findings"] == [r.finding.model_dump(mode="json") for r in review.findings]

@@ -30,7 +30,14 @@ from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import ZONE_ORDER, zone
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.library import Library
-from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint, ZoneSummary
+from dosemap.domain.plan import (
+    MeshAnchor,
+    Plan,
+    PlannedPoint,
+    SessionPlan,
+    ZoneSummary,
+    combine_plans,
+)
 from dosemap.domain.planning.face_cache import face_cache
 from dosemap.domain.planning.layout import clearances_for, layout_zone
 from dosemap.domain.planning.planner import plan_dead_space_ul, summarise, volume_bounds_ul
@@ -371,3 +378,57 @@ def apply_edits(plan: Plan, edits: Iterable[PlanEdit], library: Library, mesh: F
                 f"edits[{index}].{exc.field}", exc.message, exc.allowed
             ) from None
     return plan
+
+
+def _numbered(edit: PlanEdit) -> int | None:
+    """The point an edit names, if it names one."""
+    return edit.number if isinstance(edit, MovePoint | DeletePoint | SetPointVolume) else None
+
+
+def apply_session_edit(
+    session: SessionPlan, plan_index: int, edit: PlanEdit, library: Library, mesh: FaceMesh
+) -> SessionPlan:
+    """A session of several products after ``edit`` to its plan ``plan_index`` (the chosen
+    product's): the other plans are untouched, then the point numbers run on across the plans
+    again. An edit naming a point of another product's plan is refused: choose that product."""
+    if not 0 <= plan_index < len(session.plans):
+        raise InvalidInputError("plan", f"{plan_index}", f"0-{len(session.plans) - 1}")
+    plan = session.plans[plan_index]
+    number = _numbered(edit)
+    if number is not None and not any(p.number == number for p in plan.points):
+        other = session.plan_of(number)
+        if other is None:
+            raise InvalidInputError("number", f"no point {number}", "a point of the session")
+        raise InvalidInputError(
+            "number", f"point {number} is of the {other.product} plan", f"a {plan.product} point"
+        )
+    plans = list(session.plans)
+    plans[plan_index] = apply_edit(plan, edit, library, mesh)
+    return session.model_copy(update={"plans": combine_plans(plans).plans})
+
+
+def apply_edits_to(
+    document: Plan | SessionPlan,
+    edits: Iterable[PlanEdit],
+    library: Library,
+    mesh: FaceMesh,
+    *,
+    plan_index: int = 0,
+) -> Plan | SessionPlan:
+    """A plan file of either format after every edit in turn (format kept); for a session of
+    several products the edits act on plan ``plan_index``. The first bad edit raises, naming
+    its index."""
+    if isinstance(document, Plan):
+        if plan_index != 0:
+            raise InvalidInputError("plan", f"{plan_index}", "0 (the file has one plan)")
+        return apply_edits(document, edits, library, mesh)
+    if not 0 <= plan_index < len(document.plans):
+        raise InvalidInputError("plan", f"{plan_index}", f"0-{len(document.plans) - 1}")
+    for index, edit in enumerate(edits):
+        try:
+            document = apply_session_edit(document, plan_index, edit, library, mesh)
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"edits[{index}].{exc.field}", exc.message, exc.allowed
+            ) from None
+    return document

@@ -9,6 +9,7 @@ Every page that shows a session's plan writes the read to the access log first.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
@@ -63,19 +64,20 @@ def _library() -> Any:
     return load_library()
 
 
-def _points(plan: Plan, review: PlanReview | None) -> list[dict[str, Any]]:
+def _points(plans: Sequence[Plan], review: PlanReview | None) -> list[dict[str, Any]]:
+    """Every point of every product's plan, with its plan's index (numbers run on)."""
     codes = review.point_codes if review is not None else {}
     return [
         {
             "number": p.number,
+            "plan": index,
             "zone": p.zone,
             "anchor": {"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
             "volume_ul": str(p.volume_ul),
             "units": str(p.units.quantize(Decimal("0.001")).normalize()),
             "codes": list(codes.get(p.number, ())),
-            # Farther outside its zone than the check allows: moved into no zone (DM407 blocks).
-            "outside": ZONE_MISMATCH.code in codes.get(p.number, ()),
         }
+        for index, plan in enumerate(plans)
         for p in plan.points
     ]
 
@@ -100,7 +102,6 @@ def _panel(request: Request, current: SessionPlan, review: PlanReview, can_edit:
     return app_state(request).templates.content(
         "_plan_panel.html",
         review=review,
-        vial_units=current.plan.mix.stock_vial_units,
         timezone=current.timezone,
         can_edit=can_edit,
     )
@@ -129,7 +130,6 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
     review = charting.review_session_plan(state.db, user.clinic_id, session_id, _library())
     can_edit, locked = _editable(user, current)
     view = _view(request, user, current)
-    zone_spacing = {z.zone: str(current.plan.spacing_mm) for z in current.plan.summary.zones}
     data = {
         "session_id": str(session_id),
         "version": current.version,
@@ -137,10 +137,19 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
         "can_edit": can_edit,
         "edit_url": f"/api/v1/sessions/{session_id}/plan/edits",
         "ack_url": f"/api/v1/sessions/{session_id}/plan/acknowledgements",
-        "spacing_mm": str(current.plan.spacing_mm),
-        "zone_spacing": zone_spacing,
+        # One entry per product's plan: edits act on the one chosen.
+        "plans": [
+            {
+                "product": plan.product,
+                "spacing_mm": str(plan.spacing_mm),
+                "zone_spacing": {z.zone: str(plan.spacing_mm) for z in plan.summary.zones},
+            }
+            for plan in current.plans
+        ],
+        # A point lying outside every zone is kept in its zone and blocked by this finding.
+        "outside_code": ZONE_MISMATCH.code,
         "view": view.data(point_radius_mm=EDITOR_POINT_MM),
-        "points": _points(current.plan, review),
+        "points": _points(current.plans, review),
     }
     from dosemap.domain.atlas.zones import ZONE_ORDER
 
@@ -150,12 +159,12 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
         user=user,
         active="/patients",
         plan=current.plan,
+        plans=current.plans,
         review=review,
         session_id=session_id,
         patient_id=current.patient_id,
         patient_name=current.patient_name,
         view_caption=view.caption,
-        vial_units=current.plan.mix.stock_vial_units,
         timezone=current.timezone,
         can_edit=can_edit,
         locked_reason=locked,
@@ -171,6 +180,8 @@ class EditBody(BaseModel):
 
     expected_version: int = Field(ge=1)
     edits: list[PlanEdit] = Field(min_length=1, max_length=50)
+    #: Which product's plan the edits act on (its index in a session of several products).
+    plan: int = Field(default=0, ge=0, le=50)
 
 
 @routes.post("/api/v1/sessions/{session_id}/plan/edits", name="plan_edit")
@@ -184,15 +195,16 @@ async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> 
         lambda: charting.edit_session_plan(
             state.db, user.clinic_id, session_id, body.edits, library,
             expected_version=body.expected_version, actor=user.actor, review=True,
+            plan_index=body.plan,
         )
     )  # fmt: skip
     review = current.review
     assert review is not None
-    placed = placed_point(current.plan, body.edits[-1])
+    placed = placed_point(current.plans[body.plan], body.edits[-1])
     return JSONResponse(
         {
             "version": current.version,
-            "points": _points(current.plan, review),
+            "points": _points(current.plans, review),
             "placed": None if placed is None else placed.number,
             "panel_html": _panel(request, current, review, True),
             "blocked": review.blocked,
