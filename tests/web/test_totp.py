@@ -4,6 +4,9 @@ policy makes a role enrol at its next sign-in; until then no page opens."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 from fastapi.testclient import TestClient
@@ -57,7 +60,9 @@ def test_policy_makes_a_prescriber_enrol_then_use_the_second_factor(world: WebWo
         data={"csrf_token": csrf, "secret": pyotp.random_base32(), "code": "123456"},
     )
     assert forged.status_code == 401  # a posted key cannot replace the enrolled one
-    good = again.post("/login/totp", data={"csrf_token": csrf, "code": pyotp.TOTP(secret).now()})
+    # The enrolment's code is used; the next one (one step of drift is allowed) is accepted.
+    upcoming = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
+    good = again.post("/login/totp", data={"csrf_token": csrf, "code": upcoming})
     assert good.status_code == 303 and again.get("/").status_code == 200
 
 
@@ -92,3 +97,69 @@ def test_a_signed_in_person_has_no_second_factor_step(world: WebWorld) -> None:
     pending.cookies.set(SESSION_COOKIE, token)
     assert pending.get("/patients").status_code == 303
     assert pending.get("/login/totp").status_code == 200
+
+
+def _enrolled(world: WebWorld, role: str, at: datetime) -> tuple[accounts.AccountView, str]:
+    """``role``'s account of clinic A with a TOTP secret, enrolled with the code of ``at``."""
+    account = world.own.accounts[role]
+    secret = pyotp.random_base32()
+    code = pyotp.TOTP(secret).at(at)
+    assert accounts.check_totp(
+        world.db, account.clinic_id, account.id, code, enrol_secret=secret, actor="test", at=at
+    )
+    return account, secret
+
+
+def test_a_code_is_accepted_once_and_never_an_older_one(world: WebWorld) -> None:
+    t0 = datetime(2026, 12, 2, 9, 0, 0, tzinfo=UTC)
+    account, secret = _enrolled(world, "prescriber", t0)
+    totp = pyotp.TOTP(secret)
+
+    def check(code: str, at: datetime) -> bool:
+        return accounts.check_totp(
+            world.db, account.clinic_id, account.id, code, actor="test", at=at
+        )
+
+    assert not check(totp.at(t0), t0)  # the enrolment code again, same window
+    later = t0 + timedelta(seconds=30)
+    assert not check(totp.at(t0), later)  # still inside the drift window, but used
+    assert check(totp.at(later), later)  # the next step's code
+    assert not check(totp.at(later), later + timedelta(seconds=5))
+    # A code from the step before the last accepted one is refused too, drift or not.
+    assert not check(totp.at(later - timedelta(seconds=30)), later)
+    assert check(totp.at(later + timedelta(seconds=30)), later)  # one step ahead: drift allowed
+
+
+def test_two_sign_ins_with_the_same_code_at_once_let_only_one_through(world: WebWorld) -> None:
+    t0 = datetime(2026, 12, 2, 9, 0, 0, tzinfo=UTC)
+    account, secret = _enrolled(world, "prescriber", t0)
+    at = t0 + timedelta(seconds=30)
+    code = pyotp.TOTP(secret).at(at)
+    start = threading.Barrier(4)
+
+    def attempt() -> bool:
+        start.wait()  # all four check the same code together
+        return accounts.check_totp(
+            world.db, account.clinic_id, account.id, code, actor="test", at=at
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: attempt(), range(4)))
+    assert sorted(results) == [False, False, False, True]
+
+
+def test_a_code_used_to_sign_in_does_not_open_a_second_session(world: WebWorld) -> None:
+    accounts.require_totp_for(world.db, world.own.clinic_id, {"prescriber"}, actor="test")
+    first = TestClient(world.app, follow_redirects=False)
+    _password(first, "a-prescriber")
+    csrf, secret = _totp_form(first)
+    assert secret is not None
+    code = pyotp.TOTP(secret).now()
+    enrolled = first.post("/login/totp", data={"csrf_token": csrf, "secret": secret, "code": code})
+    assert enrolled.status_code == 303
+    second = TestClient(world.app, follow_redirects=False)
+    _password(second, "a-prescriber")
+    csrf, _ = _totp_form(second)
+    replayed = second.post("/login/totp", data={"csrf_token": csrf, "code": code})
+    assert replayed.status_code == 401 and "already used" in replayed.text
+    assert second.get("/").status_code == 303

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.resources import load_library
 from dosemap.services import vials
 from support.web import OTHER_CLINIC_MARKER, WebWorld
 
@@ -162,31 +165,61 @@ def test_the_vial_log_downloads_as_csv_and_is_audited(world: WebWorld) -> None:
         assert uow.audit.verify().ok
 
 
-def test_lot_totals_add_the_vials_up() -> None:
-    import uuid
+def _more_vials(world: WebWorld, n: int) -> list[str]:
+    """``n`` more vials of the own clinic's lot, an hour apart after its first vial."""
+    [first] = vials.reconcile(world.db, world.own.clinic_id)
+    assert first.reconstituted_at is not None
+    labels = [f"P-{i:03d}" for i in range(1, n + 1)]
+    for i, label in enumerate(labels, start=1):
+        vials.open_vial(
+            world.db,
+            world.own.clinic_id,
+            vials.VialInput(
+                lot_id=world.own.records["lot_id"],
+                label=label,
+                vial_units=Decimal(100),
+                diluent_ml=Decimal("2.5"),
+                reconstituted_at=first.reconstituted_at + timedelta(hours=i),
+            ),
+            load_library(),
+            actor="test",
+        )
+    return labels
 
-    lot = uuid.uuid4()
-    rows = [
-        vials.VialReconciliation(
-            uuid.uuid4(),
-            f"V{i}",
-            "botox_cosmetic",
-            "L1",
-            Decimal(100),
-            drawn,
-            charted,
-            wasted,
-            Decimal(100) - drawn,
-            lot_id=lot,
-        )
-        for i, (drawn, charted, wasted) in enumerate(
-            [(Decimal(40), Decimal(38), Decimal(2)), (Decimal(10), Decimal(9), Decimal(0))]
-        )
-    ]
-    [total] = vials.reconcile_lots(rows)
-    assert (total.vials, total.units_received, total.units_charted) == (2, 200, 47)
-    assert (total.units_wasted, total.units_left, total.unaccounted) == (2, 150, 1)
-    assert total.mismatched_vials == 1 and total.mismatch
+
+def test_lot_totals_are_added_up_by_the_database(world: WebWorld) -> None:
+    [extra] = _more_vials(world, 1)
+    with writing(world.db) as uow:  # 40 U drawn: 38 wasted, 2 unaccounted
+        [vial_id] = uow.vials.ids_matching(world.own.clinic_id, extra)
+        vial = uow.vials.get(world.own.clinic_id, vial_id)
+        vial.units_drawn, vial.units_wasted = Decimal(40), Decimal(38)
+    overview = vials.vials_overview(world.db, world.own.clinic_id)
+    [total] = overview.lot_totals
+    assert (total.vials, total.units_received, total.units_charted) == (2, 200, Decimal("1.2"))
+    assert (total.units_wasted, total.units_left, total.unaccounted) == (38, Decimal("158.8"), 2)
+    assert total.mismatched_vials == 1 and total.mismatch and overview.mismatched_vials == 1
+    assert [lot.lot_number for lot in overview.lots] == ["C1234A"]
+
+
+def test_the_vial_reconciliation_is_paged_newest_first(world: WebWorld) -> None:
+    labels = _more_vials(world, vials.VIALS_PER_PAGE + 2)  # with the world's: 2 pages
+    total = vials.VIALS_PER_PAGE + 3
+    client = world.client("auditor")
+
+    def listed(page: str) -> list[str]:  # the reconciliation's rows, in order
+        return re.findall(r'<td class="nowrap">([^<]+)</td>\s*<td>', page)
+
+    first = client.get("/vials").text
+    assert f"vials 1–{vials.VIALS_PER_PAGE} of {total}" in first
+    assert listed(first) == labels[::-1][: vials.VIALS_PER_PAGE]  # newest first
+    assert "<strong>V-1</strong>" in first  # every open vial is listed, whatever the page
+    assert "Page 1 of 2" in first and "/vials?page=2" in first and 'rel="prev"' not in first
+    second = client.get("/vials?page=2").text
+    assert f"vials {vials.VIALS_PER_PAGE + 1}–{total} of {total}" in second
+    assert listed(second) == [labels[1], labels[0], "V-1"]
+    assert "Page 2 of 2" in second and "/vials?page=1" in second and 'rel="next"' not in second
+    assert client.get("/vials?page=9").text.count("Page 2 of 2") == 1  # past the end: the last
+    assert client.get("/vials?page=x").status_code == 422
 
 
 def test_the_lot_and_vial_log_downloads_as_pdf(world: WebWorld) -> None:

@@ -7,6 +7,7 @@ session or access token, looked up by SHA-256 (see :mod:`dosemap.services.signin
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -203,6 +204,17 @@ def totp_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="dosemap")
 
 
+def _matching_step(secret: str, code: str, at: datetime) -> int | None:
+    """The time step (Unix time // 30) whose code is ``code``, within one step of ``at``
+    either way (clock drift), or ``None``."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(at)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
 def check_totp(
     db: Database,
     clinic_id: uuid.UUID,
@@ -211,8 +223,11 @@ def check_totp(
     *,
     enrol_secret: str | None = None,
     actor: str,
+    at: datetime | None = None,
 ) -> bool:
-    """Check a TOTP code (30 s steps, one step of clock drift allowed either way).
+    """Check a TOTP code (30 s steps, one step of clock drift allowed either way). Each time
+    step is accepted once per person, signing in or signing a record alike: a code already
+    used, or older than the last one used, is refused (RFC 6238 §5.2).
 
     With ``enrol_secret`` the account has no secret yet: a right code proves the person's app
     holds it, and it is stored.
@@ -225,7 +240,8 @@ def check_totp(
         if account is None or not account.active:
             return False
         secret = account.totp_secret or enrol_secret
-        if secret is None or not pyotp.TOTP(secret).verify(code, valid_window=1):
+        step = None if secret is None else _matching_step(secret, code, at or now())
+        if step is None or not uow.accounts.claim_totp_step(account.id, step):
             return False
         if account.totp_secret is None:
             account.totp_secret = secret

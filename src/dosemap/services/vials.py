@@ -294,75 +294,117 @@ class LotReconciliation:
         return self.mismatched_vials > 0 or self.unaccounted != 0
 
 
-def reconcile_lots(rows: list[VialReconciliation]) -> list[LotReconciliation]:
-    """Per-lot totals of per-vial reconciliations, in the order lots first appear."""
-    by_lot: dict[uuid.UUID, list[VialReconciliation]] = {}
-    for r in rows:
-        if r.lot_id is not None:
-            by_lot.setdefault(r.lot_id, []).append(r)
-    return [
-        LotReconciliation(
-            lot_id=lot_id,
-            product=vials[0].product,
-            lot_number=vials[0].lot_number,
-            vials=len(vials),
-            units_received=sum((v.vial_units for v in vials), Decimal(0)),
-            units_charted=sum((v.units_charted for v in vials), Decimal(0)),
-            units_wasted=sum((v.units_wasted for v in vials), Decimal(0)),
-            units_left=sum((v.units_left for v in vials), Decimal(0)),
-            unaccounted=sum((v.unaccounted for v in vials), Decimal(0)),
-            mismatched_vials=sum(1 for v in vials if v.mismatch),
-        )
-        for lot_id, vials in by_lot.items()
-    ]
-
-
 def reconcile(
     db: Database, clinic_id: uuid.UUID, vial_ids: list[uuid.UUID] | None = None
 ) -> list[VialReconciliation]:
     """Units drawn vs charted vs wasted, per vial."""
     with reading(db) as uow:
-        return [
-            VialReconciliation(
-                vial_id=vial.id,
-                label=vial.label,
-                product=lot.product,
-                lot_number=lot.lot_number,
-                vial_units=vial.vial_units,
-                units_drawn=vial.units_drawn,
-                units_charted=charted,
-                units_wasted=vial.units_wasted or Decimal(0),
-                units_left=units_left(vial),
-                lot_id=lot.id,
-                reconstituted_at=vial.reconstituted_at,
-                beyond_use_at=vial.beyond_use_at,
-                discarded_at=vial.discarded_at,
-                version=vial.version,
-            )
-            for vial, lot, charted in uow.vials.with_units_charted(clinic_id, vial_ids)
-        ]
+        return _reconciled(uow.vials.with_units_charted(clinic_id, vial_ids))
+
+
+def _reconciled(rows: list[tuple[Vial, ProductLot, Decimal]]) -> list[VialReconciliation]:
+    return [
+        VialReconciliation(
+            vial_id=vial.id,
+            label=vial.label,
+            product=lot.product,
+            lot_number=lot.lot_number,
+            vial_units=vial.vial_units,
+            units_drawn=vial.units_drawn,
+            units_charted=charted,
+            units_wasted=vial.units_wasted or Decimal(0),
+            units_left=units_left(vial),
+            lot_id=lot.id,
+            reconstituted_at=vial.reconstituted_at,
+            beyond_use_at=vial.beyond_use_at,
+            discarded_at=vial.discarded_at,
+            version=vial.version,
+        )
+        for vial, lot, charted in rows
+    ]
+
+
+#: Vials per page of the reconciliation: a clinic with years of vials is read a page at a time.
+VIALS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class VialPage:
+    """One page of the reconciliation by vial, newest reconstitution first."""
+
+    number: int  # from 1
+    count: int  # pages in all (at least 1)
+    total: int  # vials in all
+    rows: list[VialReconciliation]
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first vial (from 1; 0 when there is none)."""
+        return (self.number - 1) * VIALS_PER_PAGE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        """The position of the page's last vial."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
 
 
 @dataclass(frozen=True)
 class VialsOverview:
-    """What the Vials page shows: the clinic's lots, every vial reconciled, and lot totals."""
+    """What the Vials page shows: the clinic's lots with their vials added up, its open
+    vials, and one page of every vial reconciled — a handful of queries however many years
+    of vials the clinic has."""
 
     timezone: str  # the clinic's, for showing and entering times
-    lots: list[ProductLot]
-    vials: list[VialReconciliation]
-    lot_totals: list[LotReconciliation]
+    lots: list[ProductLot]  # latest expiry first
+    lot_totals: list[LotReconciliation]  # lots with at least one vial
+    open_vials: list[VialReconciliation]  # soonest beyond-use time first
+    page: VialPage
 
     @property
-    def open_vials(self) -> list[VialReconciliation]:
-        """Vials not discarded, soonest beyond-use time first."""
-        open_ = [v for v in self.vials if v.discarded_at is None]
-        return sorted(open_, key=lambda v: (v.beyond_use_at is None, v.beyond_use_at))
+    def mismatched_vials(self) -> int:
+        """Vials that do not add up, on any page."""
+        return sum(t.mismatched_vials for t in self.lot_totals)
 
 
-def vials_overview(db: Database, clinic_id: uuid.UUID) -> VialsOverview:
-    """The clinic's lots and vials (two queries, whatever their number)."""
+def vials_overview(db: Database, clinic_id: uuid.UUID, page: int = 1) -> VialsOverview:
+    """The clinic's lots and open vials, and page ``page`` of its vials (past the last page:
+    the last page)."""
     with reading(db) as uow:
         timezone = uow.clinics.get(clinic_id).timezone
-        lots = uow.lots.of_clinic(clinic_id)
-    rows = reconcile(db, clinic_id)
-    return VialsOverview(timezone, lots, rows, reconcile_lots(rows))
+        totals = uow.vials.lot_totals(clinic_id)
+        open_rows = uow.vials.with_units_charted(clinic_id, None, open_only=True)
+        total = uow.vials.count(clinic_id)
+        count = max(1, -(-total // VIALS_PER_PAGE))
+        number = min(max(page, 1), count)
+        rows = uow.vials.with_units_charted(
+            clinic_id,
+            None,
+            newest_first=True,
+            limit=VIALS_PER_PAGE,
+            offset=(number - 1) * VIALS_PER_PAGE,
+        )
+    open_vials = sorted(
+        _reconciled(open_rows), key=lambda v: (v.beyond_use_at is None, v.beyond_use_at)
+    )
+    return VialsOverview(
+        timezone,
+        [t.lot for t in totals],
+        [
+            LotReconciliation(
+                lot_id=t.lot.id,
+                product=t.lot.product,
+                lot_number=t.lot.lot_number,
+                vials=t.vials,
+                units_received=t.units_received,
+                units_charted=t.units_charted,
+                units_wasted=t.units_wasted,
+                units_left=t.units_left,
+                unaccounted=t.unaccounted,
+                mismatched_vials=t.mismatched_vials,
+            )
+            for t in totals
+            if t.vials
+        ],
+        open_vials,
+        VialPage(number, count, total, _reconciled(rows)),
+    )

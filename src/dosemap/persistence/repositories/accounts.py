@@ -96,6 +96,22 @@ class AccountRepository(Repository):
             ).scalars()
         )
 
+    def claim_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
+        """Note that a TOTP code of time step ``step`` was accepted, unless this or a later
+        step already was: one conditional UPDATE, so of two requests with the same code only
+        one can succeed (PostgreSQL re-checks the condition after the other's commit; SQLite
+        writers queue on ``BEGIN IMMEDIATE``)."""
+        result = self.session.execute(
+            update(UserAccount)
+            .where(
+                UserAccount.id == user_id,
+                (UserAccount.totp_last_step.is_(None)) | (UserAccount.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     def totp_required_roles(self, clinic_id: uuid.UUID) -> set[str]:
         """Roles the clinic's policy makes sign in with a second factor."""
         roles = self.session.execute(

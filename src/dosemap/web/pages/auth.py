@@ -185,7 +185,10 @@ async def totp(
             request,
             user,
             secret=secret or None,
-            error="That code is not right; check the app's clock and try the next code.",
+            error=(
+                "That code is not accepted: it is wrong or already used (each code works "
+                "once). Check the app's clock and enter the next code."
+            ),
             status_code=401,
         )
     await run_in_threadpool(state.sessions.clear_pending_totp, user.session_hash)

@@ -95,7 +95,8 @@ async def sign(request: Request, session_id: uuid.UUID) -> Response:
         )
     ):
         return _sign_page(
-            request, user, session_id, error="totp: code not accepted (enter the current one)",
+            request, user, session_id,
+            error="totp: code not accepted (wrong or already used; enter the next one)",
             reasons=[],
         )  # fmt: skip
     if user.staff_id is None:

@@ -39,9 +39,10 @@ def _page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    page: int = 1,
 ) -> Response:
     state = app_state(request)
-    overview = svc.vials_overview(state.db, user.clinic_id)
+    overview = svc.vials_overview(state.db, user.clinic_id, page)
     library = load_library()
     at = datetime.now(UTC)
     today = at.astimezone(ZoneInfo(overview.timezone)).date()
@@ -75,10 +76,11 @@ def _done() -> Response:
 
 
 @routes.get("/vials", name="vials")
-def vials(request: Request) -> Response:
-    """Open vials with units left and beyond-use countdown, lots, reconciliation."""
+def vials(request: Request, page: int = 1) -> Response:
+    """Open vials with units left and beyond-use countdown, lots, reconciliation (its vials
+    a page at a time: ``?page=2``)."""
     user = signed_in_user(request)
-    return _page(request, user)
+    return _page(request, user, page=page)
 
 
 @routes.post("/vials/lots", name="vials_lot_receive")
