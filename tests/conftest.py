@@ -18,6 +18,12 @@ from support.databases import (
     pg_unavailable_reason,
 )
 from support.faces import FACES_DIR, face_files
+from support.redis_server import (
+    REQUIRE_REDIS_ENV,
+    redis_required,
+    redis_unavailable_reason,
+)
+from support.redis_server import redis_url as test_redis_url
 
 # The audit chain is keyed (dosemap.persistence.audit_key): tests use a fixed key, never a key file
 # in the tester's data directory. Tests of the key itself set their own.
@@ -72,3 +78,15 @@ def db(backend: str, tmp_path: Path, migrated_once: MigratedOnce) -> Iterator[Da
     database = migrated_once.sqlite(tmp_path) if backend == "sqlite" else migrated_once.postgresql()
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis server's URL. Without a server the test skips, saying how to enable it;
+    with ``DOSEMAP_REQUIRE_REDIS=1`` (as in CI) it fails instead."""
+    reason = redis_unavailable_reason()
+    if reason and redis_required():
+        pytest.fail(f"{REQUIRE_REDIS_ENV}=1 but {reason}", pytrace=False)
+    if reason:
+        pytest.skip(f"{reason} (CI sets {REQUIRE_REDIS_ENV}=1 to make this an error)")
+    return test_redis_url()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from dosemap.persistence.models import AuditEntry
 from dosemap.persistence.unit_of_work import writing
 from support.web import OTHER_CLINIC_MARKER, WebWorld
@@ -49,3 +51,47 @@ def test_the_access_log_is_filtered_and_names_the_patient(world: WebWorld) -> No
     ):
         bad = client.get(f"/audit?{query}")
         assert bad.status_code == 422 and f'id="q-e-{field}"' in bad.text, query
+
+
+def test_verify_names_only_the_own_clinics_records_and_counts_the_others(
+    world: WebWorld,
+) -> None:
+    """The chain is one for the deployment: clinic B's tampered records are counted on clinic
+    A's page, never named (no record id, no sequence number of B's), and named on B's."""
+    b = world.other
+    with writing(world.db) as uow:  # behind the app's back, in clinic B
+        patient = uow.patients.get(b.clinic_id, b.patient_id)
+        patient.given_name = "Tampered"
+        b_entry = uow.audit.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.clinic_id == b.clinic_id)
+            .order_by(AuditEntry.seq.desc())
+            .limit(1)
+        ).scalar_one()
+        b_entry.actor = "someone else"
+        b_seq = b_entry.seq
+    a_admin = world.client("admin")
+    a_page = a_admin.post("/audit/verify", data={"csrf_token": world.csrf(a_admin)})
+    assert a_page.status_code == 200 and ">broken<" in a_page.text
+    chain = a_page.text.split('id="h-chain"')[1].split('id="h-filter"')[0]
+    assert "No problem in this clinic's records." in chain
+    assert "2 problems in other clinics' records — ask the system administrator" in chain
+    assert str(b.patient_id) not in chain and f"audit entry {b_seq}:" not in chain
+
+    b_admin = world.client("admin", side="other")
+    b_page = b_admin.post("/audit/verify", data={"csrf_token": world.csrf(b_admin)}).text
+    assert f"patients {b.patient_id}: differs from its last audit entry" in b_page
+    assert f"audit entry {b_seq}: content does not match its hash" in b_page
+    assert "other clinics" not in b_page
+
+
+def test_verify_names_the_own_clinics_problem_beside_the_others_count(world: WebWorld) -> None:
+    with writing(world.db) as uow:
+        uow.patients.get(world.own.clinic_id, world.own.patient_id).given_name = "Edited"
+        uow.patients.get(world.other.clinic_id, world.other.patient_id).given_name = "Edited"
+    client = world.client("auditor")
+    page = client.post("/audit/verify", data={"csrf_token": world.csrf(client)}).text
+    chain = page.split('id="h-chain"')[1].split('id="h-filter"')[0]
+    assert f"patients {world.own.patient_id}: differs from its last audit entry" in chain
+    assert "1 problem in other clinics' records" in chain
+    assert str(world.other.patient_id) not in chain

@@ -74,6 +74,7 @@ FORMS: dict[str, dict[str, str]] = {
     "followup_contacted": {"expected_version": "1", "note": "called"},
     "followup_done": {"expected_version": "1"},
     "recall_lot": {"lot_number": "C1234A"},
+    "chart_vial": {"lot_number": "C1234A"},
     "adverse_event_record": {
         "kind": "bruising",
         "onset_at": "2026-03-03T10:00",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from dosemap.persistence.unit_of_work import reading
-from dosemap.services import sessions
+from dosemap.resources import load_library
+from dosemap.services import sessions, vials
 from dosemap.services.followups import SEVERITIES
 from support.clinic import T0, make_plan
 from support.web import WebWorld
@@ -79,3 +82,59 @@ def test_the_occlusion_steps_show_only_with_ha(world: WebWorld) -> None:
     client = world.client("injector")
     assert 'id="ha-steps"' in client.get(f"/sessions/{_ha_session(world)}/chart").text
     assert 'id="ha-steps"' not in client.get(f"/sessions/{world.own.session_id}/chart").text
+
+
+def _open_vial(world: WebWorld, label: str, lot_number: str = "C1234A") -> uuid.UUID:
+    library = load_library()
+    cid = world.own.clinic_id
+    with reading(world.db) as uow:
+        found = uow.lots.numbered(cid, lot_number)
+    lot_id = (
+        found[0].id
+        if found
+        else vials.receive_lot(
+            world.db, cid,
+            vials.LotInput(product="botox_cosmetic", lot_number=lot_number,
+                           expires_on=date.today() + timedelta(days=200)),
+            library, actor="test",
+        ).id
+    )  # fmt: skip
+    return vials.open_vial(
+        world.db, cid,
+        vials.VialInput(lot_id=lot_id, label=label, vial_units=Decimal(100),
+                        diluent_ml=Decimal("2.5"), reconstituted_at=datetime.now(UTC)),
+        library, actor="test",
+    ).id  # fmt: skip
+
+
+def test_the_vial_by_its_lot_number(world: WebWorld) -> None:
+    client = world.client("injector")
+    url = f"/sessions/{world.own.session_id}/chart/vial"
+
+    def post(**form: str):
+        return client.post(url, data={**form, "csrf_token": world.csrf(client)})
+
+    # The seeded vial of lot C1234A is past its beyond-use time: refused, with the reason.
+    refused = post(lot_number="C1234A")
+    assert refused.status_code == 422
+    assert 'id="lot-e-lot_number"' in refused.text and "V-1 was beyond use at" in refused.text
+    other = _open_vial(world, "V-9", "L-OTHER")
+    unknown = post(lot_number="NOPE")
+    assert unknown.status_code == 422 and "no lot NOPE in this clinic" in unknown.text
+    assert "allowed: the lot of an open vial of botox_cosmetic: L-OTHER" in unknown.text
+    v2 = _open_vial(world, "V-2")
+    one = post(lot_number="C1234A")
+    assert one.status_code == 200
+    assert f'<option value="{v2}" selected>' in one.text and f'data-chosen="{v2}"' in one.text
+    assert f'<option value="{other}">' in one.text  # the other open vials stay on offer
+    v3 = _open_vial(world, "V-3")
+    several = post(lot_number="C1234A")
+    assert several.status_code == 200 and 'id="lot-pick"' in several.text
+    assert "data-chosen" not in several.text
+    assert f'name="vial_id" value="{v2}"' in several.text
+    assert f'name="vial_id" value="{v3}"' in several.text
+    picked = post(lot_number="C1234A", vial_id=str(v3))
+    assert f'<option value="{v3}" selected>' in picked.text and 'id="lot-status"' in picked.text
+    wrong = post(lot_number="C1234A", vial_id=str(other))
+    assert wrong.status_code == 422 and 'id="lot-e-vial_id"' in wrong.text
+    assert "(allowed: V-2 · lot C1234A" in wrong.text and "V-3 · lot C1234A" in wrong.text

@@ -592,3 +592,63 @@ def test_a_session_of_two_products_edits_the_chosen_products_points(
     row_text = dysport_box.locator('tr[data-zone="lateral_cheek_left"]').inner_text()
     assert row_text.split()[1:3] == [str(len(dysport.points)), str(20 * len(dysport.points))]
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_vial_by_typing_or_scanning_its_lot_number(browser: object, live: Live) -> None:
+    """A barcode scanner is a keyboard: the lot number's keys, then Enter."""
+    other_lot = vials.receive_lot(
+        live.db, live.clinic.clinic_id,
+        vials.LotInput(product="botox_cosmetic", lot_number="L-OTHER",
+                       expires_on=datetime.now(UTC).date() + timedelta(days=200)),
+        load_library(), actor="test",
+    )  # fmt: skip
+    vials.open_vial(
+        live.db, live.clinic.clinic_id,
+        vials.VialInput(lot_id=other_lot.id, label="V-OTHER", vial_units=Decimal(100),
+                        diluent_ml=Decimal("2.5"),
+                        reconstituted_at=datetime.now(UTC) - timedelta(hours=2)),
+        load_library(), actor="test",
+    )  # fmt: skip
+    session_id = _planned(live, ("glabella",))
+    for size in SIZES:
+        page = _page(browser, live, size)
+        page.goto(f"{live.url}/sessions/{session_id}/chart")  # type: ignore[attr-defined]
+        page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+        assert page.input_value("#vial-select") != str(live.clinic.vial_id)  # type: ignore[attr-defined]
+        page.locator("#lot-number").press_sequentially("NOPE-1")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        error = page.wait_for_selector("#lot-e-lot_number")  # type: ignore[attr-defined]
+        assert "no lot NOPE-1" in error.inner_text() and "C1234A" in error.inner_text()
+        _shot(page, f"chart-lot-error-{size}")
+        page.fill("#lot-number", "")  # type: ignore[attr-defined]
+        page.locator("#lot-number").press_sequentially("C1234A")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        page.wait_for_selector("#lot-status")  # type: ignore[attr-defined]
+        page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+        assert page.input_value("#vial-select") == str(live.clinic.vial_id)  # type: ignore[attr-defined]
+        _shot(page, f"chart-lot-chosen-{size}")
+        page.errors.clear()  # type: ignore[attr-defined]  # the 422 above was expected
+    first = page.locator("g.pt").first  # type: ignore[attr-defined]
+    number = int(first.get_attribute("data-number"))
+    first.locator("circle").click()
+    page.wait_for_function("() => document.getElementById('face').dataset.queued === '0'")  # type: ignore[attr-defined]
+    saved = charting.session_plan(live.db, live.clinic.clinic_id, session_id).points
+    assert saved[number].vial_id == live.clinic.vial_id  # the tap drew from the lot's vial
+    page.reload()  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    assert page.input_value("#vial-select") == str(live.clinic.vial_id)  # type: ignore[attr-defined]
+    # Two open vials of the lot: both offered, the one tapped is chosen.
+    third = vials.open_vial(
+        live.db, live.clinic.clinic_id,
+        vials.VialInput(lot_id=live.clinic.lot_id, label="V-3", vial_units=Decimal(100),
+                        diluent_ml=Decimal("2.5"), reconstituted_at=datetime.now(UTC)),
+        load_library(), actor="test",
+    )  # fmt: skip
+    page.fill("#lot-number", "C1234A")  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.wait_for_selector("#lot-pick")  # type: ignore[attr-defined]
+    _shot(page, "chart-lot-pick-desk")
+    page.click(f"#lot-pick button[value='{third.id}']")  # type: ignore[attr-defined]
+    page.wait_for_selector("#lot-status")  # type: ignore[attr-defined]
+    assert page.input_value("#vial-select") == str(third.id)  # type: ignore[attr-defined]
+    assert page.errors == []  # type: ignore[attr-defined]

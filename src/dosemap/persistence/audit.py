@@ -252,6 +252,8 @@ class ChainProblem:
 
     seq: int
     problem: str
+    #: The clinic of the entry (``None``: the log as a whole, or an entry of no clinic).
+    clinic_id: uuid.UUID | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"audit entry {self.seq}: {self.problem}"
@@ -267,6 +269,7 @@ class LastEntry:
     after_fields: dict[str, str] | None
     content_sha256: str | None
     key_id: str
+    clinic_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -314,15 +317,23 @@ def check_entries(
         if entry.prev_hash != prev:
             problems.append(
                 ChainProblem(
-                    entry.seq, "does not follow the entry before it (deleted or reordered)"
+                    entry.seq,
+                    "does not follow the entry before it (deleted or reordered)",
+                    entry.clinic_id,
                 )
             )
         if entry.key_id not in keys.by_id:
             problems.append(
-                ChainProblem(entry.seq, f"signed with audit key {entry.key_id}, which is unknown")
+                ChainProblem(
+                    entry.seq,
+                    f"signed with audit key {entry.key_id}, which is unknown",
+                    entry.clinic_id,
+                )
             )
         elif entry_hash(entry, keys) != entry.hash:
-            problems.append(ChainProblem(entry.seq, "content does not match its hash (edited)"))
+            problems.append(
+                ChainProblem(entry.seq, "content does not match its hash (edited)", entry.clinic_id)
+            )
         # An entry with neither digest is an access (an export) or a log event: no record state.
         if entry.before_digest is not None or entry.after_digest is not None:
             last[(entry.entity, entry.entity_id)] = LastEntry(
@@ -332,6 +343,7 @@ def check_entries(
                 entry.after_fields,
                 entry.content_sha256,
                 entry.key_id,
+                entry.clinic_id,
             )
         prev = entry.hash
         expected_seq = entry.seq + 1

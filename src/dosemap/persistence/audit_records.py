@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -159,9 +160,23 @@ class RecordProblem:
     table: str
     record_id: str
     problem: str
+    #: The record's clinic (``None`` when nothing left says which).
+    clinic_id: uuid.UUID | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.table} {self.record_id}: {self.problem}"
+
+
+def _clinic_of(entity: str, snap: Mapping[str, Any], entry: LastEntry | None) -> uuid.UUID | None:
+    """Whose record this is: its own ``clinic_id`` (a clinic's is its id), else its last
+    entry's."""
+    row = snap.get("session", snap) if entity == "session" else snap
+    found = None
+    if row is not None:
+        found = row.get("id") if entity == "clinic" else row.get("clinic_id")
+    if found is None and entry is not None:
+        return entry.clinic_id
+    return found if found is None or isinstance(found, uuid.UUID) else uuid.UUID(str(found))
 
 
 _FIELD_NAMES = {"points": "chart points", "usage": "vial usage"}
@@ -185,22 +200,25 @@ def check_records(
         table = ENTITIES[entity].__tablename__
         count += 1
         seen.add((entity, rid))
+        entry = last.get((entity, rid))
+        clinic = _clinic_of(entity, snap, entry)
         if entity == "session" and snap["session"] is None:
             problems.append(
-                RecordProblem(table, rid, "chart points remain but the session is gone (deleted)")
+                RecordProblem(
+                    table, rid, "chart points remain but the session is gone (deleted)", clinic
+                )
             )
             continue
-        entry = last.get((entity, rid))
         if entry is None:
             problems.append(
-                RecordProblem(table, rid, "has no audit entry (written outside dosemap?)")
+                RecordProblem(table, rid, "has no audit entry (written outside dosemap?)", clinic)
             )
             continue
         if entry.key_id not in keys.by_id:
             continue  # the chain check names the unknown key
         if entry.after_digest is None:
             problems.append(
-                RecordProblem(table, rid, f"exists, but audit entry {entry.seq} removed it")
+                RecordProblem(table, rid, f"exists, but audit entry {entry.seq} removed it", clinic)
             )
             continue
         encoded = None
@@ -217,10 +235,14 @@ def check_records(
                     table,
                     rid,
                     f"differs from its last audit entry {entry.seq} ({entry.action}){what}",
+                    clinic,
                 )
             )
         if entity == "session":
-            problems.extend(_signature_problems(table, rid, snap, entry, encoded))
+            problems.extend(
+                replace(p, clinic_id=clinic)
+                for p in _signature_problems(table, rid, snap, entry, encoded)
+            )
     for (entity, rid), entry in last.items():
         if (entity, rid) in seen or entity not in ENTITIES or entry.after_digest is None:
             continue
@@ -229,6 +251,7 @@ def check_records(
                 ENTITIES[entity].__tablename__,
                 rid,
                 f"is missing, but audit entry {entry.seq} ({entry.action}) wrote it (deleted?)",
+                entry.clinic_id,
             )
         )
     return count, problems

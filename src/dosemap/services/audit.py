@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from dosemap.config import load_settings
@@ -23,6 +24,52 @@ def verify(db: Database, checkpoints: Path | None = None, *, records: bool = Tru
     checkpoint at ``checkpoints`` (default: :func:`default_checkpoints`)."""
     with reading(db) as uow:
         return uow.audit.verify_all(checkpoints or default_checkpoints(), records=records)
+
+
+@dataclass(frozen=True)
+class ClinicChainView:
+    """:func:`verify` as one clinic may see it. The chain is one for the whole deployment, so
+    its problems may name other clinics' records: those are only counted (``elsewhere``).
+    ``problems`` are the clinic's own and those of the log as a whole (a deleted entry, the
+    head, the checkpoint), which name no clinic's record."""
+
+    entries: int
+    records_checked: int
+    head_seq: int
+    head_hash: str
+    warnings: tuple[str, ...]
+    problems: tuple[str, ...]
+    elsewhere: int
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing anywhere is broken."""
+        return not self.problems and not self.elsewhere
+
+
+def verify_for_clinic(
+    db: Database, clinic_id: uuid.UUID, checkpoints: Path | None = None
+) -> ClinicChainView:
+    """:func:`verify`, keeping only what ``clinic_id`` may read (other clinics' problems are
+    counted, not named)."""
+    report = verify(db, checkpoints)
+    own: list[str] = []
+    elsewhere = 0
+    for problem in report.problems:
+        owner = getattr(problem, "clinic_id", None)
+        if owner is None or owner == clinic_id:
+            own.append(str(problem))
+        else:
+            elsewhere += 1
+    return ClinicChainView(
+        report.entries,
+        report.records_checked,
+        report.head_seq,
+        report.head_hash,
+        report.warnings,
+        tuple(own),
+        elsewhere,
+    )
 
 
 def checkpoint(

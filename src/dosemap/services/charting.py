@@ -35,7 +35,13 @@ from dosemap.domain.plan_review import Acknowledgement, PlanReview, finding_key,
 from dosemap.persistence.audit import _canonical as canonical
 from dosemap.persistence.db import Database
 from dosemap.persistence.errors import RecordLockedError
-from dosemap.persistence.models import ChartTap, PlanAcknowledgement, TreatmentSession
+from dosemap.persistence.models import (
+    ChartTap,
+    PlanAcknowledgement,
+    ProductLot,
+    TreatmentSession,
+    Vial,
+)
 from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
 from dosemap.resources import template_mesh
 from dosemap.services._common import Input, as_uuid, check_version, now
@@ -151,21 +157,89 @@ def _session_plan(
     )
 
 
-def open_vials(db: Database, clinic_id: uuid.UUID, product: str) -> list[VialChoice]:
-    """The clinic's open vials of ``product`` (not discarded, not past beyond-use), oldest
-    first, labelled with lot and beyond-use time."""
+def _unusable(vial: Vial, lot: ProductLot, stamp: datetime, today: date) -> str | None:
+    """Why chart mode must not draw from an undiscarded ``vial`` now, or ``None``."""
+    if lot.expires_on < today:
+        return f"lot {lot.lot_number} expired on {lot.expires_on.isoformat()}"
+    if vial.beyond_use_at <= stamp:
+        return f"vial {vial.label} was beyond use at {_use_by(vial)}"
+    return None
+
+
+def _use_by(vial: Vial) -> str:
+    return f"{vial.beyond_use_at:%Y-%m-%d %H:%M} UTC"
+
+
+def _choice(vial: Vial, lot: ProductLot) -> VialChoice:
+    return VialChoice(vial.id, f"{vial.label} · lot {lot.lot_number} · use by {_use_by(vial)}")
+
+
+def _open_of_product(
+    uow: UnitOfWork, clinic_id: uuid.UUID, product: str
+) -> list[tuple[Vial, ProductLot, str | None]]:
+    """The clinic's undiscarded vials of ``product``, oldest first, each with why it may not
+    be used now (``None``: usable)."""
     stamp = now()
+    today = stamp.astimezone(ZoneInfo(uow.clinics.get(clinic_id).timezone)).date()
+    found = []
+    for vial in uow.vials.open(clinic_id):
+        lot = uow.lots.of_vial(vial)
+        if lot.product == product:
+            found.append((vial, lot, _unusable(vial, lot, stamp, today)))
+    return found
+
+
+def open_vials(db: Database, clinic_id: uuid.UUID, product: str) -> list[VialChoice]:
+    """The clinic's open vials of ``product`` (not discarded, lot not expired, not past
+    beyond-use), oldest first, labelled with lot and beyond-use time."""
     with reading(db) as uow:
-        found = []
-        for vial in uow.vials.open(clinic_id):
-            lot = uow.lots.of_vial(vial)
-            if lot.product != product or vial.beyond_use_at <= stamp:
-                continue
-            use_by = f"{vial.beyond_use_at:%Y-%m-%d %H:%M} UTC"
-            found.append(
-                VialChoice(vial.id, f"{vial.label} · lot {lot.lot_number} · use by {use_by}")
+        return [
+            _choice(v, lot) for v, lot, why in _open_of_product(uow, clinic_id, product) if not why
+        ]
+
+
+def vials_of_lot(
+    db: Database, clinic_id: uuid.UUID, product: str, lot_number: str
+) -> list[VialChoice]:
+    """The clinic's usable open vials of ``product`` from the lot numbered ``lot_number``
+    (typed, or scanned from the vial's barcode), oldest first: one or several.
+
+    None is a field error on ``lot_number`` saying why (no such lot, another product's, the lot
+    expired, every vial of it beyond use or discarded) and which lots may be used now.
+    """
+    number = lot_number.strip()
+    with reading(db) as uow:
+        of_product = _open_of_product(uow, clinic_id, product)
+        usable = sorted({lot.lot_number for _, lot, why in of_product if why is None})
+        allowed = (
+            f"the lot of an open vial of {product}: {', '.join(usable)}"
+            if usable
+            else f"none: no vial of {product} is open and usable (open one on the Vials page)"
+        )
+        if not number:
+            raise InvalidInputError("lot_number", "is empty", allowed)
+        lots = uow.lots.numbered(clinic_id, number)
+        if not lots:
+            raise InvalidInputError("lot_number", f"no lot {number} in this clinic", allowed)
+        if all(lot.product != product for lot in lots):
+            other = ", ".join(sorted({lot.product for lot in lots}))
+            raise InvalidInputError(
+                "lot_number", f"lot {number} is {other}, this plan is {product}", allowed
             )
-        return found
+        of_lot = [(v, lot, why) for v, lot, why in of_product if lot.lot_number == number]
+        chosen = [_choice(v, lot) for v, lot, why in of_lot if why is None]
+        if chosen:
+            return chosen
+        if of_lot:
+            reasons = "; ".join(sorted({why for _, _, why in of_lot if why}))
+            raise InvalidInputError("lot_number", f"refused: {reasons}", allowed)
+        expired = [lot for lot in lots if lot.product == product and lot.expires_on < now().date()]
+        said = f"lot {number} expired on {expired[0].expires_on.isoformat()}; " if expired else ""
+        raise InvalidInputError(
+            "lot_number",
+            f"{said}no open vial of lot {number} (none reconstituted, or all discarded)",
+            allowed,
+        )
 
 
 def session_plan(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> SessionPlan:

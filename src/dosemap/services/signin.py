@@ -14,6 +14,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -158,15 +159,25 @@ class DatabaseSessionStore:
 
 
 class RedisSessionStore:
-    """Sessions in Redis (``DOSEMAP_REDIS_URL``): a key per session that expires with the idle
-    timeout, and a set per person so that all of one person's sessions can be ended."""
+    """Sessions in Redis (``DOSEMAP_REDIS_URL``): a key per session that Redis drops at the end
+    of its absolute lifetime (the idle timeout is judged by :func:`check_session`), and a set
+    per person so that all of one person's sessions can be ended.
 
-    def __init__(self, url: str, *, prefix: str = "dosemap:session:") -> None:
+    ``clock`` tells the time sessions are created at (tests move it instead of waiting).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "dosemap:session:",
+        clock: Callable[[], datetime] = now,
+    ) -> None:
         import redis  # only when Redis is configured
 
         self.client: Any = redis.Redis.from_url(url)
         self.prefix = prefix
-        self._ttl_s = 12 * 3600
+        self.clock = clock
 
     def _key(self, token_hash: str) -> str:
         return self.prefix + token_hash
@@ -177,7 +188,7 @@ class RedisSessionStore:
     def create(self, account: AccountView, *, pending_totp: bool, policy: SessionPolicy) -> str:
         token = new_token()
         token_hash = hash_token(token)
-        at = now()
+        at = self.clock()
         data = {
             "user_id": str(account.id),
             "clinic_id": str(account.clinic_id),
@@ -228,7 +239,9 @@ class RedisSessionStore:
             return
         d = json.loads(raw)
         d.update(changes)
-        self.client.set(key, json.dumps(d), keepttl=True)
+        # XX: only if the key is still there. A plain SET after a sign-out between the GET and
+        # here would bring the ended session back, with no expiry (KEEPTTL of nothing).
+        self.client.set(key, json.dumps(d), keepttl=True, xx=True)
 
     def touch(self, token_hash: str, at: datetime) -> None:
         self._update(token_hash, last_seen_at=at.isoformat())

@@ -138,6 +138,7 @@ ROUTES: dict[str, str] = {
     "plan_acknowledge": "clinical.write",
     "chart": "clinical.write",
     "chart_tap": "clinical.write",
+    "chart_vial": "clinical.write",
     "chart_finish": "clinical.write",
     "chart_adverse_event": "clinical.write",
     "sign_form": "sessions.sign",

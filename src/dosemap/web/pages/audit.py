@@ -65,10 +65,14 @@ def audit(request: Request) -> Response:
 @routes.post("/audit/verify", name="audit_verify")
 async def audit_verify(request: Request) -> Response:
     """Verify the keyed chain, every audited record against its last entry, and the log
-    against the latest checkpoint, as ``dosemap audit verify`` does; show what it found."""
+    against the latest checkpoint, as ``dosemap audit verify`` does; show what it found in
+    this clinic's records (other clinics' problems are counted, never named)."""
     user = signed_in_user(request)
     state = app_state(request)
     report = await run_in_threadpool(
-        audit_trail.verify, state.db, state.settings.records.checkpoints_location
+        audit_trail.verify_for_clinic,
+        state.db,
+        user.clinic_id,
+        state.settings.records.checkpoints_location,
     )
     return await run_in_threadpool(_page, request, user, _query(request), report=report)

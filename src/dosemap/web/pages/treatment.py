@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
@@ -26,7 +27,7 @@ from dosemap.domain.plan_review import PlanReview
 from dosemap.domain.safety.finding import ZONE_MISMATCH
 from dosemap.resources import load_library
 from dosemap.services import charting, compare, sessions
-from dosemap.services.charting import SessionPlan, TapInput
+from dosemap.services.charting import SessionPlan, TapInput, VialChoice
 from dosemap.services.clinic_day import record_read
 from dosemap.services.followups import (
     SEVERITIES,
@@ -262,6 +263,7 @@ def _chart_page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    lot: LotPick | None = None,
 ) -> Response:
     state = app_state(request)
     current = charting.session_plan(state.db, user.clinic_id, session_id)
@@ -310,7 +312,54 @@ def _chart_page(
         chart_data=data,
         form=form or {},
         errors=errors or {},
+        lot=lot,
     )
+
+
+@dataclass(frozen=True)
+class LotPick:
+    """A lot number typed or scanned in chart mode, its open vials and the one chosen."""
+
+    number: str
+    vials: tuple[VialChoice, ...] = ()
+    chosen: uuid.UUID | None = None
+
+
+@routes.post("/sessions/{session_id}/chart/vial", name="chart_vial")
+async def chart_vial(request: Request, session_id: uuid.UUID) -> Response:
+    """The vial by its lot number (typed, or a barcode scanner's keys and Enter): one open vial
+    of the lot is chosen; several are offered to pick from; none is a field error."""
+    user = signed_in_user(request)
+    state = app_state(request)
+    form = await form_dict(request)
+    number = form.get("lot_number", "").strip()
+
+    def work() -> Response:
+        current = charting.session_plan(state.db, user.clinic_id, session_id)
+        try:
+            found = tuple(
+                charting.vials_of_lot(state.db, user.clinic_id, current.plan.product, number)
+            )
+        except InvalidInputError as exc:
+            return _chart_page(
+                request, user, session_id, errors=field_errors(exc), status_code=422,
+                lot=LotPick(number),
+            )  # fmt: skip
+        picked = form.get("vial_id", "")
+        if picked:
+            match = [v for v in found if str(v.id) == picked]
+            if not match:
+                labels = ", ".join(v.label for v in found)
+                errors = {"vial_id": f"is not an open vial of lot {number} (allowed: {labels})"}
+                return _chart_page(
+                    request, user, session_id, errors=errors, status_code=422,
+                    lot=LotPick(number, found),
+                )  # fmt: skip
+            found = tuple(match)
+        chosen = found[0].id if len(found) == 1 else None
+        return _chart_page(request, user, session_id, lot=LotPick(number, found, chosen))
+
+    return await run_in_threadpool(work)
 
 
 class TapBody(BaseModel):

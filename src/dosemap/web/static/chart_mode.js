@@ -28,6 +28,15 @@
   let queue = JSON.parse(localStorage.getItem(key) || "[]");
   let version = Number(localStorage.getItem(versionKey) || data.version);
   if (!queue.length) version = data.version;
+  // The vial in use is kept per session on this tablet (a reload or an adverse event recorded
+  // keeps it); a vial just chosen by its lot number (data-chosen) wins.
+  const vialKey = `${key}-vial`;
+  if (vialSelect.dataset.chosen) localStorage.setItem(vialKey, vialSelect.dataset.chosen);
+  else {
+    const kept = localStorage.getItem(vialKey);
+    if (kept && Array.from(vialSelect.options).some((o) => o.value === kept)) vialSelect.value = kept;
+  }
+  vialSelect.addEventListener("change", () => localStorage.setItem(vialKey, vialSelect.value));
   let sending = false;
   let stopped = null;
   const state = new Map(data.points.map((p) => [p.number, p]));
