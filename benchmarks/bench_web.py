@@ -38,6 +38,10 @@ class Result:
     errors: int
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--edits", type=int, default=100, help="plan edits to time (0: none)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -142,6 +147,7 @@ def main() -> None:
          "seed_demo_clinic(db); seed_demo_logins(db)"],
         env=env, check=True,
     )  # fmt: skip
+    print(f"load average at start: {_load()}")
     print(f"{'workers':>7} {'page':<16} {'req/s':>8} {'p99 ms':>8} {'errors':>6} "
           f"{'bare req/s':>10} {'bare p99':>8} {'ratio':>6}")  # fmt: skip
     try:
@@ -196,6 +202,12 @@ def main() -> None:
                 _stop(app)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load average at end: {_load()}")
+    if args.edits:
+        # Issue 13: the plan editor's round trip (bench_editor.py, also runnable alone).
+        from bench_editor import measure, report
+
+        print(report(measure(args.edits)))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.sql.expression import ClauseElement
 
 from dosemap.persistence.db import Database
+from dosemap.persistence.ids import time_ordered_uuid
 from dosemap.persistence.models import AccessLogEntry, AuditHead, UserAccount, WebSession
 from dosemap.persistence.repositories.accounts import SignedIn
 
@@ -52,6 +53,14 @@ _SIGNED_IN = (
 )
 _VERSION = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
 _APPEND_ACCESS = insert(AccessLogEntry)
+#: The access log's columns in the order the SQLite fast path passes them.
+_APPEND_COLUMNS: dict[str, Any] = {
+    name: bindparam(name)
+    for name in ("id", "at", "clinic_id", "user_id", "action", "entity", "entity_id", "via")
+}
+#: How SQLAlchemy keeps a DATETIME in SQLite (UTC, naive; see ``types.UTCDateTime``).
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_SQLITE_BUSY = 5  # another connection holds the write lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +130,11 @@ class RequestPath:
         self.db = db
         self._signed_in = _Compiled(_SIGNED_IN, db, "token_hash")
         self._version = _Compiled(_VERSION, db, None)
+        self._append_sql = str(
+            _APPEND_ACCESS.values(_APPEND_COLUMNS).compile(dialect=db.engine.dialect)
+        )
         self._local = threading.local()
+        self._nowait = threading.local()  # SQLite connections that never wait for the lock
         self._opened: list[Any] = []
         # Close the driver connections with this object (a test app, a stopped worker).
         self._finalizer = weakref.finalize(self, _close_all, self._opened)
@@ -130,8 +143,9 @@ class RequestPath:
             db.engine.execution_options(sqlite_begin="IMMEDIATE") if db.is_sqlite else db.engine
         )
 
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
+    def _connection(self, local: threading.local | None = None) -> Any:
+        local = self._local if local is None else local
+        conn = getattr(local, "conn", None)
         if conn is None:
             proxy = self.db.engine.raw_connection()  # runs the engine's connect hooks (PRAGMAs)
             conn = proxy.driver_connection
@@ -139,7 +153,11 @@ class RequestPath:
             assert conn is not None
             if not self.db.is_sqlite:
                 conn.autocommit = True  # no transaction left open between requests
-            self._local.conn = conn
+            elif local is self._nowait:
+                # Never wait for the lock, never checkpoint (an fsync): see try_append_access.
+                conn.execute("PRAGMA busy_timeout=0").close()
+                conn.execute("PRAGMA wal_autocheckpoint=0").close()
+            local.conn = conn
             self._opened.append(conn)
         return conn
 
@@ -187,8 +205,11 @@ class RequestPath:
         )
 
     def close(self) -> None:
-        """Close every driver connection this object opened."""
+        """Close every driver connection this object opened (a later call opens new ones)."""
         self._finalizer()
+        self._finalizer = weakref.finalize(self, _close_all, self._opened)
+        self._local = threading.local()
+        self._nowait = threading.local()
 
     def records_version(self) -> str:
         """The audit chain's head: changes with every write to the clinical record."""
@@ -196,12 +217,16 @@ class RequestPath:
         return _version(*row) if row is not None else _version(None, None)
 
     def append_access(self, entries: Sequence[AccessEntry]) -> None:
-        """Write reads to the access log in one transaction (a batch of waiting requests)."""
+        """Write reads to the access log in one transaction (a batch of waiting requests),
+        waiting for the write lock as any writer does."""
         if not entries:
+            return
+        if self.db.is_sqlite:
+            self._append_on_driver(entries, wait=True)
             return
         rows = [
             {
-                "id": uuid.uuid4(),
+                "id": time_ordered_uuid(),
                 "at": e.at,
                 "clinic_id": e.clinic_id,
                 "user_id": e.user_id,
@@ -214,3 +239,57 @@ class RequestPath:
         ]
         with self._writer.begin() as conn:
             conn.execute(_APPEND_ACCESS, rows)
+
+    def try_append_access(self, entries: Sequence[AccessEntry]) -> bool:
+        """Like :meth:`append_access` on SQLite, but never waits: False (nothing written) if
+        another connection holds the write lock or anything else goes wrong. For callers that
+        must not block (the event loop); they hand the entries to :meth:`append_access` on a
+        thread instead. Always False on PostgreSQL (a network round trip is a wait)."""
+        if not self.db.is_sqlite:
+            return False
+        try:
+            self._append_on_driver(entries, wait=False)
+        except Exception:
+            return False
+        return True
+
+    def _append_on_driver(self, entries: Sequence[AccessEntry], *, wait: bool) -> None:
+        # Three driver calls, no SQLAlchemy: the values as it stores them in SQLite (UUID hex,
+        # naive UTC text). Through SQLAlchemy the writer ran Python between the calls while the
+        # event loop waited for the GIL behind it.
+        rows = [
+            (
+                time_ordered_uuid().hex,
+                e.at.astimezone(UTC).strftime(_SQLITE_TIME),
+                e.clinic_id.hex,
+                e.user_id.hex,
+                e.action,
+                e.entity,
+                e.entity_id,
+                e.via,
+            )
+            for e in entries
+        ]
+        local = self._local if wait else self._nowait
+        conn = self._connection(local)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(self._append_sql, rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except Exception as exc:
+            # A busy lock leaves the connection as it was; anything else: start afresh.
+            if getattr(exc, "sqlite_errorcode", None) != _SQLITE_BUSY:
+                local.conn = None
+                with contextlib.suppress(Exception):
+                    conn.close()
+            raise
+
+    def checkpoint(self) -> None:
+        """Copy the SQLite write-ahead log into the database file (what SQLite does by itself
+        every 1000 pages, except on the no-wait connections, which must not block)."""
+        if self.db.is_sqlite:
+            self._connection(self._local).execute("PRAGMA wal_checkpoint(PASSIVE)").close()

@@ -8,7 +8,6 @@ against it. Reads of a patient's record are access-logged like the pages'.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -211,11 +210,9 @@ async def api_patient(request: Request, patient_id: uuid.UUID) -> PatientRecordO
     user = signed_in_user(request)
     state = app_state(request)
     p = await run_in_threadpool(unlogged_patient_record, state.db, user.clinic_id, patient_id)
-    await asyncio.wrap_future(
-        state.access_log.record(
-            clinic_id=user.clinic_id, user_id=user.user_id, entity="patient",
-            entity_id=patient_id, via="api:patient",
-        )
+    await state.access_log.log(
+        clinic_id=user.clinic_id, user_id=user.user_id, entity="patient",
+        entity_id=patient_id, via="api:patient",
     )  # fmt: skip
     return PatientRecordOut(
         patient_id=p.patient_id, chart_number=p.chart_number, given_name=p.given_name,

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
+from dosemap.persistence.ids import time_ordered_uuid
 from dosemap.persistence.models import (
     AccessLogEntry,
     AccessToken,
@@ -254,7 +255,7 @@ class AccessLogRepository(Repository):
         """Record one read."""
         self.session.add(
             AccessLogEntry(
-                id=uuid.uuid4(),
+                id=time_ordered_uuid(),
                 at=at,
                 clinic_id=clinic_id,
                 user_id=user_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
 from typing import Any
@@ -171,14 +170,12 @@ async def patient(request: Request, patient_id: uuid.UUID) -> Response:
     content = await state.pages.get_or_make(
         key, lambda: _patient_content(state, user.clinic_id, patient_id, can_intake, can_plan)
     )
-    await asyncio.wrap_future(
-        state.access_log.record(
-            clinic_id=user.clinic_id,
-            user_id=user.user_id,
-            entity="patient",
-            entity_id=patient_id,
-            via="page:patient",
-        )
+    await state.access_log.log(
+        clinic_id=user.clinic_id,
+        user_id=user.user_id,
+        entity="patient",
+        entity_id=patient_id,
+        via="page:patient",
     )
     # The title stays generic: browser history keeps titles.
     return state.templates.wrap(content, user=user, title="Patient", active="/patients")

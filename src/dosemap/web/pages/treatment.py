@@ -8,15 +8,17 @@ Every page that shows a session's plan writes the read to the access log first.
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -42,6 +44,8 @@ from dosemap.web.permissions import allowed
 from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
+# A queue replayed after a dropped connection goes in requests of this many taps at most.
+MAX_TAPS_A_REQUEST = 100
 routes = router()
 
 #: Point radius drawn in the editor and (at most) in chart mode, mm on the face.
@@ -65,22 +69,82 @@ def _library() -> Any:
     return load_library()
 
 
-def _points(plans: Sequence[Plan], review: PlanReview | None) -> list[dict[str, Any]]:
-    """Every point of every product's plan, with its plan's index (numbers run on)."""
-    codes = review.point_codes if review is not None else {}
-    return [
-        {
+def _point_data(plans: Sequence[Plan]) -> dict[int, dict[str, Any]]:
+    """Each point of every product's plan as the editor draws it, by number (numbers run on
+    across the products), with its plan's index (what the plans alone decide)."""
+    return {
+        p.number: {
             "number": p.number,
             "plan": index,
             "zone": p.zone,
             "anchor": {"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
             "volume_ul": str(p.volume_ul),
             "units": str(p.units.quantize(Decimal("0.001")).normalize()),
-            "codes": list(codes.get(p.number, ())),
         }
         for index, plan in enumerate(plans)
         for p in plan.points
-    ]
+    }
+
+
+def _codes(review: PlanReview | None) -> dict[int, list[str]]:
+    """The finding codes of each flagged point (they depend on more than the plan)."""
+    if review is None:
+        return {}
+    return {number: list(codes) for number, codes in review.point_codes.items() if codes}
+
+
+def _points(plans: Sequence[Plan], review: PlanReview | None) -> list[dict[str, Any]]:
+    codes = _codes(review)
+    return [{**p, "codes": codes.get(n, [])} for n, p in _point_data(plans).items()]
+
+
+class _SentPoints:
+    """The point data each (clinic, session, version) was drawn with, a few hundred kept.
+
+    An edit names the version the editor last saw, so its answer needs only the points that
+    differ from that version's (a move: one of ~200; the whole list was ~30 kB of the answer).
+    A plan at one version never changes, so an entry is never stale; on a miss (another
+    worker process drew it, or it was dropped) the answer has every point.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, dict[int, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> dict[int, dict[str, Any]] | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: Hashable, points: dict[int, dict[str, Any]]) -> None:
+        with self._lock:
+            self._entries[key] = points
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+_SENT = _SentPoints()
+
+
+def _edit_answer_points(
+    key: Hashable, before: Hashable, plans: Sequence[Plan], review: PlanReview
+) -> dict[str, Any]:
+    """The points part of an edit's answer: the changed and removed points against the
+    version the editor had (``before``), or every point; and every flagged point's codes."""
+    now = _point_data(plans)
+    _SENT.put(key, now)
+    codes = _codes(review)
+    seen = _SENT.get(before)
+    if seen is None:
+        return {
+            "points": [{**p, "codes": codes.get(n, [])} for n, p in now.items()],
+            "codes": codes,
+        }
+    return {
+        "changed": [p for n, p in now.items() if seen.get(n) != p],
+        "removed": [n for n in seen if n not in now],
+        "codes": codes,
+    }
 
 
 def _view(request: Request, user: Any, current: SessionPlan) -> FaceView:
@@ -152,6 +216,7 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
         "view": view.data(point_radius_mm=EDITOR_POINT_MM),
         "points": _points(current.plans, review),
     }
+    _SENT.put((user.clinic_id, session_id, current.version), _point_data(current.plans))
     from dosemap.domain.atlas.zones import ZONE_ORDER
 
     return state.templates.page(
@@ -187,7 +252,8 @@ class EditBody(BaseModel):
 
 @routes.post("/api/v1/sessions/{session_id}/plan/edits", name="plan_edit")
 async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> JSONResponse:
-    """Apply edits; answer the renumbered points, the new version and the panel."""
+    """Apply edits; answer the new version, the points that changed (or all of them), every
+    flagged point's codes and the panel."""
     user = signed_in_user(request)
     state = app_state(request)
     library = _library()
@@ -202,10 +268,16 @@ async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> 
     review = current.review
     assert review is not None
     placed = placed_point(current.plans[body.plan], body.edits[-1])
+    points = _edit_answer_points(
+        (user.clinic_id, session_id, current.version),
+        (user.clinic_id, session_id, body.expected_version),
+        current.plans,
+        review,
+    )
     return JSONResponse(
         {
             "version": current.version,
-            "points": _points(current.plans, review),
+            **points,
             "placed": None if placed is None else placed.number,
             "panel_html": _panel(request, current, review, True),
             "blocked": review.blocked,
@@ -280,6 +352,7 @@ def _chart_page(
         "version": current.version,
         "csrf": user.csrf_token or "",
         "tap_url": f"/api/v1/sessions/{session_id}/taps",
+        "max_taps_a_request": MAX_TAPS_A_REQUEST,
         "view": view.data(point_radius_mm=CHART_POINT_MM),
         "points": [
             {
@@ -363,21 +436,30 @@ async def chart_vial(request: Request, session_id: uuid.UUID) -> Response:
 
 
 class TapBody(BaseModel):
-    """One tap and the session version the device last saw."""
+    """Taps and the session version the device last saw: ``tap`` (one) or ``taps`` (a queue)."""
 
     model_config = ConfigDict(extra="forbid")
 
     expected_version: int = Field(ge=1)
-    tap: TapInput
+    tap: TapInput | None = None
+    taps: list[TapInput] | None = Field(default=None, min_length=1, max_length=MAX_TAPS_A_REQUEST)
+
+    @model_validator(mode="after")
+    def _one_or_a_queue(self) -> TapBody:
+        if (self.tap is None) == (self.taps is None):
+            raise ValueError("give either tap (one tap) or taps (the queued taps, in order)")
+        return self
 
 
 @routes.post("/api/v1/sessions/{session_id}/taps", name="chart_tap")
 async def chart_tap(request: Request, session_id: uuid.UUID, body: TapBody) -> JSONResponse:
-    """Save one tap (written once per tap id); answer the session's new version."""
+    """Save one tap or a device's queued taps in order, all or none (each written once by its
+    id); answer the session's new version."""
     user = signed_in_user(request)
     state = app_state(request)
+    taps = body.taps if body.taps is not None else [body.tap] if body.tap is not None else []
     result = await run_in_threadpool(
-        charting.record_tap, state.db, user.clinic_id, session_id, body.tap,
+        charting.record_taps, state.db, user.clinic_id, session_id, taps,
         expected_version=body.expected_version, actor=user.actor,
     )  # fmt: skip
     return JSONResponse({"version": result.version, "duplicate": result.duplicate})

@@ -1,8 +1,9 @@
 /* dosemap plan editor: drag, add and delete points on the face; the panel follows every edit.
  *
  * Each edit is sent at once (POST .../plan/edits with the version last seen); the answer is
- * the renumbered points and the panel (totals, draw-up, vials, findings) rendered by the
- * server. A conflict (another device edited meanwhile) is shown, never overwritten.
+ * the points that changed (a move: one), every flagged point's codes, and the panel (totals,
+ * draw-up, vials, findings) rendered by the server. A conflict (another device edited
+ * meanwhile) is shown, never overwritten.
  */
 "use strict";
 
@@ -93,6 +94,19 @@
     draw();
   }
 
+  /* An edit's answer has every point, or only those that changed since the version sent
+   * (and those removed); every flagged point's codes come each time. */
+  function merged(body) {
+    let next = body.points;
+    if (!next) {
+      const byNumber = new Map(points.map((p) => [p.number, p]));
+      for (const number of body.removed) byNumber.delete(number);
+      for (const p of body.changed) byNumber.set(p.number, p);
+      next = [...byNumber.values()].sort((a, b) => a.number - b.number);
+    }
+    return next.map((p) => ({ ...p, codes: body.codes[p.number] || [] }));
+  }
+
   async function send(edits) {
     if (busy) return false;
     busy = true;
@@ -113,7 +127,7 @@
         return false;
       }
       version = body.version;
-      points = body.points;
+      points = merged(body);
       panel.innerHTML = body.panel_html;
       bindPanel();
       if (body.placed !== null && body.placed !== undefined) selected = body.placed;
