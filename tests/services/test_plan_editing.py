@@ -135,6 +135,10 @@ def test_volumes_of_a_point_and_a_zone() -> None:
     )
     zone = apply_edit(BASE, SetZoneVolume(zone="glabella", volume_ul=Decimal(20)), LIBRARY, MESH)
     assert {p.volume_ul for p in zone.points if p.zone == "glabella"} == {Decimal(20)}
+    # Shown as the injector typed it: "20", never the exponent form "2E+1".
+    assert {str(p.volume_ul) for p in zone.points if p.zone == "glabella"} == {"20"}
+    twenty = apply_edit(BASE, SetPointVolume(number=2, volume_ul=Decimal("20.0")), LIBRARY, MESH)
+    assert str(twenty.points[1].volume_ul) == "20"
     _totals_are_the_points(one)
     _totals_are_the_points(zone)
 

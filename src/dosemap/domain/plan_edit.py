@@ -29,6 +29,7 @@ from dosemap.domain.atlas.mesh import TEMPLATE_VERTEX_COUNT, FaceMesh, resolve_a
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import ZONE_ORDER, zone
 from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.exact import tidy
 from dosemap.domain.library import Library
 from dosemap.domain.plan import (
     MeshAnchor,
@@ -145,7 +146,7 @@ def _check_volume(plan: Plan, library: Library, volume_ul: Decimal, field: str) 
         raise InvalidInputError(
             field, f"{volume_ul} µL is finer than {_VOLUME_STEP_UL} µL", allowed
         )
-    return volume_ul.normalize() if volume_ul == volume_ul.to_integral() else volume_ul
+    return tidy(volume_ul)  # 20, not 2E+1 (normalize's exponent reached the screen)
 
 
 def _point_index(plan: Plan, number: int, field: str) -> int:
