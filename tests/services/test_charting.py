@@ -165,3 +165,43 @@ def test_bad_taps_name_the_field(clinic: SeededClinic) -> None:
             actor="t",
         )  # fmt: skip
     assert len(plan.points) > 1
+
+
+def test_a_queue_of_taps_is_saved_in_one_request_all_or_none(
+    clinic: SeededClinic, tmp_path: Path
+) -> None:
+    """What a device queued offline goes in one request: in order, once each, or not at all."""
+    plan, row = _planned(clinic)
+    numbers = [p.number for p in plan.points]
+    queue = [_tap(n, vial_id=clinic.vial_id) for n in numbers[:6]]
+    queue.append(queue[0])  # the same tap twice in one queue is written once
+    bad = [*queue[:3], _tap(999)]
+    with pytest.raises(InvalidInputError, match=r"taps\[3\]\.point_number"):
+        charting.record_taps(
+            clinic.db, clinic.clinic_id, row.id, bad, expected_version=row.version, actor="t"
+        )
+    assert charting.session_plan(clinic.db, clinic.clinic_id, row.id).recorded_taps == ()
+    with pytest.raises(InvalidInputError, match="taps"):
+        charting.record_taps(
+            clinic.db, clinic.clinic_id, row.id, [], expected_version=row.version, actor="t"
+        )
+    saved = charting.record_taps(
+        clinic.db, clinic.clinic_id, row.id, queue, expected_version=row.version, actor="t"
+    )
+    assert not saved.duplicate and saved.version > row.version
+    current = charting.session_plan(clinic.db, clinic.clinic_id, row.id)
+    assert [t["id"] for t in current.recorded_taps] == [str(t.id) for t in queue[:6]]
+    assert [n for n, s in current.points.items() if s.state == "done"] == numbers[:6]
+    # The answer was lost and the device sends the queue again: nothing new, no conflict.
+    again = charting.record_taps(
+        clinic.db, clinic.clinic_id, row.id, queue, expected_version=row.version, actor="t"
+    )
+    assert again.duplicate and again.version == saved.version
+    # A queue mixing sent and new taps from a device that missed another's write: refused whole.
+    with pytest.raises(ConflictError):
+        charting.record_taps(
+            clinic.db, clinic.clinic_id, row.id, [queue[0], _tap(numbers[6])],
+            expected_version=row.version, actor="t",
+        )  # fmt: skip
+    assert len(charting.session_plan(clinic.db, clinic.clinic_id, row.id).recorded_taps) == 6
+    _verified(clinic, tmp_path)

@@ -97,6 +97,7 @@ FORMS: dict[str, dict[str, str]] = {
     },
     "login_role": {"role": "auditor"},
     "login_active": {"active": "false"},
+    "totp_policy": {"roles": "prescriber"},
     "intake_record": {"answers.pregnancy": "no", "medications": "vitamin D"},
     "kiosk_redeem": {"code": "ABCD2345"},
     "consent_text_publish": {

@@ -123,3 +123,38 @@ def test_signing_needs_a_right_code_and_accepts_it_once(world: WebWorld) -> None
     status, page = _sign(client, second, right)
     assert status == 422 and "already used" in page
     assert _status(world, second) == charted
+
+
+def test_a_login_the_policy_caught_without_a_second_factor_is_told_to_set_one_up(
+    world: WebWorld,
+) -> None:
+    """Signed in before the clinic required TOTP: signing is refused, saying what to do."""
+    own = world.own
+    account = accounts.create_account(
+        world.db,
+        own.clinic_id,
+        accounts.AccountInput(
+            username="a-late", display_name="A Late", role="prescriber", password=PASSWORD,
+            staff_id=own.records["staff_id"],
+        ),
+        actor="test",
+    )  # fmt: skip
+    client = TestClient(world.app, follow_redirects=False)
+    token = world.app.state.dosemap.sessions.create(
+        account, pending_totp=False, policy=SessionPolicy()
+    )
+    client.cookies.set(SESSION_COOKIE, token)
+    session_id = _charted(world, "S-3")
+    accounts.require_totp_for(world.db, own.clinic_id, {"prescriber"}, actor="test")
+    form = client.get(f"/sessions/{session_id}/sign").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    version = re.search(r'name="expected_version" value="(\d+)"', form)
+    assert csrf and version
+    response = client.post(
+        f"/sessions/{session_id}/sign",
+        data={"csrf_token": csrf.group(1), "expected_version": version.group(1),
+              "password": PASSWORD, "totp": "123456"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "sign out and sign in again to set it up" in response.text
+    assert _status(world, session_id) == "charted"

@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from dosemap.persistence.models import AuditEntry
+from dosemap.persistence.unit_of_work import reading
 from dosemap.services import accounts
 from dosemap.services.signin import SessionPolicy
 from dosemap.web.security import SESSION_COOKIE
@@ -163,3 +166,78 @@ def test_a_code_used_to_sign_in_does_not_open_a_second_session(world: WebWorld) 
     replayed = second.post("/login/totp", data={"csrf_token": csrf, "code": code})
     assert replayed.status_code == 401 and "already used" in replayed.text
     assert second.get("/").status_code == 303
+
+
+def _policy_entries(world: WebWorld) -> list[AuditEntry]:
+    with reading(world.db) as uow:
+        return list(
+            uow.audit.session.execute(
+                select(AuditEntry).where(AuditEntry.action == "set_totp_policy")
+            ).scalars()
+        )
+
+
+def test_an_admin_sets_the_policy_on_the_staff_page_and_it_applies_at_next_sign_in(
+    world: WebWorld,
+) -> None:
+    admin = world.client("admin")
+    csrf = world.csrf(admin)
+    page = admin.get("/staff").text
+    assert 'action="/staff/totp-policy"' in page and 'value="prescriber" checked' not in page
+    saved = admin.post(
+        "/staff/totp-policy",
+        data={"csrf_token": csrf, "roles": ["prescriber", "injector"]},
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/staff"
+    assert accounts.totp_required_roles(world.db, world.own.clinic_id) == {
+        "prescriber",
+        "injector",
+    }
+    assert accounts.totp_required_roles(world.db, world.other.clinic_id) == set()
+    page = admin.get("/staff").text
+    assert 'value="prescriber" checked' in page and 'value="injector" checked' in page
+    assert "1 to enrol at next sign-in" in page  # a-prescriber has no second factor yet
+    [entry] = _policy_entries(world)
+    assert entry.clinic_id == world.own.clinic_id and entry.actor == str(
+        world.own.accounts["admin"].id
+    )
+    # The prescriber, signing in next, enrols before any page opens.
+    client = TestClient(world.app, follow_redirects=False)
+    assert _password(client, "a-prescriber") == "/login/totp"
+    assert client.get("/patients").status_code == 303
+    _, offered = _totp_form(client)
+    assert offered is not None
+    # Saving the same policy again writes nothing; clearing it is one more entry.
+    admin.post(
+        "/staff/totp-policy",
+        data={"csrf_token": csrf, "roles": ["injector", "prescriber"]},
+    )
+    assert len(_policy_entries(world)) == 1
+    cleared = admin.post("/staff/totp-policy", data={"csrf_token": csrf})
+    assert cleared.status_code == 303
+    assert accounts.totp_required_roles(world.db, world.own.clinic_id) == set()
+    assert len(_policy_entries(world)) == 2
+    assert _password(TestClient(world.app, follow_redirects=False), "a-prescriber") == "/"
+
+
+def test_a_bad_policy_is_refused_naming_the_field_and_changes_nothing(world: WebWorld) -> None:
+    admin = world.client("admin")
+    csrf = world.csrf(admin)
+    bad = admin.post(
+        "/staff/totp-policy",
+        data={"csrf_token": csrf, "roles": ["prescriber", "owner"]},
+    )
+    assert bad.status_code == 422
+    assert 'id="p-e-roles"' in bad.text and "no such role: owner" in bad.text
+    assert "admin, prescriber, injector, front_desk, auditor" in bad.text
+    assert accounts.totp_required_roles(world.db, world.own.clinic_id) == set()
+    assert _policy_entries(world) == []
+    no_csrf = admin.post("/staff/totp-policy", data={"roles": "prescriber"})
+    assert no_csrf.status_code == 403
+    for role in ("prescriber", "auditor", "front_desk"):
+        other = world.client(role)
+        refused = other.post(
+            "/staff/totp-policy", data={"csrf_token": world.csrf(other), "roles": "admin"}
+        )
+        assert refused.status_code == 403, role
+    assert accounts.totp_required_roles(world.db, world.own.clinic_id) == set()

@@ -173,18 +173,18 @@ def _drag(page: object, number: int, to_view: list[float]) -> None:
     mouse.up()
 
 
-def _add_photo(live: Live, days: int = 0) -> None:
+def _add_photo(live: Live, days: int = 0) -> uuid.UUID:
     from dosemap.services import photos
     from dosemap.services.photos import PhotoStore
     from support.faces import face
 
-    photos.add_photo(
+    return photos.add_photo(
         live.db, PhotoStore(live.db_dir / "photos"), live.clinic.clinic_id,
         live.clinic.patient_id, face("A000014.jpg").read_bytes(),
         photos.PhotoInput(media_type="image/jpeg", view="frontal",
                           taken_at=datetime(2026, 3, 2, 10, tzinfo=UTC) + timedelta(days=days)),
         actor="test",
-    )  # fmt: skip
+    ).id  # fmt: skip
 
 
 @pytest.mark.parametrize("on", ["template", "photo"])
@@ -279,6 +279,8 @@ def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Li
     changes = page.locator("#amendments .changes").inner_text()  # type: ignore[attr-defined]
     assert f"point {numbers[0]}: 10 µL" in changes and "→ 8 µL" in changes, changes
     _shot(page, "amended-tablet")
+    page.set_viewport_size({"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    _shot(page, "amended-desk")
     row = sessions.get_session(live.db, live.clinic.clinic_id, session_id)
     assert row.status == "signed" and row.amendment_count == 1
     # The retreatment follow-up signing scheduled, booked in one tap: a planned session.
@@ -331,8 +333,24 @@ def test_time_per_tap_with_300_points(
 
 def test_compare_two_visits(browser: object, live: Live) -> None:
 
-    for days in (0, 30):
-        _add_photo(live, days)
+    from dosemap.persistence.unit_of_work import writing
+    from dosemap.services import photos
+    from dosemap.services.photo_jobs import new_job
+
+    for days, flags in ((0, []), (30, ["blurry"])):
+        photo_id = _add_photo(live, days)
+        with writing(live.db) as uow:  # the quality report an upload stores
+            quality = {"flags": flags, "notes": []}
+            uow.photo_jobs.add(
+                new_job(live.clinic.clinic_id, photo_id, quality, "pool", datetime.now(UTC))
+            )
+        for zone, value in (("forehead", 9.5 - days / 10), ("glabella", 8.25 - days / 20)):
+            photos.record_measurement(
+                live.db, live.clinic.clinic_id, photo_id,
+                photos.MeasurementInput(metric="redness", value=value, unit="a*", zone=zone,
+                                        measured_at=datetime.now(UTC)),
+                actor="test",
+            )  # fmt: skip
     for size in SIZES:
         page = _page(browser, live, size)
         page.goto(f"{live.url}/patients/{live.clinic.patient_id}/compare")  # type: ignore[attr-defined]
@@ -340,6 +358,8 @@ def test_compare_two_visits(browser: object, live: Live) -> None:
         page.click("#compare-button")  # type: ignore[attr-defined]
         page.wait_for_selector("#residual")  # type: ignore[attr-defined]
         assert "mm RMS" in page.locator("#residual").inner_text()  # type: ignore[attr-defined]
+        assert page.locator("#metrics .caveat").count() == 2  # type: ignore[attr-defined]
+        assert "blurred" in page.locator("#metrics .caveat").first.inner_text()  # type: ignore[attr-defined]
         _shot(page, f"compare-pair-{size}")
         page.check("input[name=cmp][value=slider]")  # type: ignore[attr-defined]
         page.fill("#slider-range", "30")  # type: ignore[attr-defined]

@@ -257,13 +257,24 @@ def check_totp(
         return True
 
 
+def totp_required_roles(db: Database, clinic_id: uuid.UUID) -> set[str]:
+    """The roles the clinic's policy makes sign in (and sign records) with a second factor."""
+    with reading(db) as uow:
+        return uow.accounts.totp_required_roles(clinic_id)
+
+
 def require_totp_for(db: Database, clinic_id: uuid.UUID, roles: set[str], *, actor: str) -> None:
-    """Clinic policy: these roles sign in with a second factor (enrolled at next sign-in)."""
+    """Clinic policy: these roles sign in with a second factor. A person of such a role who has
+    none enrols it at their next sign-in (:func:`check_password` says so), before any page."""
     unknown = roles - set(ROLES)
     if unknown:
-        raise InvalidInputError("roles", f"unknown {sorted(unknown)}", ", ".join(ROLES))
+        names = ", ".join(sorted(unknown))
+        raise InvalidInputError("roles", f"no such role: {names}", ", ".join(ROLES))
     with writing(db) as uow:
         uow.clinics.get(clinic_id)
+        before = uow.accounts.totp_required_roles(clinic_id)
+        if before == roles:
+            return  # nothing changes: no audit entry
         uow.accounts.set_totp_required_roles(clinic_id, roles)
         uow.audit.record(
             clinic_id=clinic_id,
@@ -271,7 +282,7 @@ def require_totp_for(db: Database, clinic_id: uuid.UUID, roles: set[str], *, act
             action="set_totp_policy",
             entity="clinic_web_policy",
             entity_id=clinic_id,
-            before=None,
+            before={"totp_required_roles": sorted(before)},
             after=lambda: {"totp_required_roles": sorted(roles)},
         )
 

@@ -381,49 +381,90 @@ def record_tap(
     actor: str,
 ) -> TapResult:
     """Save one tap (idempotent by its id; see the module docstring)."""
+    return record_taps(
+        db, clinic_id, session_id, (tap,), expected_version=expected_version, actor=actor
+    )
+
+
+def record_taps(
+    db: Database,
+    clinic_id: uuid.UUID,
+    session_id: uuid.UUID,
+    taps: Sequence[TapInput],
+    *,
+    expected_version: int,
+    actor: str,
+) -> TapResult:
+    """Save taps in the order given, all or none, each written once by its id.
+
+    A device that was offline (or slow) sends what it queued in one request instead of one
+    request a tap: the same checks as one tap, one transaction, one round trip. ``duplicate``
+    is true only when every tap had been recorded already (a lost answer, replayed).
+    """
+    if not taps:
+        raise InvalidInputError("taps", "is empty", "one tap or more")
     with writing(db) as uow:
         row = uow.sessions.get(clinic_id, session_id)
-        existing = uow.charting.tap(tap.id)
-        if existing is not None:
-            if existing.session_id != row.id:
-                raise InvalidInputError("id", "is the id of another session's tap", "a new UUID")
+        fresh = []
+        for index, tap in enumerate(taps):
+            existing = uow.charting.tap(tap.id)
+            if existing is None:
+                fresh.append((index, tap))
+            elif existing.session_id != row.id:
+                raise InvalidInputError(
+                    _tap_field(taps, index, "id"),
+                    "is the id of another session's tap",
+                    "a new UUID",
+                )
+        if not fresh:
             return TapResult(row.version, duplicate=True)
         check_version(row, expected_version, "session")
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
         numbers = {p["number"] for p in row.plan["points"]}
-        if tap.point_number not in numbers:
-            raise InvalidInputError(
-                "point_number", f"no point {tap.point_number}", "a planned point"
-            )
-        if tap.vial_id is not None and uow.vials.find(clinic_id, tap.vial_id) is None:
-            raise InvalidInputError("vial_id", "no such vial in this clinic", "an opened vial's id")
-        stamp = now()
-        record = ChartTap(
-            id=tap.id,
-            clinic_id=clinic_id,
-            session_id=row.id,
-            seq=uow.charting.next_seq(row.id),
-            point_number=tap.point_number,
-            action=tap.action,
-            volume_ul=tap.volume_ul,
-            vial_id=tap.vial_id,
-            tapped_at=tap.tapped_at,
-            recorded_at=stamp,
-            actor=actor[:80],
-        )
         before = uow.sessions.snapshot(row)
-        uow.charting.add(record)
-        row.updated_at = stamp  # a new version: another device's stale tap is a conflict
-        uow.audit.record(
-            clinic_id=clinic_id,
-            actor=actor,
-            action="tap",
-            entity="chart_tap",
-            entity_id=record.id,
-            before=None,
-            after=record,
-        )
+        seq = uow.charting.next_seq(row.id)
+        for index, tap in fresh:
+            if uow.charting.tap(tap.id) is not None:
+                continue  # the same id twice in one batch: written once
+            if tap.point_number not in numbers:
+                raise InvalidInputError(
+                    _tap_field(taps, index, "point_number"),
+                    f"no point {tap.point_number}",
+                    "a planned point",
+                )
+            if tap.vial_id is not None and uow.vials.find(clinic_id, tap.vial_id) is None:
+                raise InvalidInputError(
+                    _tap_field(taps, index, "vial_id"),
+                    "no such vial in this clinic",
+                    "an opened vial's id",
+                )
+            stamp = now()
+            record = ChartTap(
+                id=tap.id,
+                clinic_id=clinic_id,
+                session_id=row.id,
+                seq=seq,
+                point_number=tap.point_number,
+                action=tap.action,
+                volume_ul=tap.volume_ul,
+                vial_id=tap.vial_id,
+                tapped_at=tap.tapped_at,
+                recorded_at=stamp,
+                actor=actor[:80],
+            )
+            seq += 1
+            uow.charting.add(record)
+            uow.audit.record(
+                clinic_id=clinic_id,
+                actor=actor,
+                action="tap",
+                entity="chart_tap",
+                entity_id=record.id,
+                before=None,
+                after=record,
+            )
+        row.updated_at = now()  # a new version: another device's stale tap is a conflict
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
@@ -434,6 +475,11 @@ def record_tap(
             after=lambda: uow.sessions.snapshot(row),
         )
         return TapResult(row.version, duplicate=False)
+
+
+def _tap_field(taps: Sequence[TapInput], index: int, name: str) -> str:
+    """The field a refusal names: ``point_number`` for one tap, ``taps[3].point_number`` else."""
+    return name if len(taps) == 1 else f"taps[{index}].{name}"
 
 
 def chart_from_taps(plan: Plan, points: dict[int, PointState]) -> tuple[ChartPointInput, ...]:

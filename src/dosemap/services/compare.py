@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
@@ -55,12 +56,43 @@ class Comparison:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One skin metric of one zone across the patient's photos (value per photo date)."""
+    """One skin metric of one zone across the patient's photos (value per photo date), each
+    value with the capture-quality caveats of the photo it came from."""
 
     zone: str
     metric: str
     unit: str
     values: dict[str, float]  # photo date (YYYY-MM-DD HH:MM) -> value
+    caveats: dict[str, tuple[str, ...]] = field(default_factory=dict)  # photo date -> caveats
+
+
+#: The photo checks' flags (:mod:`dosemap.imaging.quality`) in the words shown beside a value.
+FLAG_WORDS = {
+    "blurry": "blurred",
+    "highlights_clipped": "over-exposed (highlights clipped)",
+    "shadows_clipped": "under-exposed (shadows clipped)",
+    "ipd_out_of_adult_range": "iris scale implausible (mm uncertain)",
+}
+NOT_CHECKED = "capture quality not checked"
+
+
+def capture_caveats(
+    quality: Mapping[str, Any] | None,
+    view: str | None,
+    first_view: str | None,
+) -> tuple[str, ...]:
+    """What to mind about a value from a photo: the capture-quality report stored when the
+    photo was uploaded (its flags and notes, never hidden), and a view other than the first
+    visit's. ``quality`` ``None``: the photo was never checked, which is a caveat too."""
+    found: list[str] = []
+    if quality is None:
+        found.append(NOT_CHECKED)
+    else:
+        found += [FLAG_WORDS.get(f, str(f).replace("_", " ")) for f in quality.get("flags", ())]
+        found += [str(n) for n in quality.get("notes", ())]
+    if view != first_view:
+        found.append(f"{view or 'unstated'} view (first visit: {first_view or 'unstated'})")
+    return tuple(found)
 
 
 def patient_photos(db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[PhotoChoice]:
@@ -143,18 +175,30 @@ def compare_photos(
 def metrics_over_visits(
     db: Database, clinic_id: uuid.UUID, patient_id: uuid.UUID
 ) -> tuple[list[str], list[MetricRow]]:
-    """Photo dates (columns) and one row per zone and metric across them."""
+    """Photo dates (columns) and one row per zone and metric across them, each value with
+    its photo's capture-quality caveats (:func:`capture_caveats`)."""
     with reading(db) as uow:
         found = uow.photos.measurements_of_patient(clinic_id, patient_id)
+        checked = {p.id: job for p, job in uow.photo_jobs.of_patient(clinic_id, patient_id)}
     dates: list[str] = []
+    first_view = found[0][1].view if found else None
+    caveats: dict[str, tuple[str, ...]] = {}
     rows: dict[tuple[str, str, str], dict[str, float]] = {}
+    seen: set[uuid.UUID] = set()
     for measurement, photo in found:
         day = photo.taken_at.strftime("%Y-%m-%d %H:%M")
         if day not in dates:
             dates.append(day)
+        if photo.id not in seen:  # two photos in one minute share a column: both caveats
+            seen.add(photo.id)
+            job = checked.get(photo.id)
+            mine = capture_caveats(None if job is None else job.quality, photo.view, first_view)
+            caveats[day] = tuple(dict.fromkeys(caveats.get(day, ()) + mine))
         key = (measurement.zone or "whole face", measurement.metric, measurement.unit)
         rows.setdefault(key, {})[day] = measurement.value
-    return dates, [MetricRow(z, m, u, v) for (z, m, u), v in sorted(rows.items())]
+    return dates, [
+        MetricRow(z, m, u, v, {d: caveats[d] for d in v}) for (z, m, u), v in sorted(rows.items())
+    ]
 
 
 @dataclass(frozen=True)

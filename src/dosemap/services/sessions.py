@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from dosemap.domain.plan import (
     as_session,
     read_plan_document,
 )
+from dosemap.domain.retreatment import RetreatmentSuggestion, suggest_retreatment
 from dosemap.persistence.audit import _canonical, digest
 from dosemap.persistence.audit_records import signed_content_sha256
 from dosemap.persistence.db import Database
@@ -628,8 +630,18 @@ def sign_session(
         return row
 
 
-def followups_for(row: TreatmentSession, library: Library, created_at: datetime) -> list[FollowUp]:
-    """The review and retreatment visits a signed session calls for (not yet added)."""
+def followups_for(
+    row: TreatmentSession,
+    library: Library,
+    created_at: datetime,
+    earlier: Sequence[date] = (),
+) -> list[FollowUp]:
+    """The review and retreatment visits a signed session calls for (not yet added).
+
+    ``earlier``: the days of the patient's earlier treatments with the same product; with
+    enough returns among them, the patient's own interval sets the retreatment date
+    (:func:`dosemap.domain.retreatment.suggest_retreatment`), both reasons in its basis.
+    """
     assert row.performed_at is not None
     day: date = row.performed_at.date()
     # A session of several products: the shortest of their minimum intervals, so the visit
@@ -639,6 +651,13 @@ def followups_for(row: TreatmentSession, library: Library, created_at: datetime)
         (library.product(p).min_retreatment_days for p in products), key=lambda c: c.value
     )
     which = row.product if len(products) == 1 else "shortest of " + ", ".join(products) + ":"
+    suggestion = suggest_retreatment(
+        day,
+        earlier if len(products) == 1 else (),
+        cited_days=int(retreat.value),
+        booster_days=int(library.figure("booster_days").value),
+        min_returns=int(library.figure("own_response_min_returns").value),
+    )
     # A review visit after onset: the library's review_after_days (effects show in 5-14 days).
     review = library.figure("review_after_days")
     review_days = int(review.value)
@@ -650,8 +669,11 @@ def followups_for(row: TreatmentSession, library: Library, created_at: datetime)
         ),
         (
             "retreatment",
-            day + timedelta(days=retreat.value),
-            f"{which} minimum retreatment interval {retreat.value} days {retreat.cite()}",
+            suggestion.due_on,
+            retreatment_basis(
+                suggestion,
+                f"{which} minimum retreatment interval {retreat.value} days {retreat.cite()}",
+            ),
         ),
     ]
     return [
@@ -670,10 +692,24 @@ def followups_for(row: TreatmentSession, library: Library, created_at: datetime)
     ]
 
 
+def retreatment_basis(suggestion: RetreatmentSuggestion, cited: str) -> str:
+    """Why the retreatment date: the cited interval and the patient's own, both (cut to the
+    record's 200 characters)."""
+    return f"cited: {cited}; {suggestion.patient_reason()}"[:200]
+
+
 def _schedule_followups(
     uow: UnitOfWork, row: TreatmentSession, library: Library, actor: str
 ) -> None:
-    for fu in followups_for(row, library, now()):
+    assert row.performed_at is not None
+    earlier = [
+        s.performed_at.date()
+        for s in uow.sessions.performed_before(
+            row.clinic_id, row.patient_id, row.performed_at, row.id
+        )
+        if s.performed_at is not None and s.product == row.product
+    ]
+    for fu in followups_for(row, library, now(), earlier):
         uow.followups.add(fu)
         uow.audit.record(
             clinic_id=row.clinic_id,

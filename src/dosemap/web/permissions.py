@@ -104,6 +104,10 @@ PERMISSIONS: dict[str, Permission] = {
         frozenset({"admin"}), "publish a new version of the clinic's consent text"
     ),
     "staff.manage": Permission(frozenset({"admin"}), "staff, web logins, roles, credentials"),
+    "signin.policy": Permission(
+        frozenset({"admin"}),
+        "set which roles must use a second factor (TOTP) to sign in and to sign records",
+    ),
 }
 
 #: Route name -> the permission it needs. Every route of the app must be here.
@@ -198,6 +202,7 @@ ROUTES: dict[str, str] = {
     "login_add": "staff.manage",
     "login_role": "staff.manage",
     "login_active": "staff.manage",
+    "totp_policy": "signin.policy",
 }
 
 

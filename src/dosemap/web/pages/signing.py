@@ -89,6 +89,13 @@ async def sign(request: Request, session_id: uuid.UUID) -> Response:
         return _sign_page(
             request, user, session_id, error="password: not accepted (re-enter it)", reasons=[]
         )
+    if result.totp_setup_required:  # the clinic's policy came in after this sign-in
+        return _sign_page(
+            request, user, session_id,
+            error="totp: your clinic requires a second factor and this login has none yet "
+            "(sign out and sign in again to set it up)",
+            reasons=[],
+        )  # fmt: skip
     if result.needs_totp and not await run_in_threadpool(
         lambda: accounts.check_totp(
             state.db, user.clinic_id, user.user_id, form.get("totp", ""), actor=user.actor

@@ -15,8 +15,8 @@ from starlette.responses import RedirectResponse, Response
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.services import accounts, staff
-from dosemap.web.forms import clean, field_errors, form_dict
-from dosemap.web.permissions import ROLE_NAMES
+from dosemap.web.forms import clean, field_errors, form_dict, form_lists
+from dosemap.web.permissions import ROLE_NAMES, allowed
 from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
@@ -52,6 +52,8 @@ def _page(
         staff_roles=STAFF_ROLES,
         login_roles=accounts.ROLES,
         role_names=ROLE_NAMES,
+        totp_roles=accounts.totp_required_roles(state.db, user.clinic_id),
+        can_set_policy=allowed(user.role, "signin.policy"),
         warning_days=staff.CREDENTIAL_WARNING_DAYS,
         failed=failed,
         form=form or {},
@@ -188,6 +190,22 @@ async def login_active(request: Request, account_id: uuid.UUID) -> Response:
             state.sessions.remove_all_of(account_id)
 
     return await _attempt(request, user, f"login_active:{account_id}", form, work)
+
+
+@routes.post("/staff/totp-policy", name="totp_policy")
+async def totp_policy(request: Request) -> Response:
+    """The clinic's second-factor policy: the roles checked must use TOTP (a person of such a
+    role without it enrols at their next sign-in)."""
+    user = signed_in_user(request)
+    db = app_state(request).db
+    posted = await form_lists(request)
+    roles = posted.get("roles", [])
+    form = {"roles": " ".join(roles)}
+
+    def work() -> None:
+        accounts.require_totp_for(db, user.clinic_id, set(roles), actor=user.actor)
+
+    return await _attempt(request, user, "totp_policy", form, work)
 
 
 def _active_and_version(form: dict[str, str]) -> tuple[bool, int | None]:

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -43,6 +43,8 @@ from dosemap.web.permissions import allowed
 from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
+# A queue replayed after a dropped connection goes in requests of this many taps at most.
+MAX_TAPS_A_REQUEST = 100
 routes = router()
 
 #: Point radius drawn in the editor and (at most) in chart mode, mm on the face.
@@ -334,6 +336,7 @@ def _chart_page(
         "version": current.version,
         "csrf": user.csrf_token or "",
         "tap_url": f"/api/v1/sessions/{session_id}/taps",
+        "max_taps_a_request": MAX_TAPS_A_REQUEST,
         "view": view.data(point_radius_mm=CHART_POINT_MM),
         "points": [
             {
@@ -417,21 +420,30 @@ async def chart_vial(request: Request, session_id: uuid.UUID) -> Response:
 
 
 class TapBody(BaseModel):
-    """One tap and the session version the device last saw."""
+    """Taps and the session version the device last saw: ``tap`` (one) or ``taps`` (a queue)."""
 
     model_config = ConfigDict(extra="forbid")
 
     expected_version: int = Field(ge=1)
-    tap: TapInput
+    tap: TapInput | None = None
+    taps: list[TapInput] | None = Field(default=None, min_length=1, max_length=MAX_TAPS_A_REQUEST)
+
+    @model_validator(mode="after")
+    def _one_or_a_queue(self) -> TapBody:
+        if (self.tap is None) == (self.taps is None):
+            raise ValueError("give either tap (one tap) or taps (the queued taps, in order)")
+        return self
 
 
 @routes.post("/api/v1/sessions/{session_id}/taps", name="chart_tap")
 async def chart_tap(request: Request, session_id: uuid.UUID, body: TapBody) -> JSONResponse:
-    """Save one tap (written once per tap id); answer the session's new version."""
+    """Save one tap or a device's queued taps in order, all or none (each written once by its
+    id); answer the session's new version."""
     user = signed_in_user(request)
     state = app_state(request)
+    taps = body.taps if body.taps is not None else [body.tap] if body.tap is not None else []
     result = await run_in_threadpool(
-        charting.record_tap, state.db, user.clinic_id, session_id, body.tap,
+        charting.record_taps, state.db, user.clinic_id, session_id, taps,
         expected_version=body.expected_version, actor=user.actor,
     )  # fmt: skip
     return JSONResponse({"version": result.version, "duplicate": result.duplicate})

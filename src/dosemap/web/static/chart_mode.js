@@ -1,7 +1,8 @@
 /* dosemap chart mode: tap = done, long press = skip / other volume / undo; nothing is lost.
  *
  * Every tap gets an id made here and goes into a queue kept in localStorage before anything
- * is sent; the queue is sent in order, one tap at a time, with the session version last seen.
+ * is sent; the queue is sent in order, what is waiting in one request (all or none, at most
+ * max_taps_a_request), with the session version last seen.
  * Offline, taps wait (the count is shown) and are sent when the connection returns; a tap sent
  * twice is written once (its id). A conflict (another device charted meanwhile) stops the
  * queue and is shown: nothing is sent over the other device's taps.
@@ -134,13 +135,15 @@
     sending = true;
     try {
       while (queue.length) {
-        const tap = queue[0];
+        // Everything waiting goes in one request (taps made while offline or while the last
+        // request was on its way): one round trip instead of one a tap.
+        const batch = queue.slice(0, data.max_taps_a_request || 1);
         let response;
         try {
           response = await fetch(data.tap_url, {
             method: "POST",
             headers: { "Content-Type": "application/json", "X-CSRF-Token": data.csrf },
-            body: JSON.stringify({ expected_version: version, tap }),
+            body: JSON.stringify({ expected_version: version, taps: batch }),
             credentials: "same-origin",
           });
         } catch (err) {
@@ -152,11 +155,11 @@
           break;
         }
         if (!response.ok) {
-          stopped = `Tap on point ${tap.point_number} refused: ${typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)}`;
+          stopped = `Taps on points ${batch.map((t) => t.point_number).join(", ")} refused: ${typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)}`;
           break;
         }
         version = body.version;
-        queue.shift();
+        queue.splice(0, batch.length);
         save();
         show();
       }
