@@ -230,3 +230,28 @@ class SignalledServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         self.ready.set()
+
+
+def site_grant_of(world: WebWorld, side: ClinicSide) -> uuid.UUID:
+    """A grant made by ``side`` to the other clinic's auditor login (made once; the two
+    clinics are put in one group first). Nobody switches to it: the matrix's clinics stay
+    foreign to each other."""
+    from dosemap.services import sites
+
+    if "grant_id" not in side.records:
+        if sites.group_of_clinic(world.db, world.own.clinic_id) is None:
+            sites.create_group(world.db, "Matrix group", actor="test")
+            for member in (world.own, world.other):
+                sites.join_group(world.db, "Matrix group", member.clinic_id, actor="test")
+        holder = world.other if side is world.own else world.own
+        side.records["grant_id"] = sites.grant_site(
+            world.db,
+            side.clinic_id,
+            sites.GrantInput(
+                account_id=holder.accounts["auditor"].id,
+                role="auditor",
+                expires_on=datetime.now(UTC).date() + timedelta(days=30),
+            ),
+            actor="test",
+        ).id
+    return side.records["grant_id"]

@@ -34,7 +34,13 @@ from dosemap.web.permissions import (
     allowed,
 )
 from dosemap.web.security import authorise
-from support.web import OTHER_CLINIC_MARKER, ClinicSide, WebWorld, signature_data_url
+from support.web import (
+    OTHER_CLINIC_MARKER,
+    ClinicSide,
+    WebWorld,
+    signature_data_url,
+    site_grant_of,
+)
 
 
 def consent_template_sha256() -> str:
@@ -58,6 +64,8 @@ PATH_VALUES: dict[str, Callable[[WebWorld, ClinicSide, str], str]] = {
     "staff_id": lambda world, side, role: str(side.records["staff_id"]),
     # a login outside ROLES
     "account_id": lambda world, side, role: str(side.records["account_id"]),
+    # the clinic's grant to a login of the other clinic (the two made sites of one group)
+    "grant_id": lambda world, side, role: str(site_grant_of(world, side)),
 }
 #: Route name -> a valid form body (else the matrix posts only the CSRF token).
 FORMS: dict[str, dict[str, str]] = {

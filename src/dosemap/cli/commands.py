@@ -78,6 +78,9 @@ COMMANDS: dict[str, Entry] = {
         "Patient photos: capture quality, iris scale, skin metrics, before/after.",
     ),
     "db": Entry("dosemap.cli.db:app", "Database: upgrade, status, clinics, staff and credentials."),
+    "groups": Entry(
+        "dosemap.cli.groups:app", "Clinic groups: sites that may share staff where granted."
+    ),
     "patients": Entry("dosemap.cli.patients:app", "Patients: register, list, timeline."),
     "sessions": Entry("dosemap.cli.sessions:app", "Treatment sessions: plan, chart, sign, amend."),
     "vials": Entry("dosemap.cli.vials:app", "Product lots and reconstituted vials."),

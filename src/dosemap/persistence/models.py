@@ -715,3 +715,53 @@ class PhotoJob(Base):
     queued_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+# --- Clinic groups: sites that may share staff where a site grants it (migration 0011) ----------
+
+
+class ClinicGroup(Base):
+    """Several clinics (sites) of one owner. Being in a group shares nothing by itself: a
+    site's records open to a person of a sibling site only through a :class:`SiteGrant`."""
+
+    __tablename__ = "clinic_groups"
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+
+
+class ClinicGroupMember(Base):
+    """A clinic's group (at most one). A table of its own, not a column on ``clinics``: a
+    clinic's row stays as it was, and a clinic in no group has no row."""
+
+    __tablename__ = "clinic_group_members"
+
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinic_groups.id"), index=True)
+    joined_at: Mapped[datetime]
+
+
+class SiteGrant(Versioned, Base):
+    """A login of one site may work at another site of the same group (``clinic_id``), with
+    ``role`` there, until ``expires_at`` or revocation. One row per (login, site): granting
+    again renews it; the audit chain keeps every change."""
+
+    __tablename__ = "site_grants"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # noqa: RUF012
+    __table_args__ = (
+        UniqueConstraint("account_id", "clinic_id"),
+        CheckConstraint("role IN ('prescriber', 'injector', 'front_desk', 'auditor')", name="role"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    clinic_id: Mapped[uuid.UUID] = _clinic_fk()  # the site granting access
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    # The staff member of this site the person acts as here (credentials are per site).
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    granted_by: Mapped[str] = mapped_column(String(80))
+    granted_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(80))

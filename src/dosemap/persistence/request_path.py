@@ -22,14 +22,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ClauseElement
 
 from dosemap.persistence.db import Database
 from dosemap.persistence.ids import time_ordered_uuid
-from dosemap.persistence.models import AccessLogEntry, AuditHead, UserAccount, WebSession
+from dosemap.persistence.models import (
+    AccessLogEntry,
+    AuditHead,
+    Clinic,
+    ClinicGroupMember,
+    SiteGrant,
+    UserAccount,
+    WebSession,
+)
 from dosemap.persistence.repositories.accounts import SignedIn
 
+_SITE = aliased(Clinic)
+_HOME = aliased(Clinic)
+_SITE_GROUP = aliased(ClinicGroupMember)
+_HOME_GROUP = aliased(ClinicGroupMember)
 _SIGNED_IN = (
     select(
         WebSession.token_hash,
@@ -47,8 +60,31 @@ _SIGNED_IN = (
         WebSession.expires_at,
         select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery(),
         select(AuditHead.hash).where(AuditHead.id == 1).scalar_subquery(),
+        # The active site (web_sessions.clinic_id) and the grant that lets this login work
+        # there: primary-key and unique-index joins, in the same one query.
+        WebSession.clinic_id,
+        SiteGrant.role,
+        SiteGrant.staff_id,
+        SiteGrant.expires_at,
+        SiteGrant.revoked_at,
+        _SITE_GROUP.group_id,
+        _HOME_GROUP.group_id,
+        _SITE.name,
+        _HOME.name,
+        exists()
+        .where(SiteGrant.account_id == UserAccount.id, SiteGrant.revoked_at.is_(None))
+        .correlate(UserAccount)
+        .label("has_grants"),
     )
     .join(UserAccount, UserAccount.id == WebSession.user_id)
+    .join(_SITE, _SITE.id == WebSession.clinic_id)
+    .join(_HOME, _HOME.id == UserAccount.clinic_id)
+    .outerjoin(
+        SiteGrant,
+        (SiteGrant.account_id == UserAccount.id) & (SiteGrant.clinic_id == WebSession.clinic_id),
+    )
+    .outerjoin(_SITE_GROUP, _SITE_GROUP.clinic_id == WebSession.clinic_id)
+    .outerjoin(_HOME_GROUP, _HOME_GROUP.clinic_id == UserAccount.clinic_id)
     .where(WebSession.token_hash == bindparam("token_hash"))
 )
 _VERSION = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
@@ -100,6 +136,23 @@ def _utc(value: Any) -> datetime:
     # SQLite keeps UTC as naive text ("2026-12-02 07:52:57.123456"); PostgreSQL returns aware.
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _site(row: tuple[Any, ...]) -> dict[str, Any]:
+    home = _uuid(row[2])
+    site = _uuid(row[15])
+    away = site != home
+    return {
+        "site_id": site if away else None,
+        "site_role": row[16] if away else None,
+        "site_staff_id": _uuid_or_none(row[17]) if away else None,
+        "site_expires_at": _utc(row[18]) if away and row[18] is not None else None,
+        "site_revoked": row[19] is not None,
+        "site_in_group": row[20] is not None and row[20] == row[21],
+        "site_name": row[22],
+        "home_name": row[23],
+        "has_grants": bool(row[24]),
+    }
 
 
 class _Compiled:
@@ -200,6 +253,7 @@ class RequestPath:
                 created_at=_utc(row[10]),
                 last_seen_at=_utc(row[11]),
                 expires_at=_utc(row[12]),
+                **_site(row),
             ),
             _version(row[13], row[14]),
         )

@@ -39,6 +39,7 @@ from dosemap.persistence.repositories.patients import PatientRepository
 from dosemap.persistence.repositories.photos import PhotoRepository
 from dosemap.persistence.repositories.reporting import Reporting
 from dosemap.persistence.repositories.sessions import SessionRepository
+from dosemap.persistence.repositories.sites import SiteRepository
 from dosemap.persistence.repositories.staff import ClinicRepository, StaffRepository
 from dosemap.persistence.repositories.vials import LotRepository, VialRepository
 from dosemap.persistence.repositories.web_intake import (
@@ -77,6 +78,7 @@ class UnitOfWork:
     kiosk: KioskRepository
     consent_texts: ConsentTextRepository
     photo_jobs: PhotoJobRepository
+    sites: SiteRepository
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
@@ -108,6 +110,7 @@ class UnitOfWork:
         self.kiosk = KioskRepository(session)
         self.consent_texts = ConsentTextRepository(session)
         self.photo_jobs = PhotoJobRepository(session)
+        self.sites = SiteRepository(session)
         return self
 
     def __exit__(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import WebSession
 from dosemap.persistence.repositories.accounts import SignedIn
@@ -79,6 +80,16 @@ class Principal:
     scopes: frozenset[str] | None = None
     #: The records version read with the session (``None``: not known, e.g. Redis sessions).
     records_version: str | None = None
+    #: The login's own clinic when it works at another site of its group through a grant
+    #: (``clinic_id``, ``role`` and ``staff_id`` are then the granted site's); else ``None``.
+    home_clinic_id: uuid.UUID | None = None
+    site_name: str = ""  # the clinic it works at (shown in the header)
+    can_switch: bool = False  # it holds a grant: the header offers the site picker
+
+    @property
+    def own_clinic_id(self) -> uuid.UUID:
+        """The login's own clinic, wherever it works now."""
+        return self.home_clinic_id or self.clinic_id
 
     @property
     def actor(self) -> str:
@@ -107,6 +118,9 @@ class SessionStore(Protocol):
 
     def remove_all_of(self, user_id: uuid.UUID) -> None:
         """End every session of a person."""
+
+    def work_at(self, token_hash: str, clinic_id: uuid.UUID | None) -> None:
+        """The session works at ``clinic_id`` (``None``: the login's own clinic)."""
 
 
 class DatabaseSessionStore:
@@ -156,6 +170,10 @@ class DatabaseSessionStore:
     def remove_all_of(self, user_id: uuid.UUID) -> None:
         with writing(self.db) as uow:
             uow.web_sessions.remove_all_of(user_id)
+
+    def work_at(self, token_hash: str, clinic_id: uuid.UUID | None) -> None:
+        with writing(self.db) as uow:
+            uow.web_sessions.work_at(token_hash, clinic_id)
 
 
 class RedisSessionStore:
@@ -255,6 +273,14 @@ class RedisSessionStore:
         if raw is not None:
             self.client.srem(self._user_key(json.loads(raw)["user_id"]), token_hash)
 
+    def work_at(self, token_hash: str, clinic_id: uuid.UUID | None) -> None:
+        if clinic_id is not None:  # the grant is judged per request against the database
+            raise InvalidInputError(
+                "clinic_id",
+                "working at another site needs the sessions in the database",
+                "unset DOSEMAP_REDIS_URL",
+            )
+
     def remove_all_of(self, user_id: uuid.UUID) -> None:
         members = self.client.smembers(self._user_key(user_id))
         keys = [self._key(m.decode() if isinstance(m, bytes) else m) for m in members]
@@ -269,7 +295,8 @@ class SessionCheck:
 
     principal: Principal | None
     pending_totp: bool = False
-    #: "touch" (move the idle clock), "remove" (idle, expired or deactivated) or None.
+    #: "touch" (move the idle clock), "remove" (idle, expired or deactivated), "home" (the
+    #: grant to work at another site no longer holds: back to the own clinic) or None.
     action: str | None = None
 
 
@@ -298,9 +325,33 @@ def check_session(
         csrf_token=found.csrf_token,
         session_hash=token_hash,
         records_version=version,
+        site_name=found.home_name,
+        can_switch=found.has_grants,
     )
     touch = "touch" if at - found.last_seen_at > policy.touch_every else None
+    if found.site_id is not None:
+        if not granted_now(found, at):  # revoked, expired, or the group changed: back home,
+            return SessionCheck(principal, found.pending_totp, "home")  # and the session too
+        principal = replace(
+            principal,
+            clinic_id=found.site_id,
+            role=found.site_role or "",
+            staff_id=found.site_staff_id,
+            home_clinic_id=found.clinic_id,
+            site_name=found.site_name,
+        )
     return SessionCheck(principal, found.pending_totp, touch)
+
+
+def granted_now(found: SignedIn, at: datetime) -> bool:
+    """Whether the session's grant to work at another site holds at ``at``."""
+    return (
+        found.site_role is not None
+        and not found.site_revoked
+        and found.site_expires_at is not None
+        and at < found.site_expires_at
+        and found.site_in_group
+    )
 
 
 def apply_session_action(store: SessionStore, token: str, action: str, at: datetime) -> None:
@@ -310,6 +361,8 @@ def apply_session_action(store: SessionStore, token: str, action: str, at: datet
         store.touch(token_hash, at)
     elif action == "remove":
         store.remove(token_hash)
+    elif action == "home":  # so that a later grant does not move the person without asking
+        store.work_at(token_hash, None)
 
 
 def resolve_session(

@@ -73,7 +73,7 @@ def create_token(
     with writing(db) as uow:
         row = AccessToken(
             id=uuid.uuid4(),
-            clinic_id=owner.clinic_id,
+            clinic_id=owner.own_clinic_id,
             user_id=owner.user_id,
             name=data.name,
             token_hash=hash_token(token),
@@ -83,7 +83,7 @@ def create_token(
         )
         uow.access_tokens.add(row)
         uow.audit.record(
-            clinic_id=owner.clinic_id,
+            clinic_id=owner.own_clinic_id,
             actor=owner.actor,
             action="create",
             entity="access_token",
@@ -97,13 +97,13 @@ def create_token(
 def tokens_of(db: Database, owner: Principal) -> list[TokenView]:
     """``owner``'s tokens, newest first."""
     with reading(db) as uow:
-        return [_view(r) for r in uow.access_tokens.of_user(owner.clinic_id, owner.user_id)]
+        return [_view(r) for r in uow.access_tokens.of_user(owner.own_clinic_id, owner.user_id)]
 
 
 def revoke_token(db: Database, owner: Principal, token_id: uuid.UUID) -> None:
     """Revoke one of ``owner``'s tokens (another person's is not found)."""
     with writing(db) as uow:
-        row = uow.access_tokens.get(owner.clinic_id, token_id)
+        row = uow.access_tokens.get(owner.own_clinic_id, token_id)
         if row is None or row.user_id != owner.user_id:
             from dosemap.persistence.errors import NotFoundError
 
@@ -111,7 +111,7 @@ def revoke_token(db: Database, owner: Principal, token_id: uuid.UUID) -> None:
         if row.revoked_at is None:
             row.revoked_at = now()
             uow.audit.record(
-                clinic_id=owner.clinic_id,
+                clinic_id=owner.own_clinic_id,
                 actor=owner.actor,
                 action="revoke",
                 entity="access_token",

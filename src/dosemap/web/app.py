@@ -41,6 +41,7 @@ from dosemap.web.pages import (
     photos,
     recall,
     signing,
+    sites,
     staff,
     today,
     tokens,
@@ -78,6 +79,7 @@ ROUTERS = (
     adverse_events.routes,
     audit.routes,
     staff.routes,
+    sites.routes,
 )
 
 health = router()

@@ -57,7 +57,10 @@ PERMISSIONS: dict[str, Permission] = {
         frozenset(),
         "a patient at the tablet, by one-time kiosk pass: their own questionnaire, nothing else",
     ),
-    "signed_in": Permission(_ALL, "sign out; see and manage one's own access tokens"),
+    "signed_in": Permission(
+        _ALL,
+        "sign out; see and manage one's own access tokens; switch to a site one holds a grant for",
+    ),
     "today.view": Permission(
         _ALL, "the Today page: sessions, follow-ups due, open vials, lots expiring"
     ),
@@ -103,7 +106,11 @@ PERMISSIONS: dict[str, Permission] = {
     "consent.texts": Permission(
         frozenset({"admin"}), "publish a new version of the clinic's consent text"
     ),
-    "staff.manage": Permission(frozenset({"admin"}), "staff, web logins, roles, credentials"),
+    "staff.manage": Permission(
+        frozenset({"admin"}),
+        "staff, web logins, roles, credentials; grant logins of the group's other sites a role"
+        " here, revoke it",
+    ),
     "signin.policy": Permission(
         frozenset({"admin"}),
         "set which roles must use a second factor (TOTP) to sign in and to sign records",
@@ -202,6 +209,10 @@ ROUTES: dict[str, str] = {
     "login_add": "staff.manage",
     "login_role": "staff.manage",
     "login_active": "staff.manage",
+    "site_grant": "staff.manage",
+    "site_grant_revoke": "staff.manage",
+    "sites": "signed_in",
+    "site_switch": "signed_in",
     "totp_policy": "signin.policy",
 }
 

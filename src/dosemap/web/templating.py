@@ -79,6 +79,7 @@ def iso_day(value: date | None) -> str:
 _CONTENT = "\x00content\x00"
 _CSRF = "\x00csrf\x00"
 _NAME = "\x00name\x00"
+_SITE = "\x00site\x00"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,18 @@ class _FrameUser:
 
     role: str
     display_name: str = _NAME
+
+
+def _site_link(user: Any) -> str:
+    """The header's site: where a person with grants works now, and the way to switch
+    (nothing for everyone else: one site, nothing to choose)."""
+    if not getattr(user, "can_switch", False) and getattr(user, "home_clinic_id", None) is None:
+        return ""
+    away = getattr(user, "home_clinic_id", None) is not None
+    return (
+        f'<a class="site{" away" if away else ""}" href="/sites">'
+        f"{escape(getattr(user, 'site_name', ''))}<span>· switch site</span></a>"
+    )
 
 
 class Templates:
@@ -138,7 +151,11 @@ class Templates:
         head, tail = self._frame(role, title, active, bool(token))
         # The frame is the layout rendered once per (role, title, nav entry) around markers;
         # the per-person parts are escaped and put in here (a whole Jinja render cost ~0.1 ms).
-        head = head.replace(_CSRF, escape(token)).replace(_NAME, escape(name))
+        head = (
+            head.replace(_CSRF, escape(token))
+            .replace(_NAME, escape(name))
+            .replace(_SITE, _site_link(user))
+        )
         return HTMLResponse("".join((head, content, tail)), status_code=status_code)
 
     def _frame(self, role: str | None, title: str, active: str, csrf: bool) -> tuple[str, str]:
@@ -152,9 +169,10 @@ class Templates:
                 nav=self._nav.get(role, []),
                 active=active,
                 csrf=_CSRF if csrf else "",
+                site=_SITE,
             )
             head, _, tail = html.partition(_CONTENT)
-            if _CSRF in tail or _NAME in tail:
+            if _CSRF in tail or _NAME in tail or _SITE in tail:
                 raise AssertionError("layout.html: the person's parts must come before content")
             found = self._frames[key] = (head, tail)
         return found

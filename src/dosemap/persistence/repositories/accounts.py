@@ -40,6 +40,17 @@ class SignedIn:
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
+    # The site the session works at when it is not the login's own clinic, and the grant
+    # that lets it (judged per request by ``services.signin.check_session``).
+    site_id: uuid.UUID | None = None
+    site_role: str | None = None
+    site_staff_id: uuid.UUID | None = None
+    site_expires_at: datetime | None = None
+    site_revoked: bool = False
+    site_in_group: bool = False  # the site and the login's clinic are in the same group
+    site_name: str = ""  # the active site's name
+    home_name: str = ""  # the login's own clinic's name
+    has_grants: bool = False  # some grant not revoked: the person may switch sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +168,14 @@ class WebSessionRepository(Repository):
             .where(WebSession.token_hash == token_hash)
         ).first()
         return None if row is None else SignedIn(*tuple(row))
+
+    def work_at(self, token_hash: str, clinic_id: uuid.UUID | None) -> None:
+        """The session works at ``clinic_id`` from now on (``None``: the login's own clinic)."""
+        home = select(UserAccount.clinic_id).where(UserAccount.id == WebSession.user_id)
+        site = home.scalar_subquery() if clinic_id is None else clinic_id
+        self.session.execute(
+            update(WebSession).where(WebSession.token_hash == token_hash).values(clinic_id=site)
+        )
 
     def touch(self, token_hash: str, at: datetime) -> None:
         """Note activity (the idle timeout counts from the last one)."""

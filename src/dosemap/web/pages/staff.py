@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from dosemap.domain.errors import InvalidInputError
-from dosemap.services import accounts, staff
+from dosemap.services import accounts, sites, staff
 from dosemap.web.forms import clean, field_errors, form_dict, form_lists
 from dosemap.web.permissions import ROLE_NAMES, allowed
 from dosemap.web.security import router, signed_in_user
@@ -48,6 +48,8 @@ def _page(
         status_code=status_code,
         members=members,
         logins=accounts.accounts_of(state.db, user.clinic_id),
+        grants=sites.site_grants(state.db, user.clinic_id),
+        grant_roles=sites.GRANT_ROLES,
         names={m.id: m.display_name for m in members},
         staff_roles=STAFF_ROLES,
         login_roles=accounts.ROLES,
@@ -216,3 +218,31 @@ def _active_and_version(form: dict[str, str]) -> tuple[bool, int | None]:
     if version and not version.isdigit():
         raise InvalidInputError("expected_version", "is not a number", "the version shown")
     return value == "true", int(version) if version else None
+
+
+@routes.post("/staff/grants", name="site_grant")
+async def site_grant(request: Request) -> Response:
+    """Let a login of another site of the group work here, with a role, until a day."""
+    user = signed_in_user(request)
+    db = app_state(request).db
+    form = await form_dict(request)
+
+    def work() -> None:
+        data = sites.GrantInput.model_validate(clean(form))
+        sites.grant_site(db, user.clinic_id, data, actor=user.actor)
+
+    return await _attempt(request, user, "grant", form, work)
+
+
+@routes.post("/staff/grants/{grant_id}/revoke", name="site_grant_revoke")
+async def site_grant_revoke(request: Request, grant_id: uuid.UUID) -> Response:
+    """End a grant now: the holder's next request is back at its own site."""
+    user = signed_in_user(request)
+    db = app_state(request).db
+    form = await form_dict(request)
+
+    def work() -> None:
+        version = int(form["expected_version"]) if form.get("expected_version") else None
+        sites.revoke_grant(db, user.clinic_id, grant_id, expected_version=version, actor=user.actor)
+
+    return await _attempt(request, user, f"revoke:{grant_id}", form, work)
