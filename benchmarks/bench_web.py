@@ -7,7 +7,19 @@ worker count starts two uvicorn servers on 127.0.0.1 — the app, and ``bare_app
 each measured page's HTML as served — and drives each page and its bare twin with wrk (64
 connections, 2 threads, a fixed duration: bounded, loopback only). Pages: Today, a patient's
 record (access-logged: one write per request), and the patient search (a POST, as htmx sends
-it). Prints requests/s, p99 latency, errors and the ratio page/bare (target >= 0.5).
+it). Prints requests/s, p99 latency, errors and the ratio page/bare (target >= 0.5), then
+times the plan editor's edit round trip (``bench_editor.measure``: p50/p95, target p95 <= 100
+ms), each with the load average (``--edits 0`` skips it).
+
+Figures (2 shared cores, 2 Dec 2026, ``--duration 5``; the load average was 12-15 all
+afternoon, so only same-run ratios mean anything, and even they wander by +-0.2):
+before (main 3d7fdce) patient/bare 0.18 (1 worker) and 0.18 (2), search 0.33 and 0.23,
+patient/today 0.26 and 0.49; after (access log committed on the loop, urlencoded forms read
+with parse_qsl) patient/bare 0.21 and 0.33, search 0.45 and 0.33, patient/today 0.83 and
+0.84, 0 errors. Today/bare itself was 0.28-0.88 at that load (0.53 at load ~1 earlier), so
+the >= 0.5 target cannot be confirmed here; rerun on a quiet machine. Edit round trip, 60
+moves of one point of 195: before p50 788 / p95 2225 ms (23.8x healthz, load 12.7), after
+p50 308 / p95 645 ms (21.3x healthz, load 9.9); the answer went from 33.9 kB to 4.3 kB.
 """
 
 from __future__ import annotations

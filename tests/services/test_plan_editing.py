@@ -15,11 +15,19 @@ from typer.testing import CliRunner
 import dosemap.cli as cli
 from dosemap.domain import dosing
 from dosemap.domain.atlas.danger import danger_zone_hits
+from dosemap.domain.atlas.locate import choose_zone, zone_distances
 from dosemap.domain.atlas.mesh import resolve_anchor
 from dosemap.domain.atlas.surface import anchor_point
 from dosemap.domain.atlas.zones import ZONE_ORDER
 from dosemap.domain.errors import InvalidInputError
-from dosemap.domain.plan import MeshAnchor, Plan, PlanRequest
+from dosemap.domain.plan import (
+    MeshAnchor,
+    Plan,
+    PlannedPoint,
+    PlanRequest,
+    SessionPlan,
+    combine_plans,
+)
 from dosemap.domain.plan_edit import (
     AddPoint,
     DeletePoint,
@@ -29,9 +37,12 @@ from dosemap.domain.plan_edit import (
     SetZoneVolume,
     apply_edit,
     apply_edits,
+    apply_edits_to,
+    placed_point,
 )
-from dosemap.domain.plan_review import review_plan
+from dosemap.domain.plan_review import PlanReview, review_plan
 from dosemap.domain.planning import build_plan
+from dosemap.domain.safety.finding import ZONE_MISMATCH
 from dosemap.resources import load_library, template_mesh
 from dosemap.services.plan_editing import (
     edit_plan_file,
@@ -124,6 +135,10 @@ def test_volumes_of_a_point_and_a_zone() -> None:
     )
     zone = apply_edit(BASE, SetZoneVolume(zone="glabella", volume_ul=Decimal(20)), LIBRARY, MESH)
     assert {p.volume_ul for p in zone.points if p.zone == "glabella"} == {Decimal(20)}
+    # Shown as the injector typed it: "20", never the exponent form "2E+1".
+    assert {str(p.volume_ul) for p in zone.points if p.zone == "glabella"} == {"20"}
+    twenty = apply_edit(BASE, SetPointVolume(number=2, volume_ul=Decimal("20.0")), LIBRARY, MESH)
+    assert str(twenty.points[1].volume_ul) == "20"
     _totals_are_the_points(one)
     _totals_are_the_points(zone)
 
@@ -144,6 +159,77 @@ def test_respacing_thins_and_densifies_and_keeps_the_margins() -> None:
         assert [p for p in plan.points if p.zone == "forehead"] == [
             p for p in BASE.points if p.zone == "forehead"
         ]
+
+
+def _moved(plan: Plan, edit: MovePoint) -> PlannedPoint:
+    point = placed_point(plan, edit)
+    assert point is not None
+    return point
+
+
+def test_a_point_moved_into_another_zone_takes_that_zone_and_its_totals_follow() -> None:
+    cheek = next(p for p in BASE.points if p.zone == "medial_cheek_left")
+    edit = MovePoint(number=1, anchor=cheek.anchor)  # a forehead point dragged onto the cheek
+    moved = apply_edit(BASE, edit, LIBRARY, MESH)
+    point = _moved(moved, edit)
+    assert point.zone == "medial_cheek_left"
+    before = {z.zone: z for z in BASE.summary.zones}
+    after = {z.zone: z for z in moved.summary.zones}
+    unit = BASE.points[0].units
+    assert after["forehead"].points == before["forehead"].points - 1
+    assert after["forehead"].units == before["forehead"].units - unit
+    assert after["medial_cheek_left"].points == before["medial_cheek_left"].points + 1
+    assert after["medial_cheek_left"].units == before["medial_cheek_left"].units + unit
+    # Last in its new zone's injection order; the check finds it where it is, unblocked.
+    assert point.number == max(p.number for p in moved.points if p.zone == "medial_cheek_left")
+    review = review_plan(moved, LIBRARY, mesh=MESH)
+    assert not any(r.finding.code == ZONE_MISMATCH.code for r in review.findings)
+    _totals_are_the_points(moved)
+
+
+def test_a_point_moved_within_its_zone_keeps_its_zone_and_number() -> None:
+    other = BASE.points[3]
+    assert other.zone == "forehead"
+    edit = MovePoint(number=1, anchor=other.anchor)
+    moved = apply_edit(BASE, edit, LIBRARY, MESH)
+    assert moved.points[0].zone == "forehead" and moved.points[0].anchor == other.anchor
+    assert _moved(moved, edit).number in (1, 4)  # two points now share that spot
+
+
+#: The side of the face by the ear (landmark 93): in no zone, nor near one.
+OFF_EVERY_ZONE = MeshAnchor(vertices=(93, 93, 93), weights=(1.0, 0.0, 0.0))
+
+
+def test_a_point_moved_outside_every_zone_is_kept_and_blocked_until_moved_into_one() -> None:
+    edit = MovePoint(number=1, anchor=OFF_EVERY_ZONE)
+    moved = apply_edit(BASE, edit, LIBRARY, MESH)
+    point = _moved(moved, edit)
+    assert point.zone == "forehead" and point.number == 1  # kept, still counted somewhere
+    assert moved.summary.needle_entries == BASE.summary.needle_entries
+    review = review_plan(moved, LIBRARY, mesh=MESH)
+    mismatch = [r.finding for r in review.findings if r.finding.code == ZONE_MISMATCH.code]
+    assert [f.point_numbers for f in mismatch] == [(1,)] and review.blocked
+    back = apply_edit(moved, MovePoint(number=1, anchor=BASE.points[0].anchor), LIBRARY, MESH)
+    assert back == BASE
+
+
+def test_a_zone_named_with_the_move_is_kept_and_judged() -> None:
+    cheek = next(p for p in BASE.points if p.zone == "medial_cheek_left").anchor
+    beside = cheek.model_copy(update={"weights": (0.34, 0.33, 0.33)})  # not on another point
+    edit = MovePoint(number=1, anchor=beside, zone="forehead")
+    moved = apply_edit(BASE, edit, LIBRARY, MESH)
+    assert _moved(moved, edit).zone == "forehead"
+    review = review_plan(moved, LIBRARY, mesh=MESH)
+    assert any(r.finding.code == ZONE_MISMATCH.code for r in review.findings)
+
+
+def test_choosing_a_zone_prefers_the_current_then_the_deepest_then_the_nearest() -> None:
+    assert choose_zone({"forehead": -1.0, "glabella": -4.0}, "forehead", 3.0) == "forehead"
+    assert choose_zone({"forehead": 2.0, "glabella": -4.0}, "forehead", 3.0) == "glabella"
+    assert choose_zone({"chin": -2.0, "glabella": -4.0}, "forehead", 3.0) == "glabella"
+    assert choose_zone({"forehead": 2.0, "glabella": 1.0}, "forehead", 3.0) == "forehead"
+    assert choose_zone({"forehead": 5.0, "glabella": 1.0}, "forehead", 3.0) == "glabella"
+    assert choose_zone({"forehead": 5.0, "glabella": 3.5}, "forehead", 3.0) is None
 
 
 @pytest.mark.parametrize(
@@ -209,6 +295,26 @@ edits = st.one_of(
     st.builds(RespaceZone, zone=zones, spacing_mm=st.integers(6, 20).map(Decimal)),
 )
 
+
+def _moved_into_its_zone(before: Plan, edit: MovePoint, after: Plan, review: PlanReview) -> None:
+    """A moved point is in the zone it lies in; else kept, with its zone, and blocked."""
+    was = next(p for p in before.points if p.number == edit.number)
+    point = _moved(after, edit)
+    distances = zone_distances(MESH, np.asarray([point.position_mm]), None)
+    tolerance = float(LIBRARY.figure("zone_label_tolerance_mm").value)
+    expected = choose_zone({z: float(d[0]) for z, d in distances.items()}, was.zone, tolerance)
+    mismatched = {
+        n for r in review.findings if r.finding.code == ZONE_MISMATCH.code
+        for n in r.finding.point_numbers
+    }  # fmt: skip
+    event("moved into another zone" if point.zone != was.zone else "moved, zone kept")
+    if expected is None:
+        event("moved outside every zone")
+        assert point.zone == was.zone and point.number in mismatched
+    else:
+        assert point.zone == expected and point.number not in mismatched
+
+
 runner = CliRunner()
 
 
@@ -221,12 +327,15 @@ def test_any_edits_leave_totals_equal_to_the_points_and_the_cli_agrees(
     save_plan(path, BASE)
     applied: list[object] = []
     for edit in sequence:
+        before = load_plan(path)
         try:
-            edit_plan_file(path, [edit], LIBRARY)  # type: ignore[list-item]
+            result = edit_plan_file(path, [edit], LIBRARY)  # type: ignore[list-item]
         except InvalidInputError:
             assert load_plan(path) == apply_edits(BASE, applied, LIBRARY, MESH)  # type: ignore[arg-type]
             continue
         applied.append(edit)
+        if isinstance(edit, MovePoint) and edit.zone is None:
+            _moved_into_its_zone(before, edit, result.plan, result.review)
     event(f"{len(applied)} of {len(sequence)} edits applied")
     plan = load_plan(path)
     assert path.read_text(encoding="utf-8") == plan_file_text(plan)
@@ -288,3 +397,80 @@ def test_acknowledgements_who_when_why_beside_the_plan_file(tmp_path: Path) -> N
                     "zone": block.zone, "point_numbers": block.point_numbers}))  # fmt: skip
     with pytest.raises(InvalidInputError, match="no current warning"):
         acknowledge(path, LIBRARY, ack.model_copy(update={"code": "DM999-NOPE"}))
+
+
+# --- a session of several products (plan file format 2) ------------------------------------
+
+DYSPORT = build_plan(
+    PlanRequest(zones=("lateral_cheek_left",), protocol="kesty_2021_forehead_30"), LIBRARY, MESH
+)
+SESSION = combine_plans([BASE, DYSPORT])
+
+
+def _session_whole(session: SessionPlan) -> None:
+    numbers = [p.number for p in session.points]
+    assert numbers == list(range(1, len(numbers) + 1))  # numbers run on across the products
+    for plan in session.plans:
+        first = plan.points[0].number if plan.points else 1
+        points = tuple(p.model_copy(update={"number": p.number - first + 1}) for p in plan.points)
+        shifted = plan.model_copy(update={"points": points})
+        _totals_are_the_points(shifted)
+
+
+def test_session_edits_act_on_the_chosen_products_plan_only() -> None:
+    assert SESSION.products == ("botox_cosmetic", "dysport")
+    first_dysport = SESSION.plans[1].points[0].number
+    glabella = next(p for p in BASE.points if p.zone == "glabella")
+    added = apply_edits_to(
+        SESSION, [AddPoint(zone="glabella", anchor=glabella.anchor)], LIBRARY, MESH
+    )
+    assert isinstance(added, SessionPlan)
+    assert added.plans[0].summary.needle_entries == BASE.summary.needle_entries + 1
+    assert added.plans[1].summary == DYSPORT.summary  # the other product untouched
+    assert added.plans[1].points[0].number == first_dysport + 1  # renumbered to run on
+    _session_whole(added)
+    volume = SetZoneVolume(zone="lateral_cheek_left", volume_ul=Decimal(20))
+    changed = apply_edits_to(added, [volume], LIBRARY, MESH, plan_index=1)
+    assert isinstance(changed, SessionPlan)
+    assert {p.volume_ul for p in changed.plans[1].points} == {Decimal(20)}
+    assert changed.plans[0] == added.plans[0]
+    _session_whole(changed)
+
+
+def test_a_session_edit_naming_another_products_point_is_refused() -> None:
+    dysport_point = SESSION.plans[1].points[0].number
+    with pytest.raises(InvalidInputError, match="dysport") as caught:
+        apply_edits_to(SESSION, [DeletePoint(number=dysport_point)], LIBRARY, MESH)
+    assert caught.value.field == "edits[0].number"
+    with pytest.raises(InvalidInputError) as caught:
+        apply_edits_to(SESSION, [DeletePoint(number=1)], LIBRARY, MESH, plan_index=2)
+    assert caught.value.field == "plan"
+
+
+@settings(max_examples=25)
+@given(
+    sequence=st.lists(st.tuples(st.integers(0, 1), edits), min_size=1, max_size=5),
+)
+def test_any_session_edits_keep_each_products_totals_and_the_cli_agrees(
+    sequence: list[tuple[int, object]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("session") / "session.json"
+    save_plan(path, SESSION)
+    for index, edit in sequence:
+        before = path.read_bytes()
+        try:
+            edit_plan_file(path, [edit], LIBRARY, plan_index=index)  # type: ignore[list-item]
+        except InvalidInputError:
+            assert path.read_bytes() == before  # nothing half-written
+    session = load_plan(path)
+    assert isinstance(session, SessionPlan)
+    assert path.read_text(encoding="utf-8") == plan_file_text(session)
+    _session_whole(session)
+    review = review_plan(session, LIBRARY, mesh=MESH)
+    assert review.summary_matches_plan
+    assert [t.product for t in review.products] == ["botox_cosmetic", "dysport"]
+    assert [t.summary for t in review.products] == [p.summary for p in session.plans]
+    out = runner.invoke(cli.app, ["check", str(path), "--json"])
+    assert out.exit_code == (1 if review.blocked else 0), out.output
+    reported = json.loads(out.stdout)
+    assert reported["findings"] == [r.finding.model_dump(mode="json") for r in review.findings]

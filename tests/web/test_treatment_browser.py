@@ -371,6 +371,249 @@ def test_compare_two_visits(browser: object, live: Live) -> None:
         assert page.errors == []  # type: ignore[attr-defined]
 
 
+_POINT_AT = """(n) => {
+  const d = JSON.parse(document.getElementById('editor-data').textContent);
+  const g = document.querySelector(`g.pt[data-number="${n}"]`);
+  const m = /translate\\(([-\\d.]+),([-\\d.]+)\\)/.exec(g.getAttribute('transform'));
+  return [Number(m[1]), Number(m[2])];
+}"""
+
+
+def _zone_points(page: object, zone: str) -> int:
+    return int(page.locator(f'#plan-panel tr[data-zone="{zone}"] .zone-points').inner_text())  # type: ignore[attr-defined]
+
+
+def test_a_moved_point_takes_the_zone_it_lands_in_or_is_blocked_outside_every_zone(
+    browser: object, live: Live
+) -> None:
+    session_id = _planned(live, ("forehead", "glabella", "medial_cheek_left"))
+    page = _page(browser, live, "desk")
+    page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    forehead, cheek = _zone_points(page, "forehead"), _zone_points(page, "medial_cheek_left")
+    last_cheek = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        'g.pt[data-zone="medial_cheek_left"]', "els => Number(els[els.length - 1].dataset.number)"
+    )
+    onto = page.evaluate(_POINT_AT, last_cheek)  # type: ignore[attr-defined]
+    _drag(page, 1, [onto[0] + 6, onto[1] + 6])  # beside a cheek point, inside the cheek
+    page.wait_for_function(
+        "() => document.getElementById('editor-status').textContent.includes('medial_cheek_left')"
+    )  # type: ignore[attr-defined]
+    assert _zone_points(page, "forehead") == forehead - 1
+    assert _zone_points(page, "medial_cheek_left") == cheek + 1
+    moved = page.locator("g.pt.selected")  # type: ignore[attr-defined]
+    assert moved.get_attribute("data-zone") == "medial_cheek_left"
+    number = int(moved.get_attribute("data-number"))
+    assert "BLOCKED" not in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
+    _shot(page, "editor-moved-into-cheek-desk")
+
+    # Between the cheek and the nasolabial fold (landmarks 423, 426, 266): in no zone. Kept
+    # (counted where it was), marked, and blocked (DM407).
+    between = page.evaluate(  # type: ignore[attr-defined]
+        """() => { const L = JSON.parse(document.getElementById('editor-data').textContent)
+                     .view.landmarks;
+                   return [0, 1].map((k) => (L[423][k] + L[426][k] + L[266][k]) / 3); }"""
+    )
+    _drag(page, number, between)
+    page.wait_for_function(
+        "() => document.getElementById('editor-status').textContent.includes('outside every zone')"
+    )  # type: ignore[attr-defined]
+    assert page.locator("g.pt.outside").count() == 1  # type: ignore[attr-defined]
+    assert "BLOCKED" in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
+    assert page.locator('#findings [data-code="DM407-ZONE-MISMATCH"]').count() == 1  # type: ignore[attr-defined]
+    assert _zone_points(page, "medial_cheek_left") == cheek + 1  # still counted, never dropped
+    assert page.errors == []  # type: ignore[attr-defined]
+    _shot(page, "editor-moved-outside-desk")
+    plan = charting.session_plan(live.db, live.clinic.clinic_id, session_id).plan
+    assert plan.summary.needle_entries == sum(z.points for z in plan.summary.zones)
+
+
+@pytest.mark.parametrize("on", ["template", "photo"])
+def test_a_new_session_opens_on_the_latest_good_photo_else_the_template(
+    browser: object, live: Live, on: str
+) -> None:
+    if on == "photo":
+        _add_photo(live, days=-30)
+        _add_photo(live)  # the latest good one is used
+    page = _page(browser, live, "tablet")
+    page.goto(f"{live.url}/patients/{live.clinic.patient_id}/sessions/new")  # type: ignore[attr-defined]
+    page.check("input[name=protocol][value=diaspro_2020_grid]")  # type: ignore[attr-defined]
+    for zone in ("forehead", "glabella"):
+        page.check(f"input[name=zones][value={zone}]")  # type: ignore[attr-defined]
+    page.click("#plan-button")  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    assert "/plan" in page.url  # type: ignore[attr-defined]
+    caption = "On the photo of 2026-03-02" if on == "photo" else "On the template face"
+    assert caption in page.content()  # type: ignore[attr-defined]
+    assert page.locator("#face image").count() == (1 if on == "photo" else 0)  # type: ignore[attr-defined]
+    # Every point is drawn through its anchor on this face: on the picture, inside the face.
+    data = page.evaluate(  # type: ignore[attr-defined]
+        """() => { const d = JSON.parse(document.getElementById('editor-data').textContent);
+                   const xs = d.view.landmarks.map((p) => p[0]);
+                   const ys = d.view.landmarks.map((p) => p[1]);
+                   return { n: d.points.length, w: d.view.width, h: d.view.height,
+                            box: [Math.min(...xs), Math.min(...ys), Math.max(...xs),
+                                  Math.max(...ys)],
+                            at: d.points.map((p) => window.dosemapFace.resolveAnchor(d.view,
+                                                                                      p.anchor)),
+                            mm: d.view.mm_per_unit }; }"""
+    )
+    assert data["n"] == page.locator("g.pt").count() > 0  # type: ignore[attr-defined]
+    left, top, right, bottom = data["box"]
+    assert all(left <= x <= right and top <= y <= bottom for x, y in data["at"])
+    face_width_mm = (right - left) * data["mm"]
+    assert 110 < face_width_mm < 190, face_width_mm  # a face's width, in mm on either face
+    assert page.errors == []  # type: ignore[attr-defined]
+    _shot(page, f"new-session-{on}-tablet")
+
+
+_DRAWN_AT = """(n) => {
+  const g = document.querySelector(`g.pt[data-number="${n}"]`);
+  const r = g.querySelector('circle').getBoundingClientRect();
+  return [r.x + r.width / 2, r.y + r.height / 2, r.width];
+}"""
+_ANCHORED_AT = """(n) => {
+  const d = JSON.parse(document.getElementById('editor-data').textContent);
+  const svg = document.getElementById('face');
+  const p = d.points.find((q) => q.number === n);
+  const [x, y] = window.dosemapFace.resolveAnchor(d.view, p.anchor);
+  const s = svg.createSVGPoint(); s.x = x; s.y = y;
+  const q = s.matrixTransform(svg.getScreenCTM());
+  return [q.x, q.y];
+}"""
+
+
+def _zoom(page: object) -> float:
+    return float(page.locator("#face").get_attribute("data-zoom"))  # type: ignore[attr-defined]
+
+
+def _on_its_anchor(page: object, number: int) -> float:
+    """Screen pixels between where point ``number`` is drawn and where its anchor is."""
+    x, y, _ = page.evaluate(_DRAWN_AT, number)  # type: ignore[attr-defined]
+    ax, ay = page.evaluate(_ANCHORED_AT, number)  # type: ignore[attr-defined]
+    return float(((x - ax) ** 2 + (y - ay) ** 2) ** 0.5)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_zoom_by_buttons_keys_wheel_and_pinch_keeps_points_in_place(
+    browser: object, live: Live, size: str
+) -> None:
+    session_id = _planned(live, ("forehead", "glabella", "medial_cheek_left"))
+    page = _page(browser, live, size)
+    page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    assert _zoom(page) == 1
+    width_1x = page.evaluate(_DRAWN_AT, 1)[2]  # type: ignore[attr-defined]
+
+    page.click("button[data-zoom=in]")  # type: ignore[attr-defined]
+    assert _zoom(page) == 1.5 and page.locator("#zoom-level").inner_text() == "150 %"  # type: ignore[attr-defined]
+    assert page.evaluate(_DRAWN_AT, 1)[2] == pytest.approx(width_1x * 1.5, rel=0.02)  # type: ignore[attr-defined]
+    assert _on_its_anchor(page, 1) < 1.0
+    page.focus("#face")  # type: ignore[attr-defined]
+    page.keyboard.press("+")  # type: ignore[attr-defined]
+    assert _zoom(page) == 2.25
+    page.keyboard.press("ArrowUp")  # type: ignore[attr-defined]
+    page.keyboard.press("-")  # type: ignore[attr-defined]
+    assert _zoom(page) == 1.5
+    page.keyboard.press("0")  # type: ignore[attr-defined]
+    assert _zoom(page) == 1
+
+    # The wheel zooms about the cursor: the point under it stays under it.
+    x, y, _ = page.evaluate(_DRAWN_AT, 1)  # type: ignore[attr-defined]
+    page.mouse.move(x, y)  # type: ignore[attr-defined]
+    page.mouse.wheel(0, -100)  # type: ignore[attr-defined]
+    page.wait_for_function("() => Number(document.getElementById('face').dataset.zoom) > 1")  # type: ignore[attr-defined]
+    x2, y2, _ = page.evaluate(_DRAWN_AT, 1)  # type: ignore[attr-defined]
+    assert abs(x2 - x) < 1.5 and abs(y2 - y) < 1.5
+    page.click("button[data-zoom=fit]")  # type: ignore[attr-defined]
+
+    # Pinch: two fingers moving apart zoom in (touch pointers dispatched on the face).
+    page.evaluate(  # type: ignore[attr-defined]
+        """() => { const svg = document.getElementById('face');
+          const r = svg.getBoundingClientRect();
+          const cx = r.x + r.width / 2, cy = r.y + r.height / 2;
+          const ev = (type, id, x) => svg.dispatchEvent(new PointerEvent(type, {
+            pointerId: id, pointerType: 'touch', clientX: x, clientY: cy, bubbles: true,
+            cancelable: true, isPrimary: id === 1 }));
+          ev('pointerdown', 1, cx - 40); ev('pointerdown', 2, cx + 40);
+          ev('pointermove', 1, cx - 80); ev('pointermove', 2, cx + 80);
+          ev('pointerup', 1, cx - 80); ev('pointerup', 2, cx + 80); }"""
+    )
+    assert _zoom(page) == pytest.approx(2, rel=0.05)  # 80 px apart, then 160 px
+    for number in (1, 2, 3):
+        assert _on_its_anchor(page, number) < 1.0
+    _shot(page, f"editor-zoomed-{size}")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_point_dragged_while_zoomed_lands_where_dropped_and_near_taps_select(
+    browser: object, live: Live
+) -> None:
+    session_id = _planned(live, ("forehead", "glabella"))
+    page = _page(browser, live, "tablet")
+    page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    # A tap 18 px beside a point (off its drawn dot) still takes it: >= 44 px targets.
+    x, y, width = page.evaluate(_DRAWN_AT, 1)  # type: ignore[attr-defined]
+    assert width < 44  # the dot alone would be too small a target
+    page.mouse.click(x, y - 18)  # type: ignore[attr-defined]
+    assert page.locator("#point-label").inner_text().startswith("Point 1 ")  # type: ignore[attr-defined]
+    x, y, _ = page.evaluate(_DRAWN_AT, 1)  # type: ignore[attr-defined]
+    page.mouse.move(x, y)  # type: ignore[attr-defined]
+    for _ in range(4):  # 1.2 ** 4: about 2x, about point 1
+        page.mouse.wheel(0, -100)  # type: ignore[attr-defined]
+    page.wait_for_function("() => Number(document.getElementById('face').dataset.zoom) > 2")  # type: ignore[attr-defined]
+    target = page.evaluate(_IN_BROW)  # type: ignore[attr-defined]
+    _drag(page, 1, target)
+    page.wait_for_function(
+        "() => document.getElementById('verdict').textContent.includes('BLOCKED')"
+    )  # type: ignore[attr-defined]
+    x, y, _ = page.evaluate(_DRAWN_AT, 1)  # type: ignore[attr-defined]
+    tx, ty = page.evaluate(_SCREEN_OF, target)  # type: ignore[attr-defined]
+    assert abs(x - tx) < 1.5 and abs(y - ty) < 1.5, "the point is drawn where it was dropped"
+    assert page.errors == []  # type: ignore[attr-defined]
+    _shot(page, "editor-zoomed-drag-tablet")
+
+
+def test_a_session_of_two_products_edits_the_chosen_products_points(
+    browser: object, live: Live
+) -> None:
+    from dosemap.domain.plan import combine_plans
+
+    library, mesh = load_library(), template_mesh()
+    botox = build_plan(
+        PlanRequest(zones=("forehead", "glabella"), protocol="diaspro_2020_grid"), library, mesh
+    )
+    dysport = build_plan(
+        PlanRequest(zones=("lateral_cheek_left",), protocol="kesty_2021_forehead_30"),
+        library,
+        mesh,
+    )
+    row = sessions.plan_session(
+        live.db, live.clinic.clinic_id, patient_id=live.clinic.patient_id,
+        injector_id=live.clinic.injector, plan=combine_plans([botox, dysport]),
+        scheduled_at=T0, actor="test",
+    )  # fmt: skip
+    for size in SIZES:
+        page = _page(browser, live, size)
+        page.goto(f"{live.url}/sessions/{row.id}/plan")  # type: ignore[attr-defined]
+        page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+        assert page.locator("g.pt.other").count() == len(dysport.points)  # type: ignore[attr-defined]
+        page.select_option("#plan-select", "1")  # type: ignore[attr-defined]
+        assert page.locator("g.pt.other").count() == len(botox.points)  # type: ignore[attr-defined]
+        _shot(page, f"editor-two-products-{size}")
+    page.select_option("#zone-select", "lateral_cheek_left")  # type: ignore[attr-defined]
+    page.fill("#zone-volume", "20")  # type: ignore[attr-defined]
+    page.click("#zone-volume-set")  # type: ignore[attr-defined]
+    page.wait_for_function(
+        "() => document.getElementById('editor-status').textContent.startsWith('Saved')"
+    )  # type: ignore[attr-defined]
+    dysport_box = page.locator('#plan-panel section[data-product="dysport"]')  # type: ignore[attr-defined]
+    row_text = dysport_box.locator('tr[data-zone="lateral_cheek_left"]').inner_text()
+    assert row_text.split()[1:3] == [str(len(dysport.points)), str(20 * len(dysport.points))]
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_vial_by_typing_or_scanning_its_lot_number(browser: object, live: Live) -> None:
     """A barcode scanner is a keyboard: the lot number's keys, then Enter."""
     other_lot = vials.receive_lot(

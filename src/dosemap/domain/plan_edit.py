@@ -24,12 +24,21 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dosemap.domain import dosing
+from dosemap.domain.atlas.locate import locate_zone
 from dosemap.domain.atlas.mesh import TEMPLATE_VERTEX_COUNT, FaceMesh, resolve_anchor
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import ZONE_ORDER, zone
 from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.exact import tidy
 from dosemap.domain.library import Library
-from dosemap.domain.plan import MeshAnchor, Plan, PlannedPoint, ZoneSummary
+from dosemap.domain.plan import (
+    MeshAnchor,
+    Plan,
+    PlannedPoint,
+    SessionPlan,
+    ZoneSummary,
+    combine_plans,
+)
 from dosemap.domain.planning.face_cache import face_cache
 from dosemap.domain.planning.layout import clearances_for, layout_zone
 from dosemap.domain.planning.planner import plan_dead_space_ul, summarise, volume_bounds_ul
@@ -53,7 +62,9 @@ class AddPoint(_Edit):
 
 
 class MovePoint(_Edit):
-    """Point ``number`` moved to ``anchor`` (optionally into another zone)."""
+    """Point ``number`` moved to ``anchor``: it takes the zone it now lies in
+    (:mod:`~dosemap.domain.atlas.locate`), or ``zone`` when one is given. A point moved outside
+    every zone keeps its zone, and the check blocks it (DM407) until it is moved into one."""
 
     op: Literal["move"] = "move"
     number: int = Field(ge=1)
@@ -135,7 +146,7 @@ def _check_volume(plan: Plan, library: Library, volume_ul: Decimal, field: str) 
         raise InvalidInputError(
             field, f"{volume_ul} µL is finer than {_VOLUME_STEP_UL} µL", allowed
         )
-    return volume_ul.normalize() if volume_ul == volume_ul.to_integral() else volume_ul
+    return tidy(volume_ul)  # 20, not 2E+1 (normalize's exponent reached the screen)
 
 
 def _point_index(plan: Plan, number: int, field: str) -> int:
@@ -291,6 +302,27 @@ def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) ->
     return others + fresh
 
 
+def zone_at(plan: Plan, library: Library, anchor: MeshAnchor, current: str, mesh: FaceMesh) -> str:
+    """The zone a point at ``anchor`` (labelled ``current``) now lies in; ``current`` when it
+    lies in none, so the point stays in the plan and the zone-label rule (DM407) blocks it."""
+    found = locate_zone(
+        mesh,
+        anchor,
+        current=current,
+        forehead_height_mm=plan.request.forehead_height_mm,
+        tolerance_mm=library.figure("zone_label_tolerance_mm").value,
+    )
+    return current if found is None else found
+
+
+def placed_point(plan: Plan, edit: PlanEdit) -> PlannedPoint | None:
+    """The point an add or move edit put down, as numbered in ``plan`` (the plan after it)."""
+    if not isinstance(edit, AddPoint | MovePoint):
+        return None
+    anchor = _check_anchor(edit.anchor, "anchor")
+    return next((p for p in reversed(plan.points) if p.anchor == anchor), None)
+
+
 def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> Plan:
     """The plan after ``edit`` (see the module docstring)."""
     points = list(plan.points)
@@ -307,9 +339,13 @@ def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> 
         index = _point_index(plan, edit.number, "number")
         anchor = _check_anchor(edit.anchor, "anchor")
         update: dict[str, object] = {"anchor": anchor, "position_mm": _position(anchor, mesh)}
-        if edit.zone is not None and edit.zone != points[index].zone:
-            zone(edit.zone, field="zone")
-            update["zone"] = edit.zone
+        target = (
+            zone(edit.zone, field="zone").id
+            if edit.zone is not None
+            else zone_at(plan, library, anchor, points[index].zone, mesh)
+        )
+        if target != points[index].zone:
+            update["zone"] = target
             # A point moved into another zone goes last in that zone's injection order.
             moved = points.pop(index).model_copy(update=update)
             points.append(moved)
@@ -343,3 +379,57 @@ def apply_edits(plan: Plan, edits: Iterable[PlanEdit], library: Library, mesh: F
                 f"edits[{index}].{exc.field}", exc.message, exc.allowed
             ) from None
     return plan
+
+
+def _numbered(edit: PlanEdit) -> int | None:
+    """The point an edit names, if it names one."""
+    return edit.number if isinstance(edit, MovePoint | DeletePoint | SetPointVolume) else None
+
+
+def apply_session_edit(
+    session: SessionPlan, plan_index: int, edit: PlanEdit, library: Library, mesh: FaceMesh
+) -> SessionPlan:
+    """A session of several products after ``edit`` to its plan ``plan_index`` (the chosen
+    product's): the other plans are untouched, then the point numbers run on across the plans
+    again. An edit naming a point of another product's plan is refused: choose that product."""
+    if not 0 <= plan_index < len(session.plans):
+        raise InvalidInputError("plan", f"{plan_index}", f"0-{len(session.plans) - 1}")
+    plan = session.plans[plan_index]
+    number = _numbered(edit)
+    if number is not None and not any(p.number == number for p in plan.points):
+        other = session.plan_of(number)
+        if other is None:
+            raise InvalidInputError("number", f"no point {number}", "a point of the session")
+        raise InvalidInputError(
+            "number", f"point {number} is of the {other.product} plan", f"a {plan.product} point"
+        )
+    plans = list(session.plans)
+    plans[plan_index] = apply_edit(plan, edit, library, mesh)
+    return session.model_copy(update={"plans": combine_plans(plans).plans})
+
+
+def apply_edits_to(
+    document: Plan | SessionPlan,
+    edits: Iterable[PlanEdit],
+    library: Library,
+    mesh: FaceMesh,
+    *,
+    plan_index: int = 0,
+) -> Plan | SessionPlan:
+    """A plan file of either format after every edit in turn (format kept); for a session of
+    several products the edits act on plan ``plan_index``. The first bad edit raises, naming
+    its index."""
+    if isinstance(document, Plan):
+        if plan_index != 0:
+            raise InvalidInputError("plan", f"{plan_index}", "0 (the file has one plan)")
+        return apply_edits(document, edits, library, mesh)
+    if not 0 <= plan_index < len(document.plans):
+        raise InvalidInputError("plan", f"{plan_index}", f"0-{len(document.plans) - 1}")
+    for index, edit in enumerate(edits):
+        try:
+            document = apply_session_edit(document, plan_index, edit, library, mesh)
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"edits[{index}].{exc.field}", exc.message, exc.allowed
+            ) from None
+    return document

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -23,7 +24,7 @@ from dosemap.domain.dosing import syringe, syringe_marks
 from dosemap.domain.intake import Intake, SessionContext
 from dosemap.domain.library import Library
 from dosemap.domain.library.models import Severity
-from dosemap.domain.plan import Plan, PlanSummary
+from dosemap.domain.plan import Plan, PlanSummary, SessionPlan, as_session
 from dosemap.domain.plan_edit import rebuild
 from dosemap.domain.safety import Finding, evaluate
 
@@ -70,10 +71,23 @@ class SyringeLine(_Model):
     reading: str
 
 
+class ProductTotals(_Model):
+    """One product's plan of a session: its totals, recomputed from its points."""
+
+    product: str
+    protocol: str | None
+    vial_units: Decimal
+    summary: PlanSummary
+
+
 class PlanReview(_Model):
-    """The live panel: totals, draw-up, vials, syringe readings, findings, verdict."""
+    """The live panel: totals, draw-up, vials, syringe readings, findings, verdict.
+
+    ``summary`` is the first plan's; ``products`` has every plan's (one per product of a
+    session of several, never added across products)."""
 
     summary: PlanSummary
+    products: tuple[ProductTotals, ...]
     summary_matches_plan: bool  # false for a hand-edited file whose totals are not its points'
     findings: tuple[ReviewedFinding, ...]
     blocks: int
@@ -101,7 +115,7 @@ def _verdict(blocks: int, warnings: int, unacknowledged: int, notices: int) -> s
 
 
 def review_plan(
-    plan: Plan,
+    plan: Plan | SessionPlan,
     library: Library,
     *,
     mesh: FaceMesh,
@@ -111,11 +125,13 @@ def review_plan(
     syringe_id: str = "ml_1",
     at: datetime | None = None,
 ) -> PlanReview:
-    """Review ``plan`` as the editor shows it (see the module docstring).
+    """Review ``plan`` (one plan, or a session of several products: totals per product,
+    findings for the whole session) as the editor shows it (see the module docstring).
 
     ``at``: acknowledgements made after it are left out (a review as of a time); ``None`` keeps all.
     """
-    rebuilt = rebuild(plan, plan.points, mesh, library)
+    plans = as_session(plan).plans
+    rebuilt = [rebuild(one, one.points, mesh, library) for one in plans]
     findings = evaluate(plan, library, intake=intake, context=context, mesh=mesh)
     acked = {a.key: a for a in acknowledgements if at is None or a.at <= at}
     reviewed = tuple(
@@ -130,7 +146,7 @@ def review_plan(
         1 for r in reviewed if r.finding.severity is Severity.WARN and r.acknowledgement is None
     )
     kind = syringe(syringe_id)
-    volumes = Counter(p.volume_ul for p in plan.points)
+    volumes = Counter(p.volume_ul for one in plans for p in one.points)
     lines = tuple(
         SyringeLine(
             volume_ul=str(volume),
@@ -147,8 +163,19 @@ def review_plan(
             point_codes.setdefault(number, []).append(f.code)
     blocks, warnings, notices = (count[Severity.BLOCK], count[Severity.WARN], count[Severity.INFO])
     return PlanReview(
-        summary=rebuilt.summary,
-        summary_matches_plan=rebuilt.summary == plan.summary,
+        summary=rebuilt[0].summary,
+        products=tuple(
+            ProductTotals(
+                product=one.product,
+                protocol=one.protocol,
+                vial_units=one.mix.stock_vial_units,
+                summary=again.summary,
+            )
+            for one, again in zip(plans, rebuilt, strict=True)
+        ),
+        summary_matches_plan=all(
+            again.summary == one.summary for one, again in zip(plans, rebuilt, strict=True)
+        ),
         findings=reviewed,
         blocks=blocks,
         warnings=warnings,

@@ -28,8 +28,9 @@ from dosemap.domain.dosing import units_for_volume
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.library import Library
 from dosemap.domain.library.models import Severity
-from dosemap.domain.plan import Plan
-from dosemap.domain.plan_edit import PlanEdit, apply_edits
+from dosemap.domain.plan import Plan, as_session, read_plan_document
+from dosemap.domain.plan import SessionPlan as SessionPlanFile
+from dosemap.domain.plan_edit import PlanEdit, apply_edits_to
 from dosemap.domain.plan_review import Acknowledgement, PlanReview, finding_key, review_plan
 from dosemap.persistence.audit import _canonical as canonical
 from dosemap.persistence.db import Database
@@ -83,13 +84,20 @@ class SessionPlan:
     patient_id: uuid.UUID
     status: str
     version: int
-    plan: Plan
+    plan: Plan  # the first product's plan (chart mode charts one product)
     acknowledgements: tuple[Acknowledgement, ...]
     points: dict[int, PointState]  # chart mode's state of each point
     patient_name: str = ""
     timezone: str = "UTC"  # the clinic's, for times shown
     recorded_taps: tuple[dict[str, object], ...] = ()  # the taps as chart mode replays them
     review: PlanReview | None = None  # the live panel, when asked for with an edit
+    #: The plan file as stored: one plan (format 1) or one plan per product (format 2).
+    document: Plan | SessionPlanFile | None = None
+
+    @property
+    def plans(self) -> tuple[Plan, ...]:
+        """Every product's plan, in the file's order (one for a format-1 file)."""
+        return as_session(self.document or self.plan).plans
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,11 @@ def _as_tap(t: ChartTap) -> Tap:
     return Tap(t.point_number, TapAction(t.action), t.volume_ul, t.vial_id)
 
 
-def _session_plan(uow: UnitOfWork, row: TreatmentSession, plan: Plan | None = None) -> SessionPlan:
-    plan = plan if plan is not None else Plan.model_validate(row.plan)
+def _session_plan(
+    uow: UnitOfWork, row: TreatmentSession, document: Plan | SessionPlanFile | None = None
+) -> SessionPlan:
+    document = document if document is not None else read_plan_document(row.plan)
+    plan = as_session(document).plans[0]
     taps = uow.charting.taps(row.id)
     patient = uow.patients.get(row.clinic_id, row.patient_id)
     return SessionPlan(
@@ -142,6 +153,7 @@ def _session_plan(uow: UnitOfWork, row: TreatmentSession, plan: Plan | None = No
             }
             for t in taps
         ),
+        document=document,
     )
 
 
@@ -244,7 +256,7 @@ def review_session_plan(
         row = uow.sessions.get(clinic_id, session_id)
         intake, context = intake_and_context(uow, row)
         return review_plan(
-            Plan.model_validate(row.plan),
+            read_plan_document(row.plan),
             library,
             mesh=template_mesh(),
             intake=intake,
@@ -263,11 +275,14 @@ def edit_session_plan(
     expected_version: int,
     actor: str,
     review: bool = False,
+    plan_index: int = 0,
 ) -> SessionPlan:
     """Apply ``edits`` to a planned session's plan (all or none); audited.
 
-    ``review``: also review the edited plan (with the patient's intake and the session's
-    acknowledgements) in the same unit of work, for the editor's panel.
+    ``plan_index``: in a session of several products, the chosen product's plan the edits act
+    on (the file keeps its format). ``review``: also review the edited plan (with the
+    patient's intake and the session's acknowledgements) in the same unit of work, for the
+    editor's panel (totals per product, findings for the whole session).
     """
     with writing(db) as uow:
         row = uow.sessions.get(clinic_id, session_id)
@@ -279,9 +294,12 @@ def edit_session_plan(
         if uow.charting.taps(row.id):
             raise RecordLockedError(f"session {row.id} is being charted: the plan is fixed")
         before = uow.sessions.snapshot(row)
-        edited = apply_edits(Plan.model_validate(row.plan), edits, library, template_mesh())
+        edited = apply_edits_to(
+            read_plan_document(row.plan), edits, library, template_mesh(), plan_index=plan_index
+        )
         row.plan = edited.model_dump(mode="json")
-        row.planned_units = edited.summary.total_units.quantize(_Q)
+        # The record's units are its first product's, as when it was planned.
+        row.planned_units = as_session(edited).plans[0].summary.total_units.quantize(_Q)
         row.updated_at = now()
         uow.audit.record(
             clinic_id=clinic_id,
@@ -327,7 +345,7 @@ def acknowledge_warning(
         row = uow.sessions.get(clinic_id, session_id)
         staff = uow.staff.get(clinic_id, staff_id)
         intake, context = intake_and_context(uow, row)
-        plan = Plan.model_validate(row.plan)
+        plan = read_plan_document(row.plan)
         key = (code, zone, tuple(point_numbers))
         review = review_plan(plan, library, mesh=template_mesh(), intake=intake, context=context)
         found = next((r.finding for r in review.findings if finding_key(r.finding) == key), None)
@@ -421,7 +439,8 @@ def record_taps(
         check_version(row, expected_version, "session")
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
-        numbers = {p["number"] for p in row.plan["points"]}
+        plans = row.plan.get("plans", [row.plan])  # format 2: one plan per product
+        numbers = {p["number"] for plan in plans for p in plan["points"]}
         before = uow.sessions.snapshot(row)
         seq = uow.charting.next_seq(row.id)
         for index, tap in fresh:
@@ -646,7 +665,7 @@ def book_followup(
         if followup.status != "open":
             raise InvalidInputError("followup", f"is {followup.status}", "an open follow-up")
         zone = ZoneInfo(uow.clinics.get(clinic_id).timezone)
-        plan = Plan.model_validate(row.plan)
+        plan = read_plan_document(row.plan)
     at = datetime.combine(followup.due_on, time(BOOKED_HOUR), tzinfo=zone)
     return plan_session(
         db, clinic_id, patient_id=row.patient_id, injector_id=injector_id, plan=plan,

@@ -22,8 +22,8 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.intake import Intake, SessionContext
 from dosemap.domain.library import Library
 from dosemap.domain.library.models import Severity
-from dosemap.domain.plan import Plan
-from dosemap.domain.plan_edit import PlanEdit, apply_edits
+from dosemap.domain.plan import Plan, SessionPlan, read_plan_document
+from dosemap.domain.plan_edit import PlanEdit, apply_edits_to
 from dosemap.domain.plan_review import Acknowledgement, PlanReview, finding_key, review_plan
 from dosemap.domain.safety import evaluate
 from dosemap.resources import template_mesh
@@ -32,7 +32,7 @@ EDITS = TypeAdapter(list[PlanEdit])
 _ACKS = TypeAdapter(list[Acknowledgement])
 
 
-def plan_file_text(plan: Plan) -> str:
+def plan_file_text(plan: Plan | SessionPlan) -> str:
     """The plan file's text exactly as ``dosemap plan --out`` writes it."""
     return plan.model_dump_json(indent=2) + "\n"
 
@@ -51,16 +51,19 @@ def parse_edits(document: object) -> list[PlanEdit]:
         raise _first_error(exc, "edits") from None
 
 
-def load_plan(path: Path) -> Plan:
-    """Read a plan file; a clear error naming the file and field otherwise."""
+def load_plan(path: Path) -> Plan | SessionPlan:
+    """Read a plan file of either format (one plan, or one per product of a session); a clear
+    error naming the file and field otherwise."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInputError("plan", f"{path}: cannot read ({exc.strerror})") from None
     try:
-        return Plan.model_validate_json(text)
+        return read_plan_document(json.loads(text))
     except ValidationError as exc:
         raise _first_error(exc, "plan") from None
+    except ValueError as exc:  # not JSON, or not a plan format
+        raise InvalidInputError("plan", f"{path}: {exc}") from None
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -76,7 +79,7 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def save_plan(path: Path, plan: Plan) -> None:
+def save_plan(path: Path, plan: Plan | SessionPlan) -> None:
     """Write the plan file (whole or not at all)."""
     _write_atomically(path, plan_file_text(plan))
 
@@ -98,7 +101,7 @@ def load_acknowledgements(plan_path: Path) -> list[Acknowledgement]:
 
 
 def check_acknowledgement(
-    plan: Plan,
+    plan: Plan | SessionPlan,
     library: Library,
     acknowledgement: Acknowledgement,
     *,
@@ -144,22 +147,24 @@ def acknowledge(
 class Edited:
     """A plan after edits and its review."""
 
-    plan: Plan
+    plan: Plan | SessionPlan
     review: PlanReview
 
 
 def edit_plan(
-    plan: Plan,
+    plan: Plan | SessionPlan,
     edits: Sequence[PlanEdit],
     library: Library,
     *,
     intake: Intake | None = None,
     context: SessionContext | None = None,
     acknowledgements: Iterable[Acknowledgement] = (),
+    plan_index: int = 0,
 ) -> Edited:
-    """Apply ``edits`` (all or none) and review the result."""
+    """Apply ``edits`` (all or none) to the plan, or to a session's plan ``plan_index`` (the
+    chosen product's), and review the result (totals per product, every finding)."""
     mesh = template_mesh()
-    edited = apply_edits(plan, edits, library, mesh)
+    edited = apply_edits_to(plan, edits, library, mesh, plan_index=plan_index)
     review = review_plan(
         edited,
         library,
@@ -178,6 +183,7 @@ def edit_plan_file(
     *,
     intake: Intake | None = None,
     context: SessionContext | None = None,
+    plan_index: int = 0,
 ) -> Edited:
     """Load ``path``, apply ``edits``, save it back (only when every edit applies), review."""
     result = edit_plan(
@@ -187,6 +193,7 @@ def edit_plan_file(
         intake=intake,
         context=context,
         acknowledgements=load_acknowledgements(path),
+        plan_index=plan_index,
     )
     save_plan(path, result.plan)
     return result

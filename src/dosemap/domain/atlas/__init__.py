@@ -3,7 +3,8 @@
 Modules: ``mesh`` (the mesh, anchors), ``zones`` (treatment zones as landmark rings), ``danger``
 (danger zones, margins, ``danger_zone_hits``), ``surface`` (frames, signed distances,
 ``anchor_point``), ``patch`` (a zone unrolled flat, for true on-skin spacing), ``extension``
-(the forehead continued above the mesh, anchored on real landmarks).
+(the forehead continued above the mesh, anchored on real landmarks), ``locate`` (which zone a
+point placed by hand lies in).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,8 +24,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.domain.plan import Plan
-from dosemap.domain.plan_edit import PlanEdit
+from dosemap.domain.plan_edit import PlanEdit, placed_point
 from dosemap.domain.plan_review import PlanReview
+from dosemap.domain.safety.finding import ZONE_MISMATCH
 from dosemap.resources import load_library
 from dosemap.services import charting, compare, sessions
 from dosemap.services.charting import SessionPlan, TapInput, VialChoice
@@ -68,16 +69,19 @@ def _library() -> Any:
     return load_library()
 
 
-def _point_data(plan: Plan) -> dict[int, dict[str, Any]]:
-    """Each point as the editor draws it, by number (what the plan alone decides)."""
+def _point_data(plans: Sequence[Plan]) -> dict[int, dict[str, Any]]:
+    """Each point of every product's plan as the editor draws it, by number (numbers run on
+    across the products), with its plan's index (what the plans alone decide)."""
     return {
         p.number: {
             "number": p.number,
+            "plan": index,
             "zone": p.zone,
             "anchor": {"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
             "volume_ul": str(p.volume_ul),
             "units": str(p.units.quantize(Decimal("0.001")).normalize()),
         }
+        for index, plan in enumerate(plans)
         for p in plan.points
     }
 
@@ -89,9 +93,9 @@ def _codes(review: PlanReview | None) -> dict[int, list[str]]:
     return {number: list(codes) for number, codes in review.point_codes.items() if codes}
 
 
-def _points(plan: Plan, review: PlanReview | None) -> list[dict[str, Any]]:
+def _points(plans: Sequence[Plan], review: PlanReview | None) -> list[dict[str, Any]]:
     codes = _codes(review)
-    return [{**p, "codes": codes.get(n, [])} for n, p in _point_data(plan).items()]
+    return [{**p, "codes": codes.get(n, [])} for n, p in _point_data(plans).items()]
 
 
 class _SentPoints:
@@ -123,11 +127,11 @@ _SENT = _SentPoints()
 
 
 def _edit_answer_points(
-    key: Hashable, before: Hashable, plan: Plan, review: PlanReview
+    key: Hashable, before: Hashable, plans: Sequence[Plan], review: PlanReview
 ) -> dict[str, Any]:
     """The points part of an edit's answer: the changed and removed points against the
     version the editor had (``before``), or every point; and every flagged point's codes."""
-    now = _point_data(plan)
+    now = _point_data(plans)
     _SENT.put(key, now)
     codes = _codes(review)
     seen = _SENT.get(before)
@@ -163,7 +167,6 @@ def _panel(request: Request, current: SessionPlan, review: PlanReview, can_edit:
     return app_state(request).templates.content(
         "_plan_panel.html",
         review=review,
-        vial_units=current.plan.mix.stock_vial_units,
         timezone=current.timezone,
         can_edit=can_edit,
     )
@@ -192,7 +195,6 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
     review = charting.review_session_plan(state.db, user.clinic_id, session_id, _library())
     can_edit, locked = _editable(user, current)
     view = _view(request, user, current)
-    zone_spacing = {z.zone: str(current.plan.spacing_mm) for z in current.plan.summary.zones}
     data = {
         "session_id": str(session_id),
         "version": current.version,
@@ -200,12 +202,21 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
         "can_edit": can_edit,
         "edit_url": f"/api/v1/sessions/{session_id}/plan/edits",
         "ack_url": f"/api/v1/sessions/{session_id}/plan/acknowledgements",
-        "spacing_mm": str(current.plan.spacing_mm),
-        "zone_spacing": zone_spacing,
+        # One entry per product's plan: edits act on the one chosen.
+        "plans": [
+            {
+                "product": plan.product,
+                "spacing_mm": str(plan.spacing_mm),
+                "zone_spacing": {z.zone: str(plan.spacing_mm) for z in plan.summary.zones},
+            }
+            for plan in current.plans
+        ],
+        # A point lying outside every zone is kept in its zone and blocked by this finding.
+        "outside_code": ZONE_MISMATCH.code,
         "view": view.data(point_radius_mm=EDITOR_POINT_MM),
-        "points": _points(current.plan, review),
+        "points": _points(current.plans, review),
     }
-    _SENT.put((user.clinic_id, session_id, current.version), _point_data(current.plan))
+    _SENT.put((user.clinic_id, session_id, current.version), _point_data(current.plans))
     from dosemap.domain.atlas.zones import ZONE_ORDER
 
     return state.templates.page(
@@ -214,12 +225,12 @@ def plan_editor(request: Request, session_id: uuid.UUID) -> Response:
         user=user,
         active="/patients",
         plan=current.plan,
+        plans=current.plans,
         review=review,
         session_id=session_id,
         patient_id=current.patient_id,
         patient_name=current.patient_name,
         view_caption=view.caption,
-        vial_units=current.plan.mix.stock_vial_units,
         timezone=current.timezone,
         can_edit=can_edit,
         locked_reason=locked,
@@ -235,6 +246,8 @@ class EditBody(BaseModel):
 
     expected_version: int = Field(ge=1)
     edits: list[PlanEdit] = Field(min_length=1, max_length=50)
+    #: Which product's plan the edits act on (its index in a session of several products).
+    plan: int = Field(default=0, ge=0, le=50)
 
 
 @routes.post("/api/v1/sessions/{session_id}/plan/edits", name="plan_edit")
@@ -249,20 +262,23 @@ async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> 
         lambda: charting.edit_session_plan(
             state.db, user.clinic_id, session_id, body.edits, library,
             expected_version=body.expected_version, actor=user.actor, review=True,
+            plan_index=body.plan,
         )
     )  # fmt: skip
     review = current.review
     assert review is not None
+    placed = placed_point(current.plans[body.plan], body.edits[-1])
     points = _edit_answer_points(
         (user.clinic_id, session_id, current.version),
         (user.clinic_id, session_id, body.expected_version),
-        current.plan,
+        current.plans,
         review,
     )
     return JSONResponse(
         {
             "version": current.version,
             **points,
+            "placed": None if placed is None else placed.number,
             "panel_html": _panel(request, current, review, True),
             "blocked": review.blocked,
             "total_units": str(review.summary.total_units),

@@ -24,10 +24,29 @@
   let points = data.points;
   let selected = null;
   let busy = false;
+  /* A session of several products: edits act on the chosen product's plan; the other
+   * products' points are drawn faint and cannot be picked. */
+  const planSelect = document.getElementById("plan-select");
+  let chosen = planSelect ? Number(planSelect.value) : 0;
+  const outside = (p) => p.codes.includes(data.outside_code);
   const radius = view.point_radius;
 
   F.drawFace(svg, view, { zones: true });
   const layer = F.svgEl("g", { class: "points" }, svg);
+  const zoomLabel = document.getElementById("zoom-level");
+  const zoomer = window.dosemapZoom.attach(svg, view, {
+    onChange: (z) => {
+      if (zoomLabel) zoomLabel.textContent = `${Math.round(z * 100)} %`;
+    },
+  });
+  for (const button of document.querySelectorAll("[data-zoom]")) {
+    button.addEventListener("click", () => {
+      const how = button.dataset.zoom;
+      if (how === "in") zoomer.zoomCentre(window.dosemapZoom.STEP);
+      else if (how === "out") zoomer.zoomCentre(1 / window.dosemapZoom.STEP);
+      else zoomer.reset();
+    });
+  }
 
   function mode() {
     for (const input of modeInputs) if (input.checked) return input.value;
@@ -43,21 +62,31 @@
     layer.replaceChildren();
     for (const p of points) {
       const [x, y] = F.resolveAnchor(view, p.anchor);
-      const g = F.svgEl("g", { class: `pt${p.codes.length ? " flagged" : ""}${selected === p.number ? " selected" : ""}`, "data-number": p.number, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
+      const classes = `pt${p.codes.length ? " flagged" : ""}${outside(p) ? " outside" : ""}${p.plan !== chosen ? " other" : ""}${selected === p.number ? " selected" : ""}`;
+      const g = F.svgEl("g", { class: classes, "data-number": p.number, "data-zone": p.zone, "data-plan": p.plan, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
       F.svgEl("circle", { r: radius }, g);
       F.svgEl("text", { y: radius * 0.35, "font-size": (radius * 1.1).toFixed(2) }, g).textContent = String(p.number);
-      F.svgEl("title", {}, g).textContent = `${p.number} · ${p.zone} · ${p.volume_ul} µL = ${p.units} U${p.codes.length ? " · " + p.codes.join(", ") : ""}`;
+      F.svgEl("title", {}, g).textContent = `${p.number} · ${where(p)} · ${p.volume_ul} µL = ${p.units} U${p.codes.length ? " · " + p.codes.join(", ") : ""}`;
     }
     svg.dataset.points = String(points.length);
     svg.dataset.flagged = String(points.filter((p) => p.codes.length).length);
   }
 
+  /* A point outside every zone keeps its zone's label (and caps) and blocks until moved. */
+  function where(p) {
+    const product = data.plans.length > 1 ? `${data.plans[p.plan].product}, ` : "";
+    return product + (outside(p) ? `outside every zone (counted in ${p.zone})` : p.zone);
+  }
+
   function choose(number) {
     selected = number;
     const p = points.find((q) => q.number === number);
-    if (p) {
+    if (!pointBox) {
+      // read only: the status line says which point it is
+      if (p) say(`Point ${p.number} (${where(p)}): ${p.volume_ul} µL = ${p.units} U`, "");
+    } else if (p) {
       pointBox.hidden = false;
-      pointLabel.textContent = `Point ${p.number} (${p.zone}): ${p.volume_ul} µL = ${p.units} U`;
+      pointLabel.textContent = `Point ${p.number} (${where(p)}): ${p.volume_ul} µL = ${p.units} U`;
       pointVolume.value = p.volume_ul;
     } else {
       pointBox.hidden = true;
@@ -87,7 +116,7 @@
       const response = await fetch(data.edit_url, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": data.csrf },
-        body: JSON.stringify({ expected_version: version, edits }),
+        body: JSON.stringify({ expected_version: version, edits, plan: chosen }),
         credentials: "same-origin",
       });
       const body = await response.json();
@@ -101,10 +130,13 @@
       points = merged(body);
       panel.innerHTML = body.panel_html;
       bindPanel();
+      if (body.placed !== null && body.placed !== undefined) selected = body.placed;
       if (selected !== null && !points.some((p) => p.number === selected)) selected = null;
       choose(selected);
       svg.dataset.version = String(version);
-      say(`Saved (${Math.round(performance.now() - started)} ms)`, body.blocked ? "blocked" : "ok");
+      const placed = points.find((p) => p.number === body.placed);
+      const note = placed ? ` Point ${placed.number}: ${where(placed)}${outside(placed) ? ", blocked until it is moved into a zone" : ""}.` : "";
+      say(`Saved (${Math.round(performance.now() - started)} ms).${note}`, body.blocked ? "blocked" : "ok");
       return true;
     } catch (err) {
       say("Not saved: no connection to the server. Try again.", "error");
@@ -115,27 +147,88 @@
     }
   }
 
-  if (!data.can_edit) {
-    draw();
-    svg.dataset.ready = "1";
-    return;
+  /* A finger is wider than a drawn point: a press within TARGET_PX of a point takes the
+   * nearest one (>= 44 px touch targets at any zoom, without overlapping hit areas). */
+  const TARGET_PX = 22;
+  const TAP_PX = 8; // a press that moves less than this is a tap, not a drag or a pan
+
+  function pointNear(event) {
+    const direct = event.target.closest ? event.target.closest("g.pt:not(.other)") : null;
+    if (direct) return direct;
+    const [x, y] = F.svgPoint(svg, event);
+    const reach = TARGET_PX * zoomer.unitsPerPixel();
+    let best = null;
+    let bestDistance = reach;
+    for (const g of layer.querySelectorAll("g.pt")) {
+      const p = points.find((q) => q.number === Number(g.dataset.number));
+      if (!p || p.plan !== chosen) continue;
+      const [px, py] = F.resolveAnchor(view, p.anchor);
+      const distance = Math.hypot(px - x, py - y);
+      if (distance <= bestDistance) {
+        best = g;
+        bestDistance = distance;
+      }
+    }
+    return best;
   }
 
-  let drag = null;
+  let press = null;
+  function cancelPress() {
+    if (press && press.drag && press.moved) draw(); // the point goes back where it was
+    press = null;
+  }
+
   svg.addEventListener("pointerdown", (event) => {
-    const g = event.target.closest("g.pt");
-    const m = mode();
-    if (g && m === "delete") {
-      send([{ op: "delete", number: Number(g.dataset.number) }]);
+    if (zoomer.pointerDown(event)) {
+      cancelPress(); // a second finger: pinch-zoom, not an edit
       return;
     }
-    if (g && m === "move") {
+    svg.focus({ preventScroll: true });
+    const m = data.can_edit ? mode() : "view"; // read only: pan and zoom, select to read
+    const g = m === "add" ? null : pointNear(event);
+    press = { id: event.pointerId, x: event.clientX, y: event.clientY, g, mode: m, moved: false, drag: Boolean(g && m === "move") };
+    if (m === "view" && g) choose(Number(g.dataset.number));
+    try {
       svg.setPointerCapture(event.pointerId);
-      drag = { g, number: Number(g.dataset.number), moved: false };
-      event.preventDefault();
+    } catch (err) {
+      // a pointer the browser no longer tracks: the events still come to the face
+    }
+    event.preventDefault();
+  });
+  svg.addEventListener("pointermove", (event) => {
+    if (zoomer.pointerMove(event)) return;
+    if (!press || press.id !== event.pointerId) return;
+    const far = Math.hypot(event.clientX - press.x, event.clientY - press.y) >= TAP_PX;
+    if (!press.moved && !far) return;
+    if (press.drag) {
+      const [x, y] = F.svgPoint(svg, event);
+      press.g.setAttribute("transform", `translate(${x.toFixed(2)},${y.toFixed(2)})`);
+    } else if (press.mode === "move" || press.mode === "view") {
+      const k = zoomer.unitsPerPixel(); // pan the zoomed face with one finger or the mouse
+      zoomer.panBy((press.lastX ?? press.x) * k - event.clientX * k, (press.lastY ?? press.y) * k - event.clientY * k);
+      press.lastX = event.clientX;
+      press.lastY = event.clientY;
+    }
+    press.moved = true;
+  });
+  svg.addEventListener("pointercancel", (event) => {
+    zoomer.pointerUp(event);
+    cancelPress();
+  });
+  svg.addEventListener("pointerup", (event) => {
+    if (zoomer.pointerUp(event)) {
+      cancelPress();
       return;
     }
-    if (!g && m === "add") {
+    if (!press || press.id !== event.pointerId) return;
+    const current = press;
+    press = null;
+    if (current.mode === "delete") {
+      if (current.g && !current.moved) send([{ op: "delete", number: Number(current.g.dataset.number) }]);
+      return;
+    }
+    if (current.mode === "add") {
+      if (current.moved) return;
       const [x, y] = F.svgPoint(svg, event);
       const anchor = F.anchorAt(view, x, y);
       if (!anchor) {
@@ -143,20 +236,12 @@
         return;
       }
       send([{ op: "add", zone: zoneSelect.value, anchor }]);
+      return;
     }
-  });
-  svg.addEventListener("pointermove", (event) => {
-    if (!drag) return;
-    const [x, y] = F.svgPoint(svg, event);
-    drag.g.setAttribute("transform", `translate(${x.toFixed(2)},${y.toFixed(2)})`);
-    drag.moved = true;
-  });
-  svg.addEventListener("pointerup", (event) => {
-    if (!drag) return;
-    const current = drag;
-    drag = null;
+    if (!current.drag) return; // a pan, or a tap on no point
+    const number = Number(current.g.dataset.number);
     if (!current.moved) {
-      choose(current.number);
+      choose(number);
       return;
     }
     const [x, y] = F.svgPoint(svg, event);
@@ -166,9 +251,24 @@
       draw();
       return;
     }
-    selected = current.number;
-    send([{ op: "move", number: current.number, anchor }]);
+    selected = number;
+    send([{ op: "move", number, anchor }]);
   });
+
+  if (!data.can_edit) {
+    draw();
+    svg.dataset.ready = "1";
+    return;
+  }
+
+  if (planSelect) {
+    planSelect.addEventListener("change", () => {
+      chosen = Number(planSelect.value);
+      const p = points.find((q) => q.number === selected);
+      choose(p && p.plan === chosen ? selected : null);
+      say(`Editing ${data.plans[chosen].product}.`, "ok");
+    });
+  }
 
   document.getElementById("point-volume-set").addEventListener("click", () => {
     if (selected !== null) send([{ op: "set_volume", number: selected, volume_ul: pointVolume.value }]);
@@ -182,8 +282,9 @@
   for (const button of document.querySelectorAll("[data-respace]")) {
     button.addEventListener("click", () => {
       const step = Number(button.dataset.respace);
-      const spacing = Math.min(50, Math.max(2, Number(data.zone_spacing[zoneSelect.value] || data.spacing_mm) + step));
-      data.zone_spacing[zoneSelect.value] = spacing;
+      const plan = data.plans[chosen];
+      const spacing = Math.min(50, Math.max(2, Number(plan.zone_spacing[zoneSelect.value] || plan.spacing_mm) + step));
+      plan.zone_spacing[zoneSelect.value] = spacing;
       send([{ op: "respace_zone", zone: zoneSelect.value, spacing_mm: String(spacing) }]);
     });
   }
