@@ -80,6 +80,12 @@ def test_each_metric_value_shows_its_photos_quality_caveats(world: WebWorld) -> 
     assert second.startswith('7.00<span class="caveat">')
     assert "blurred; over-exposed (highlights clipped); EXIF metadata partly unreadable" in second
     assert third.startswith("4.00<span") and "capture quality not checked" in third
+    # The small chart: a round marker for the clean photo, squares for the two with caveats.
+    chart = re.search(r'<svg class="trend".*?</svg>', page.text)
+    assert chart is not None
+    assert chart.group(0).count('class="trend-point"') == 1
+    assert chart.group(0).count('class="trend-doubtful"') == 2
+    assert "3 visits, 2 with capture-quality caveats" in chart.group(0)
 
 
 def test_caveat_words() -> None:

@@ -11,6 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from dosemap.domain.errors import InvalidInputError
+from dosemap.render.trend import HEIGHT as TREND_HEIGHT
+from dosemap.render.trend import WIDTH as TREND_WIDTH
+from dosemap.render.trend import trend
 from dosemap.services import compare
 from dosemap.services.clinic_day import patient_record
 from dosemap.services.photos import PhotoStore
@@ -42,6 +45,8 @@ def _page(request: Request, user: Any, patient_id: uuid.UUID, **extra: Any) -> R
         photos=photos,
         dates=dates,
         metrics=metrics,
+        trends=[trend(dates, m.values, m.caveats, m.metric, m.unit) for m in metrics],
+        trend_box=(TREND_WIDTH, TREND_HEIGHT),
         **context,
     )
 
