@@ -420,5 +420,10 @@ def test_every_table_is_audited_or_said_not_to_be() -> None:
         # report and result are measurements of an audited photo, rewritten by the worker).
         "kiosk_passes",
         "photo_jobs",
+        # Clinic groups and site grants: every change is an audit entry in the chain, but the
+        # rows are not yet checked one by one against their last entry (a follow-up).
+        "clinic_groups",
+        "clinic_group_members",
+        "site_grants",
     }
     assert set(m.Base.metadata.tables) == audited | log | not_yet

@@ -106,4 +106,6 @@ def test_page_queries_do_not_grow_with_the_records(world: WebWorld) -> None:
     _grow(world)
     after = {path: _queries(world, client, path) for path in PAGES}
     assert after == before
-    assert all(n <= 12 for n in after.values()), after
+    # A fixed number a page; Staff has two more sections (second-factor policy, site grants).
+    ceiling = {"/staff": 16}
+    assert all(n <= ceiling.get(path, 12) for path, n in after.items()), sorted(after.items())
