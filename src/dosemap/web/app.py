@@ -137,7 +137,9 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         login_throttle=Throttle(settings.login_rate_per_minute),
         totp_throttle=Throttle(TOTP_TRIES_PER_MINUTE),
         pages=PageCache(),
-        access_log=AccessLogWriter(db),
+        access_log=AccessLogWriter(
+            db, sessions.path if isinstance(sessions, DatabaseSessionStore) else None
+        ),
     )
     for r in ALL_ROUTERS:
         # The routes themselves, not the routers: FastAPI matches an included router level by
