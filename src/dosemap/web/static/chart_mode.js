@@ -21,6 +21,7 @@
   const menuLabel = document.getElementById("point-menu-label");
   const menuVolume = document.getElementById("point-menu-volume");
   const finish = document.getElementById("finish-chart");
+  const vialWarning = document.getElementById("vial-warning");
   const key = `dosemap-taps-${data.session_id}`;
   const versionKey = `${key}-version`;
   const radius = view.point_radius;
@@ -40,7 +41,7 @@
       const kept = localStorage.getItem(vialKey);
       if (kept && Array.from(select.options).some((o) => o.value === kept)) select.value = kept;
     }
-    select.addEventListener("change", () => localStorage.setItem(vialKey, select.value));
+    select.addEventListener("change", () => { localStorage.setItem(vialKey, select.value); show(); });
     return select;
   });
   let sending = false;
@@ -143,6 +144,10 @@
       status.textContent = "Every tap saved";
       status.className = "status ok";
     }
+    // A product without a vial chosen: its taps are kept but the chart cannot be finished.
+    const missing = plans.filter((_, i) => !vialSelects[i].value).map((plan) => plan.product || "this product");
+    vialWarning.hidden = !missing.length;
+    vialWarning.textContent = missing.length ? `No vial chosen for ${missing.join(", ")}: open one on the Vials page, or type its lot under Vials.` : "";
     finish.disabled = queue.length > 0 || Boolean(stopped);
     document.getElementById("finish-version").value = String(version);
   }
