@@ -1,5 +1,7 @@
-"""Photo analysis outside the request: the in-process pool, and rq against a real Redis at
-127.0.0.1:6379 worked by ``dosemap worker`` (a missing Redis fails these tests)."""
+"""Photo analysis outside the request: the in-process pool, and rq against the test Redis
+(the ``redis_url`` fixture, ``support.redis_server``: ``DOSEMAP_TEST_REDIS_URL``; a missing
+server skips, saying how to run it, or fails with ``DOSEMAP_REQUIRE_REDIS=1`` as in CI) worked by
+``dosemap worker``."""
 
 from __future__ import annotations
 
@@ -22,7 +24,6 @@ from dosemap.services.photos import PhotoStore
 from support.clinic import build_test_clinic
 from support.faces import face
 
-REDIS_URL = os.environ.get("DOSEMAP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WAIT_S = 300  # bounds on waits for a signal (a future, a process exit); never a sleep
 
 
@@ -73,13 +74,15 @@ def test_the_in_process_pool_runs_a_job_to_done(db: Database, tmp_path: Path) ->
     assert _job(db, clinic_id, job_id).finished_at == job.finished_at
 
 
-def test_rq_on_real_redis_worked_by_dosemap_worker(db: Database, tmp_path: Path) -> None:
+def test_rq_on_real_redis_worked_by_dosemap_worker(
+    db: Database, tmp_path: Path, redis_url: str
+) -> None:
     queue_name = f"dosemap-test-{uuid.uuid4().hex[:12]}"
-    connection = Redis.from_url(REDIS_URL)
-    assert connection.ping()  # no Redis: this test fails (it is required, never skipped)
+    connection = Redis.from_url(redis_url)
+    assert connection.ping()
     store = PhotoStore(tmp_path / "photos")
     clinic_id, job_id = _queued_photo(db, store, "rq")
-    runner = RedisRunner(REDIS_URL, queue_name)
+    runner = RedisRunner(redis_url, queue_name)
     try:
         runner.submit(job_id)
         queue = Queue(queue_name, connection=connection)
@@ -88,7 +91,7 @@ def test_rq_on_real_redis_worked_by_dosemap_worker(db: Database, tmp_path: Path)
         assert enqueued.args == (str(job_id),)  # only the job's id goes to Redis
         env = {
             **os.environ,
-            "DOSEMAP_REDIS_URL": REDIS_URL,
+            "DOSEMAP_REDIS_URL": redis_url,
             "DOSEMAP_JOB_QUEUE": queue_name,
             "DOSEMAP_DATA_DIR": str(tmp_path),
             "DOSEMAP_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),

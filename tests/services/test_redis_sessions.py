@@ -13,7 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
+from dosemap.persistence.db import Database
+from dosemap.services import accounts, staff
 from dosemap.services.accounts import AccountView
 from dosemap.services.signin import (
     RedisSessionStore,
@@ -37,18 +40,40 @@ class Clock:
         return self.at
 
 
+_WORLD: dict[str, Any] = {}
+
+
 def _account(role: str = "prescriber", clinic_id: uuid.UUID | None = None) -> AccountView:
-    return AccountView(
-        id=uuid.uuid4(),
-        clinic_id=clinic_id or uuid.uuid4(),
-        staff_id=uuid.uuid4(),
-        username=f"u-{uuid.uuid4().hex[:8]}",
-        display_name="Pat Prescriber",
-        role=role,
-        active=True,
-        has_totp=False,
-        locked_until=None,
+    """A real login in the test database (the store reads its role and active flag there)."""
+    db: Database = _WORLD["db"]
+    clinic = clinic_id or _WORLD["clinic_id"]
+    member = staff.add_staff(
+        db, clinic, staff.StaffInput(display_name="Pat Prescriber", role="injector"), actor="test"
     )
+    return accounts.create_account(
+        db,
+        clinic,
+        accounts.AccountInput(
+            username=f"u-{uuid.uuid4().hex[:8]}",
+            display_name="Pat Prescriber",
+            role=role,  # type: ignore[arg-type]
+            password="correct horse battery",
+            staff_id=member.id,
+        ),
+        actor="test",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _world(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # argon2id at its smallest cost: the cost parameters are not what these tests check.
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+    clinic = staff.create_clinic(db, staff.ClinicInput(name="Redis Clinic", jurisdiction="US-CA"))
+    _WORLD.update(db=db, clinic_id=clinic.id)
+    yield
+    _WORLD.clear()
 
 
 @pytest.fixture
@@ -57,14 +82,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(redis_url: str, clock: Clock) -> Iterator[RedisSessionStore]:
+def store(redis_url: str, clock: Clock, db: Database) -> Iterator[RedisSessionStore]:
     prefix = f"dosemap-test:{uuid.uuid4().hex}:"
-    redis_store = RedisSessionStore(redis_url, prefix=prefix, clock=clock)
+    redis_store = RedisSessionStore(redis_url, db, prefix=prefix, clock=clock)
     yield redis_store
     keys = list(redis_store.client.scan_iter(match=prefix + "*"))
     if keys:
         redis_store.client.delete(*keys)
-    redis_store.client.close()
+    redis_store.close()
 
 
 def test_a_session_is_stored_hashed_and_read_back(store: RedisSessionStore) -> None:
@@ -73,7 +98,8 @@ def test_a_session_is_stored_hashed_and_read_back(store: RedisSessionStore) -> N
     token_hash = hash_token(token)
     assert not store.client.exists(store.prefix + token)  # the cookie's token is never a key
     found, version = store.lookup(token_hash)
-    assert found is not None and version is None
+    # The records version comes with the login's current state, in the same query.
+    assert found is not None and version is not None and version.count(":") == 1
     assert (found.user_id, found.clinic_id, found.staff_id) == (
         account.id,
         account.clinic_id,
@@ -138,7 +164,7 @@ def test_signing_out_ends_one_session(store: RedisSessionStore) -> None:
 
 
 def test_signing_out_everywhere_ends_only_that_persons_sessions(store: RedisSessionStore) -> None:
-    clinic_id = uuid.uuid4()
+    clinic_id = _WORLD["clinic_id"]
     person, colleague = _account(clinic_id=clinic_id), _account("injector", clinic_id)
     phone = store.create(person, pending_totp=False, policy=POLICY)
     tablet = store.create(person, pending_totp=True, policy=POLICY)

@@ -34,6 +34,7 @@ from dosemap.persistence.models import (
     Clinic,
     ClinicGroupMember,
     SiteGrant,
+    Staff,
     UserAccount,
     WebSession,
 )
@@ -75,8 +76,12 @@ _SIGNED_IN = (
         .where(SiteGrant.account_id == UserAccount.id, SiteGrant.revoked_at.is_(None))
         .correlate(UserAccount)
         .label("has_grants"),
+        # The staff member the login acts as: deactivating them (``dosemap db
+        # staff-deactivate``, the Staff page) stops the login at its next request.
+        Staff.active,
     )
     .join(UserAccount, UserAccount.id == WebSession.user_id)
+    .outerjoin(Staff, Staff.id == UserAccount.staff_id)
     .join(_SITE, _SITE.id == WebSession.clinic_id)
     .join(_HOME, _HOME.id == UserAccount.clinic_id)
     .outerjoin(
@@ -88,6 +93,23 @@ _SIGNED_IN = (
     .where(WebSession.token_hash == bindparam("token_hash"))
 )
 _VERSION = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+#: A login as it is now, for sessions kept outside the database (Redis): one primary-key
+#: look-up with the records version, so role and deactivation apply at the next request.
+_ACCOUNT_NOW = (
+    select(
+        UserAccount.clinic_id,
+        UserAccount.staff_id,
+        UserAccount.username,
+        UserAccount.display_name,
+        UserAccount.role,
+        UserAccount.active,
+        Staff.active,
+        select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery(),
+        select(AuditHead.hash).where(AuditHead.id == 1).scalar_subquery(),
+    )
+    .outerjoin(Staff, Staff.id == UserAccount.staff_id)
+    .where(UserAccount.id == bindparam("user_id"))
+)
 _APPEND_ACCESS = insert(AccessLogEntry)
 #: The access log's columns in the order the SQLite fast path passes them.
 _APPEND_COLUMNS: dict[str, Any] = {
@@ -97,6 +119,24 @@ _APPEND_COLUMNS: dict[str, Any] = {
 #: How SQLAlchemy keeps a DATETIME in SQLite (UTC, naive; see ``types.UTCDateTime``).
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _SQLITE_BUSY = 5  # another connection holds the write lock
+
+
+@dataclass(frozen=True, slots=True)
+class AccountNow:
+    """A login's current clinic, staff link, names, role and whether it may act (the account
+    active and, when it acts as a staff member, that member active)."""
+
+    clinic_id: uuid.UUID
+    staff_id: uuid.UUID | None
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+def _may_act(account_active: Any, staff_active: Any) -> bool:
+    # No staff member linked (an auditor): the account's own flag decides.
+    return bool(account_active) and (staff_active is None or bool(staff_active))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +223,7 @@ class RequestPath:
         self.db = db
         self._signed_in = _Compiled(_SIGNED_IN, db, "token_hash")
         self._version = _Compiled(_VERSION, db, None)
+        self._account_now = _Compiled(_ACCOUNT_NOW, db, "user_id")
         self._append_sql = str(
             _APPEND_ACCESS.values(_APPEND_COLUMNS).compile(dialect=db.engine.dialect)
         )
@@ -247,7 +288,7 @@ class RequestPath:
                 username=row[4],
                 display_name=row[5],
                 role=row[6],
-                active=bool(row[7]),
+                active=_may_act(row[7], row[25]),
                 csrf_token=row[8],
                 pending_totp=bool(row[9]),
                 created_at=_utc(row[10]),
@@ -257,6 +298,23 @@ class RequestPath:
             ),
             _version(row[13], row[14]),
         )
+
+    def account_now(self, user_id: uuid.UUID) -> tuple[AccountNow | None, str]:
+        """The login ``user_id`` as it is now (``None``: no such login), and the records
+        version, in one primary-key query."""
+        # The driver gets the value as SQLAlchemy stores it: hex text in SQLite.
+        row = self._fetchone(self._account_now, user_id.hex if self.db.is_sqlite else user_id)
+        if row is None:
+            return None, self.records_version()
+        account = AccountNow(
+            clinic_id=_uuid(row[0]),
+            staff_id=_uuid_or_none(row[1]),
+            username=row[2],
+            display_name=row[3],
+            role=row[4],
+            active=_may_act(row[5], row[6]),
+        )
+        return account, _version(row[7], row[8])
 
     def close(self) -> None:
         """Close every driver connection this object opened (a later call opens new ones)."""

@@ -162,12 +162,14 @@ def check_password(
     at = at or now()
     with reading(db) as uow:
         row = uow.accounts.by_username(username)
-        stored = row.password_hash if row is not None and row.active else _DUMMY_HASH
+        # A login whose staff member is deactivated is as good as deactivated (as per request).
+        active = row is not None and row.active and _staff_active(uow, row)
+        stored = row.password_hash if row is not None and active else _DUMMY_HASH
         locked = row.locked_until if row is not None else None
     if locked is not None and locked > at:
         _hasher_verify(_DUMMY_HASH, password)  # the same work as any other answer
         return SignInResult(None, locked_until=locked)
-    ok = _hasher_verify(stored, password) and row is not None and row.active
+    ok = _hasher_verify(stored, password) and row is not None and active
     if row is None:
         return SignInResult(None)
     with writing(db) as uow:
@@ -192,6 +194,13 @@ def check_password(
         # The clinic requires a second factor: the person enrols it before the session opens.
         return SignInResult(view, needs_totp=True, totp_setup_required=True)
     return SignInResult(view, needs_totp=view.has_totp)
+
+
+def _staff_active(uow: Any, row: UserAccount) -> bool:
+    if row.staff_id is None:
+        return True
+    member = uow.staff.find(row.clinic_id, row.staff_id)
+    return member is not None and bool(member.active)
 
 
 def new_totp_secret() -> str:

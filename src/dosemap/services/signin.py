@@ -23,7 +23,7 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import WebSession
 from dosemap.persistence.repositories.accounts import SignedIn
-from dosemap.persistence.request_path import RequestPath
+from dosemap.persistence.request_path import AccountNow, RequestPath
 from dosemap.persistence.unit_of_work import writing
 from dosemap.services._common import now
 from dosemap.services.accounts import AccountView
@@ -181,12 +181,19 @@ class RedisSessionStore:
     of its absolute lifetime (the idle timeout is judged by :func:`check_session`), and a set
     per person so that all of one person's sessions can be ended.
 
+    A session key holds only what the session is (who, CSRF token, clocks). The login itself —
+    role, active flag, its staff member's active flag — is read from the database on every
+    look-up (one primary-key query that also reads the records version), so a role change or
+    a deactivation made by any path (Staff page, ``dosemap db staff-deactivate``, a script, the
+    database itself) applies at the person's next request, as with :class:`DatabaseSessionStore`.
+
     ``clock`` tells the time sessions are created at (tests move it instead of waiting).
     """
 
     def __init__(
         self,
         url: str,
+        db: Database,
         *,
         prefix: str = "dosemap:session:",
         clock: Callable[[], datetime] = now,
@@ -194,8 +201,14 @@ class RedisSessionStore:
         import redis  # only when Redis is configured
 
         self.client: Any = redis.Redis.from_url(url)
+        self.path = RequestPath(db)
         self.prefix = prefix
         self.clock = clock
+
+    def close(self) -> None:
+        """Close the driver connections the per-request look-ups opened, and the client."""
+        self.path.close()
+        self.client.close()
 
     def _key(self, token_hash: str) -> str:
         return self.prefix + token_hash
@@ -213,8 +226,6 @@ class RedisSessionStore:
             "staff_id": str(account.staff_id) if account.staff_id else None,
             "username": account.username,
             "display_name": account.display_name,
-            "role": account.role,
-            "active": account.active,
             "csrf_token": new_token(),
             "pending_totp": pending_totp,
             "created_at": at.isoformat(),
@@ -234,21 +245,32 @@ class RedisSessionStore:
         if raw is None:
             return None, None
         d = json.loads(raw)
+        user_id = uuid.UUID(d["user_id"])
+        account, version = self.path.account_now(user_id)
+        if account is None or str(account.clinic_id) != d["clinic_id"]:
+            account = AccountNow(
+                clinic_id=uuid.UUID(d["clinic_id"]),
+                staff_id=None,
+                username=d["username"],
+                display_name=d["display_name"],
+                role="",
+                active=False,  # the login is gone: the session is refused and removed
+            )
         return SignedIn(
             token_hash=token_hash,
-            user_id=uuid.UUID(d["user_id"]),
-            clinic_id=uuid.UUID(d["clinic_id"]),
-            staff_id=uuid.UUID(d["staff_id"]) if d["staff_id"] else None,
-            username=d["username"],
-            display_name=d["display_name"],
-            role=d["role"],
-            active=bool(d["active"]),
+            user_id=user_id,
+            clinic_id=account.clinic_id,
+            staff_id=account.staff_id,
+            username=account.username,
+            display_name=account.display_name,
+            role=account.role,
+            active=account.active,
             csrf_token=d["csrf_token"],
             pending_totp=bool(d["pending_totp"]),
             created_at=datetime.fromisoformat(d["created_at"]),
             last_seen_at=datetime.fromisoformat(d["last_seen_at"]),
             expires_at=datetime.fromisoformat(d["expires_at"]),
-        ), None
+        ), version
 
     def _update(self, token_hash: str, **changes: Any) -> None:
         key = self._key(token_hash)
@@ -295,8 +317,9 @@ class SessionCheck:
 
     principal: Principal | None
     pending_totp: bool = False
-    #: "touch" (move the idle clock), "remove" (idle, expired or deactivated), "home" (the
-    #: grant to work at another site no longer holds: back to the own clinic) or None.
+    #: "touch" (move the idle clock), "remove" (idle or expired), "revoke" (the login or its
+    #: staff member is deactivated: every session of the person ends), "home" (the grant to
+    #: work at another site no longer holds: back to the own clinic) or None.
     action: str | None = None
 
 
@@ -313,7 +336,9 @@ def check_session(
     found, version = store.lookup(token_hash)
     if found is None:
         return SessionCheck(None)
-    if not found.active or at >= found.expires_at or at - found.last_seen_at > policy.idle:
+    if not found.active:  # deactivated by whatever path: every session of the person ends
+        return SessionCheck(None, action="revoke")
+    if at >= found.expires_at or at - found.last_seen_at > policy.idle:
         return SessionCheck(None, action="remove")
     principal = Principal(
         user_id=found.user_id,
@@ -361,6 +386,11 @@ def apply_session_action(store: SessionStore, token: str, action: str, at: datet
         store.touch(token_hash, at)
     elif action == "remove":
         store.remove(token_hash)
+    elif action == "revoke":
+        found, _ = store.lookup(token_hash)
+        store.remove(token_hash)
+        if found is not None:
+            store.remove_all_of(found.user_id)
     elif action == "home":  # so that a later grant does not move the person without asking
         store.work_at(token_hash, None)
 

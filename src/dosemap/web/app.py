@@ -23,7 +23,12 @@ from dosemap.persistence.errors import ConflictError, NotFoundError, RecordLocke
 from dosemap.services.access_log import AccessLogWriter
 from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.database import require_current_schema
-from dosemap.services.signin import DatabaseSessionStore, RedisSessionStore, SessionPolicy
+from dosemap.services.signin import (
+    DatabaseSessionStore,
+    RedisSessionStore,
+    SessionPolicy,
+    SessionStore,
+)
 from dosemap.web import api
 from dosemap.web.headers import SecurityHeaders
 from dosemap.web.kiosk_gate import KioskEnded
@@ -110,8 +115,10 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
     # Enough pooled connections for the thread pool's busiest moments (no connect churn).
     db = db or Database.from_url(settings.records.database_url, pool_size=20, max_overflow=20)
     require_current_schema(db)
-    sessions = (
-        RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore(db)
+    sessions: SessionStore = (
+        RedisSessionStore(settings.redis_url, db)
+        if settings.redis_url
+        else DatabaseSessionStore(db)
     )
 
     @asynccontextmanager

@@ -10,13 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from dosemap.persistence.ids import time_ordered_uuid
 from dosemap.persistence.models import (
     AccessLogEntry,
     AccessToken,
     ClinicWebPolicy,
+    Staff,
     UserAccount,
     WebSession,
 )
@@ -221,16 +222,22 @@ class AccessTokenRepository(Repository):
                 UserAccount.username,
                 UserAccount.display_name,
                 UserAccount.role,
-                UserAccount.active,
+                # Active: the account, and the staff member it acts as when it has one.
+                UserAccount.active & func.coalesce(Staff.active, True),
                 AccessToken.scopes,
                 AccessToken.expires_at,
                 AccessToken.revoked_at,
                 AccessToken.last_used_at,
             )
             .join(UserAccount, UserAccount.id == AccessToken.user_id)
+            .outerjoin(Staff, Staff.id == UserAccount.staff_id)
             .where(AccessToken.token_hash == token_hash)
         ).first()
-        return None if row is None else TokenHolder(*tuple(row))
+        if row is None:
+            return None
+        values = list(row)
+        values[7] = bool(values[7])
+        return TokenHolder(*values)
 
     def of_user(self, clinic_id: uuid.UUID, user_id: uuid.UUID) -> list[AccessToken]:
         """A person's tokens, newest first."""
