@@ -161,8 +161,8 @@ def test_respacing_thins_and_densifies_and_keeps_the_margins() -> None:
         ]
 
 
-def _moved(plan: Plan, edit: MovePoint) -> PlannedPoint:
-    point = placed_point(plan, edit)
+def _moved(plan: Plan, edit: MovePoint, before: Plan | None = None) -> PlannedPoint:
+    point = placed_point(plan, edit, before)
     assert point is not None
     return point
 
@@ -232,6 +232,67 @@ def test_choosing_a_zone_prefers_the_current_then_the_deepest_then_the_nearest()
     assert choose_zone({"forehead": 5.0, "glabella": 3.5}, "forehead", 3.0) is None
 
 
+def test_an_added_point_takes_the_zone_it_lies_in_and_that_zones_usual_volume() -> None:
+    glabella = [p for p in BASE.points if p.zone == "glabella"]
+    spot = glabella[0].anchor.model_copy(update={"weights": (0.34, 0.33, 0.33)})
+    tuned = apply_edit(
+        BASE, SetZoneVolume(zone="glabella", volume_ul=Decimal("12.5")), LIBRARY, MESH
+    )
+    added = apply_edit(tuned, AddPoint(anchor=spot), LIBRARY, MESH)
+    new = placed_point(added, AddPoint(anchor=spot), tuned)
+    assert new is not None and new.zone == "glabella"
+    assert new.number == max(p.number for p in added.points if p.zone == "glabella")
+    assert new.volume_ul == Decimal("12.5")  # the zone's own µL, not the preset's
+    review = review_plan(added, LIBRARY, mesh=MESH)
+    assert new.number not in {
+        n for r in review.findings if r.finding.code == ZONE_MISMATCH.code
+        for n in r.finding.point_numbers
+    }  # fmt: skip
+    _totals_are_the_points(added)
+
+
+def test_a_point_added_in_a_zone_without_points_gets_the_planners_volume() -> None:
+    chin = anchor_point(MESH, MESH.vertices_mm[152] + np.array([0.0, 8.0, 0.0]))
+    tuned = apply_edit(BASE, SetZoneVolume(zone="forehead", volume_ul=Decimal(7)), LIBRARY, MESH)
+    added = apply_edit(tuned, AddPoint(anchor=chin), LIBRARY, MESH)
+    new = added.points[-1]
+    assert new.zone == "chin"
+    preset = LIBRARY.protocol("diaspro_2020_grid").volume_per_point_ul.value
+    assert new.volume_ul == preset != Decimal(7)
+    assert {z.zone: z.points for z in added.summary.zones}["chin"] == 1
+    _totals_are_the_points(added)
+
+
+def test_a_point_added_outside_every_zone_is_kept_labelled_nearest_and_blocked() -> None:
+    edit = AddPoint(anchor=OFF_EVERY_ZONE)
+    added = apply_edit(BASE, edit, LIBRARY, MESH)
+    point = placed_point(added, edit, BASE)
+    assert point is not None
+    # From the anchor, as placed (position_mm is rounded: a point on a shared edge could flip).
+    distances = zone_distances(MESH, resolve_anchor(point.anchor, MESH.vertices_mm)[None], None)
+    nearest = min(ZONE_ORDER, key=lambda z: float(distances[z][0]))
+    assert point.zone == nearest
+    assert added.summary.needle_entries == BASE.summary.needle_entries + 1
+    review = review_plan(added, LIBRARY, mesh=MESH)
+    mismatch = [r.finding for r in review.findings if r.finding.code == ZONE_MISMATCH.code]
+    assert [f.point_numbers for f in mismatch] == [(point.number,)] and review.blocked
+    _totals_are_the_points(added)
+
+
+def test_a_zone_named_with_the_add_is_kept_and_judged() -> None:
+    cheek = next(p for p in BASE.points if p.zone == "medial_cheek_left").anchor
+    beside = cheek.model_copy(update={"weights": (0.34, 0.33, 0.33)})
+    added = apply_edit(BASE, AddPoint(zone="forehead", anchor=beside), LIBRARY, MESH)
+    point = placed_point(added, AddPoint(zone="forehead", anchor=beside), BASE)
+    assert point is not None and point.zone == "forehead"
+    review = review_plan(added, LIBRARY, mesh=MESH)
+    assert any(
+        point.number in r.finding.point_numbers
+        for r in review.findings
+        if r.finding.code == ZONE_MISMATCH.code
+    )
+
+
 @pytest.mark.parametrize(
     ("edit", "field"),
     [
@@ -287,7 +348,7 @@ numbers = st.integers(1, 70)
 volumes = st.integers(50, 500).map(lambda t: Decimal(t) / 10)
 zones = st.sampled_from(ZONE_ORDER)
 edits = st.one_of(
-    st.builds(AddPoint, zone=zones, anchor=anchors(), volume_ul=st.none() | volumes),
+    st.builds(AddPoint, zone=st.none() | zones, anchor=anchors(), volume_ul=st.none() | volumes),
     st.builds(MovePoint, number=numbers, anchor=anchors(), zone=st.none() | zones),
     st.builds(DeletePoint, number=numbers),
     st.builds(SetPointVolume, number=numbers, volume_ul=volumes),
@@ -296,21 +357,32 @@ edits = st.one_of(
 )
 
 
-def _moved_into_its_zone(before: Plan, edit: MovePoint, after: Plan, review: PlanReview) -> None:
-    """A moved point is in the zone it lies in; else kept, with its zone, and blocked."""
-    was = next(p for p in before.points if p.number == edit.number)
-    point = _moved(after, edit)
-    distances = zone_distances(MESH, np.asarray([point.position_mm]), None)
+def _moved_into_its_zone(
+    before: Plan, edit: MovePoint | AddPoint, after: Plan, review: PlanReview
+) -> None:
+    """A moved or added point is in the zone it lies in; else kept, with its zone (an added
+    one: the nearest), and blocked."""
+    point = placed_point(after, edit, before)
+    assert point is not None
+    if isinstance(edit, MovePoint):
+        was = next(p for p in before.points if p.number == edit.number).zone
+    else:
+        was = None
+    # From the anchor, as placed (position_mm is rounded: a point on a shared edge could flip).
+    distances = zone_distances(MESH, resolve_anchor(point.anchor, MESH.vertices_mm)[None], None)
     tolerance = float(LIBRARY.figure("zone_label_tolerance_mm").value)
-    expected = choose_zone({z: float(d[0]) for z, d in distances.items()}, was.zone, tolerance)
+    near = {z: float(d[0]) for z, d in distances.items()}
+    expected = choose_zone(near, was, tolerance)
     mismatched = {
         n for r in review.findings if r.finding.code == ZONE_MISMATCH.code
         for n in r.finding.point_numbers
     }  # fmt: skip
-    event("moved into another zone" if point.zone != was.zone else "moved, zone kept")
+    what = "added" if was is None else "moved"
+    event(f"{what} into another zone" if point.zone != was else f"{what}, zone kept")
     if expected is None:
-        event("moved outside every zone")
-        assert point.zone == was.zone and point.number in mismatched
+        event(f"{what} outside every zone")
+        assert point.zone == (was or min(near, key=near.__getitem__))
+        assert point.number in mismatched
     else:
         assert point.zone == expected and point.number not in mismatched
 
@@ -334,8 +406,8 @@ def test_any_edits_leave_totals_equal_to_the_points_and_the_cli_agrees(
             assert load_plan(path) == apply_edits(BASE, applied, LIBRARY, MESH)  # type: ignore[arg-type]
             continue
         applied.append(edit)
-        if isinstance(edit, MovePoint) and edit.zone is None:
-            _moved_into_its_zone(before, edit, result.plan, result.review)
+        if isinstance(edit, MovePoint | AddPoint) and edit.zone is None:
+            _moved_into_its_zone(before, edit, result.plan, result.review)  # type: ignore[arg-type]
     event(f"{len(applied)} of {len(sequence)} edits applied")
     plan = load_plan(path)
     assert path.read_text(encoding="utf-8") == plan_file_text(plan)

@@ -428,6 +428,97 @@ def test_a_moved_point_takes_the_zone_it_lands_in_or_is_blocked_outside_every_zo
     assert plan.summary.needle_entries == sum(z.points for z in plan.summary.zones)
 
 
+_MEAN_OF = """(ids) => {
+  const L = JSON.parse(document.getElementById('editor-data').textContent).view.landmarks;
+  return [0, 1].map((k) => ids.reduce((sum, i) => sum + L[i][k], 0) / ids.length);
+}"""
+#: The chin's outline (atlas ring): its landmarks' mean lies inside the chin.
+_CHIN_RING = [
+    18,
+    313,
+    406,
+    424,
+    431,
+    395,
+    369,
+    400,
+    377,
+    152,
+    148,
+    176,
+    140,
+    170,
+    211,
+    204,
+    182,
+    83,
+]
+
+
+def _tap(page: object, at_view: list[float]) -> None:
+    x, y = page.evaluate(_SCREEN_OF, at_view)  # type: ignore[attr-defined]
+    height = page.evaluate("() => window.innerHeight")  # type: ignore[attr-defined]
+    if not 0 <= y < height:  # scroll the spot into the window first (a tap must see it)
+        page.evaluate("(dy) => window.scrollBy(0, dy)", y - height / 2)  # type: ignore[attr-defined]
+        x, y = page.evaluate(_SCREEN_OF, at_view)  # type: ignore[attr-defined]
+    page.mouse.click(x, y)  # type: ignore[attr-defined]
+
+
+def _status_says(page: object, text: str) -> None:
+    try:
+        page.wait_for_function(  # type: ignore[attr-defined]
+            "(t) => document.getElementById('editor-status').textContent.includes(t)", arg=text
+        )
+    except playwright_api.TimeoutError:
+        said = page.locator("#editor-status").inner_text()  # type: ignore[attr-defined]
+        pytest.fail(f"the status never said {text!r}; it says {said!r}")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_an_added_point_takes_the_zone_it_lies_in_and_the_totals_follow(
+    browser: object, live: Live, size: str
+) -> None:
+    session_id = _planned(live, ("forehead", "glabella", "medial_cheek_left"))
+    page = _page(browser, live, size)
+    page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
+    page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
+    total = int(page.locator("#total-points").inner_text())  # type: ignore[attr-defined]
+    cheek = _zone_points(page, "medial_cheek_left")
+    last_cheek = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        'g.pt[data-zone="medial_cheek_left"]', "els => Number(els[els.length - 1].dataset.number)"
+    )
+    beside = page.evaluate(_POINT_AT, last_cheek)  # type: ignore[attr-defined]
+    page.check("input[name=mode][value=add]")  # type: ignore[attr-defined]
+    assert page.locator("#zone-select").input_value() == "forehead"  # type: ignore[attr-defined]
+    _tap(page, [beside[0] + 6, beside[1] + 6])  # inside the cheek, not on a point
+    _status_says(page, "medial_cheek_left")
+    assert _zone_points(page, "medial_cheek_left") == cheek + 1  # not the zone selected
+    assert int(page.locator("#total-points").inner_text()) == total + 1  # type: ignore[attr-defined]
+    added = page.locator("g.pt.selected")  # type: ignore[attr-defined]
+    assert added.get_attribute("data-zone") == "medial_cheek_left"
+    assert "BLOCKED" not in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
+    _shot(page, f"editor-added-in-cheek-{size}")
+
+    # A zone the plan had no point in: it gets its row in the totals.
+    assert page.locator('#plan-panel tr[data-zone="chin"]').count() == 0  # type: ignore[attr-defined]
+    _tap(page, page.evaluate(_MEAN_OF, _CHIN_RING))  # type: ignore[attr-defined]
+    _status_says(page, ": chin")
+    assert _zone_points(page, "chin") == 1
+    assert int(page.locator("#total-points").inner_text()) == total + 2  # type: ignore[attr-defined]
+
+    # Between the cheek and the nasolabial fold: in no zone. Kept, marked and blocked (DM407).
+    _tap(page, page.evaluate(_MEAN_OF, [423, 426, 266]))  # type: ignore[attr-defined]
+    _status_says(page, "outside every zone")
+    assert int(page.locator("#total-points").inner_text()) == total + 3  # type: ignore[attr-defined]
+    assert page.locator("g.pt.outside").count() == 1  # type: ignore[attr-defined]
+    assert "BLOCKED" in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
+    assert page.locator('#findings [data-code="DM407-ZONE-MISMATCH"]').count() == 1  # type: ignore[attr-defined]
+    assert page.errors == []  # type: ignore[attr-defined]
+    _shot(page, f"editor-added-outside-{size}")
+    plan = charting.session_plan(live.db, live.clinic.clinic_id, session_id).plan
+    assert plan.summary.needle_entries == total + 3 == sum(z.points for z in plan.summary.zones)
+
+
 @pytest.mark.parametrize("on", ["template", "photo"])
 def test_a_new_session_opens_on_the_latest_good_photo_else_the_template(
     browser: object, live: Live, on: str

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dosemap.domain import dosing
-from dosemap.domain.atlas.locate import locate_zone
+from dosemap.domain.atlas.locate import choose_zone, distances_at, nearest_zone
 from dosemap.domain.atlas.mesh import TEMPLATE_VERTEX_COUNT, FaceMesh, resolve_anchor
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import ZONE_ORDER, zone
@@ -41,7 +41,12 @@ from dosemap.domain.plan import (
 )
 from dosemap.domain.planning.face_cache import face_cache
 from dosemap.domain.planning.layout import clearances_for, layout_zone
-from dosemap.domain.planning.planner import plan_dead_space_ul, summarise, volume_bounds_ul
+from dosemap.domain.planning.planner import (
+    plan_dead_space_ul,
+    resolve_settings,
+    summarise,
+    volume_bounds_ul,
+)
 
 _POSITION_DECIMALS = 2
 _VOLUME_STEP_UL = Decimal("0.1")
@@ -53,11 +58,14 @@ class _Edit(BaseModel):
 
 
 class AddPoint(_Edit):
-    """A new point in ``zone`` at ``anchor``; ``volume_ul`` defaults to the zone's usual µL."""
+    """A new point at ``anchor``: like a moved point it takes the zone it lies in
+    (:mod:`~dosemap.domain.atlas.locate`), or ``zone`` when one is given. A point added outside
+    every zone is labelled with the nearest zone, and the check blocks it (DM407) until it is
+    moved into one. ``volume_ul`` defaults to :func:`usual_volume_ul` of its zone."""
 
     op: Literal["add"] = "add"
-    zone: str
     anchor: MeshAnchor
+    zone: str | None = None
     volume_ul: Decimal | None = None
 
 
@@ -156,10 +164,25 @@ def _point_index(plan: Plan, number: int, field: str) -> int:
     raise InvalidInputError(field, f"no point {number}", f"1-{len(plan.points)}")
 
 
-def usual_volume_ul(plan: Plan, zone_id: str | None = None) -> Decimal:
-    """The µL most of the zone's points (else the plan's) get; the request's when none."""
+def usual_volume_ul(
+    plan: Plan, zone_id: str | None = None, library: Library | None = None
+) -> Decimal:
+    """The µL a new point of ``zone_id`` gets (an added point, a re-laid zone).
+
+    1. The µL most of the zone's points have (a tie: the one met first), so a zone whose
+       volume was changed by hand keeps its own.
+    2. A zone with no point: the µL the planner gives every point of this plan (the request's,
+       else its preset's, else its technique's: :func:`resolve_settings`), when ``library``
+       is given and still resolves the plan's request.
+    3. Else the µL most of the plan's points have; a plan with none: the request's.
+    """
     chosen = [p.volume_ul for p in plan.points if zone_id is None or p.zone == zone_id]
     if not chosen and zone_id is not None:
+        if library is not None:
+            try:
+                return resolve_settings(plan.request, library).volume_per_point_ul
+            except InvalidInputError:  # e.g. a preset the library no longer holds
+                pass
         return usual_volume_ul(plan)
     if not chosen:
         if plan.request.volume_per_point_ul is None:
@@ -267,7 +290,7 @@ def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) ->
     if not edit.spacing_mm.is_finite() or not low <= edit.spacing_mm <= high:
         raise InvalidInputError("spacing_mm", f"{edit.spacing_mm} mm", f"{low}-{high} mm")
     the_zone = zone(edit.zone, field="zone")
-    volume = usual_volume_ul(plan, edit.zone)
+    volume = usual_volume_ul(plan, edit.zone, library)
     others = [p for p in plan.points if p.zone != edit.zone]
     cache = face_cache(mesh)
     clearances = clearances_for(
@@ -302,39 +325,55 @@ def _respace(plan: Plan, library: Library, edit: RespaceZone, mesh: FaceMesh) ->
     return others + fresh
 
 
-def zone_at(plan: Plan, library: Library, anchor: MeshAnchor, current: str, mesh: FaceMesh) -> str:
-    """The zone a point at ``anchor`` (labelled ``current``) now lies in; ``current`` when it
-    lies in none, so the point stays in the plan and the zone-label rule (DM407) blocks it."""
-    found = locate_zone(
-        mesh,
-        anchor,
-        current=current,
-        forehead_height_mm=plan.request.forehead_height_mm,
-        tolerance_mm=library.figure("zone_label_tolerance_mm").value,
-    )
-    return current if found is None else found
+def zone_at(
+    plan: Plan, library: Library, anchor: MeshAnchor, current: str | None, mesh: FaceMesh
+) -> str:
+    """The zone a point at ``anchor`` (labelled ``current``; ``None``: being added) lies in.
+
+    Outside every zone the point keeps ``current``, or (being added) is labelled with the
+    nearest zone: it stays in the plan, and the zone-label rule (DM407) blocks it."""
+    distances = distances_at(mesh, anchor, plan.request.forehead_height_mm)
+    tolerance = float(library.figure("zone_label_tolerance_mm").value)
+    found = choose_zone(distances, current, tolerance)
+    if found is not None:
+        return found
+    return current if current is not None else nearest_zone(distances)
 
 
-def placed_point(plan: Plan, edit: PlanEdit) -> PlannedPoint | None:
-    """The point an add or move edit put down, as numbered in ``plan`` (the plan after it)."""
+def placed_point(plan: Plan, edit: PlanEdit, before: Plan | None = None) -> PlannedPoint | None:
+    """The point an add or move edit put down, as numbered in ``plan`` (the plan after it).
+
+    Another point may already lie at that anchor: given the plan ``before`` the edit, the
+    points that were there already (same zone and µL) are passed over."""
     if not isinstance(edit, AddPoint | MovePoint):
         return None
     anchor = _check_anchor(edit.anchor, "anchor")
-    return next((p for p in reversed(plan.points) if p.anchor == anchor), None)
+    here = [p for p in plan.points if p.anchor == anchor]
+    if before is not None:
+        there = Counter((p.zone, p.volume_ul) for p in before.points if p.anchor == anchor)
+        fresh = []
+        for point in here:
+            if there[(point.zone, point.volume_ul)] > 0:
+                there[(point.zone, point.volume_ul)] -= 1
+            else:
+                fresh.append(point)
+        here = fresh or here
+    return here[-1] if here else None
 
 
 def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> Plan:
     """The plan after ``edit`` (see the module docstring)."""
     points = list(plan.points)
     if isinstance(edit, AddPoint):
-        zone(edit.zone, field="zone")
+        named = None if edit.zone is None else zone(edit.zone, field="zone").id
         anchor = _check_anchor(edit.anchor, "anchor")
+        target = named if named is not None else zone_at(plan, library, anchor, None, mesh)
         volume = (
-            usual_volume_ul(plan, edit.zone)
+            usual_volume_ul(plan, target, library)
             if edit.volume_ul is None
             else _check_volume(plan, library, edit.volume_ul, "volume_ul")
         )
-        points.append(_new_point(plan, library, edit.zone, anchor, volume, mesh))
+        points.append(_new_point(plan, library, target, anchor, volume, mesh))
     elif isinstance(edit, MovePoint):
         index = _point_index(plan, edit.number, "number")
         anchor = _check_anchor(edit.anchor, "anchor")

@@ -12,12 +12,17 @@ The choice, for a point now labelled ``current``:
 2. else a zone within the tolerance (points near a shared edge): ``current`` first, else the
    nearest;
 3. else none: the point is outside every zone (``None``). The caller keeps the point and its
-   label, so every rule still judges it, and DM407 blocks until it is moved into a zone.
+   label, so every rule still judges it, and DM407 blocks until it is moved into a zone. A point
+   added outside every zone has no label yet: it is labelled with the zone it is nearest
+   (:func:`nearest_zone`), farther than the tolerance, so DM407 blocks it the same way.
+
+A point being added has no ``current`` zone (``None``): rule 1 takes the zone it lies deepest
+in, rule 2 the nearest within the tolerance.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -48,14 +53,22 @@ def zone_distances(
     return found
 
 
-def choose_zone(distances: Mapping[str, float], current: str, tolerance_mm: float) -> str | None:
-    """The zone a point belongs to from its distances (see the module docstring); ``None``
-    when it is farther than ``tolerance_mm`` outside every zone."""
+def _nearest_first(distances: Mapping[str, float]) -> Callable[[str], tuple[float, int, str]]:
     rank = {z: k for k, z in enumerate(ZONE_ORDER)}
 
     def order(zone_id: str) -> tuple[float, int, str]:
         return (distances[zone_id], rank.get(zone_id, len(rank)), zone_id)
 
+    return order
+
+
+def choose_zone(
+    distances: Mapping[str, float], current: str | None, tolerance_mm: float
+) -> str | None:
+    """The zone a point belongs to from its distances (see the module docstring); ``None``
+    when it is farther than ``tolerance_mm`` outside every zone. ``current``: the point's zone
+    now (``None`` for a point being added)."""
+    order = _nearest_first(distances)
     for limit in (0.0, tolerance_mm):
         holding = [z for z, d in distances.items() if d <= limit]
         if current in holding:
@@ -65,16 +78,29 @@ def choose_zone(distances: Mapping[str, float], current: str, tolerance_mm: floa
     return None
 
 
+def nearest_zone(distances: Mapping[str, float]) -> str:
+    """The zone nearest a point (deepest inside, else least outside; atlas order breaks ties)."""
+    return min(distances, key=_nearest_first(distances))
+
+
+def distances_at(
+    mesh: FaceMesh, anchor: MeshAnchor, forehead_height_mm: Decimal | None
+) -> dict[str, float]:
+    """Zone id -> the signed distance (mm) of the point at ``anchor`` to the zone's outline."""
+    distances = zone_distances(
+        mesh, resolve_anchors([anchor], mesh.vertices_mm), forehead_height_mm
+    )
+    return {z: float(d[0]) for z, d in distances.items()}
+
+
 def locate_zone(
     mesh: FaceMesh,
     anchor: MeshAnchor,
     *,
-    current: str,
+    current: str | None,
     forehead_height_mm: Decimal | None,
     tolerance_mm: Decimal,
 ) -> str | None:
     """The zone the point at ``anchor`` lies in (see the module docstring)."""
-    distances = zone_distances(
-        mesh, resolve_anchors([anchor], mesh.vertices_mm), forehead_height_mm
-    )
-    return choose_zone({z: float(d[0]) for z, d in distances.items()}, current, float(tolerance_mm))
+    distances = distances_at(mesh, anchor, forehead_height_mm)
+    return choose_zone(distances, current, float(tolerance_mm))

@@ -235,7 +235,7 @@
         say("That is off the face: no point added.", "error");
         return;
       }
-      send([{ op: "add", zone: zoneSelect.value, anchor }]);
+      send([{ op: "add", anchor }]); // it takes the zone it lies in, as a moved point does
       return;
     }
     if (!current.drag) return; // a pan, or a tap on no point
@@ -259,6 +259,12 @@
     draw();
     svg.dataset.ready = "1";
     return;
+  }
+
+  for (const input of modeInputs) {
+    input.addEventListener("change", () => {
+      if (input.checked && input.value === "add") say("Tap the face to add a point: it takes the zone it lies in.", "");
+    });
   }
 
   if (planSelect) {
