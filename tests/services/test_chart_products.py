@@ -145,3 +145,31 @@ def test_the_lot_of_another_product_is_refused_for_that_plan(clinic: SeededClini
     [found] = charting.vials_of_lot(c.db, c.clinic_id, "dysport", "D-77")
     assert found.label.startswith("D-1")
     assert [v.label for v in charting.open_vials(c.db, c.clinic_id, "dysport")] == [found.label]
+
+
+def test_a_product_left_out_altogether_is_charted_and_signed_as_charted(
+    clinic: SeededClinic,
+) -> None:
+    """Every Dysport point skipped (the patient declined the chin): the chart holds the Botox
+    points only, the Dysport vial draws nothing, and signing checks the chart as charted."""
+    c = clinic
+    session = two_products(c.library)
+    botox, dysport = session.plans
+    row_id = plan_two_products(c.db, c.clinic_id, c.patient_id, c.injector, session, T0)
+    d_vial = open_dysport_vial(c.db, c.clinic_id, c.library, reconstituted_at=T0)
+    taps = [_tap(p.number, vial_id=c.vial_id) for p in botox.points]
+    taps += [_tap(p.number, "skipped") for p in dysport.points]
+    saved = charting.record_taps(c.db, c.clinic_id, row_id, taps, expected_version=1, actor="t")
+    charted = charting.finish_chart(
+        c.db, c.clinic_id, row_id, c.library, performed_at=T0 + timedelta(hours=1),
+        pain_score=None, numbing=None, notes=None, expected_version=saved.version, actor="t",
+    )  # fmt: skip
+    assert _drawn(c, d_vial) == 0
+    figures = charting.record_figures(c.db, c.clinic_id, row_id)
+    assert [len(f.points) for f in figures.products] == [len(botox.points), 0]
+    assert figures.products[1].units == 0 and figures.products[1].vials == ()
+    signed = sessions.sign_session(
+        c.db, c.clinic_id, row_id, c.library, signer_id=c.injector,
+        expected_version=charted.version, actor=str(c.injector),
+    )  # fmt: skip
+    assert signed.status == "signed"

@@ -177,6 +177,12 @@ def test_time_per_tap_two_products_300_points(
     if SHOTS:
         (Path(SHOTS) / "tap_times_products.txt").write_text(figures + "\n")
     shot(page, "chart-products-300-desk")
+    # One product's points only: cropped to them, so its targets grow.
+    dysport_mark = page.locator("g.pt[data-plan='1'] .mk").first
+    whole = dysport_mark.bounding_box()["width"]
+    page.select_option("#zone-focus", "plan:1")
+    assert dysport_mark.bounding_box()["width"] > whole * 1.2
+    shot(page, "chart-products-300-dysport-desk")
     saved = charting.session_plan(live.db, live.clinic.clinic_id, row_id).points
     assert sum(1 for p in saved.values() if p.state == "done") == count
     d_numbers = {p.number for p in session.plans[1].points}

@@ -66,7 +66,9 @@
   /* Crop the picture to some of the points (all, or one zone's: a dense plan is charted zone
    * by zone so that every target stays large enough for a finger). */
   function focus(zone) {
-    const chosen = placed.filter((_, k) => !zone || data.points[k].zone === zone);
+    // "plan:1": one product's points (its zones may hold another product's points too).
+    const plan = zone.startsWith("plan:") ? Number(zone.slice(5)) : null;
+    const chosen = placed.filter((_, k) => !zone || (plan === null ? data.points[k].zone === zone : (data.points[k].plan || 0) === plan));
     if (!chosen.length) return;
     const pad = Math.max(radius * 3, r * 2);
     const xs = chosen.map((q) => q[0]);
