@@ -123,6 +123,11 @@ def create_account(
         return _view(row)
 
 
+def account_view(row: UserAccount) -> AccountView:
+    """What may be shown of a login (never its password hash or TOTP secret)."""
+    return _view(row)
+
+
 def accounts_of(db: Database, clinic_id: uuid.UUID) -> list[AccountView]:
     """The clinic's web logins."""
     with reading(db) as uow:

@@ -353,6 +353,11 @@ def staff_overview(db: Database, clinic_id: uuid.UUID, on: date) -> list[StaffLi
         uow.clinics.get(clinic_id)
         members = uow.staff.of_clinic(clinic_id)
         creds = uow.staff.credentials_of_clinic(clinic_id)
+    return staff_lines(members, creds, on)
+
+
+def staff_lines(members: list[Staff], creds: list[Credential], on: date) -> list[StaffLine]:
+    """Staff members with their credentials flagged as of ``on``."""
     by_staff: dict[uuid.UUID, list[CredentialLine]] = {}
     for c in creds:
         by_staff.setdefault(c.staff_id, []).append(

@@ -4,9 +4,7 @@ roles, activate and deactivate."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from pydantic import ValidationError
@@ -15,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.services import accounts, sites, staff
+from dosemap.services.staff_page import staff_page as staff_page_content
 from dosemap.web.forms import clean, field_errors, form_dict, form_lists
 from dosemap.web.permissions import ROLE_NAMES, allowed
 from dosemap.web.security import router, signed_in_user
@@ -36,9 +35,8 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     state = app_state(request)
-    clinic = staff.get_clinic(state.db, user.clinic_id)
-    today = datetime.now(UTC).astimezone(ZoneInfo(clinic.timezone)).date()
-    members = staff.staff_overview(state.db, user.clinic_id, today)
+    content = staff_page_content(state.db, user.clinic_id)  # one transaction, a query a section
+    members = content.members
     return state.templates.page(
         "staff.html",
         user=user,
@@ -47,14 +45,14 @@ def _page(
         active="/staff",
         status_code=status_code,
         members=members,
-        logins=accounts.accounts_of(state.db, user.clinic_id),
-        grants=sites.site_grants(state.db, user.clinic_id),
+        logins=content.logins,
+        grants=content.grants,
         grant_roles=sites.GRANT_ROLES,
         names={m.id: m.display_name for m in members},
         staff_roles=STAFF_ROLES,
         login_roles=accounts.ROLES,
         role_names=ROLE_NAMES,
-        totp_roles=accounts.totp_required_roles(state.db, user.clinic_id),
+        totp_roles=content.totp_roles,
         can_set_policy=allowed(user.role, "signin.policy"),
         warning_days=staff.CREDENTIAL_WARNING_DAYS,
         failed=failed,
