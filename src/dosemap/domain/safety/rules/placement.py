@@ -182,7 +182,10 @@ def zone_labels(inputs: Inputs) -> Iterator[Finding]:
     for zone_id, indices in sorted(by_zone.items()):
         ring = zone_outline(inputs.mesh, zone_id, height)
         corners = resolve_anchors(list(ring), inputs.mesh.vertices_mm)
-        distances = Outline.from_corners(corners).signed_distances(positions[indices])
+        # Only points outside the outline can be beyond the tolerance: only they are measured.
+        distances = Outline.from_corners(corners).signed_distances_above(
+            positions[indices], float(tolerance)
+        )
         outside = [
             (plan.points[i].number, d)
             for i, d in zip(indices, distances.tolist(), strict=True)
