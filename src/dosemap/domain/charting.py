@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from dosemap.domain.plan import Plan
+from dosemap.domain.plan import Plan, SessionPlan, as_session
 
 
 class TapAction(StrEnum):
@@ -44,12 +44,14 @@ class PointState:
     vial_id: UUID | None
 
 
-def replay(plan: Plan, taps: Iterable[Tap]) -> dict[int, PointState]:
+def replay(plan: Plan | SessionPlan, taps: Iterable[Tap]) -> dict[int, PointState]:
     """Point number -> its state after ``taps`` in order; a tap of an unknown point is ignored.
 
-    An undo restores the point's state before its last tap (pending when there was none).
+    ``plan``: one plan, or a session of several products (numbers run on across its plans,
+    so a tap's number names one point of one product). An undo restores the point's state
+    before its last tap (pending when there was none).
     """
-    planned = {p.number: p.volume_ul for p in plan.points}
+    planned = {p.number: p.volume_ul for p in as_session(plan).points}
     state = {n: PointState(n, "pending", v, None) for n, v in planned.items()}
     history: dict[int, list[PointState]] = {n: [] for n in planned}
     for tap in taps:

@@ -51,8 +51,10 @@ class AccessLogWriter:
     """Group-commits access-log entries: on the event loop when it need not wait, else on
     one background thread."""
 
-    def __init__(self, db: Database) -> None:
-        self.path = RequestPath(db)
+    def __init__(self, db: Database, path: RequestPath | None = None) -> None:
+        # Sharing the session store's request path keeps the session look-up on the
+        # connection these commits are made on (see ``RequestPath._fetchone``).
+        self.path = path or RequestPath(db)
         self._here: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)

@@ -84,9 +84,9 @@ class SessionPlan:
     patient_id: uuid.UUID
     status: str
     version: int
-    plan: Plan  # the first product's plan (chart mode charts one product)
+    plan: Plan  # the first product's plan (the record's product)
     acknowledgements: tuple[Acknowledgement, ...]
-    points: dict[int, PointState]  # chart mode's state of each point
+    points: dict[int, PointState]  # chart mode's state of each point of every product
     patient_name: str = ""
     timezone: str = "UTC"  # the clinic's, for times shown
     recorded_taps: tuple[dict[str, object], ...] = ()  # the taps as chart mode replays them
@@ -140,7 +140,7 @@ def _session_plan(
         version=row.version,
         plan=plan,
         acknowledgements=_acks(uow, row),
-        points=replay(plan, [_as_tap(t) for t in taps]),
+        points=replay(document, [_as_tap(t) for t in taps]),
         patient_name=f"{patient.given_name} {patient.family_name}",
         timezone=uow.clinics.get(row.clinic_id).timezone,
         recorded_taps=tuple(
@@ -440,24 +440,25 @@ def record_taps(
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
         plans = row.plan.get("plans", [row.plan])  # format 2: one plan per product
-        numbers = {p["number"] for plan in plans for p in plan["points"]}
+        # Numbers run on across the products: a tap's number names one point of one plan.
+        product_of = {p["number"]: plan["product"] for plan in plans for p in plan["points"]}
+        vial_products: dict[uuid.UUID, str | None] = {}
         before = uow.sessions.snapshot(row)
         seq = uow.charting.next_seq(row.id)
         for index, tap in fresh:
             if uow.charting.tap(tap.id) is not None:
                 continue  # the same id twice in one batch: written once
-            if tap.point_number not in numbers:
+            if tap.point_number not in product_of:
                 raise InvalidInputError(
                     _tap_field(taps, index, "point_number"),
                     f"no point {tap.point_number}",
                     "a planned point",
                 )
-            if tap.vial_id is not None and uow.vials.find(clinic_id, tap.vial_id) is None:
-                raise InvalidInputError(
+            if tap.vial_id is not None:
+                _check_tap_vial(
+                    uow, clinic_id, tap, product_of[tap.point_number], vial_products,
                     _tap_field(taps, index, "vial_id"),
-                    "no such vial in this clinic",
-                    "an opened vial's id",
-                )
+                )  # fmt: skip
             stamp = now()
             record = ChartTap(
                 id=tap.id,
@@ -496,38 +497,69 @@ def record_taps(
         return TapResult(row.version, duplicate=False)
 
 
+def _check_tap_vial(
+    uow: UnitOfWork,
+    clinic_id: uuid.UUID,
+    tap: TapInput,
+    wanted: str,
+    products: dict[uuid.UUID, str | None],
+    field: str,
+) -> None:
+    """Refuse a tap whose vial is not this clinic's or holds another product than the plan of
+    its point (in a session of several products each is drawn from its own vial)."""
+    assert tap.vial_id is not None
+    if tap.vial_id not in products:
+        vial = uow.vials.find(clinic_id, tap.vial_id)
+        products[tap.vial_id] = None if vial is None else uow.lots.of_vial(vial).product
+    product = products[tap.vial_id]
+    if product is None:
+        raise InvalidInputError(field, "no such vial in this clinic", "an opened vial's id")
+    if product != wanted:
+        raise InvalidInputError(
+            field,
+            f"the vial holds {product}, point {tap.point_number} is of the {wanted} plan",
+            f"a vial of {wanted}",
+        )
+
+
 def _tap_field(taps: Sequence[TapInput], index: int, name: str) -> str:
     """The field a refusal names: ``point_number`` for one tap, ``taps[3].point_number`` else."""
     return name if len(taps) == 1 else f"taps[{index}].{name}"
 
 
-def chart_from_taps(plan: Plan, points: dict[int, PointState]) -> tuple[ChartPointInput, ...]:
-    """The chart points of the taps: every point done, at its µL, from its vial."""
-    label = mix_label(plan)[:200]
+def chart_from_taps(
+    plan: Plan | SessionPlanFile, points: dict[int, PointState]
+) -> tuple[ChartPointInput, ...]:
+    """The chart points of the taps: every point done, at its µL, from its vial; its units at
+    the dilution of its own product's plan (a session of several products has one a plan)."""
     chart = []
-    for p in plan.points:
-        state = points[p.number]
-        if state.state != "done":
-            continue
-        if state.vial_id is None:
-            raise InvalidInputError(
-                f"points[{p.number}].vial_id", "point done without a vial", "the vial it came from"
+    for one in as_session(plan).plans:
+        label = mix_label(one)[:200]
+        for p in one.points:
+            state = points[p.number]
+            if state.state != "done":
+                continue
+            if state.vial_id is None:
+                raise InvalidInputError(
+                    f"points[{p.number}].vial_id",
+                    "point done without a vial",
+                    f"the {one.product} vial it came from",
+                )
+            units = units_for_volume(state.volume_ul, one.mix.units_per_ml)
+            chart.append(
+                ChartPointInput(
+                    number=p.number,
+                    zone=p.zone,
+                    position_mm=p.position_mm,
+                    anchor=p.anchor,
+                    technique=p.technique,
+                    depth=p.depth,
+                    volume_ul=state.volume_ul.quantize(_Q),
+                    units=units.quantize(_Q),
+                    mix=label,
+                    vial_id=state.vial_id,
+                )
             )
-        units = units_for_volume(state.volume_ul, plan.mix.units_per_ml)
-        chart.append(
-            ChartPointInput(
-                number=p.number,
-                zone=p.zone,
-                position_mm=p.position_mm,
-                anchor=p.anchor,
-                technique=p.technique,
-                depth=p.depth,
-                volume_ul=state.volume_ul.quantize(_Q),
-                units=units.quantize(_Q),
-                mix=label,
-                vial_id=state.vial_id,
-            )
-        )
     if not chart:
         raise InvalidInputError("points", "no point is marked done", "at least one point done")
     return tuple(chart)
@@ -550,7 +582,7 @@ def finish_chart(
     current = session_plan(db, clinic_id, session_id)
     chart = ChartInput(
         performed_at=performed_at,
-        points=chart_from_taps(current.plan, current.points),
+        points=chart_from_taps(current.document or current.plan, current.points),
         pain_score=pain_score,
         numbing=numbing or None,
         aftercare=notes or None,
@@ -558,6 +590,66 @@ def finish_chart(
     return chart_session(
         db, clinic_id, session_id, chart, library, expected_version=expected_version, actor=actor
     )
+
+
+@dataclass(frozen=True)
+class ProductFigures:
+    """One product's part of a charted session, as the record shows it (from its chart)."""
+
+    index: int  # the product's plan in the session (1 for the second product)
+    product: str
+    units_per_ml: Decimal  # its own dilution
+    points: tuple[int, ...]  # the charted point numbers of this product
+    volume_ul: Decimal
+    units: Decimal  # in this product's own units
+    vials: tuple[str, ...]  # the labels of the vials it was drawn from
+
+
+@dataclass(frozen=True)
+class RecordFigures:
+    """Per product figures of a session's chart, and each charted point's plan."""
+
+    products: tuple[ProductFigures, ...]
+    plan_of_point: dict[int, int]  # charted point number -> the index of its product's plan
+
+    def units_per_ml(self, number: int) -> Decimal:
+        """The dilution a charted point's µL are counted at (its own product's)."""
+        return self.products[self.plan_of_point[number]].units_per_ml
+
+
+def record_figures(db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID) -> RecordFigures:
+    """The chart's points, µL, units and vials per product (each at its own dilution).
+
+    A charted point belongs to the plan holding its number, else to the first plan of its
+    vial's product (as signing reads the chart)."""
+    with reading(db) as uow:
+        row = uow.sessions.get(clinic_id, session_id)
+        plans = as_session(read_plan_document(row.plan)).plans
+        owner = {p.number: index for index, one in enumerate(plans) for p in one.points}
+        first_of: dict[str, int] = {}
+        for index, one in enumerate(plans):
+            first_of.setdefault(one.product, index)
+        vials = {v: uow.vials.by_id(v) for v in sorted({p.vial_id for p in row.points})}
+        vial_product = {v: uow.lots.of_vial(vial).product for v, vial in vials.items()}
+        mine: list[list[Any]] = [[] for _ in plans]
+        plan_of_point = {}
+        for p in sorted(row.points, key=lambda p: p.number):
+            index = owner.get(p.number, first_of.get(vial_product[p.vial_id], 0))
+            plan_of_point[p.number] = index
+            mine[index].append(p)
+        products = tuple(
+            ProductFigures(
+                index=index,
+                product=one.product,
+                units_per_ml=one.mix.units_per_ml,
+                points=tuple(p.number for p in points),
+                volume_ul=sum((p.volume_ul for p in points), Decimal(0)),
+                units=sum((p.units for p in points), Decimal(0)),
+                vials=tuple(dict.fromkeys(vials[p.vial_id].label for p in points)),
+            )
+            for index, (one, points) in enumerate(zip(plans, mine, strict=True))
+        )
+    return RecordFigures(products, plan_of_point)
 
 
 @dataclass(frozen=True)

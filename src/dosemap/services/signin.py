@@ -340,6 +340,34 @@ def check_session(
         return SessionCheck(None, action="revoke")
     if at >= found.expires_at or at - found.last_seen_at > policy.idle:
         return SessionCheck(None, action="remove")
+    touch = "touch" if at - found.last_seen_at > policy.touch_every else None
+    if found.site_id is not None and not granted_now(found, at):
+        # Revoked, expired, or the group changed: back home, and the session too.
+        return SessionCheck(
+            _principal(found, token_hash, version, away=False), found.pending_totp, "home"
+        )
+    principal = _principal(found, token_hash, version, away=found.site_id is not None)
+    return SessionCheck(principal, found.pending_totp, touch)
+
+
+#: Principals already built, by what they are built from (see :func:`_principal`).
+_PRINCIPALS: dict[tuple[int, str, str | None, bool], tuple[SignedIn, Principal]] = {}
+_PRINCIPALS_LIMIT = 4096
+
+
+def _principal(found: SignedIn, token_hash: str, version: str | None, *, away: bool) -> Principal:
+    """The principal of a session row judged live (``away``: working at the granted site).
+
+    A pure function of its arguments, remembered: the same session at the same records
+    version asks again on every request (built anew it cost ~10 µs a request). The store
+    hands out the same ``found`` object for the same row, so it is keyed by identity (hashing
+    its 24 fields cost as much as building); the entry keeps ``found`` alive and is used only
+    if it holds that very object.
+    """
+    key = (id(found), token_hash, version, away)
+    known = _PRINCIPALS.get(key)
+    if known is not None and known[0] is found:
+        return known[1]
     principal = Principal(
         user_id=found.user_id,
         clinic_id=found.clinic_id,
@@ -353,10 +381,7 @@ def check_session(
         site_name=found.home_name,
         can_switch=found.has_grants,
     )
-    touch = "touch" if at - found.last_seen_at > policy.touch_every else None
-    if found.site_id is not None:
-        if not granted_now(found, at):  # revoked, expired, or the group changed: back home,
-            return SessionCheck(principal, found.pending_totp, "home")  # and the session too
+    if away and found.site_id is not None:
         principal = replace(
             principal,
             clinic_id=found.site_id,
@@ -365,7 +390,10 @@ def check_session(
             home_clinic_id=found.clinic_id,
             site_name=found.site_name,
         )
-    return SessionCheck(principal, found.pending_totp, touch)
+    if len(_PRINCIPALS) >= _PRINCIPALS_LIMIT:
+        _PRINCIPALS.clear()
+    _PRINCIPALS[key] = (found, principal)
+    return principal
 
 
 def granted_now(found: SignedIn, at: datetime) -> bool:

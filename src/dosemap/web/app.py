@@ -115,11 +115,15 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
     # Enough pooled connections for the thread pool's busiest moments (no connect churn).
     db = db or Database.from_url(settings.records.database_url, pool_size=20, max_overflow=20)
     require_current_schema(db)
-    sessions: SessionStore = (
-        RedisSessionStore(settings.redis_url, db)
-        if settings.redis_url
-        else DatabaseSessionStore(db)
-    )
+    # The access log commits on the connection the session look-up reads on (one request
+    # path for both: see RequestPath._fetchone).
+    sessions: SessionStore
+    if settings.redis_url:
+        redis_sessions = RedisSessionStore(settings.redis_url, db)
+        sessions, path = redis_sessions, redis_sessions.path
+    else:
+        db_sessions = DatabaseSessionStore(db)
+        sessions, path = db_sessions, db_sessions.path
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -144,7 +148,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         login_throttle=Throttle(settings.login_rate_per_minute),
         totp_throttle=Throttle(TOTP_TRIES_PER_MINUTE),
         pages=PageCache(),
-        access_log=AccessLogWriter(db),
+        access_log=AccessLogWriter(db, path),
     )
     for r in ALL_ROUTERS:
         # The routes themselves, not the routers: FastAPI matches an included router level by

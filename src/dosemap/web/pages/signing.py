@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from dosemap.domain.dosing import units_for_volume
 from dosemap.domain.errors import InvalidInputError
-from dosemap.domain.plan import MeshAnchor, Plan
+from dosemap.domain.plan import MeshAnchor
 from dosemap.persistence.errors import SigningRefusedError
 from dosemap.resources import load_library
 from dosemap.services import accounts, charting, sessions
@@ -54,6 +54,7 @@ def _sign_page(
         row=row,
         session_id=session_id,
         findings=findings,
+        figures=charting.record_figures(state.db, user.clinic_id, session_id),
         meaning=SIGNATURE_MEANING,
         signer_name=user.display_name,
         signed_at=datetime.now().astimezone(),
@@ -122,10 +123,14 @@ async def sign(request: Request, session_id: uuid.UUID) -> Response:
     return RedirectResponse(f"/sessions/{session_id}/amend", status_code=303)
 
 
-def _chart_points(row: Any, plan: Plan, volumes: dict[int, Decimal]) -> tuple[ChartPointInput, ...]:
+def _chart_points(
+    row: Any, figures: charting.RecordFigures, volumes: dict[int, Decimal]
+) -> tuple[ChartPointInput, ...]:
+    """The chart with the amended volumes, each point's units at its own product's dilution."""
     points = []
     for p in row.points:
         volume = volumes.get(p.number, p.volume_ul)
+        units_per_ml = figures.units_per_ml(p.number)
         points.append(
             ChartPointInput(
                 number=p.number,
@@ -137,7 +142,7 @@ def _chart_points(row: Any, plan: Plan, volumes: dict[int, Decimal]) -> tuple[Ch
                 technique=p.technique,
                 depth=p.depth,
                 volume_ul=volume,
-                units=units_for_volume(volume, plan.mix.units_per_ml).quantize(Decimal("0.0001")),
+                units=units_for_volume(volume, units_per_ml).quantize(Decimal("0.0001")),
                 mix=p.mix,
                 vial_id=p.vial_id,
             )
@@ -163,6 +168,7 @@ def amend_form(request: Request, session_id: uuid.UUID) -> Response:
         row=row,
         session_id=session_id,
         amendments=charting.amendment_history(state.db, user.clinic_id, session_id),
+        figures=charting.record_figures(state.db, user.clinic_id, session_id),
         followups=charting.session_followups(state.db, user.clinic_id, session_id),
         can_book=allowed(user.role, "clinical.write"),
         error="",
@@ -197,7 +203,7 @@ async def amend(request: Request, session_id: uuid.UUID) -> Response:
     if user.staff_id is None:
         raise InvalidInputError("user", "this login is not linked to a staff member", "staff")
     row = await run_in_threadpool(sessions.get_session, state.db, user.clinic_id, session_id)
-    plan = Plan.model_validate(row.plan)
+    figures = await run_in_threadpool(charting.record_figures, state.db, user.clinic_id, session_id)
     volumes: dict[int, Decimal] = {}
     for p in row.points:
         text = form.get(f"volume_{p.number}", "").strip()
@@ -210,7 +216,7 @@ async def amend(request: Request, session_id: uuid.UUID) -> Response:
                 ) from None
     chart = ChartInput(
         performed_at=row.performed_at,
-        points=_chart_points(row, plan, volumes),
+        points=_chart_points(row, figures, volumes),
         pain_score=row.pain_score,
         numbing=row.numbing,
         aftercare=row.aftercare,

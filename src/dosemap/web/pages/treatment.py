@@ -327,6 +327,29 @@ def chart(request: Request, session_id: uuid.UUID) -> Response:
     return _chart_page(request, signed_in_user(request), session_id)
 
 
+#: How each product's points are told apart in chart mode besides colour (accessibility): the
+#: marker's shape and the letter the legend gives it, by the product's place in the session.
+CHART_MARKERS = (("circle", "A"), ("square", "B"), ("diamond", "C"), ("triangle", "D"))
+
+
+@dataclass(frozen=True)
+class ChartProduct:
+    """One product of the session as chart mode shows it: its marker, dilution, vial choice."""
+
+    index: int
+    plan: Plan
+    shape: str
+    letter: str
+    vials: tuple[VialChoice, ...]
+    lot: LotPick | None  # the lot typed for this product's vial, if it was this one's
+    errors: dict[str, str]  # the lot form's errors, when it was this product's
+
+    @property
+    def suffix(self) -> str:
+        """The ids' suffix of this product's vial fields (none for the first product)."""
+        return "" if self.index == 0 else f"-{self.index}"
+
+
 def _chart_page(
     request: Request,
     user: Any,
@@ -346,7 +369,24 @@ def _chart_page(
     if current.status == "signed":
         return RedirectResponse(f"/sessions/{session_id}/amend", status_code=303)
     view = _view(request, user, current)
-    vials = charting.open_vials(state.db, user.clinic_id, current.plan.product)
+    errors = errors or {}
+    lot_errors = {k: v for k, v in errors.items() if k in ("lot_number", "vial_id")}
+    picked_plan = lot.plan if lot is not None else 0
+    products = []
+    for index, plan in enumerate(current.plans):
+        shape, letter = CHART_MARKERS[index % len(CHART_MARKERS)]
+        mine = index == picked_plan
+        products.append(
+            ChartProduct(
+                index=index,
+                plan=plan,
+                shape=shape,
+                letter=letter if index < len(CHART_MARKERS) else f"{letter}{index}",
+                vials=tuple(charting.open_vials(state.db, user.clinic_id, plan.product)),
+                lot=lot if mine else None,
+                errors=lot_errors if mine else {},
+            )
+        )
     data = {
         "session_id": str(session_id),
         "version": current.version,
@@ -354,19 +394,36 @@ def _chart_page(
         "tap_url": f"/api/v1/sessions/{session_id}/taps",
         "max_taps_a_request": MAX_TAPS_A_REQUEST,
         "view": view.data(point_radius_mm=CHART_POINT_MM),
+        # One entry per product: its marker and the vial select its taps draw from.
+        "plans": [
+            {
+                "product": p.plan.product,
+                "units_per_ml": str(p.plan.mix.units_per_ml),
+                "shape": p.shape,
+                "letter": p.letter,
+                "vial_select": f"vial-select{p.suffix}",
+            }
+            for p in products
+        ],
         "points": [
             {
                 "number": p.number,
+                "plan": index,
                 "zone": p.zone,
                 "anchor": {"vertices": list(p.anchor.vertices), "weights": list(p.anchor.weights)},
                 "planned_ul": str(p.volume_ul),
                 "volume_ul": str(p.volume_ul),
                 "state": "pending",
             }
-            for p in current.plan.points
+            for index, plan in enumerate(current.plans)
+            for p in plan.points
         ],
         "recorded": current.recorded_taps,
     }
+    zones: dict[str, int] = {}
+    for plan in current.plans:
+        for z in plan.summary.zones:
+            zones[z.zone] = zones.get(z.zone, 0) + z.points
     return state.templates.page(
         "chart.html",
         title="Chart",
@@ -374,17 +431,19 @@ def _chart_page(
         active="/patients",
         status_code=status_code,
         plan=current.plan,
+        products=products,
+        zones=[(zone, count) for zone, count in zones.items() if count],
+        has_ha=any(p.mix.contains_hyaluronic_acid for p in current.plans),
         session_id=session_id,
         patient_name=current.patient_name,
         version=current.version,
-        vials=vials,
         occlusion_steps=OCCLUSION_STEPS,
         hyaluronidase="ask and record it before starting",
         adverse_kinds=get_args(AdverseKind),
         severities=SEVERITIES,
         chart_data=data,
         form=form or {},
-        errors=errors or {},
+        errors=errors,
         lot=lot,
     )
 
@@ -396,6 +455,7 @@ class LotPick:
     number: str
     vials: tuple[VialChoice, ...] = ()
     chosen: uuid.UUID | None = None
+    plan: int = 0  # the product (its plan's index in the session) the vial is for
 
 
 @routes.post("/sessions/{session_id}/chart/vial", name="chart_vial")
@@ -409,14 +469,14 @@ async def chart_vial(request: Request, session_id: uuid.UUID) -> Response:
 
     def work() -> Response:
         current = charting.session_plan(state.db, user.clinic_id, session_id)
+        index = _plan_index(form.get("plan", "0"), len(current.plans))
+        product = current.plans[index].product
         try:
-            found = tuple(
-                charting.vials_of_lot(state.db, user.clinic_id, current.plan.product, number)
-            )
+            found = tuple(charting.vials_of_lot(state.db, user.clinic_id, product, number))
         except InvalidInputError as exc:
             return _chart_page(
                 request, user, session_id, errors=field_errors(exc), status_code=422,
-                lot=LotPick(number),
+                lot=LotPick(number, plan=index),
             )  # fmt: skip
         picked = form.get("vial_id", "")
         if picked:
@@ -426,13 +486,27 @@ async def chart_vial(request: Request, session_id: uuid.UUID) -> Response:
                 errors = {"vial_id": f"is not an open vial of lot {number} (allowed: {labels})"}
                 return _chart_page(
                     request, user, session_id, errors=errors, status_code=422,
-                    lot=LotPick(number, found),
+                    lot=LotPick(number, found, plan=index),
                 )  # fmt: skip
             found = tuple(match)
         chosen = found[0].id if len(found) == 1 else None
-        return _chart_page(request, user, session_id, lot=LotPick(number, found, chosen))
+        return _chart_page(
+            request, user, session_id, lot=LotPick(number, found, chosen, plan=index)
+        )
 
     return await run_in_threadpool(work)
+
+
+def _plan_index(text: str, count: int) -> int:
+    """The ``plan`` field of the lot form: which product's vial (0 … count − 1)."""
+    allowed_ = f"0 to {count - 1} (the product's place in the session)"
+    try:
+        index = int(text or "0")
+    except ValueError:
+        raise InvalidInputError("plan", f"{text!r} is not a whole number", allowed_) from None
+    if not 0 <= index < count:
+        raise InvalidInputError("plan", f"no product {index} in this session", allowed_)
+    return index
 
 
 class TapBody(BaseModel):

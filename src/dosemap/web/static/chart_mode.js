@@ -17,11 +17,11 @@
   const svg = document.getElementById("face");
   const status = document.getElementById("chart-status");
   const counts = document.getElementById("chart-counts");
-  const vialSelect = document.getElementById("vial-select");
   const menu = document.getElementById("point-menu");
   const menuLabel = document.getElementById("point-menu-label");
   const menuVolume = document.getElementById("point-menu-volume");
   const finish = document.getElementById("finish-chart");
+  const vialWarning = document.getElementById("vial-warning");
   const key = `dosemap-taps-${data.session_id}`;
   const versionKey = `${key}-version`;
   const radius = view.point_radius;
@@ -29,15 +29,21 @@
   let queue = JSON.parse(localStorage.getItem(key) || "[]");
   let version = Number(localStorage.getItem(versionKey) || data.version);
   if (!queue.length) version = data.version;
-  // The vial in use is kept per session on this tablet (a reload or an adverse event recorded
-  // keeps it); a vial just chosen by its lot number (data-chosen) wins.
-  const vialKey = `${key}-vial`;
-  if (vialSelect.dataset.chosen) localStorage.setItem(vialKey, vialSelect.dataset.chosen);
-  else {
-    const kept = localStorage.getItem(vialKey);
-    if (kept && Array.from(vialSelect.options).some((o) => o.value === kept)) vialSelect.value = kept;
-  }
-  vialSelect.addEventListener("change", () => localStorage.setItem(vialKey, vialSelect.value));
+  // One vial per product (plan): a tap draws from the vial chosen for its point's product.
+  // The vial in use is kept per session and product on this tablet (a reload or an adverse
+  // event recorded keeps it); a vial just chosen by its lot number (data-chosen) wins.
+  const plans = data.plans && data.plans.length ? data.plans : [{ product: "", shape: "circle", letter: "A", vial_select: "vial-select" }];
+  const vialSelects = plans.map((plan, index) => {
+    const select = document.getElementById(plan.vial_select);
+    const vialKey = index === 0 ? `${key}-vial` : `${key}-vial-${index}`;
+    if (select.dataset.chosen) localStorage.setItem(vialKey, select.dataset.chosen);
+    else {
+      const kept = localStorage.getItem(vialKey);
+      if (kept && Array.from(select.options).some((o) => o.value === kept)) select.value = kept;
+    }
+    select.addEventListener("change", () => { localStorage.setItem(vialKey, select.value); show(); });
+    return select;
+  });
   let sending = false;
   let stopped = null;
   const state = new Map(data.points.map((p) => [p.number, p]));
@@ -60,7 +66,9 @@
   /* Crop the picture to some of the points (all, or one zone's: a dense plan is charted zone
    * by zone so that every target stays large enough for a finger). */
   function focus(zone) {
-    const chosen = placed.filter((_, k) => !zone || data.points[k].zone === zone);
+    // "plan:1": one product's points (its zones may hold another product's points too).
+    const plan = zone.startsWith("plan:") ? Number(zone.slice(5)) : null;
+    const chosen = placed.filter((_, k) => !zone || (plan === null ? data.points[k].zone === zone : (data.points[k].plan || 0) === plan));
     if (!chosen.length) return;
     const pad = Math.max(radius * 3, r * 2);
     const xs = chosen.map((q) => q[0]);
@@ -74,11 +82,28 @@
   focus("");
   const zoneFocus = document.getElementById("zone-focus");
   if (zoneFocus) zoneFocus.addEventListener("change", () => focus(zoneFocus.value));
+  /* Each product's marker has its own shape (and colour, and the legend's letter), never
+   * colour alone; every shape spans the same target as the circle. */
+  function marker(shape, g) {
+    if (shape === "square") {
+      const h = r * 0.86;
+      return F.svgEl("rect", { class: "mk", x: -h, y: -h, width: 2 * h, height: 2 * h, rx: r * 0.15 }, g);
+    }
+    if (shape === "diamond") {
+      return F.svgEl("path", { class: "mk", d: `M0 ${-r * 1.1}L${r * 1.1} 0L0 ${r * 1.1}L${-r * 1.1} 0Z` }, g);
+    }
+    if (shape === "triangle") {
+      return F.svgEl("path", { class: "mk", d: `M0 ${-r * 1.15}L${r * 1.1} ${r * 0.8}L${-r * 1.1} ${r * 0.8}Z` }, g);
+    }
+    return F.svgEl("circle", { class: "mk", r }, g);
+  }
   data.points.forEach((p, k) => {
     const [x, y] = placed[k];
-    const g = F.svgEl("g", { class: `pt ${p.state}`, "data-number": p.number, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
-    F.svgEl("circle", { r }, g);
-    F.svgEl("text", { y: r * 0.35, "font-size": (r * 0.95).toFixed(2) }, g).textContent = String(p.number);
+    const plan = p.plan || 0;
+    const g = F.svgEl("g", { class: `pt ${p.state} prod-${plan}`, "data-number": p.number, "data-plan": plan, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` }, layer);
+    marker((plans[plan] || plans[0]).shape, g);
+    const small = p.number >= 100 ? 0.8 : 0.95;
+    F.svgEl("text", { y: r * 0.35, "font-size": (r * small).toFixed(2) }, g).textContent = String(p.number);
     marks.set(p.number, g);
   });
 
@@ -98,7 +123,7 @@
       p.volume_ul = tap.action === "done" && tap.volume_ul ? tap.volume_ul : p.planned_ul;
     }
     history.set(p.number, past);
-    marks.get(p.number).setAttribute("class", `pt ${p.state}`);
+    marks.get(p.number).setAttribute("class", `pt ${p.state} prod-${p.plan || 0}`);
   }
 
   function show() {
@@ -121,6 +146,10 @@
       status.textContent = "Every tap saved";
       status.className = "status ok";
     }
+    // A product without a vial chosen: its taps are kept but the chart cannot be finished.
+    const missing = plans.filter((_, i) => !vialSelects[i].value).map((plan) => plan.product || "this product");
+    vialWarning.hidden = !missing.length;
+    vialWarning.textContent = missing.length ? `No vial chosen for ${missing.join(", ")}: open one on the Vials page, or type its lot under Vials.` : "";
     finish.disabled = queue.length > 0 || Boolean(stopped);
     document.getElementById("finish-version").value = String(version);
   }
@@ -172,7 +201,8 @@
 
   function tap(number, action, volume) {
     const started = performance.now();
-    const entry = { id: F.uuid4(), point_number: number, action, volume_ul: volume || null, vial_id: action === "done" ? vialSelect.value || null : null, tapped_at: new Date().toISOString() };
+    const select = vialSelects[state.get(number).plan || 0] || vialSelects[0];
+    const entry = { id: F.uuid4(), point_number: number, action, volume_ul: volume || null, vial_id: action === "done" ? select.value || null : null, tapped_at: new Date().toISOString() };
     queue.push(entry);
     save(); // kept before anything is sent
     apply(entry);
@@ -211,7 +241,9 @@
   function openMenu(number) {
     const p = state.get(number);
     menu.dataset.number = String(number);
-    menuLabel.textContent = `Point ${number} (${p.zone}), planned ${p.planned_ul} µL`;
+    const plan = plans[p.plan || 0] || plans[0];
+    const product = plans.length > 1 ? `${plan.letter} · ${plan.product}, ` : "";
+    menuLabel.textContent = `Point ${number} (${product}${p.zone}), planned ${p.planned_ul} µL`;
     menuVolume.value = p.volume_ul;
     menu.showModal();
   }
