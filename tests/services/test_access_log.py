@@ -113,3 +113,41 @@ def test_a_failed_commit_fails_the_read(clinic: SeededClinic) -> None:
         assert access_log(clinic.db, clinic.clinic_id) == []
     finally:
         writer.close()
+
+
+def test_a_list_of_reads_is_committed_whole_before_log_many_returns(clinic: SeededClinic) -> None:
+    """A search's results: one entry per record (each once), all in one transaction with the
+    other requests of the same turn, however many (more than a thread batch holds)."""
+    from dosemap.services.access_log import BATCH_LIMIT
+
+    user_id = _reader(clinic)
+    writer = AccessLogWriter(clinic.db)
+    listed = [f"listed-{n}" for n in range(BATCH_LIMIT + 20)]
+
+    async def scenario() -> None:
+        await asyncio.gather(
+            _log(writer, clinic, user_id, 1),
+            writer.log_many(
+                clinic_id=clinic.clinic_id,
+                user_id=user_id,
+                entity="patient",
+                entity_ids=[*listed, listed[0]],
+                via="search",
+            ),
+            writer.log_many(
+                clinic_id=clinic.clinic_id,
+                user_id=user_id,
+                entity="patient",
+                entity_ids=[],
+                via="search",
+            ),
+        )
+        # Returned: everything is committed.
+        lines = access_log(clinic.db, clinic.clinic_id, limit=2000)
+        assert sorted(line.entity_id for line in lines if line.via == "search") == sorted(listed)
+        assert [line.entity_id for line in lines if line.via == "test"] == ["record-1"]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        writer.close()

@@ -189,3 +189,25 @@ def test_taps_go_to_their_products_plan_and_the_record_shows_each_product(
     assert figures.products[1].units == d_units - units_for_volume(
         Decimal(3), dysport.mix.units_per_ml
     )
+
+
+def test_a_second_products_ha_mix_shows_the_occlusion_steps_and_ha_danger_zones(
+    world: WebWorld,
+) -> None:
+    session = two_products(load_library())
+    botox, dysport = session.plans
+    with_ha = dysport.model_copy(
+        update={"mix": dysport.mix.model_copy(update={"contains_hyaluronic_acid": True})}
+    )
+    ha_second = session.model_copy(update={"plans": (botox, with_ha)})
+    client = world.client("injector")
+    pages = []
+    for plan in (session, ha_second):
+        row_id = plan_two_products(
+            world.db, world.own.clinic_id, world.own.patient_id, _injector(world), plan, T0
+        )
+        pages.append(client.get(f"/sessions/{row_id}/chart").text)
+    plain, ha = pages
+    assert 'id="ha-steps"' not in plain and 'id="ha-steps"' in ha
+    ha_only = [d for d in _chart_data(ha)["view"]["dangers"] if d["ha_only"]]
+    assert ha_only and not [d for d in _chart_data(plain)["view"]["dangers"] if d["ha_only"]]

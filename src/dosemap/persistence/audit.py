@@ -350,6 +350,15 @@ class ChainReport:
         return not self.problems
 
 
+def record_key(entry: AuditEntry) -> tuple[str, str]:
+    """The record an entry wrote: ``(entity, record id)``. Entries written before a clinic's
+    membership of a group had an entity of its own name it as a "join" of the group (its
+    digests are the membership row's, whose id is the clinic's)."""
+    if entry.entity == "clinic_group" and entry.action == "join" and entry.clinic_id is not None:
+        return "clinic_group_member", str(entry.clinic_id)
+    return entry.entity, entry.entity_id
+
+
 def check_entries(
     entries: Iterable[AuditEntry], head: AuditHead | None, keys: AuditKeys | None = None
 ) -> ChainReport:
@@ -394,7 +403,7 @@ def check_entries(
             )
         # An entry with neither digest is an access (an export) or a log event: no record state.
         if entry.before_digest is not None or entry.after_digest is not None:
-            last[(entry.entity, entry.entity_id)] = LastEntry(
+            last[record_key(entry)] = LastEntry(
                 entry.seq,
                 entry.action,
                 entry.after_digest,

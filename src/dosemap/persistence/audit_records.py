@@ -36,6 +36,8 @@ from dosemap.persistence.models import (
     ChartPoint,
     ChartTap,
     Clinic,
+    ClinicGroup,
+    ClinicGroupMember,
     Consent,
     ConsentText,
     Credential,
@@ -50,6 +52,7 @@ from dosemap.persistence.models import (
     ProcedurePolicy,
     ProductLot,
     SessionVialUsage,
+    SiteGrant,
     Staff,
     TreatmentSession,
     Vial,
@@ -78,6 +81,9 @@ ENTITIES: dict[str, type[Base]] = {
     "measurement": OutcomeMeasurement,
     "plan_acknowledgement": PlanAcknowledgement,
     "chart_tap": ChartTap,
+    "clinic_group": ClinicGroup,
+    "clinic_group_member": ClinicGroupMember,  # its id is the member clinic's
+    "site_grant": SiteGrant,
 }
 #: Tables covered through another record's entry, and the log's own tables.
 COVERED_BY_SESSION = (ChartPoint, SessionVialUsage)
@@ -139,6 +145,7 @@ def snapshots(session: Session) -> Iterator[tuple[str, str, dict[str, Any]]]:
     ):
         usage[u["session_id"]].append(u)
     for entity, model in ENTITIES.items():
+        (pk,) = (str(c.key) for c in model.__mapper__.primary_key)  # one-column keys only
         for row in _rows(session, model):
             if model is TreatmentSession:
                 snap = {
@@ -148,7 +155,7 @@ def snapshots(session: Session) -> Iterator[tuple[str, str, dict[str, Any]]]:
                 }
                 yield entity, str(row["id"]), snap
             else:
-                yield entity, str(row["id"]), row
+                yield entity, str(row[pk]), row
     for sid in points:  # chart rows whose session is gone
         yield "session", str(sid), {"session": None, "points": points[sid], "usage": []}
 

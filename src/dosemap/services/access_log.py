@@ -22,6 +22,7 @@ import contextlib
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 
 from dosemap.persistence.db import Database
@@ -34,7 +35,9 @@ BATCH_LIMIT = 500
 #: The loop's connection does not checkpoint; the writer thread does, every this many batches.
 CHECKPOINT_EVERY = 200
 
-_Waiting = tuple[AccessEntry, "asyncio.Future[None]"]
+#: The entries of one request (committed together, never split across transactions) and the
+#: future it awaits.
+_Waiting = tuple[tuple[AccessEntry, ...], "asyncio.Future[None]"]
 
 
 def _settle(waiting: list[asyncio.Future[None]], error: BaseException | None) -> None:
@@ -76,21 +79,46 @@ class AccessLogWriter:
         at: datetime | None = None,
     ) -> None:
         """Write one read to the access log; returns once it is committed."""
+        entry = AccessEntry(at or now(), clinic_id, user_id, action, entity, str(entity_id), via)
+        await self._enqueue((entry,))
+
+    async def log_many(
+        self,
+        *,
+        clinic_id: uuid.UUID,
+        user_id: uuid.UUID,
+        entity: str,
+        entity_ids: Iterable[uuid.UUID | str],
+        via: str,
+        action: str = "read",
+        at: datetime | None = None,
+    ) -> None:
+        """Write one read per record listed (each once) — a list of several patients, such
+        as a search's results — in the same transaction, grouped with other requests' like a
+        single read; returns once they are committed. Nothing listed: nothing written."""
+        stamp = at or now()
+        entries = tuple(
+            AccessEntry(stamp, clinic_id, user_id, action, entity, entity_id, via)
+            for entity_id in dict.fromkeys(str(e) for e in entity_ids)
+        )
+        if entries:
+            await self._enqueue(entries)
+
+    async def _enqueue(self, entries: tuple[AccessEntry, ...]) -> None:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        entry = AccessEntry(at or now(), clinic_id, user_id, action, entity, str(entity_id), via)
         batch = self._here.get(loop)
         if batch is None:  # the first of this turn: commit at the next one
             batch = self._here[loop] = []
             loop.call_soon(self._commit_here, loop)
-        batch.append((entry, done))
+        batch.append((entries, done))
         await done
 
     def _commit_here(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = self._here.pop(loop, [])
         if not batch:
             return
-        if self.path.try_append_access([entry for entry, _ in batch]):
+        if self.path.try_append_access([e for entries, _ in batch for e in entries]):
             _settle([done for _, done in batch], None)
             self._batches += 1
             if self._batches % CHECKPOINT_EVERY == 0:
@@ -129,7 +157,7 @@ class AccessLogWriter:
     def _commit(self, batch: list[tuple[asyncio.AbstractEventLoop, _Waiting]]) -> None:
         error: BaseException | None = None
         try:
-            self.path.append_access([entry for _, (entry, _) in batch])
+            self.path.append_access([e for _, (entries, _) in batch for e in entries])
         except Exception as exc:  # every waiting request fails: nothing shown unlogged
             error = exc
         by_loop: defaultdict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]]

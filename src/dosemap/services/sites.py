@@ -89,8 +89,8 @@ def join_group(db: Database, group_name: str, clinic_id: uuid.UUID, *, actor: st
         member = ClinicGroupMember(clinic_id=clinic_id, group_id=group.id, joined_at=now())
         uow.sites.add(member)
         uow.audit.record(
-            clinic_id=clinic_id, actor=actor, action="join", entity="clinic_group",
-            entity_id=group.id, before=None, after=member,
+            clinic_id=clinic_id, actor=actor, action="join", entity="clinic_group_member",
+            entity_id=clinic_id, before=None, after=member,
         )  # fmt: skip
 
 

@@ -181,17 +181,24 @@ def api_today(request: Request) -> TodayOut:
 
 
 @routes.post("/patients/search", name="api_patients_search", response_model=list[PatientOut])
-def api_patients_search(request: Request, query: PatientQuery) -> list[PatientOut]:
-    """The clinic's patients matching every given criterion (names by prefix)."""
+async def api_patients_search(request: Request, query: PatientQuery) -> list[PatientOut]:
+    """The clinic's patients matching every given criterion (names by prefix). Each patient
+    in the answer is access-logged (one entry each, one transaction) before it is sent."""
     user = signed_in_user(request)
-    rows = search_patients(
-        app_state(request).db,
+    state = app_state(request)
+    rows = await run_in_threadpool(
+        search_patients,
+        state.db,
         user.clinic_id,
         name=query.name,
         chart_number=query.chart_number,
         date_of_birth=query.date_of_birth,
         limit=query.limit,
     )
+    await state.access_log.log_many(
+        clinic_id=user.clinic_id, user_id=user.user_id, entity="patient",
+        entity_ids=[r.patient_id for r in rows], via="api:patients_search",
+    )  # fmt: skip
     return [
         PatientOut(patient_id=r.patient_id, chart_number=r.chart_number, given_name=r.given_name,
                    family_name=r.family_name, date_of_birth=r.date_of_birth)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -76,6 +76,7 @@ def iso_day(value: date | None) -> str:
     return value.isoformat() if value is not None else "—"
 
 
+_V = TypeVar("_V")  # what a PageCache entry holds
 _CONTENT = "\x00content\x00"
 _CSRF = "\x00csrf\x00"
 _NAME = "\x00name\x00"
@@ -209,16 +210,17 @@ class PageCache:
 
     Keys always hold the clinic id and the records version (see
     :func:`dosemap.services.clinic_day.records_version`), so an entry is never shown to
-    another clinic and is stale the moment the record changes.
+    another clinic and is stale the moment the record changes. A value is usually the HTML,
+    or what the page needs beside it (a search's rows and the patient ids to access-log).
     """
 
     def __init__(self, max_entries: int = 2048) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, str] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._pending: dict[Hashable, asyncio.Future[str]] = {}
+        self._pending: dict[Hashable, asyncio.Future[Any]] = {}
 
-    def get(self, key: Hashable) -> str | None:
+    def get(self, key: Hashable) -> Any:
         """The entry under ``key``, if any."""
         with self._lock:
             found = self._entries.get(key)
@@ -226,17 +228,18 @@ class PageCache:
                 self._entries.move_to_end(key)
             return found
 
-    async def get_or_make(self, key: Hashable, make: Callable[[], str]) -> str:
+    async def get_or_make(self, key: Hashable, make: Callable[[], _V]) -> _V:
         """The entry under ``key``, else ``make()`` run once in the thread pool however many
         requests ask for it meanwhile (at the turn of a minute, 64 waiting requests would
         otherwise all render the same page)."""
-        found = self.get(key)
+        found: _V | None = self.get(key)
         if found is not None:
             return found
         pending = self._pending.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            shared: _V = await asyncio.shield(pending)
+            return shared
+        future: asyncio.Future[_V] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
             value = await run_in_threadpool(make)
@@ -250,7 +253,7 @@ class PageCache:
         future.set_result(value)
         return value
 
-    def put(self, key: Hashable, value: str) -> None:
+    def put(self, key: Hashable, value: object) -> None:
         """Keep ``value`` under ``key``."""
         with self._lock:
             self._entries[key] = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -71,11 +72,27 @@ def _page(
     )
 
 
+async def _log_listed(
+    state: AppState, user: Principal, patient_ids: Iterable[uuid.UUID], via: str
+) -> None:
+    """The patients a list shows (names, dates of birth): one access-log entry each, in one
+    transaction, committed before the list is sent."""
+    await state.access_log.log_many(
+        clinic_id=user.clinic_id,
+        user_id=user.user_id,
+        entity="patient",
+        entity_ids=patient_ids,
+        via=via,
+    )
+
+
 @routes.get("/patients", name="patients")
-def patients(request: Request) -> Response:
+async def patients(request: Request) -> Response:
     """The clinic's patients (first page, by name), a search form and the registration form."""
     user = signed_in_user(request)
-    found = search_patients(app_state(request).db, user.clinic_id, limit=LIST_LIMIT)
+    state = app_state(request)
+    found = await run_in_threadpool(search_patients, state.db, user.clinic_id, limit=LIST_LIMIT)
+    await _log_listed(state, user, (p.patient_id for p in found), "page:patients")
     return _page(request, user, patients=found, query=_EMPTY_QUERY)
 
 
@@ -98,21 +115,31 @@ async def patients_search(request: Request) -> Response:
             error = "date_of_birth: is not a date (allowed: YYYY-MM-DD)"
     if request.headers.get("hx-request") != "true":
         found = [] if error else await run_in_threadpool(_search, state, user, query, born)
+        await _log_listed(state, user, (p.patient_id for p in found), SEARCH_VIA)
         return _page(request, user, patients=found, query=query, error=error)
     if error:
         return state.templates.partial(
             "_patient_rows.html", patients=[], limit=LIST_LIMIT, error=error
         )
-    # The rows for one query are the same until the records change: rendered once per version.
+    # The rows for one query are the same until the records change: rendered once per version
+    # (with the ids of the patients they show: each answer is access-logged, cached or not).
     version = user.records_version or await run_in_threadpool(records_version, state.db)
     key = ("search", user.clinic_id, version, query["name"], query["chart_number"], born)
-    rows = await state.pages.get_or_make(key, lambda: _rows(state, user, query, born))
+    rows, shown = await state.pages.get_or_make(key, lambda: _rows(state, user, query, born))
+    await _log_listed(state, user, shown, SEARCH_VIA)
     return HTMLResponse(rows)
 
 
-def _rows(state: AppState, user: Principal, query: dict[str, str], born: date | None) -> str:
+#: How the access log names a read through the Patients page's search.
+SEARCH_VIA = "page:patients_search"
+
+
+def _rows(
+    state: AppState, user: Principal, query: dict[str, str], born: date | None
+) -> tuple[str, tuple[uuid.UUID, ...]]:
     found = _search(state, user, query, born)
-    return state.templates.content("_patient_rows.html", patients=found, limit=LIST_LIMIT, error="")
+    html = state.templates.content("_patient_rows.html", patients=found, limit=LIST_LIMIT, error="")
+    return html, tuple(p.patient_id for p in found)
 
 
 def _search(
@@ -142,6 +169,7 @@ async def patient_register(request: Request) -> Response:
         )
     except (ValidationError, InvalidInputError) as exc:
         found = await run_in_threadpool(search_patients, state.db, user.clinic_id, limit=LIST_LIMIT)
+        await _log_listed(state, user, (p.patient_id for p in found), "page:patients")
         return _page(
             request,
             user,

@@ -150,7 +150,7 @@ def _edit_answer_points(
 def _view(request: Request, user: Any, current: SessionPlan) -> FaceView:
     """The patient's latest good photo, else the template face (the caption says which)."""
     state = app_state(request)
-    has_ha = current.plan.mix.contains_hyaluronic_acid
+    has_ha = any(plan.mix.contains_hyaluronic_acid for plan in current.plans)  # any product's
     store = PhotoStore(state.settings.records.photos_dir)
     latest = compare.latest_good_photo(
         state.db, store, user.clinic_id, current.patient_id, reader=user.user_id
