@@ -95,3 +95,21 @@ def test_verify_names_the_own_clinics_problem_beside_the_others_count(world: Web
     assert f"patients {world.own.patient_id}: differs from its last audit entry" in chain
     assert "1 problem in other clinics' records" in chain
     assert str(world.other.patient_id) not in chain
+
+
+def test_verify_counts_the_own_clinics_entries_and_the_rest_apart(world: WebWorld) -> None:
+    """The entry count shown is the caller's clinic's; the rest of the chain is counted apart
+    (other clinics' and the deployment's own), never broken down by clinic."""
+    with writing(world.db) as uow:
+        clinics = list(uow.audit.session.execute(select(AuditEntry.clinic_id)).scalars())
+    own = sum(1 for c in clinics if c == world.own.clinic_id)
+    other = sum(1 for c in clinics if c is not None and c != world.own.clinic_id)
+    shared = sum(1 for c in clinics if c is None)
+    assert own and other and own != len(clinics)
+    for side, mine, theirs in (("own", own, other), ("other", other, own)):
+        client = world.client("auditor", side=side)
+        page = client.post("/audit/verify", data={"csrf_token": world.csrf(client)}).text
+        line = page.split('id="audit-entries"')[1].split("</p>")[0]
+        assert f"{mine} entries of this clinic checked" in line, line
+        assert f"also holds {theirs} elsewhere and {shared} of the deployment" in line, line
+        assert f"{len(clinics)} entries" not in line

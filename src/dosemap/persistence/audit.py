@@ -343,6 +343,8 @@ class ChainReport:
     records_checked: int = 0
     warnings: tuple[str, ...] = ()
     last: dict[tuple[str, str], LastEntry] = field(default_factory=dict, repr=False)
+    #: How many of ``entries`` each clinic's are (``None``: entries of no clinic).
+    entries_by_clinic: dict[uuid.UUID | None, int] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -370,8 +372,10 @@ def check_entries(
     prev = GENESIS
     genesis: str | None = None
     count = 0
+    by_clinic: dict[uuid.UUID | None, int] = {}
     for entry in entries:
         count += 1
+        by_clinic[entry.clinic_id] = by_clinic.get(entry.clinic_id, 0) + 1
         if genesis is None and entry.seq == 1:
             genesis = entry.hash
         if entry.seq != expected_seq:
@@ -418,14 +422,18 @@ def check_entries(
     if head is None:
         if count:
             problems.append(ChainProblem(last_seq, "audit head is missing"))
-        return ChainReport(count, 0, GENESIS, tuple(problems), genesis, last=last)
+        return ChainReport(
+            count, 0, GENESIS, tuple(problems), genesis, last=last, entries_by_clinic=by_clinic
+        )
     if head.seq != last_seq or head.hash != prev:
         problems.append(
             ChainProblem(
                 head.seq, f"head says seq {head.seq} but the log ends at {last_seq} (truncated?)"
             )
         )
-    return ChainReport(count, head.seq, head.hash, tuple(problems), genesis, last=last)
+    return ChainReport(
+        count, head.seq, head.hash, tuple(problems), genesis, last=last, entries_by_clinic=by_clinic
+    )
 
 
 def verify_chain(session: Session, batch: int = 5000) -> ChainReport:

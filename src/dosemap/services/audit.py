@@ -40,6 +40,11 @@ class ClinicChainView:
     warnings: tuple[str, ...]
     problems: tuple[str, ...]
     elsewhere: int
+    #: Of ``entries``: the clinic's own, other clinics' (counted, not named), and those of no
+    #: clinic (the log's own events, clinic groups).
+    own_entries: int = 0
+    other_entries: int = 0
+    shared_entries: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,6 +74,11 @@ def verify_for_clinic(
         report.warnings,
         tuple(own),
         elsewhere,
+        own_entries=report.entries_by_clinic.get(clinic_id, 0),
+        other_entries=sum(
+            n for c, n in report.entries_by_clinic.items() if c is not None and c != clinic_id
+        ),
+        shared_entries=report.entries_by_clinic.get(None, 0),
     )
 
 

@@ -7,6 +7,7 @@ guards every route. ``docs/web.md`` says how to add a page.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -98,6 +99,15 @@ async def healthz() -> dict[str, str]:
 
 ALL_ROUTERS = (*ROUTERS, health)
 
+#: FastAPI's OpenTelemetry hooks off: the app exports nothing (clinics run offline, and spans
+#: would carry record ids), and asking for providers on every request cost ~20 µs of CPU.
+#: Older FastAPI releases have no such setting and nothing to switch off.
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
+
 
 def close_app(app: FastAPI) -> None:
     """Commit the queued access-log entries and close the connections the app holds outside
@@ -137,6 +147,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         docs_url=None,  # the Swagger/ReDoc pages load scripts from a CDN; clinics run offline
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        **_NO_TELEMETRY,
     )
     app.state.dosemap = AppState(
         settings=settings,
