@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -95,6 +97,62 @@ def canonical_json(value: Any) -> str:
     return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+#: Canonical texts of recent structured fields (a session's plan, ~60 kB), by their ``repr``.
+_TEXTS: OrderedDict[str, str] = OrderedDict()
+_TEXTS_KEPT = 32
+_TEXTS_LOCK = threading.Lock()
+_KEYABLE = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+
+
+def _plain_tree(value: Any) -> bool:
+    """Whether the container ``value`` holds only JSON's own types (what a JSON column reads
+    back as, and what ``model_dump(mode="json")`` makes): for these ``repr`` is one-to-one (it
+    tells 1, 1.0, True and "1" apart, and a list from a tuple)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        t = type(item)
+        if t is dict:
+            for k, v in item.items():
+                if type(k) is not str:
+                    return False
+                if type(v) is dict or type(v) is list or type(v) is tuple:
+                    stack.append(v)
+                elif type(v) not in _KEYABLE:
+                    return False
+        elif t is list or t is tuple:
+            for v in item:
+                if type(v) is dict or type(v) is list or type(v) is tuple:
+                    stack.append(v)
+                elif type(v) not in _KEYABLE:
+                    return False
+        else:
+            return False
+    return True
+
+
+def field_text(value: Any) -> str:
+    """:func:`canonical_json` of one field, made once per content for structured fields.
+
+    A plan edit digests the session's plan twice, before and after; the "before" is the
+    "after" of the edit before it. The canonical text of a field of JSON types is kept by its
+    ``repr`` (exact: equal reprs are equal values here), so it is made once per plan."""
+    if (type(value) is not dict and type(value) is not list) or not _plain_tree(value):
+        return canonical_json(value)
+    key = repr(value)
+    with _TEXTS_LOCK:
+        found = _TEXTS.get(key)
+        if found is not None:
+            _TEXTS.move_to_end(key)
+            return found
+    text = canonical_json(value)
+    with _TEXTS_LOCK:
+        _TEXTS[key] = text
+        while len(_TEXTS) > _TEXTS_KEPT:
+            _TEXTS.popitem(last=False)
+    return text
+
+
 def digest(value: Any) -> str:
     """SHA-256 of :func:`canonical_json` (unkeyed)."""
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
@@ -120,10 +178,10 @@ def field_digests(
         if isinstance(value, Mapping):
             for sub, v in value.items():
                 label = f"{name}.{sub}"
-                text = encoded[label] if encoded and label in encoded else canonical_json(v)
+                text = encoded[label] if encoded and label in encoded else field_text(v)
                 out[label] = keys.mac(f"{label}\0{text}".encode(), kid)[:16]
         else:
-            text = encoded[name] if encoded and name in encoded else canonical_json(value)
+            text = encoded[name] if encoded and name in encoded else field_text(value)
             out[str(name)] = keys.mac(f"{name}\0{text}".encode(), kid)[:16]
     return out
 

@@ -228,6 +228,20 @@ def signed_distances(
     return result
 
 
+def distances_below(
+    danger: DangerZone, landmarks_mm: FloatArray, points: FloatArray, limit_mm: float
+) -> FloatArray:
+    """:func:`signed_distances` where it is below ``limit_mm``, ``+inf`` elsewhere (see
+    :meth:`~dosemap.domain.atlas.surface.Outline.signed_distances_below`): the nearest outline's
+    distance is below the limit only when it is, so the minimum is the same."""
+    parts = [
+        outline.signed_distances_below(points, limit_mm)
+        for outline in outlines(danger, landmarks_mm)
+    ]
+    result: FloatArray = np.min(np.vstack(parts), axis=0)
+    return result
+
+
 def danger_zone_hits(
     plan: Plan,
     mesh: FaceMesh,
@@ -258,14 +272,17 @@ def danger_zone_hits(
         return []
     positions = resolve_anchors([p.anchor for p in plan.points], mesh.vertices_mm)
     has_ha = plan.mix.contains_hyaluronic_acid
+    zones = [p.zone for p in plan.points]
+    distinct = set(zones)
     hits: list[DangerHit] = []
     for danger in sorted(DANGER_ZONES.values(), key=lambda d: d.id):
-        governed = [i for i, p in enumerate(plan.points) if danger.governs(p.zone, has_ha)]
+        governs = {z: danger.governs(z, has_ha) for z in distinct}
+        governed = [i for i, z in enumerate(zones) if governs[z]]
         if not governed:
             continue
-        dist = signed_distances(danger, mesh.vertices_mm, positions[governed])
         margin = margin_of(danger, margins)
         limit = float(margin - tolerance_mm) + within_mm
+        dist = distances_below(danger, mesh.vertices_mm, positions[governed], limit)
         for index, d in zip(governed, dist.tolist(), strict=True):
             if d < limit:
                 hits.append(

@@ -25,7 +25,13 @@ from itertools import pairwise
 import numpy as np
 
 from dosemap.domain.atlas.danger import DANGER_ZONES, signed_distances
-from dosemap.domain.atlas.mesh import TEMPLATE_VERTEX_COUNT, FaceMesh, FloatArray, IntArray
+from dosemap.domain.atlas.mesh import (
+    TEMPLATE_VERTEX_COUNT,
+    FaceMesh,
+    FloatArray,
+    IntArray,
+    resolve_anchors,
+)
 from dosemap.domain.atlas.patch import ZonePatch, zone_patch
 from dosemap.domain.atlas.surface import make_anchor
 from dosemap.domain.atlas.zones import Zone, zone
@@ -270,3 +276,26 @@ def zone_outline(
     weights = np.tile(np.array([1.0, 0.0, 0.0]), (len(ring), 1))
     vertices, weights, _ = extension.to_real(corners, weights)
     return tuple(make_anchor(v, w) for v, w in zip(vertices, weights, strict=True))
+
+
+#: Zone corners by (face, zone, forehead height): the face's vertex array is kept with them,
+#: so its id is not reused while the entry lives (and the array is read-only).
+_CORNERS: dict[tuple[int, str, Decimal | None], tuple[FloatArray, FloatArray]] = {}
+_CORNERS_KEPT = 512
+
+
+def zone_corners(mesh: FaceMesh, zone_id: str, forehead_height_mm: Decimal | None) -> FloatArray:
+    """The zone's outline corners on the face (mm, R×3, read-only): :func:`zone_outline`'s
+    anchors resolved, made once per face, zone and forehead height (the safety check asks for
+    every zone's on every edit)."""
+    key = (id(mesh.vertices_mm), zone_id, forehead_height_mm)
+    found = _CORNERS.get(key)
+    if found is not None and found[0] is mesh.vertices_mm:
+        return found[1]
+    corners = resolve_anchors(list(zone_outline(mesh, zone_id, forehead_height_mm)),
+                              mesh.vertices_mm)  # fmt: skip
+    corners.setflags(write=False)
+    if len(_CORNERS) >= _CORNERS_KEPT:
+        _CORNERS.clear()
+    _CORNERS[key] = (mesh.vertices_mm, corners)
+    return corners

@@ -28,7 +28,7 @@ from decimal import Decimal
 import numpy as np
 from numpy.typing import NDArray
 
-from dosemap.domain.atlas.extension import zone_outline
+from dosemap.domain.atlas.extension import zone_corners
 from dosemap.domain.atlas.mesh import FaceMesh, resolve_anchors
 from dosemap.domain.atlas.surface import Outline
 from dosemap.domain.atlas.zones import ZONE_ORDER
@@ -47,8 +47,7 @@ def zone_distances(
     points = np.asarray(positions_mm, dtype=np.float64).reshape(-1, 3)
     found: dict[str, FloatArray] = {}
     for zone_id in zone_ids:
-        corners = resolve_anchors(list(zone_outline(mesh, zone_id, forehead_height_mm)),
-                                  mesh.vertices_mm)  # fmt: skip
+        corners = zone_corners(mesh, zone_id, forehead_height_mm)
         found[zone_id] = Outline.from_corners(corners).signed_distances(points)
     return found
 

@@ -19,6 +19,7 @@ from dosemap.domain.plan import MeshAnchor
 
 ANCHOR_DECIMALS = 6
 _INSIDE_SLACK_MM = 10.0  # how far the skin may bulge beyond an outline's corners
+_BOUND_SLACK_MM = 1e-6  # rounding room for the centre-distance bound (values are ~1e-13 off)
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,13 +138,62 @@ class Outline:
             return np.zeros(0, dtype=np.float64)
         ends = np.roll(self.corners, -1, axis=0)
         dist = segment_distances(points, self.corners, ends)
+        inside, _ = self._inside(points)
+        signed: FloatArray = np.where(inside, -dist, dist)
+        return signed
+
+    def _inside(self, points: FloatArray) -> tuple[BoolArray, FloatArray]:
+        """Which points are inside, and each one's distance from the centre."""
         local = self.frame.to_local(points)
         # Inside: over the outline in its plane AND near it; a point on another part of the
         # face can project into a small, tilted outline (a nostril) from far away.
-        near = np.linalg.norm(points - self.centre, axis=1) <= self.radius + _INSIDE_SLACK_MM
-        inside = contains_xy(self.polygon, local[:, 0], local[:, 1]) & near
-        signed: FloatArray = np.where(inside, -dist, dist)
+        from_centre = np.linalg.norm(points - self.centre, axis=1)
+        near = from_centre <= self.radius + _INSIDE_SLACK_MM
+        inside: BoolArray = contains_xy(self.polygon, local[:, 0], local[:, 1]) & near
+        return inside, from_centre
+
+    def _signed_rows(self, points: FloatArray, rows: BoolArray, inside: BoolArray) -> FloatArray:
+        """:meth:`signed_distances` of the chosen rows only: each row's arithmetic is its own
+        (the segment distances are per point), so the values are the same bit for bit."""
+        dist = segment_distances(
+            np.ascontiguousarray(points[rows]), self.corners, np.roll(self.corners, -1, axis=0)
+        )
+        signed: FloatArray = np.where(inside[rows], -dist, dist)
         return signed
+
+    def signed_distances_below(self, points: FloatArray, limit_mm: float) -> FloatArray:
+        """:meth:`signed_distances` where it is below ``limit_mm``; ``+inf`` elsewhere.
+
+        A point outside the outline is at least its distance from the centre less the radius
+        from every edge (the edges lie in that ball), so points that bound puts beyond the
+        limit are not measured: a check for points too near gives the same answer, cheaper.
+        """
+        result = np.full(len(points), np.inf, dtype=np.float64)
+        if len(points) == 0:
+            return result
+        inside, from_centre = self._inside(points)
+        rows = inside | (from_centre - self.radius <= limit_mm + _BOUND_SLACK_MM)
+        if rows.any():
+            result[rows] = self._signed_rows(points, rows, inside)
+        return result
+
+    def signed_distances_above(self, points: FloatArray, limit_mm: float) -> FloatArray:
+        """:meth:`signed_distances` where it is above ``limit_mm``; ``-inf`` elsewhere.
+
+        A point inside the outline is at a negative distance, never above a limit >= 0, so only
+        the points outside are then measured: a check for points too far out gives the same answer.
+        """
+        if limit_mm < 0:  # inside points could be above it: measure every point
+            full = self.signed_distances(points)
+            return np.where(full > limit_mm, full, -np.inf)
+        result = np.full(len(points), -np.inf, dtype=np.float64)
+        if len(points) == 0:
+            return result
+        inside, _ = self._inside(points)
+        rows = ~inside
+        if rows.any():
+            result[rows] = self._signed_rows(points, rows, inside)
+        return result
 
 
 @lru_cache(maxsize=1024)

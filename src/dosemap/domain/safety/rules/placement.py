@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from dosemap.domain.atlas.danger import DANGER_ZONES, DangerHit, danger_zone_hits
-from dosemap.domain.atlas.extension import zone_outline
+from dosemap.domain.atlas.extension import zone_corners
 from dosemap.domain.atlas.mesh import resolve_anchors
 from dosemap.domain.atlas.surface import Outline
 from dosemap.domain.atlas.zones import UNSUPPORTED_ZONES
@@ -180,9 +180,11 @@ def zone_labels(inputs: Inputs) -> Iterator[Finding]:
     positions = resolve_anchors([p.anchor for p in plan.points], inputs.mesh.vertices_mm)
     height = plan.request.forehead_height_mm
     for zone_id, indices in sorted(by_zone.items()):
-        ring = zone_outline(inputs.mesh, zone_id, height)
-        corners = resolve_anchors(list(ring), inputs.mesh.vertices_mm)
-        distances = Outline.from_corners(corners).signed_distances(positions[indices])
+        corners = zone_corners(inputs.mesh, zone_id, height)
+        # Only points outside the outline can be beyond the tolerance: only they are measured.
+        distances = Outline.from_corners(corners).signed_distances_above(
+            positions[indices], float(tolerance)
+        )
         outside = [
             (plan.points[i].number, d)
             for i, d in zip(indices, distances.tolist(), strict=True)
