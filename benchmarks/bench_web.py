@@ -20,6 +20,14 @@ with parse_qsl) patient/bare 0.21 and 0.33, search 0.45 and 0.33, patient/today 
 the >= 0.5 target cannot be confirmed here; rerun on a quiet machine. Edit round trip, 60
 moves of one point of 195: before p50 788 / p95 2225 ms (23.8x healthz, load 12.7), after
 p50 308 / p95 645 ms (21.3x healthz, load 9.9); the answer went from 33.9 kB to 4.3 kB.
+
+2 Dec 2026 17:11-17:17 (load 1.4 -> 2.2), ``--duration 5 --edits 0``, main 7bff950 then main
+7f599c8 (session row conversion remembered, look-up on the access log's connection, FastAPI
+telemetry off; the search became access-logged meanwhile): today/bare 0.49 -> 0.54 (1 worker),
+0.55 -> 0.57 (2); patient 0.23 -> 0.32, 0.34 -> 0.36; search 0.51 -> 0.30, 0.56 -> 0.39; 0
+errors. CPU per request in one process (``web_cpu.py``, load 0.5): today 335 -> 210 µs,
+patient 773 -> 475 µs, search 389 -> 535 µs (now one access-log commit each); bare 87-136 µs.
+The patient page and the search do not reach 0.5: each pays a group commit.
 """
 
 from __future__ import annotations
