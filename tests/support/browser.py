@@ -38,6 +38,7 @@ class LiveApp:
     db: Database
     clinic: SeededClinic
     cookie: str
+    db_dir: Path  # the app's data directory (photos under it)
 
 
 def _free_port() -> int:
@@ -78,7 +79,7 @@ def live_app(tmp_path: Path) -> Iterator[LiveApp]:
     if not server.ready.wait(timeout=60):  # the server says when it listens
         raise RuntimeError("the test server did not start")
     try:
-        yield LiveApp(f"http://127.0.0.1:{port}", db, clinic, cookie)
+        yield LiveApp(f"http://127.0.0.1:{port}", db, clinic, cookie, tmp_path)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -7,137 +7,41 @@ and 1280×800 go to ``$DOSEMAP_SCREENSHOTS`` when set (they are looked at, not c
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 
 from dosemap.domain.plan import PlanRequest
 from dosemap.domain.planning import build_plan
-from dosemap.persistence.db import Database
 from dosemap.resources import load_library, template_mesh
 from dosemap.services import accounts, charting, sessions, vials
-from dosemap.services.signin import SessionPolicy
-from dosemap.web.app import create_app
-from dosemap.web.security import SESSION_COOKIE
-from support.clinic import T0, SeededClinic, build_test_clinic
-from support.web import SignalledServer, web_settings
+from support.browser import PASSWORD, SHOTS, SIZES, LiveApp, chromium, live_app, new_page, shot
+from support.clinic import T0
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
-SIZES = {"tablet": (768, 1024), "desk": (1280, 800)}
-SHOTS = os.environ.get("DOSEMAP_SCREENSHOTS")
-
-
-@dataclass
-class Live:
-    url: str
-    db: Database
-    clinic: SeededClinic
-    cookie: str
-    db_dir: Path  # the app's data directory (photos under it)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApp]:
     monkeypatch.setattr(
         accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
-    from dosemap.persistence.migrate import upgrade
-
-    db = Database.from_url(f"sqlite:///{tmp_path / 'live.sqlite'}")
-    upgrade(db.engine)
-    clinic = build_test_clinic(db, load_library())
-    account = accounts.create_account(
-        db,
-        clinic.clinic_id,
-        accounts.AccountInput(
-            username="ivy", display_name="Ivy Injector", role="prescriber",
-            password=PASSWORD, staff_id=clinic.injector,
-        ),
-        actor="test",
-    )  # fmt: skip
-    fresh = vials.open_vial(
-        db,
-        clinic.clinic_id,
-        vials.VialInput(
-            lot_id=clinic.lot_id, label="V-2", vial_units=Decimal(100), diluent_ml=Decimal("2.5"),
-            reconstituted_at=datetime.now(UTC) - timedelta(hours=1),
-        ),
-        load_library(),
-        actor="test",
-    )  # fmt: skip
-    clinic = replace(clinic, vial_id=fresh.id)
-    app = create_app(web_settings(tmp_path, db), db=db)
-    cookie = app.state.dosemap.sessions.create(account, pending_totp=False, policy=SessionPolicy())
-    port = _free_port()
-    server = SignalledServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    if not server.ready.wait(timeout=60):  # the server says when it listens
-        pytest.fail("the test server did not start")
-    try:
-        yield Live(f"http://127.0.0.1:{port}", db, clinic, cookie, tmp_path)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_app(tmp_path) as app:
+        yield app
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
-def _page(browser: object, live: Live, size: str = "tablet") -> object:
-    width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-    context.add_cookies([{"name": SESSION_COOKIE, "value": live.cookie, "url": live.url}])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico")
-            else None
-        ),
-    )
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
-
-
-def _shot(page: object, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
-
-
-def _planned(live: Live, zones: tuple[str, ...], spacing: str | None = None) -> uuid.UUID:
+def _planned(live: LiveApp, zones: tuple[str, ...], spacing: str | None = None) -> uuid.UUID:
     request = PlanRequest(
         zones=zones, protocol="diaspro_2020_grid",
         spacing_mm=Decimal(spacing) if spacing else None,
@@ -173,7 +77,7 @@ def _drag(page: object, number: int, to_view: list[float]) -> None:
     mouse.up()
 
 
-def _add_photo(live: Live, days: int = 0) -> uuid.UUID:
+def _add_photo(live: LiveApp, days: int = 0) -> uuid.UUID:
     from dosemap.services import photos
     from dosemap.services.photos import PhotoStore
     from support.faces import face
@@ -189,20 +93,20 @@ def _add_photo(live: Live, days: int = 0) -> uuid.UUID:
 
 @pytest.mark.parametrize("on", ["template", "photo"])
 def test_move_into_a_danger_zone_blocks_and_moving_out_clears(
-    browser: object, live: Live, on: str
+    browser: object, live: LiveApp, on: str
 ) -> None:
     if on == "photo":
         _add_photo(live)
     session_id = _planned(live, ("forehead", "glabella"))
     for size in SIZES:
-        page = _page(browser, live, size)
+        page = new_page(browser, live, size)
         page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
         page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
         assert page.errors == []  # type: ignore[attr-defined]
         caption = "On the photo of 2026-03-02" if on == "photo" else "On the template face"
         assert caption in page.content()  # type: ignore[attr-defined]
         assert page.locator("#face image").count() == (1 if on == "photo" else 0)  # type: ignore[attr-defined]
-        _shot(page, f"editor-{on}-{size}")
+        shot(page, f"editor-{on}-{size}")
     verdict = page.locator("#verdict")  # type: ignore[attr-defined]
     assert "BLOCKED" not in verdict.inner_text()
     start = page.evaluate(  # type: ignore[attr-defined]
@@ -216,7 +120,7 @@ def test_move_into_a_danger_zone_blocks_and_moving_out_clears(
     )  # type: ignore[attr-defined]
     assert page.locator('g.pt.flagged[data-number="1"]').count() == 1  # type: ignore[attr-defined]
     assert page.locator("#findings .finding-block").count() >= 1  # type: ignore[attr-defined]
-    _shot(page, f"editor-{on}-blocked-desk")
+    shot(page, f"editor-{on}-blocked-desk")
     _drag(page, 1, start)
     page.wait_for_function(
         "() => !document.getElementById('verdict').textContent.includes('BLOCKED')"
@@ -226,9 +130,9 @@ def test_move_into_a_danger_zone_blocks_and_moving_out_clears(
     assert current.version == 3  # planned, moved in, moved out
 
 
-def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Live) -> None:
+def test_chart_every_point_with_the_network_cut_midway(browser: object, live: LiveApp) -> None:
     session_id = _planned(live, ("forehead", "glabella"))
-    page = _page(browser, live, "tablet")
+    page = new_page(browser, live, "tablet")
     page.goto(f"{live.url}/sessions/{session_id}/chart")  # type: ignore[attr-defined]
     page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
     numbers = [int(n) for n in page.eval_on_selector_all(  # type: ignore[attr-defined]
@@ -249,7 +153,7 @@ def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Li
         "document.getElementById('chart-status').textContent.includes('Offline')"
     )  # type: ignore[attr-defined]
     assert int(page.locator("#face").get_attribute("data-queued")) == len(numbers) - half  # type: ignore[attr-defined]
-    _shot(page, "chart-offline-tablet")
+    shot(page, "chart-offline-tablet")
     saved = charting.session_plan(live.db, live.clinic.clinic_id, session_id).points
     assert sum(1 for p in saved.values() if p.state == "done") == half
     context.set_offline(False)
@@ -259,13 +163,13 @@ def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Li
     saved = charting.session_plan(live.db, live.clinic.clinic_id, session_id).points
     assert all(saved[n].state == "done" for n in numbers), "a tap was lost"
     assert all(saved[n].vial_id == live.clinic.vial_id for n in numbers)
-    _shot(page, "chart-done-tablet")
+    shot(page, "chart-done-tablet")
 
     # Finish, sign with the password again, amend with a reason.
     page.select_option("#pain", "2")  # type: ignore[attr-defined]
     page.click("#finish-chart")  # type: ignore[attr-defined]
     page.wait_for_selector("#manifest")  # type: ignore[attr-defined]
-    _shot(page, "sign-tablet")
+    shot(page, "sign-tablet")
     page.fill("#password", "wrong password")  # type: ignore[attr-defined]
     page.click("#sign-button")  # type: ignore[attr-defined]
     page.wait_for_selector("#sign-error")  # type: ignore[attr-defined]
@@ -278,9 +182,9 @@ def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Li
     page.wait_for_selector("#amendments li")  # type: ignore[attr-defined]
     changes = page.locator("#amendments .changes").inner_text()  # type: ignore[attr-defined]
     assert f"point {numbers[0]}: 10 µL" in changes and "→ 8 µL" in changes, changes
-    _shot(page, "amended-tablet")
+    shot(page, "amended-tablet")
     page.set_viewport_size({"width": 1280, "height": 800})  # type: ignore[attr-defined]
-    _shot(page, "amended-desk")
+    shot(page, "amended-desk")
     row = sessions.get_session(live.db, live.clinic.clinic_id, session_id)
     assert row.status == "signed" and row.amendment_count == 1
     # The retreatment follow-up signing scheduled, booked in one tap: a planned session.
@@ -291,12 +195,12 @@ def test_chart_every_point_with_the_network_cut_midway(browser: object, live: Li
 
 
 def test_time_per_tap_with_300_points(
-    browser: object, live: Live, record_property: Callable[[str, object], None]
+    browser: object, live: LiveApp, record_property: Callable[[str, object], None]
 ) -> None:
     zones = ("forehead", "glabella", "medial_cheek_left", "medial_cheek_right",
              "lateral_cheek_left", "lateral_cheek_right", "chin", "perioral")  # fmt: skip
     session_id = _planned(live, zones, spacing="5")
-    page = _page(browser, live, "desk")
+    page = new_page(browser, live, "desk")
     page.goto(f"{live.url}/sessions/{session_id}/chart")  # type: ignore[attr-defined]
     page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
     count = page.locator("g.pt").count()  # type: ignore[attr-defined]
@@ -322,16 +226,16 @@ def test_time_per_tap_with_300_points(
     record_property("time_per_tap", figures)
     if SHOTS:
         (Path(SHOTS) / "tap_times.txt").write_text(figures + "\n")
-    _shot(page, "chart-300-desk")
+    shot(page, "chart-300-desk")
     page.select_option("#zone-focus", "medial_cheek_left")  # type: ignore[attr-defined]
     box = page.locator("g.pt circle").first.bounding_box()  # type: ignore[attr-defined]
-    _shot(page, "chart-300-zone-desk")
+    shot(page, "chart-300-zone-desk")
     assert box is not None
     saved = charting.session_plan(live.db, live.clinic.clinic_id, session_id).points
     assert sum(1 for p in saved.values() if p.state == "done") == count
 
 
-def test_compare_two_visits(browser: object, live: Live) -> None:
+def test_compare_two_visits(browser: object, live: LiveApp) -> None:
 
     from dosemap.persistence.unit_of_work import writing
     from dosemap.services import photos
@@ -352,7 +256,7 @@ def test_compare_two_visits(browser: object, live: Live) -> None:
                 actor="test",
             )  # fmt: skip
     for size in SIZES:
-        page = _page(browser, live, size)
+        page = new_page(browser, live, size)
         page.goto(f"{live.url}/patients/{live.clinic.patient_id}/compare")  # type: ignore[attr-defined]
         page.select_option("#after", index=1)  # type: ignore[attr-defined]
         page.click("#compare-button")  # type: ignore[attr-defined]
@@ -360,12 +264,12 @@ def test_compare_two_visits(browser: object, live: Live) -> None:
         assert "mm RMS" in page.locator("#residual").inner_text()  # type: ignore[attr-defined]
         assert page.locator("#metrics .caveat").count() == 2  # type: ignore[attr-defined]
         assert "blurred" in page.locator("#metrics .caveat").first.inner_text()  # type: ignore[attr-defined]
-        _shot(page, f"compare-pair-{size}")
+        shot(page, f"compare-pair-{size}")
         page.check("input[name=cmp][value=slider]")  # type: ignore[attr-defined]
         page.fill("#slider-range", "30")  # type: ignore[attr-defined]
         assert page.locator("#cmp-slider").is_visible()  # type: ignore[attr-defined]
         assert not page.locator("#cmp-pair").is_visible()  # type: ignore[attr-defined]
-        _shot(page, f"compare-slider-{size}")
+        shot(page, f"compare-slider-{size}")
         page.check("input[name=cmp][value=ghost]")  # type: ignore[attr-defined]
         assert page.locator("#cmp-ghost").is_visible()  # type: ignore[attr-defined]
         assert page.errors == []  # type: ignore[attr-defined]
@@ -384,10 +288,10 @@ def _zone_points(page: object, zone: str) -> int:
 
 
 def test_a_moved_point_takes_the_zone_it_lands_in_or_is_blocked_outside_every_zone(
-    browser: object, live: Live
+    browser: object, live: LiveApp
 ) -> None:
     session_id = _planned(live, ("forehead", "glabella", "medial_cheek_left"))
-    page = _page(browser, live, "desk")
+    page = new_page(browser, live, "desk")
     page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
     page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
     forehead, cheek = _zone_points(page, "forehead"), _zone_points(page, "medial_cheek_left")
@@ -405,7 +309,7 @@ def test_a_moved_point_takes_the_zone_it_lands_in_or_is_blocked_outside_every_zo
     assert moved.get_attribute("data-zone") == "medial_cheek_left"
     number = int(moved.get_attribute("data-number"))
     assert "BLOCKED" not in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
-    _shot(page, "editor-moved-into-cheek-desk")
+    shot(page, "editor-moved-into-cheek-desk")
 
     # Between the cheek and the nasolabial fold (landmarks 423, 426, 266): in no zone. Kept
     # (counted where it was), marked, and blocked (DM407).
@@ -423,7 +327,7 @@ def test_a_moved_point_takes_the_zone_it_lands_in_or_is_blocked_outside_every_zo
     assert page.locator('#findings [data-code="DM407-ZONE-MISMATCH"]').count() == 1  # type: ignore[attr-defined]
     assert _zone_points(page, "medial_cheek_left") == cheek + 1  # still counted, never dropped
     assert page.errors == []  # type: ignore[attr-defined]
-    _shot(page, "editor-moved-outside-desk")
+    shot(page, "editor-moved-outside-desk")
     plan = charting.session_plan(live.db, live.clinic.clinic_id, session_id).plan
     assert plan.summary.needle_entries == sum(z.points for z in plan.summary.zones)
 
@@ -476,10 +380,10 @@ def _status_says(page: object, text: str) -> None:
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_an_added_point_takes_the_zone_it_lies_in_and_the_totals_follow(
-    browser: object, live: Live, size: str
+    browser: object, live: LiveApp, size: str
 ) -> None:
     session_id = _planned(live, ("forehead", "glabella", "medial_cheek_left"))
-    page = _page(browser, live, size)
+    page = new_page(browser, live, size)
     page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
     page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
     total = int(page.locator("#total-points").inner_text())  # type: ignore[attr-defined]
@@ -497,7 +401,7 @@ def test_an_added_point_takes_the_zone_it_lies_in_and_the_totals_follow(
     added = page.locator("g.pt.selected")  # type: ignore[attr-defined]
     assert added.get_attribute("data-zone") == "medial_cheek_left"
     assert "BLOCKED" not in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
-    _shot(page, f"editor-added-in-cheek-{size}")
+    shot(page, f"editor-added-in-cheek-{size}")
 
     # A zone the plan had no point in: it gets its row in the totals.
     assert page.locator('#plan-panel tr[data-zone="chin"]').count() == 0  # type: ignore[attr-defined]
@@ -514,19 +418,19 @@ def test_an_added_point_takes_the_zone_it_lies_in_and_the_totals_follow(
     assert "BLOCKED" in page.locator("#verdict").inner_text()  # type: ignore[attr-defined]
     assert page.locator('#findings [data-code="DM407-ZONE-MISMATCH"]').count() == 1  # type: ignore[attr-defined]
     assert page.errors == []  # type: ignore[attr-defined]
-    _shot(page, f"editor-added-outside-{size}")
+    shot(page, f"editor-added-outside-{size}")
     plan = charting.session_plan(live.db, live.clinic.clinic_id, session_id).plan
     assert plan.summary.needle_entries == total + 3 == sum(z.points for z in plan.summary.zones)
 
 
 @pytest.mark.parametrize("on", ["template", "photo"])
 def test_a_new_session_opens_on_the_latest_good_photo_else_the_template(
-    browser: object, live: Live, on: str
+    browser: object, live: LiveApp, on: str
 ) -> None:
     if on == "photo":
         _add_photo(live, days=-30)
         _add_photo(live)  # the latest good one is used
-    page = _page(browser, live, "tablet")
+    page = new_page(browser, live, "tablet")
     page.goto(f"{live.url}/patients/{live.clinic.patient_id}/sessions/new")  # type: ignore[attr-defined]
     page.check("input[name=protocol][value=diaspro_2020_grid]")  # type: ignore[attr-defined]
     for zone in ("forehead", "glabella"):
@@ -555,7 +459,7 @@ def test_a_new_session_opens_on_the_latest_good_photo_else_the_template(
     face_width_mm = (right - left) * data["mm"]
     assert 110 < face_width_mm < 190, face_width_mm  # a face's width, in mm on either face
     assert page.errors == []  # type: ignore[attr-defined]
-    _shot(page, f"new-session-{on}-tablet")
+    shot(page, f"new-session-{on}-tablet")
 
 
 _DRAWN_AT = """(n) => {
@@ -587,10 +491,10 @@ def _on_its_anchor(page: object, number: int) -> float:
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_zoom_by_buttons_keys_wheel_and_pinch_keeps_points_in_place(
-    browser: object, live: Live, size: str
+    browser: object, live: LiveApp, size: str
 ) -> None:
     session_id = _planned(live, ("forehead", "glabella", "medial_cheek_left"))
-    page = _page(browser, live, size)
+    page = new_page(browser, live, size)
     page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
     page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
     assert _zoom(page) == 1
@@ -633,15 +537,15 @@ def test_zoom_by_buttons_keys_wheel_and_pinch_keeps_points_in_place(
     assert _zoom(page) == pytest.approx(2, rel=0.05)  # 80 px apart, then 160 px
     for number in (1, 2, 3):
         assert _on_its_anchor(page, number) < 1.0
-    _shot(page, f"editor-zoomed-{size}")
+    shot(page, f"editor-zoomed-{size}")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
 def test_a_point_dragged_while_zoomed_lands_where_dropped_and_near_taps_select(
-    browser: object, live: Live
+    browser: object, live: LiveApp
 ) -> None:
     session_id = _planned(live, ("forehead", "glabella"))
-    page = _page(browser, live, "tablet")
+    page = new_page(browser, live, "tablet")
     page.goto(f"{live.url}/sessions/{session_id}/plan")  # type: ignore[attr-defined]
     page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
     # A tap 18 px beside a point (off its drawn dot) still takes it: >= 44 px targets.
@@ -663,11 +567,11 @@ def test_a_point_dragged_while_zoomed_lands_where_dropped_and_near_taps_select(
     tx, ty = page.evaluate(_SCREEN_OF, target)  # type: ignore[attr-defined]
     assert abs(x - tx) < 1.5 and abs(y - ty) < 1.5, "the point is drawn where it was dropped"
     assert page.errors == []  # type: ignore[attr-defined]
-    _shot(page, "editor-zoomed-drag-tablet")
+    shot(page, "editor-zoomed-drag-tablet")
 
 
 def test_a_session_of_two_products_edits_the_chosen_products_points(
-    browser: object, live: Live
+    browser: object, live: LiveApp
 ) -> None:
     from dosemap.domain.plan import combine_plans
 
@@ -686,13 +590,13 @@ def test_a_session_of_two_products_edits_the_chosen_products_points(
         scheduled_at=T0, actor="test",
     )  # fmt: skip
     for size in SIZES:
-        page = _page(browser, live, size)
+        page = new_page(browser, live, size)
         page.goto(f"{live.url}/sessions/{row.id}/plan")  # type: ignore[attr-defined]
         page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
         assert page.locator("g.pt.other").count() == len(dysport.points)  # type: ignore[attr-defined]
         page.select_option("#plan-select", "1")  # type: ignore[attr-defined]
         assert page.locator("g.pt.other").count() == len(botox.points)  # type: ignore[attr-defined]
-        _shot(page, f"editor-two-products-{size}")
+        shot(page, f"editor-two-products-{size}")
     page.select_option("#zone-select", "lateral_cheek_left")  # type: ignore[attr-defined]
     page.fill("#zone-volume", "20")  # type: ignore[attr-defined]
     page.click("#zone-volume-set")  # type: ignore[attr-defined]
@@ -705,7 +609,7 @@ def test_a_session_of_two_products_edits_the_chosen_products_points(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_vial_by_typing_or_scanning_its_lot_number(browser: object, live: Live) -> None:
+def test_vial_by_typing_or_scanning_its_lot_number(browser: object, live: LiveApp) -> None:
     """A barcode scanner is a keyboard: the lot number's keys, then Enter."""
     other_lot = vials.receive_lot(
         live.db, live.clinic.clinic_id,
@@ -722,7 +626,7 @@ def test_vial_by_typing_or_scanning_its_lot_number(browser: object, live: Live) 
     )  # fmt: skip
     session_id = _planned(live, ("glabella",))
     for size in SIZES:
-        page = _page(browser, live, size)
+        page = new_page(browser, live, size)
         page.goto(f"{live.url}/sessions/{session_id}/chart")  # type: ignore[attr-defined]
         page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
         assert page.input_value("#vial-select") != str(live.clinic.vial_id)  # type: ignore[attr-defined]
@@ -730,14 +634,14 @@ def test_vial_by_typing_or_scanning_its_lot_number(browser: object, live: Live) 
         page.keyboard.press("Enter")  # type: ignore[attr-defined]
         error = page.wait_for_selector("#lot-e-lot_number")  # type: ignore[attr-defined]
         assert "no lot NOPE-1" in error.inner_text() and "C1234A" in error.inner_text()
-        _shot(page, f"chart-lot-error-{size}")
+        shot(page, f"chart-lot-error-{size}")
         page.fill("#lot-number", "")  # type: ignore[attr-defined]
         page.locator("#lot-number").press_sequentially("C1234A")  # type: ignore[attr-defined]
         page.keyboard.press("Enter")  # type: ignore[attr-defined]
         page.wait_for_selector("#lot-status")  # type: ignore[attr-defined]
         page.wait_for_selector("#face[data-ready='1']")  # type: ignore[attr-defined]
         assert page.input_value("#vial-select") == str(live.clinic.vial_id)  # type: ignore[attr-defined]
-        _shot(page, f"chart-lot-chosen-{size}")
+        shot(page, f"chart-lot-chosen-{size}")
         page.errors.clear()  # type: ignore[attr-defined]  # the 422 above was expected
     first = page.locator("g.pt").first  # type: ignore[attr-defined]
     number = int(first.get_attribute("data-number"))
@@ -758,7 +662,7 @@ def test_vial_by_typing_or_scanning_its_lot_number(browser: object, live: Live) 
     page.fill("#lot-number", "C1234A")  # type: ignore[attr-defined]
     page.keyboard.press("Enter")  # type: ignore[attr-defined]
     page.wait_for_selector("#lot-pick")  # type: ignore[attr-defined]
-    _shot(page, "chart-lot-pick-desk")
+    shot(page, "chart-lot-pick-desk")
     page.click(f"#lot-pick button[value='{third.id}']")  # type: ignore[attr-defined]
     page.wait_for_selector("#lot-status")  # type: ignore[attr-defined]
     assert page.input_value("#vial-select") == str(third.id)  # type: ignore[attr-defined]
