@@ -30,6 +30,14 @@ def serve(
         bool,
         typer.Option(help="Seed the demo clinic and its logins first, and print one per role."),
     ] = False,
+    request_log: Annotated[
+        bool,
+        typer.Option(
+            help="Print uvicorn's line per request (client address and path). Off by default:"
+            " paths carry record ids, the reverse proxy logs requests, and every read of a"
+            " patient's record is in dosemap's own access log."
+        ),
+    ] = False,
 ) -> None:
     """Run the clinic web app (uvicorn); settings come from DOSEMAP_* variables."""
     import uvicorn
@@ -56,6 +64,7 @@ def serve(
         proxy_headers=True,
         server_header=False,
         log_level="info",
+        access_log=request_log,
     )
 
 
