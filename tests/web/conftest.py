@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -11,6 +12,7 @@ from argon2 import PasswordHasher
 from dosemap.persistence.db import Database
 from dosemap.services import accounts
 from dosemap.web.app import close_app
+from support.browser import LiveApp, chromium, live_app
 from support.web import WebWorld, build_web_world
 
 
@@ -32,3 +34,17 @@ def world(db: Database, tmp_path: Path) -> Iterator[WebWorld]:
     # The test clients run no lifespan: close what the app holds outside the engine's pool
     # (otherwise each test leaves PostgreSQL connections open until a garbage collection).
     close_app(built.app)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveApp]:
+    """The app served by uvicorn on a free port over a fresh SQLite database (browser tests)."""
+    with live_app(tmp_path) as app:
+        yield app
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (a missing one fails the test)."""
+    with chromium() as b:
+        yield b

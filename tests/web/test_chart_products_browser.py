@@ -6,36 +6,20 @@ a 300-point session of two products."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 
 from dosemap.resources import load_library
-from dosemap.services import accounts, charting, sessions
-from support.browser import PASSWORD, SHOTS, SIZES, LiveApp, chromium, live_app, new_page, shot
+from dosemap.services import charting, sessions
+from support.browser import PASSWORD, SHOTS, SIZES, LiveApp, new_page, shot
 from support.clinic import T0
 from support.products import open_dysport_vial, plan_two_products, two_products
 
 pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApp]:
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-    with live_app(tmp_path) as app:
-        yield app
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def _session(live: LiveApp, **more: Any) -> tuple[uuid.UUID, Any]:

@@ -8,37 +8,21 @@ and 1280×800 go to ``$DOSEMAP_SCREENSHOTS`` when set (they are looked at, not c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
 from dosemap.domain.plan import PlanRequest
 from dosemap.domain.planning import build_plan
 from dosemap.resources import load_library, template_mesh
-from dosemap.services import accounts, charting, sessions, vials
-from support.browser import PASSWORD, SHOTS, SIZES, LiveApp, chromium, live_app, new_page, shot
+from dosemap.services import charting, sessions, vials
+from support.browser import PASSWORD, SHOTS, SIZES, LiveApp, new_page, shot
 from support.clinic import T0
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApp]:
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-    with live_app(tmp_path) as app:
-        yield app
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
 
 
 def _planned(live: LiveApp, zones: tuple[str, ...], spacing: str | None = None) -> uuid.UUID:
