@@ -271,13 +271,13 @@ def product_figures(
                     row.product,
                     len(session.points) if session else 0,
                     row.planned_units,
-                    None if row.total_units is None else len(uow.sessions.chart_points(row.id)),
+                    None if row.total_units is None else len(row.points),
                     row.total_units,
                 ),
             )
             continue
         charted: dict[str, list[Decimal]] = defaultdict(list)
-        for p in uow.sessions.chart_points(row.id):
+        for p in row.points:
             charted[uow.lots.of_vial(uow.vials.by_id(p.vial_id)).product].append(p.units)
         performed = row.performed_at is not None
         out[row.id] = tuple(
