@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from argon2 import PasswordHasher
 
 from dosemap.persistence.db import Database
 from dosemap.services import accounts
+from dosemap.services.signin import RedisSessionStore
 from dosemap.web.app import close_app
 from support.browser import LiveApp, chromium, live_app
 from support.web import WebWorld, build_web_world
@@ -34,6 +36,29 @@ def world(db: Database, tmp_path: Path) -> Iterator[WebWorld]:
     # The test clients run no lifespan: close what the app holds outside the engine's pool
     # (otherwise each test leaves PostgreSQL connections open until a garbage collection).
     close_app(built.app)
+
+
+@pytest.fixture(params=["database", "redis"])
+def session_store(request: pytest.FixtureRequest, world: WebWorld) -> Iterator[str]:
+    """Run a test with the app's sessions in the database, then in the real Redis (a missing
+    server fails with ``DOSEMAP_REQUIRE_REDIS=1``); ``WebWorld.client`` signs in to it."""
+    kind: str = request.param
+    if kind == "database":
+        yield kind
+        return
+    url: str = request.getfixturevalue("redis_url")
+    prefix = f"dosemap-test:{uuid.uuid4().hex}:"
+    redis_store = RedisSessionStore(url, world.db, prefix=prefix)
+    state = world.app.state.dosemap
+    state.sessions, database_store = redis_store, state.sessions
+    try:
+        yield kind
+    finally:
+        state.sessions = database_store
+        keys = list(redis_store.client.scan_iter(match=prefix + "*"))
+        if keys:
+            redis_store.client.delete(*keys)
+        redis_store.close()
 
 
 @pytest.fixture

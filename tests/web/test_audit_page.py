@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from dosemap.persistence.models import AuditEntry
 from dosemap.persistence.unit_of_work import writing
+from dosemap.services import audit, staff
 from support.web import OTHER_CLINIC_MARKER, WebWorld
 
 
@@ -113,3 +116,32 @@ def test_verify_counts_the_own_clinics_entries_and_the_rest_apart(world: WebWorl
         assert f"{mine} entries of this clinic checked" in line, line
         assert f"also holds {theirs} elsewhere and {shared} of the deployment" in line, line
         assert f"{len(clinics)} entries" not in line
+
+
+def _records_figures(world: WebWorld, side: str) -> tuple[int, int, int]:
+    client = world.client("auditor", side=side)
+    page = client.post("/audit/verify", data={"csrf_token": world.csrf(client)}).text
+    line = page.split('id="audit-entries"')[1].split("</p>")[0]
+    found = re.search(
+        r"(\d+) records? of this clinic match(?:es)? (?:their|its) last entry"
+        r"(?: \(and (\d+) elsewhere and (\d+) of the deployment as a whole\))?",
+        line,
+    )
+    assert found is not None, line
+    return int(found[1]), int(found[2] or 0), int(found[3] or 0)
+
+
+def test_verify_counts_the_own_clinics_records_and_the_rest_apart(world: WebWorld) -> None:
+    """The "records match" figure is the caller's clinic's records, the rest counted apart as
+    for the entries: a record added to one clinic moves that clinic's figure only."""
+    total = audit.verify(world.db).records_checked
+    own, own_else, shared = _records_figures(world, "own")
+    other, other_else, other_shared = _records_figures(world, "other")
+    assert own + own_else + shared == total and other + other_else + other_shared == total
+    assert own < total and other < total and other <= own_else and own <= other_else
+    staff.add_staff(
+        world.db, world.own.clinic_id, staff.StaffInput(display_name="New Nurse", role="injector"),
+        actor="test",
+    )  # fmt: skip
+    assert _records_figures(world, "own") == (own + 1, own_else, shared)
+    assert _records_figures(world, "other") == (other, other_else + 1, other_shared)

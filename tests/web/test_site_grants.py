@@ -4,7 +4,8 @@ The world's two clinics are made sites of one group. Without a grant the sibling
 clinic (404, switching refused). With one, a switched session sees the sibling's records with
 the *granted* role (not its own: an injector granted Front desk may not plan there, a front desk
 granted Prescriber may), and its own clinic's records are then foreign. A revoked or expired
-grant, or another group's clinic, opens nothing; the session is back home at once.
+grant, or another group's clinic, opens nothing; the session is back home at once. The same
+with the sessions in the database and in Redis (``session_store``).
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ def _switch(world: WebWorld, client: TestClient, clinic_id: Any) -> int:
     ("home_role", "granted"), [("injector", "front_desk"), ("front_desk", "prescriber")]
 )
 def test_the_granted_role_at_the_sibling_site_governs(
-    world: WebWorld, home_role: str, granted: str
+    world: WebWorld, home_role: str, granted: str, session_store: str
 ) -> None:
     _group(world)
     _grant(world, home_role, granted)
     client = world.client(home_role)
     assert OTHER_CLINIC_MARKER not in client.get("/patients").text
+    assert "switch site" in client.get("/").text  # a grant: the header offers the sites
     assert _switch(world, client, world.other.clinic_id) == 303
     page = client.get("/patients").text
     assert OTHER_CLINIC_MARKER in page  # the sibling's patients, now
@@ -79,7 +81,7 @@ def test_the_granted_role_at_the_sibling_site_governs(
             assert there == 403 and home == 403, case
 
 
-def test_without_a_grant_a_sibling_site_is_foreign(world: WebWorld) -> None:
+def test_without_a_grant_a_sibling_site_is_foreign(world: WebWorld, session_store: str) -> None:
     _group(world)
     client = world.client("admin")
     assert _switch(world, client, world.other.clinic_id) == 404
@@ -89,7 +91,9 @@ def test_without_a_grant_a_sibling_site_is_foreign(world: WebWorld) -> None:
     assert "switch site" not in client.get("/").text  # no grant: nothing to choose
 
 
-def test_a_revoked_or_expired_grant_sends_the_session_home(world: WebWorld) -> None:
+def test_a_revoked_or_expired_grant_sends_the_session_home(
+    world: WebWorld, session_store: str
+) -> None:
     _group(world)
     grant = _grant(world, "injector", "injector")
     patient = f"/patients/{world.other.patient_id}"
@@ -114,7 +118,9 @@ def test_a_revoked_or_expired_grant_sends_the_session_home(world: WebWorld) -> N
         assert client.get(patient).status_code == 200, end
 
 
-def test_another_groups_clinic_can_never_be_granted_or_entered(world: WebWorld) -> None:
+def test_another_groups_clinic_can_never_be_granted_or_entered(
+    world: WebWorld, session_store: str
+) -> None:
     _group(world)
     third = staff.create_clinic(
         world.db, staff.ClinicInput(name="Elsewhere", jurisdiction="US-CA"), actor="test"
@@ -132,7 +138,7 @@ def test_another_groups_clinic_can_never_be_granted_or_entered(world: WebWorld) 
 
 
 def test_the_staff_page_grants_and_revokes_and_reads_are_logged_at_the_site(
-    world: WebWorld,
+    world: WebWorld, session_store: str
 ) -> None:
     _group(world)
     admin = world.client("admin", "other")

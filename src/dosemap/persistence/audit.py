@@ -345,6 +345,8 @@ class ChainReport:
     last: dict[tuple[str, str], LastEntry] = field(default_factory=dict, repr=False)
     #: How many of ``entries`` each clinic's are (``None``: entries of no clinic).
     entries_by_clinic: dict[uuid.UUID | None, int] = field(default_factory=dict, repr=False)
+    #: How many of ``records_checked`` each clinic's are (``None``: records of no clinic).
+    records_by_clinic: dict[uuid.UUID | None, int] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -212,17 +212,20 @@ def _changed(before: Mapping[str, str] | None, now: Mapping[str, str]) -> list[s
 
 def check_records(
     session: Session, last: Mapping[tuple[str, str], LastEntry], keys: AuditKeys
-) -> tuple[int, list[RecordProblem]]:
-    """Compare every audited record with its last entry; returns (records checked, problems)."""
+) -> tuple[int, list[RecordProblem], dict[uuid.UUID | None, int]]:
+    """Compare every audited record with its last entry; returns (records checked, problems,
+    how many of the records checked each clinic's are: ``None`` for those of no clinic)."""
     problems: list[RecordProblem] = []
     seen: set[tuple[str, str]] = set()
     count = 0
+    by_clinic: dict[uuid.UUID | None, int] = {}
     for entity, rid, snap in snapshots(session):
         table = ENTITIES[entity].__tablename__
         count += 1
         seen.add((entity, rid))
         entry = last.get((entity, rid))
         clinic = _clinic_of(entity, snap, entry)
+        by_clinic[clinic] = by_clinic.get(clinic, 0) + 1
         if entity == "session" and snap["session"] is None:
             problems.append(
                 RecordProblem(
@@ -277,7 +280,7 @@ def check_records(
                 entry.clinic_id,
             )
         )
-    return count, problems
+    return count, problems, by_clinic
 
 
 def _signature_problems(

@@ -86,10 +86,11 @@ def verify_all(
     ).scalars()
     report = check_entries(rows, head, keys)
     if records:
-        count, record_problems = check_records(session, report.last, keys)
+        count, record_problems, by_clinic = check_records(session, report.last, keys)
         report = replace(
             report,
             problems=report.problems + tuple(record_problems),
             records_checked=count,
+            records_by_clinic=by_clinic,
         )
     return check_checkpoint(session, report, checkpoints, keys)

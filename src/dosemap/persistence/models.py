@@ -618,6 +618,9 @@ class UserAccount(Versioned, Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: How many times every session of the login was ended (deactivation, role change):
+    #: a session kept outside the database (Redis) began at a count and ends when it moves.
+    sessions_ended: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WebSession(Base):

@@ -8,7 +8,8 @@ runs for every request. So the statement is built and compiled once with SQLAlch
 tables, the dialect's SQL), then run on a per-thread driver connection in autocommit mode,
 its few columns converted by hand.
 
-Writes (the access log's batches) go through SQLAlchemy as usual.
+The access log's batches are written on the driver too: on SQLite three calls (BEGIN
+IMMEDIATE, one executemany, COMMIT), on PostgreSQL one statement (one round trip).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ClauseElement
 
 from dosemap.persistence.db import Database
-from dosemap.persistence.ids import time_ordered_uuid
+from dosemap.persistence.ids import time_ordered_ints
 from dosemap.persistence.models import (
     AccessLogEntry,
     AuditHead,
@@ -93,8 +94,11 @@ _SIGNED_IN = (
     .where(WebSession.token_hash == bindparam("token_hash"))
 )
 _VERSION = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+_AT_SITE: Any = bindparam("site_id")
 #: A login as it is now, for sessions kept outside the database (Redis): one primary-key
-#: look-up with the records version, so role and deactivation apply at the next request.
+#: look-up with the records version, so role and deactivation apply at the next request, and
+#: with the grant at the session's site (``site_id``: the own clinic when at home), joined as
+#: in ``_SIGNED_IN``, so the grant is judged on every request in both stores.
 _ACCOUNT_NOW = (
     select(
         UserAccount.clinic_id,
@@ -106,11 +110,39 @@ _ACCOUNT_NOW = (
         Staff.active,
         select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery(),
         select(AuditHead.hash).where(AuditHead.id == 1).scalar_subquery(),
+        UserAccount.sessions_ended,
+        _SITE.id,
+        SiteGrant.role,
+        SiteGrant.staff_id,
+        SiteGrant.expires_at,
+        SiteGrant.revoked_at,
+        _SITE_GROUP.group_id,
+        _HOME_GROUP.group_id,
+        _SITE.name,
+        _HOME.name,
+        exists()
+        .where(SiteGrant.account_id == UserAccount.id, SiteGrant.revoked_at.is_(None))
+        .correlate(UserAccount)
+        .label("has_grants"),
     )
+    .select_from(UserAccount)
     .outerjoin(Staff, Staff.id == UserAccount.staff_id)
+    .join(_HOME, _HOME.id == UserAccount.clinic_id)
+    .outerjoin(_SITE, _SITE.id == _AT_SITE)
+    .outerjoin(
+        SiteGrant, (SiteGrant.account_id == UserAccount.id) & (SiteGrant.clinic_id == _AT_SITE)
+    )
+    .outerjoin(_SITE_GROUP, _SITE_GROUP.clinic_id == _AT_SITE)
+    .outerjoin(_HOME_GROUP, _HOME_GROUP.clinic_id == UserAccount.clinic_id)
     .where(UserAccount.id == bindparam("user_id"))
 )
 _APPEND_ACCESS = insert(AccessLogEntry)
+#: The access log's batch on PostgreSQL: one statement, one array per column.
+_APPEND_ARRAYS_PG = (
+    "INSERT INTO access_log (id, at, clinic_id, user_id, action, entity, entity_id, via) "
+    "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[], %s::uuid[], "
+    "%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[])"
+)
 #: The access log's columns in the order the SQLite fast path passes them.
 _APPEND_COLUMNS: dict[str, Any] = {
     name: bindparam(name)
@@ -126,7 +158,9 @@ _CONVERTED_LIMIT = 4096
 @dataclass(frozen=True, slots=True)
 class AccountNow:
     """A login's current clinic, staff link, names, role and whether it may act (the account
-    active and, when it acts as a staff member, that member active)."""
+    active and, when it acts as a staff member, that member active); how many times every
+    session of it was ended (``sessions_ended``); and the site asked about with the login's
+    grant there, as ``SignedIn`` has them (``site_id`` ``None``: the own clinic)."""
 
     clinic_id: uuid.UUID
     staff_id: uuid.UUID | None
@@ -134,6 +168,16 @@ class AccountNow:
     display_name: str
     role: str
     active: bool
+    sessions_ended: int = 0
+    site_id: uuid.UUID | None = None
+    site_role: str | None = None
+    site_staff_id: uuid.UUID | None = None
+    site_expires_at: datetime | None = None
+    site_revoked: bool = False
+    site_in_group: bool = False
+    site_name: str = ""
+    home_name: str = ""
+    has_grants: bool = False
 
 
 def _may_act(account_active: Any, staff_active: Any) -> bool:
@@ -197,25 +241,45 @@ def _site(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-class _Compiled:
-    """A Core statement compiled once for a dialect, run with one named parameter."""
+def _sqlite_rows(entries: Sequence[AccessEntry]) -> list[tuple[str, ...]]:
+    """The entries as SQLAlchemy stores them in SQLite: UUID hex, naive UTC text. The entries
+    of one request share their time, clinic and login (the same objects), so each is
+    converted once per run of them rather than per row (a search logs one row per patient)."""
+    rows: list[tuple[str, ...]] = []
+    at: Any = None
+    clinic: Any = None
+    user: Any = None
+    at_text = clinic_hex = user_hex = ""
+    for new_id, e in zip(time_ordered_ints(len(entries)), entries, strict=True):
+        if e.at is not at:
+            at, at_text = e.at, e.at.astimezone(UTC).strftime(_SQLITE_TIME)
+        if e.clinic_id is not clinic:
+            clinic, clinic_hex = e.clinic_id, e.clinic_id.hex
+        if e.user_id is not user:
+            user, user_hex = e.user_id, e.user_id.hex
+        row = (f"{new_id:032x}", at_text, clinic_hex, user_hex)
+        rows.append((*row, e.action, e.entity, e.entity_id, e.via))
+    return rows
 
-    def __init__(self, statement: ClauseElement, db: Database, name: str | None) -> None:
+
+class _Compiled:
+    """A Core statement compiled once for a dialect, run with its named parameters."""
+
+    def __init__(self, statement: ClauseElement, db: Database, *names: str | None) -> None:
         compiled: Any = statement.compile(dialect=db.engine.dialect)  # an SQLCompiler
         self.sql = str(compiled)
-        self.name = name
+        self.names = [n for n in names if n is not None]
         self.defaults: dict[str, Any] = dict(
-            compiled.construct_params({name: ""} if name else None)
+            compiled.construct_params(dict.fromkeys(self.names, "") or None)
         )
         self.positional = list(compiled.positiontup or []) if compiled.positional else None
 
-    def params(self, value: Any = None) -> Any:
-        values = dict(self.defaults)
-        if self.name is not None:
-            values[self.name] = value
+    def params(self, *values: Any) -> Any:
+        params = dict(self.defaults)
+        params.update(zip(self.names, values, strict=False))
         if self.positional is not None:
-            return tuple(values[k] for k in self.positional)
-        return values
+            return tuple(params[k] for k in self.positional)
+        return params
 
 
 class RequestPath:
@@ -225,7 +289,7 @@ class RequestPath:
         self.db = db
         self._signed_in = _Compiled(_SIGNED_IN, db, "token_hash")
         self._version = _Compiled(_VERSION, db, None)
-        self._account_now = _Compiled(_ACCOUNT_NOW, db, "user_id")
+        self._account_now = _Compiled(_ACCOUNT_NOW, db, "user_id", "site_id")
         self._append_sql = str(
             _APPEND_ACCESS.values(_APPEND_COLUMNS).compile(dialect=db.engine.dialect)
         )
@@ -235,10 +299,6 @@ class RequestPath:
         self._opened: list[Any] = []
         # Close the driver connections with this object (a test app, a stopped worker).
         self._finalizer = weakref.finalize(self, _close_all, self._opened)
-        # Writes begin IMMEDIATE on SQLite (see dosemap.persistence.db); built once.
-        self._writer = (
-            db.engine.execution_options(sqlite_begin="IMMEDIATE") if db.is_sqlite else db.engine
-        )
 
     def _connection(self, local: threading.local | None = None) -> Any:
         local = self._local if local is None else local
@@ -258,7 +318,7 @@ class RequestPath:
             self._opened.append(conn)
         return conn
 
-    def _fetchone(self, query: _Compiled, value: Any = None) -> tuple[Any, ...] | None:
+    def _fetchone(self, query: _Compiled, *values: Any) -> tuple[Any, ...] | None:
         # On SQLite, on the thread's no-wait connection first: the one the event loop commits
         # the access log on, so its page cache stays warm across those commits (a commit by
         # another connection empties it: the next look-up re-read every page, ~150 µs). A
@@ -271,7 +331,7 @@ class RequestPath:
             try:
                 cursor = conn.cursor()
                 try:
-                    cursor.execute(query.sql, query.params(value))
+                    cursor.execute(query.sql, query.params(*values))
                     row = cursor.fetchone()
                 finally:
                     cursor.close()
@@ -323,22 +383,42 @@ class RequestPath:
             _version(row[13], row[14]),
         )
 
-    def account_now(self, user_id: uuid.UUID) -> tuple[AccountNow | None, str]:
-        """The login ``user_id`` as it is now (``None``: no such login), and the records
-        version, in one primary-key query."""
-        # The driver gets the value as SQLAlchemy stores it: hex text in SQLite.
-        row = self._fetchone(self._account_now, user_id.hex if self.db.is_sqlite else user_id)
+    def account_now(
+        self, user_id: uuid.UUID, site_id: uuid.UUID | None = None
+    ) -> tuple[AccountNow | None, str]:
+        """The login ``user_id`` as it is now (``None``: no such login) with its grant at
+        ``site_id`` (``None``: the own clinic), and the records version, in one primary-key
+        query."""
+        # The driver gets the values as SQLAlchemy stores them: hex text in SQLite.
+        key = self._key
+        row = self._fetchone(self._account_now, key(user_id), key(site_id) if site_id else None)
         if row is None:
             return None, self.records_version()
+        home = _uuid(row[0])
+        site = _uuid_or_none(row[10])
+        away = site is not None and site != home
         account = AccountNow(
-            clinic_id=_uuid(row[0]),
+            clinic_id=home,
             staff_id=_uuid_or_none(row[1]),
             username=row[2],
             display_name=row[3],
             role=row[4],
             active=_may_act(row[5], row[6]),
+            sessions_ended=int(row[9] or 0),
+            site_id=site if away else None,
+            site_role=row[11] if away else None,
+            site_staff_id=_uuid_or_none(row[12]) if away else None,
+            site_expires_at=_utc(row[13]) if away and row[13] is not None else None,
+            site_revoked=row[14] is not None,
+            site_in_group=row[15] is not None and row[15] == row[16],
+            site_name=row[17] or "",
+            home_name=row[18],
+            has_grants=bool(row[19]),
         )
         return account, _version(row[7], row[8])
+
+    def _key(self, value: uuid.UUID) -> Any:
+        return value.hex if self.db.is_sqlite else value
 
     def close(self) -> None:
         """Close every driver connection this object opened (a later call opens new ones)."""
@@ -359,22 +439,41 @@ class RequestPath:
             return
         if self.db.is_sqlite:
             self._append_on_driver(entries, wait=True)
-            return
-        rows = [
-            {
-                "id": time_ordered_uuid(),
-                "at": e.at,
-                "clinic_id": e.clinic_id,
-                "user_id": e.user_id,
-                "action": e.action,
-                "entity": e.entity,
-                "entity_id": e.entity_id,
-                "via": e.via,
-            }
-            for e in entries
+        else:
+            self._append_on_postgresql(entries)
+
+    def _append_on_postgresql(self, entries: Sequence[AccessEntry]) -> None:
+        # One statement in autocommit mode is one transaction, committed (and, with
+        # PostgreSQL's default synchronous_commit, flushed) before it returns: one round trip
+        # for the whole batch, where SQLAlchemy's pool and transaction cost four (ping,
+        # BEGIN, INSERT, COMMIT). The rows go as one array per column (fixed SQL text, so
+        # psycopg prepares it once).
+        columns = [
+            [uuid.UUID(int=new_id) for new_id in time_ordered_ints(len(entries))],
+            [e.at for e in entries],
+            [e.clinic_id for e in entries],
+            [e.user_id for e in entries],
+            [e.action for e in entries],
+            [e.entity for e in entries],
+            [e.entity_id for e in entries],
+            [e.via for e in entries],
         ]
-        with self._writer.begin() as conn:
-            conn.execute(_APPEND_ACCESS, rows)
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute(_APPEND_ARRAYS_PG, columns)
+                return
+            except Exception:
+                if not getattr(conn, "closed", True):
+                    raise  # a refused row (the connection is fine): the batch fails
+                # A connection the server dropped (a restart) is replaced and the batch sent
+                # again, once (SQLAlchemy's pool ping did this before). Had the first one been
+                # committed with its answer lost, the reads are logged twice: never lost.
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def try_append_access(self, entries: Sequence[AccessEntry]) -> bool:
         """Like :meth:`append_access` on SQLite, but never waits: False (nothing written) if
@@ -393,19 +492,7 @@ class RequestPath:
         # Three driver calls, no SQLAlchemy: the values as it stores them in SQLite (UUID hex,
         # naive UTC text). Through SQLAlchemy the writer ran Python between the calls while the
         # event loop waited for the GIL behind it.
-        rows = [
-            (
-                time_ordered_uuid().hex,
-                e.at.astimezone(UTC).strftime(_SQLITE_TIME),
-                e.clinic_id.hex,
-                e.user_id.hex,
-                e.action,
-                e.entity,
-                e.entity_id,
-                e.via,
-            )
-            for e in entries
-        ]
+        rows = _sqlite_rows(entries)
         local = self._local if wait else self._nowait
         conn = self._connection(local)
         try:

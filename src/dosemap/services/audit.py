@@ -45,6 +45,10 @@ class ClinicChainView:
     own_entries: int = 0
     other_entries: int = 0
     shared_entries: int = 0
+    #: Of ``records_checked``, likewise: the clinic's own, other clinics', of no clinic.
+    own_records: int = 0
+    other_records: int = 0
+    shared_records: int = 0
 
     @property
     def ok(self) -> bool:
@@ -79,6 +83,11 @@ def verify_for_clinic(
             n for c, n in report.entries_by_clinic.items() if c is not None and c != clinic_id
         ),
         shared_entries=report.entries_by_clinic.get(None, 0),
+        own_records=report.records_by_clinic.get(clinic_id, 0),
+        other_records=sum(
+            n for c, n in report.records_by_clinic.items() if c is not None and c != clinic_id
+        ),
+        shared_records=report.records_by_clinic.get(None, 0),
     )
 
 

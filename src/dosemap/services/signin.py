@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.db import Database
 from dosemap.persistence.models import WebSession
 from dosemap.persistence.repositories.accounts import SignedIn
@@ -181,11 +180,15 @@ class RedisSessionStore:
     of its absolute lifetime (the idle timeout is judged by :func:`check_session`), and a set
     per person so that all of one person's sessions can be ended.
 
-    A session key holds only what the session is (who, CSRF token, clocks). The login itself —
-    role, active flag, its staff member's active flag — is read from the database on every
-    look-up (one primary-key query that also reads the records version), so a role change or
-    a deactivation made by any path (Staff page, ``dosemap db staff-deactivate``, a script, the
-    database itself) applies at the person's next request, as with :class:`DatabaseSessionStore`.
+    A session key holds only what the session is (who, CSRF token, clocks, the site it works
+    at). The login itself — role, active flag, its staff member's active flag, and the grant at
+    the session's site — is read from the database on every look-up (one primary-key query that
+    also reads the records version), so a role change, a deactivation or a revoked grant made
+    by any path (Staff page, ``dosemap db staff-deactivate``, a script, the database itself)
+    applies at the person's next request, as with :class:`DatabaseSessionStore`. Where the
+    database store's sessions are ended (``web_sessions.remove_all_of``: a deactivation, a role
+    change through the service) the login's ``sessions_ended`` count moves; a session key
+    remembers the count it began at, so it ends then too.
 
     ``clock`` tells the time sessions are created at (tests move it instead of waiting).
     """
@@ -220,7 +223,10 @@ class RedisSessionStore:
         token = new_token()
         token_hash = hash_token(token)
         at = self.clock()
+        now_, _ = self.path.account_now(account.id)
         data = {
+            "sessions_ended": now_.sessions_ended if now_ is not None else 0,
+            "site_id": None,  # the login's own clinic (see work_at)
             "user_id": str(account.id),
             "clinic_id": str(account.clinic_id),
             "staff_id": str(account.staff_id) if account.staff_id else None,
@@ -246,15 +252,22 @@ class RedisSessionStore:
             return None, None
         d = json.loads(raw)
         user_id = uuid.UUID(d["user_id"])
-        account, version = self.path.account_now(user_id)
-        if account is None or str(account.clinic_id) != d["clinic_id"]:
+        site = d.get("site_id")
+        account, version = self.path.account_now(user_id, uuid.UUID(site) if site else None)
+        if (
+            account is None
+            or str(account.clinic_id) != d["clinic_id"]
+            # Every session of the login was ended since this one began (as the database
+            # store deletes its rows): a key from before the count was kept has none.
+            or account.sessions_ended != d.get("sessions_ended", account.sessions_ended)
+        ):
             account = AccountNow(
                 clinic_id=uuid.UUID(d["clinic_id"]),
                 staff_id=None,
                 username=d["username"],
                 display_name=d["display_name"],
                 role="",
-                active=False,  # the login is gone: the session is refused and removed
+                active=False,  # the login is gone or ended: the session is refused and removed
             )
         return SignedIn(
             token_hash=token_hash,
@@ -270,6 +283,15 @@ class RedisSessionStore:
             created_at=datetime.fromisoformat(d["created_at"]),
             last_seen_at=datetime.fromisoformat(d["last_seen_at"]),
             expires_at=datetime.fromisoformat(d["expires_at"]),
+            site_id=account.site_id,
+            site_role=account.site_role,
+            site_staff_id=account.site_staff_id,
+            site_expires_at=account.site_expires_at,
+            site_revoked=account.site_revoked,
+            site_in_group=account.site_in_group,
+            site_name=account.site_name,
+            home_name=account.home_name,
+            has_grants=account.has_grants,
         ), version
 
     def _update(self, token_hash: str, **changes: Any) -> None:
@@ -296,12 +318,8 @@ class RedisSessionStore:
             self.client.srem(self._user_key(json.loads(raw)["user_id"]), token_hash)
 
     def work_at(self, token_hash: str, clinic_id: uuid.UUID | None) -> None:
-        if clinic_id is not None:  # the grant is judged per request against the database
-            raise InvalidInputError(
-                "clinic_id",
-                "working at another site needs the sessions in the database",
-                "unset DOSEMAP_REDIS_URL",
-            )
+        # The grant there is judged on every look-up, against the database.
+        self._update(token_hash, site_id=str(clinic_id) if clinic_id is not None else None)
 
     def remove_all_of(self, user_id: uuid.UUID) -> None:
         members = self.client.smembers(self._user_key(user_id))

@@ -195,8 +195,15 @@ class WebSessionRepository(Repository):
         self.session.execute(delete(WebSession).where(WebSession.token_hash == token_hash))
 
     def remove_all_of(self, user_id: uuid.UUID) -> None:
-        """Sign a person out everywhere (password change, deactivation)."""
+        """Sign a person out everywhere (password change, deactivation), in whatever store
+        keeps the sessions: the rows here go, and the count moves for sessions kept in Redis."""
         self.session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+        self.session.execute(
+            update(UserAccount)
+            .where(UserAccount.id == user_id)
+            .values(sessions_ended=UserAccount.sessions_ended + 1)
+            .execution_options(synchronize_session=False)
+        )
 
     def remove_expired(self, idle_before: datetime, now: datetime) -> int:
         """Drop sessions idle since ``idle_before`` or past their absolute lifetime."""
