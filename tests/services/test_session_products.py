@@ -100,7 +100,7 @@ def test_units_per_product_month_counts_every_product(clinic: SeededClinic) -> N
     assert usage[("dysport", month)] == _units(dysport)
 
 
-def test_a_session_recorded_before_0012_has_its_figures_derived(clinic: SeededClinic) -> None:
+def test_a_session_recorded_before_0013_has_its_figures_derived(clinic: SeededClinic) -> None:
     """Its product rows never written (as a session from before the migration): the figures
     come from its plan and its vial usage, per product."""
     c = clinic

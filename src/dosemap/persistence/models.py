@@ -300,7 +300,7 @@ class TreatmentSession(Versioned, Base):
 class SessionProduct(Base):
     """One product of a session and its own figures, in that product's units (units of two
     products are never added: a Dysport unit is not a Botox unit). A session of one product has
-    one row; sessions recorded before migration 0012 have none (their figures are the session
+    one row; sessions recorded before migration 0013 have none (their figures are the session
     record's own ``product``/``planned_units``/``total_units``, or derived from the plan and the
     vial usage for a session of several products: ``services.sessions.product_figures``)."""
 

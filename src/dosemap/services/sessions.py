@@ -249,7 +249,7 @@ def product_figures(
 ) -> dict[uuid.UUID, tuple[ProductFigures, ...]]:
     """Each session's products with their own figures, in plan order (read only).
 
-    From ``session_products``; a session recorded before those rows were kept (migration 0012)
+    From ``session_products``; a session recorded before those rows were kept (migration 0013)
     has them derived: a one-product session from the record's own columns, a session of several
     products from its plan (planned) and its vial usage by the vials' products (charted)."""
     stored = uow.sessions.products_of(rows[0].clinic_id, [r.id for r in rows]) if rows else {}

@@ -109,7 +109,7 @@ def _parts(extension: dict[str, Any]) -> dict[str, Any]:
 def test_fhir_gives_each_product_its_own_figures(
     two: tuple[SeededClinic, Any, SessionPlan],
 ) -> None:
-    c, row_id, plan = two
+    c, _row_id, plan = two
     content = fhir_bundle(c.db, c.clinic_id, actor="t", patient_id=c.patient_id).content
     Bundle.model_validate_json(content)  # R4B models, every resource
     resources = _resources(content)

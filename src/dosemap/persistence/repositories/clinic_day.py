@@ -152,7 +152,7 @@ class ClinicDay(Repository):
         self, clinic_id: uuid.UUID, session_ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, list[tuple[str, Decimal]]]:
         """Each session's products with their planned units, in plan order (sessions recorded
-        before migration 0012 have none)."""
+        before migration 0013 have none)."""
         out: dict[uuid.UUID, list[tuple[str, Decimal]]] = {}
         if not session_ids:
             return out

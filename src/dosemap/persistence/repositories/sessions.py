@@ -59,7 +59,7 @@ class SessionRepository(ScopedRepository[TreatmentSession]):
         )
 
     def products(self, session_id: uuid.UUID) -> list[SessionProduct]:
-        """The session's products in plan order (none for a session recorded before 0012)."""
+        """The session's products in plan order (none for a session recorded before 0013)."""
         return list(
             self.session.execute(
                 select(SessionProduct)

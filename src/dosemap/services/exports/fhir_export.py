@@ -89,7 +89,7 @@ class _Records:
     followups: list[FollowUp] = field(default_factory=list)
     measurements: list[tuple[OutcomeMeasurement, PhotoRecord]] = field(default_factory=list)
     # Each session's products with their own figures; ``derived`` ones (no stored rows: a
-    # session recorded before migration 0012) are marked so, and the import keeps them unstored.
+    # session recorded before migration 0013) are marked so, and the import keeps them unstored.
     products: dict[uuid.UUID, tuple[tuple[ProductFigures, ...], bool]] = field(default_factory=dict)
     product_of_vial: dict[uuid.UUID, str] = field(default_factory=dict)
 

@@ -1,7 +1,7 @@
 """session products: each product of a session with its own planned and charted units
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 19:00:00
 
 Sessions already recorded get no rows: a row would change the audited snapshot (and the signed
@@ -16,8 +16,8 @@ from alembic import op
 
 import dosemap.persistence.types
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
