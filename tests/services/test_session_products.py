@@ -129,3 +129,19 @@ def test_other_clinics_rows_are_not_read(clinic: SeededClinic) -> None:
 _DAY = __import__("datetime").timedelta(days=1)
 
 pytestmark = pytest.mark.usefixtures("clinic")
+
+
+def test_today_lists_every_products_planned_units(clinic: SeededClinic) -> None:
+    from dosemap.services import clinic_day
+
+    c = clinic
+    session = two_products(c.library)
+    botox, dysport = session.plans
+    row_id = plan_two_products(c.db, c.clinic_id, c.patient_id, c.injector, session, T0)
+    [listed] = [
+        s for s in clinic_day.today(c.db, c.clinic_id, T0).sessions if s.session_id == row_id
+    ]
+    assert listed.products == (
+        ("botox_cosmetic", _units(botox)),
+        ("dysport", _units(dysport)),
+    )
