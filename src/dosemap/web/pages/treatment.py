@@ -267,7 +267,7 @@ async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> 
     )  # fmt: skip
     review = current.review
     assert review is not None
-    placed = placed_point(current.plans[body.plan], body.edits[-1])
+    placed = placed_point(current.plans[body.plan], body.edits[-1], current.before_last_edit)
     points = _edit_answer_points(
         (user.clinic_id, session_id, current.version),
         (user.clinic_id, session_id, body.expected_version),
