@@ -546,3 +546,26 @@ def test_any_session_edits_keep_each_products_totals_and_the_cli_agrees(
     assert out.exit_code == (1 if review.blocked else 0), out.output
     reported = json.loads(out.stdout)
     assert reported["findings"] == [r.finding.model_dump(mode="json") for r in review.findings]
+
+
+def test_the_point_placed_on_another_points_anchor_is_the_one_moved_or_added() -> None:
+    """Dropped exactly on another point's anchor (same zone, same µL): the status line names
+    the point moved or added, not the one that was there (given the plan before the edit)."""
+    forehead = [p for p in BASE.points if p.zone == "forehead"]
+    first, later = forehead[0], forehead[3]
+    assert first.volume_ul == later.volume_ul
+    for mover, onto in ((first, later), (later, first)):
+        edit = MovePoint(number=mover.number, anchor=onto.anchor)
+        moved = apply_edit(BASE, edit, LIBRARY, MESH)
+        there = sorted(p.number for p in moved.points if p.anchor == onto.anchor)
+        assert there == sorted((mover.number, onto.number))  # both there, numbers kept
+        assert _moved(moved, edit, BASE).number == mover.number
+    cheek = next(p for p in BASE.points if p.zone == "medial_cheek_left")
+    into = MovePoint(number=first.number, anchor=cheek.anchor)  # into another zone
+    moved = apply_edit(BASE, into, LIBRARY, MESH)
+    last_of_cheek = [p for p in moved.points if p.zone == "medial_cheek_left"][-1]
+    assert _moved(moved, into, BASE) == last_of_cheek and last_of_cheek.anchor == cheek.anchor
+    add = AddPoint(anchor=later.anchor)
+    added = apply_edit(BASE, add, LIBRARY, MESH)
+    new = placed_point(added, add, BASE)
+    assert new is not None and new.number == forehead[-1].number + 1 != later.number

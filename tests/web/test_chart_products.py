@@ -109,8 +109,14 @@ def test_the_chart_shows_every_products_points_with_a_legend_and_a_vial_each(
     assert f'id="vial-select-1" class="vial-select" data-plan="1" data-chosen="{d_vial}"' in (
         chosen.text
     )
-    assert lot("7", "D-77").status_code == 422  # no such product in the session
-    assert lot("x", "D-77").status_code == 422
+    # A bad product index: the chart page again, the error naming the field (not the
+    # generic error page), no product's lot field marked.
+    for plan, says in (("7", "no product 7 in this session"), ("x", "&#39;x&#39; is not a whole")):
+        bad = lot(plan, "D-77")
+        assert bad.status_code == 422 and 'id="chart-vials"' in bad.text, plan
+        error = re.search(r'<p class="error" id="lot-e-plan" role="alert">([^<]*)</p>', bad.text)
+        assert error is not None and "(plan)" in error[1] and says in error[1], plan
+        assert "0 to 1" in error[1] and 'id="lot-e-lot_number' not in bad.text
 
 
 def test_taps_go_to_their_products_plan_and_the_record_shows_each_product(

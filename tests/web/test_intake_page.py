@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
+
+from dosemap.persistence.unit_of_work import reading
 from dosemap.services.clinic_day import access_log
 from dosemap.services.intake_forms import QUESTIONS
 from dosemap.services.reporting import patient_timeline
+from dosemap.web.pages.patients import intake_lines
 from support.web import OTHER_CLINIC_MARKER, WebWorld
 
 
@@ -103,3 +108,34 @@ def test_another_clinics_patient_is_not_found(world: WebWorld) -> None:
     posted = client.post(url, data={"csrf_token": world.csrf(client), **_answers()})
     assert posted.status_code == 404
     assert OTHER_CLINIC_MARKER not in posted.text
+
+
+def test_intake_lines_give_the_age_from_the_date_of_birth() -> None:
+    answers: dict[str, object] = {
+        "recorded_on": "2026-06-01", "date_of_birth": "1951-06-02", "age_years": None,
+    }  # fmt: skip
+    lines = dict(intake_lines(answers))
+    assert lines["age years"] == "74 (from the date of birth)"  # 75 the day after
+    # No date of birth: an unanswered age says so; an age answered is shown as it is.
+    assert dict(intake_lines({"recorded_on": "2026-06-01", "age_years": None}))["age years"] == (
+        "not answered"
+    )
+    assert dict(intake_lines({**answers, "age_years": 70}))["age years"] == "70"
+
+
+def test_the_patient_page_shows_the_age_when_the_date_of_birth_is_known(world: WebWorld) -> None:
+    client = world.client("injector")
+    url = f"/patients/{world.own.patient_id}/intake"
+    saved = client.post(url, data={"csrf_token": world.csrf(client), **_answers()})
+    assert saved.status_code == 303, saved.text
+    page = client.get(f"/patients/{world.own.patient_id}").text
+    intake = page.split('id="h-intake"')[1].split("</section>")[0]
+    age = re.search(r"<dt>age years</dt><dd>([^<]*)</dd>", intake)
+    assert age is not None and re.fullmatch(r"\d+ \(from the date of birth\)", age[1]), intake
+    with reading(world.db) as uow:
+        born = uow.patients.get(world.own.clinic_id, world.own.patient_id).date_of_birth
+    today = date.today()  # the intake's day is the clinic's: within a day of this one
+    assert int(age[1].split()[0]) in {
+        d.year - born.year - ((d.month, d.day) < (born.month, born.day))
+        for d in (today - timedelta(days=1), today, today + timedelta(days=1))
+    }

@@ -91,3 +91,35 @@ def test_a_version_the_app_did_not_draw_is_answered_with_every_point(world: WebW
     answer = _edit(client, data, elsewhere.version, {"op": "delete", "number": 1})
     assert "changed" not in answer
     assert _merged([], answer) == _editor_data(client, session_id)["points"]
+
+
+def test_the_answer_names_the_point_moved_onto_another_points_anchor(world: WebWorld) -> None:
+    client = world.client("injector")
+    data = _editor_data(client, world.own.session_id)
+    first, second = data["points"][0], data["points"][1]
+    assert (first["zone"], first["volume_ul"]) == (second["zone"], second["volume_ul"])
+    # Point 1 dropped exactly on point 2: the status line names 1 (it was moved), not 2.
+    moved = _edit(
+        client, data, data["version"],
+        {"op": "move", "number": first["number"], "anchor": second["anchor"]},
+    )  # fmt: skip
+    assert moved["placed"] == first["number"]
+    # In a request of several edits, judged against the plan just before the last one.
+    again = _edit_all(
+        client, data, moved["version"],
+        [{"op": "delete", "number": len(data["points"])},
+         {"op": "move", "number": first["number"], "anchor": data["points"][2]["anchor"]}],
+    )  # fmt: skip
+    assert again["placed"] == first["number"]
+
+
+def _edit_all(
+    client: TestClient, data: dict[str, Any], version: int, edits: list[dict[str, Any]]
+) -> Any:
+    answer = client.post(
+        data["edit_url"],
+        json={"expected_version": version, "edits": edits},
+        headers={"X-CSRF-Token": data["csrf"]},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()

@@ -343,21 +343,26 @@ def zone_at(
 def placed_point(plan: Plan, edit: PlanEdit, before: Plan | None = None) -> PlannedPoint | None:
     """The point an add or move edit put down, as numbered in ``plan`` (the plan after it).
 
-    Another point may already lie at that anchor: given the plan ``before`` the edit, the
-    points that were there already (same zone and µL) are passed over."""
+    Another point may already lie at that anchor, so, given the plan ``before`` the edit, the
+    point is found where :func:`apply_edit` puts it (:func:`rebuild` numbers by zone, then by
+    place in the list): a point moved within its zone keeps its place, hence its number; an
+    added point, or one moved into another zone, is appended, hence the last of its zone (the
+    zone that gained a point). Without ``before``: the last point at the anchor."""
     if not isinstance(edit, AddPoint | MovePoint):
         return None
     anchor = _check_anchor(edit.anchor, "anchor")
     here = [p for p in plan.points if p.anchor == anchor]
-    if before is not None:
-        there = Counter((p.zone, p.volume_ul) for p in before.points if p.anchor == anchor)
-        fresh = []
-        for point in here:
-            if there[(point.zone, point.volume_ul)] > 0:
-                there[(point.zone, point.volume_ul)] -= 1
-            else:
-                fresh.append(point)
-        here = fresh or here
+    if before is not None and here:
+        gained = Counter(p.zone for p in plan.points)
+        gained.subtract(p.zone for p in before.points)
+        into = [z for z, n in gained.items() if n > 0]
+        found: PlannedPoint | None = None
+        if isinstance(edit, MovePoint) and not into:
+            found = next((p for p in here if p.number == edit.number), None)
+        elif len(into) == 1:
+            found = [p for p in plan.points if p.zone == into[0]][-1]
+        if found is not None and found.anchor == anchor:
+            return found
     return here[-1] if here else None
 
 
@@ -408,9 +413,12 @@ def apply_edit(plan: Plan, edit: PlanEdit, library: Library, mesh: FaceMesh) -> 
     return rebuild(plan, points, mesh, library)
 
 
-def apply_edits(plan: Plan, edits: Iterable[PlanEdit], library: Library, mesh: FaceMesh) -> Plan:
-    """The plan after every edit in turn; the first bad edit raises, naming its index."""
-    for index, edit in enumerate(edits):
+def apply_edits(
+    plan: Plan, edits: Iterable[PlanEdit], library: Library, mesh: FaceMesh, *, first_index: int = 0
+) -> Plan:
+    """The plan after every edit in turn; the first bad edit raises, naming its index (counted
+    from ``first_index``: the rest of a request's edits)."""
+    for index, edit in enumerate(edits, first_index):
         try:
             plan = apply_edit(plan, edit, library, mesh)
         except InvalidInputError as exc:
@@ -454,17 +462,18 @@ def apply_edits_to(
     mesh: FaceMesh,
     *,
     plan_index: int = 0,
+    first_index: int = 0,
 ) -> Plan | SessionPlan:
     """A plan file of either format after every edit in turn (format kept); for a session of
     several products the edits act on plan ``plan_index``. The first bad edit raises, naming
-    its index."""
+    its index (counted from ``first_index``)."""
     if isinstance(document, Plan):
         if plan_index != 0:
             raise InvalidInputError("plan", f"{plan_index}", "0 (the file has one plan)")
-        return apply_edits(document, edits, library, mesh)
+        return apply_edits(document, edits, library, mesh, first_index=first_index)
     if not 0 <= plan_index < len(document.plans):
         raise InvalidInputError("plan", f"{plan_index}", f"0-{len(document.plans) - 1}")
-    for index, edit in enumerate(edits):
+    for index, edit in enumerate(edits, first_index):
         try:
             document = apply_session_edit(document, plan_index, edit, library, mesh)
         except InvalidInputError as exc:

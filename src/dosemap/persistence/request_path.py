@@ -8,7 +8,8 @@ runs for every request. So the statement is built and compiled once with SQLAlch
 tables, the dialect's SQL), then run on a per-thread driver connection in autocommit mode,
 its few columns converted by hand.
 
-Writes (the access log's batches) go through SQLAlchemy as usual.
+The access log's batches are written on the driver too: on SQLite three calls (BEGIN
+IMMEDIATE, one executemany, COMMIT), on PostgreSQL one statement (one round trip).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ClauseElement
 
 from dosemap.persistence.db import Database
-from dosemap.persistence.ids import time_ordered_uuid
+from dosemap.persistence.ids import time_ordered_ints
 from dosemap.persistence.models import (
     AccessLogEntry,
     AuditHead,
@@ -136,6 +137,12 @@ _ACCOUNT_NOW = (
     .where(UserAccount.id == bindparam("user_id"))
 )
 _APPEND_ACCESS = insert(AccessLogEntry)
+#: The access log's batch on PostgreSQL: one statement, one array per column.
+_APPEND_ARRAYS_PG = (
+    "INSERT INTO access_log (id, at, clinic_id, user_id, action, entity, entity_id, via) "
+    "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[], %s::uuid[], "
+    "%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[])"
+)
 #: The access log's columns in the order the SQLite fast path passes them.
 _APPEND_COLUMNS: dict[str, Any] = {
     name: bindparam(name)
@@ -234,6 +241,27 @@ def _site(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+def _sqlite_rows(entries: Sequence[AccessEntry]) -> list[tuple[str, ...]]:
+    """The entries as SQLAlchemy stores them in SQLite: UUID hex, naive UTC text. The entries
+    of one request share their time, clinic and login (the same objects), so each is
+    converted once per run of them rather than per row (a search logs one row per patient)."""
+    rows: list[tuple[str, ...]] = []
+    at: Any = None
+    clinic: Any = None
+    user: Any = None
+    at_text = clinic_hex = user_hex = ""
+    for new_id, e in zip(time_ordered_ints(len(entries)), entries, strict=True):
+        if e.at is not at:
+            at, at_text = e.at, e.at.astimezone(UTC).strftime(_SQLITE_TIME)
+        if e.clinic_id is not clinic:
+            clinic, clinic_hex = e.clinic_id, e.clinic_id.hex
+        if e.user_id is not user:
+            user, user_hex = e.user_id, e.user_id.hex
+        row = (f"{new_id:032x}", at_text, clinic_hex, user_hex)
+        rows.append((*row, e.action, e.entity, e.entity_id, e.via))
+    return rows
+
+
 class _Compiled:
     """A Core statement compiled once for a dialect, run with its named parameters."""
 
@@ -271,10 +299,6 @@ class RequestPath:
         self._opened: list[Any] = []
         # Close the driver connections with this object (a test app, a stopped worker).
         self._finalizer = weakref.finalize(self, _close_all, self._opened)
-        # Writes begin IMMEDIATE on SQLite (see dosemap.persistence.db); built once.
-        self._writer = (
-            db.engine.execution_options(sqlite_begin="IMMEDIATE") if db.is_sqlite else db.engine
-        )
 
     def _connection(self, local: threading.local | None = None) -> Any:
         local = self._local if local is None else local
@@ -323,10 +347,16 @@ class RequestPath:
     def signed_in(self, token_hash: str) -> tuple[SignedIn | None, str]:
         """The session with this token hash and its account, and the records version.
 
-        The query runs every time; only the conversion of its row (five UUIDs, three times:
-        ~60 µs, twice the query) is remembered, keyed by the whole row as read, so any change
-        to the session, the account, the grant or the records version is a new row.
+        The conversion of the query's row (five UUIDs, three times: ~60 µs, twice the query)
+        is remembered, keyed by the whole row as read, so any change to the session, the
+        account, the grant or the records version is a new row. On SQLite the answer itself
+        is remembered while the database is unchanged (:meth:`_unchanged_since_read`).
         """
+        unchanged = self._unchanged_since_read() if self.db.is_sqlite else None
+        if unchanged is not None:
+            known = unchanged.get(token_hash)
+            if known is not None:
+                return known
         row = self._fetchone(self._signed_in, token_hash)
         if row is None:
             return None, self.records_version()
@@ -335,7 +365,36 @@ class RequestPath:
             if len(self._converted) >= _CONVERTED_LIMIT:
                 self._converted.clear()
             found = self._converted[row] = self._convert(row)
+        if unchanged is not None:
+            if len(unchanged) >= _CONVERTED_LIMIT:
+                unchanged.clear()
+            unchanged[token_hash] = found
         return found
+
+    def _unchanged_since_read(self) -> dict[str, tuple[SignedIn, str]] | None:
+        """The sessions this thread looked up since no other connection committed anything:
+        their rows are still what the query would read. SQLite's ``PRAGMA data_version``
+        (~3 µs, no page read) changes when another connection — a clinical write, a role
+        change, a deactivation, a revoked grant, a touched or ended session, the other
+        worker's access log — commits; this connection itself writes only the access log,
+        which the look-up does not read. So a revocation still applies at the next request.
+        ``None``: cannot tell (the look-up then runs as usual)."""
+        local = self._nowait
+        try:
+            conn = self._connection(local)
+            cursor = conn.execute("PRAGMA data_version")
+            try:
+                version = cursor.fetchone()[0]
+            finally:
+                cursor.close()
+        except Exception:
+            return None
+        seen: tuple[Any, int, dict[str, tuple[SignedIn, str]]] | None
+        seen = getattr(local, "seen", None)
+        if seen is None or seen[0] is not conn or seen[1] != version:
+            # Read before the query: an answer stored under it is at least this recent.
+            seen = local.seen = (conn, version, {})
+        return seen[2]
 
     @staticmethod
     def _convert(row: tuple[Any, ...]) -> tuple[SignedIn, str]:
@@ -415,22 +474,41 @@ class RequestPath:
             return
         if self.db.is_sqlite:
             self._append_on_driver(entries, wait=True)
-            return
-        rows = [
-            {
-                "id": time_ordered_uuid(),
-                "at": e.at,
-                "clinic_id": e.clinic_id,
-                "user_id": e.user_id,
-                "action": e.action,
-                "entity": e.entity,
-                "entity_id": e.entity_id,
-                "via": e.via,
-            }
-            for e in entries
+        else:
+            self._append_on_postgresql(entries)
+
+    def _append_on_postgresql(self, entries: Sequence[AccessEntry]) -> None:
+        # One statement in autocommit mode is one transaction, committed (and, with
+        # PostgreSQL's default synchronous_commit, flushed) before it returns: one round trip
+        # for the whole batch, where SQLAlchemy's pool and transaction cost four (ping,
+        # BEGIN, INSERT, COMMIT). The rows go as one array per column (fixed SQL text, so
+        # psycopg prepares it once).
+        columns = [
+            [uuid.UUID(int=new_id) for new_id in time_ordered_ints(len(entries))],
+            [e.at for e in entries],
+            [e.clinic_id for e in entries],
+            [e.user_id for e in entries],
+            [e.action for e in entries],
+            [e.entity for e in entries],
+            [e.entity_id for e in entries],
+            [e.via for e in entries],
         ]
-        with self._writer.begin() as conn:
-            conn.execute(_APPEND_ACCESS, rows)
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute(_APPEND_ARRAYS_PG, columns)
+                return
+            except Exception:
+                if not getattr(conn, "closed", True):
+                    raise  # a refused row (the connection is fine): the batch fails
+                # A connection the server dropped (a restart) is replaced and the batch sent
+                # again, once (SQLAlchemy's pool ping did this before). Had the first one been
+                # committed with its answer lost, the reads are logged twice: never lost.
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def try_append_access(self, entries: Sequence[AccessEntry]) -> bool:
         """Like :meth:`append_access` on SQLite, but never waits: False (nothing written) if
@@ -449,19 +527,7 @@ class RequestPath:
         # Three driver calls, no SQLAlchemy: the values as it stores them in SQLite (UUID hex,
         # naive UTC text). Through SQLAlchemy the writer ran Python between the calls while the
         # event loop waited for the GIL behind it.
-        rows = [
-            (
-                time_ordered_uuid().hex,
-                e.at.astimezone(UTC).strftime(_SQLITE_TIME),
-                e.clinic_id.hex,
-                e.user_id.hex,
-                e.action,
-                e.entity,
-                e.entity_id,
-                e.via,
-            )
-            for e in entries
-        ]
+        rows = _sqlite_rows(entries)
         local = self._local if wait else self._nowait
         conn = self._connection(local)
         try:

@@ -52,6 +52,7 @@ from dosemap.services.sessions import (
     intake_and_context,
     mix_label,
     plan_session,
+    sync_planned_products,
 )
 
 _Q = Decimal("0.0001")
@@ -93,6 +94,9 @@ class SessionPlan:
     review: PlanReview | None = None  # the live panel, when asked for with an edit
     #: The plan file as stored: one plan (format 1) or one plan per product (format 2).
     document: Plan | SessionPlanFile | None = None
+    #: After an edit: the edited product's plan just before the last edit (which point an add
+    #: or a move placed: ``plan_edit.placed_point``).
+    before_last_edit: Plan | None = None
 
     @property
     def plans(self) -> tuple[Plan, ...]:
@@ -294,12 +298,20 @@ def edit_session_plan(
         if uow.charting.taps(row.id):
             raise RecordLockedError(f"session {row.id} is being charted: the plan is fixed")
         before = uow.sessions.snapshot(row)
+        # The last edit apart: the plan just before it tells which point it placed.
+        before_last = apply_edits_to(
+            read_plan_document(row.plan), edits[:-1], library, template_mesh(),
+            plan_index=plan_index,
+        )  # fmt: skip
         edited = apply_edits_to(
-            read_plan_document(row.plan), edits, library, template_mesh(), plan_index=plan_index
-        )
+            before_last, edits[-1:], library, template_mesh(), plan_index=plan_index,
+            first_index=max(len(edits) - 1, 0),
+        )  # fmt: skip
         row.plan = edited.model_dump(mode="json")
-        # The record's units are its first product's, as when it was planned.
+        # The record's units are its first product's, as when it was planned; every product's
+        # own figures are on its session_products row.
         row.planned_units = as_session(edited).plans[0].summary.total_units.quantize(_Q)
+        sync_planned_products(uow, row, as_session(edited))
         row.updated_at = now()
         uow.audit.record(
             clinic_id=clinic_id,
@@ -310,7 +322,10 @@ def edit_session_plan(
             before=before,
             after=lambda: uow.sessions.snapshot(row),
         )
-        current = _session_plan(uow, row, edited)
+        current = replace(
+            _session_plan(uow, row, edited),
+            before_last_edit=as_session(before_last).plans[plan_index],
+        )
         if not review:
             return current
         intake, context = intake_and_context(uow, row)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dosemap.domain.errors import InvalidInputError
+from dosemap.domain.intake import Intake
 from dosemap.services.clinic_day import (
     PatientRow,
     records_version,
@@ -232,6 +233,17 @@ def _patient_content(
 _NOT_SHOWN = {"schema_version"}
 
 
+def _age_from_birth(answers: dict[str, object]) -> str | None:
+    """The age on the intake's day from its date of birth (``None``: not both known)."""
+    try:
+        recorded_on = date.fromisoformat(str(answers["recorded_on"]))
+        born = date.fromisoformat(str(answers["date_of_birth"]))
+    except (KeyError, ValueError):
+        return None
+    ages = Intake(recorded_on=recorded_on, date_of_birth=born).age_range_on(recorded_on)
+    return None if ages is None else f"{ages[0]} (from the date of birth)"
+
+
 def intake_lines(answers: dict[str, object], prefix: str = "") -> list[tuple[str, str]]:
     """An intake's answers as (question, answer) lines; unanswered questions say so."""
     lines: list[tuple[str, str]] = []
@@ -239,6 +251,9 @@ def intake_lines(answers: dict[str, object], prefix: str = "") -> list[tuple[str
         if key in _NOT_SHOWN:
             continue
         label = (prefix + key.replace("_", " ")).strip()
+        if key == "age_years" and value is None and not prefix:
+            # An intake with a date of birth records no age of its own: the age is known.
+            value = _age_from_birth(answers)
         if isinstance(value, dict):
             # The contraindication answers read as questions of their own, not "answers › …".
             lines += intake_lines(value, "" if key == "answers" else label + " › ")

@@ -267,7 +267,7 @@ async def plan_edit(request: Request, session_id: uuid.UUID, body: EditBody) -> 
     )  # fmt: skip
     review = current.review
     assert review is not None
-    placed = placed_point(current.plans[body.plan], body.edits[-1])
+    placed = placed_point(current.plans[body.plan], body.edits[-1], current.before_last_edit)
     points = _edit_answer_points(
         (user.clinic_id, session_id, current.version),
         (user.clinic_id, session_id, body.expected_version),
@@ -469,7 +469,10 @@ async def chart_vial(request: Request, session_id: uuid.UUID) -> Response:
 
     def work() -> Response:
         current = charting.session_plan(state.db, user.clinic_id, session_id)
-        index = _plan_index(form.get("plan", "0"), len(current.plans))
+        try:
+            index = _plan_index(form.get("plan", "0"), len(current.plans))
+        except InvalidInputError as exc:  # no product's form: named above them all
+            return _chart_page(request, user, session_id, errors=field_errors(exc), status_code=422)
         product = current.plans[index].product
         try:
             found = tuple(charting.vials_of_lot(state.db, user.clinic_id, product, number))
