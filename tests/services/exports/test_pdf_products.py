@@ -67,3 +67,21 @@ def test_record_of_two_products_shows_each_products_figures(
         not in re.sub(r"\s+", " ", text).split("Units (U)")[-1][:40]
     )
     assert "never added" in text
+
+
+def test_aftercare_sheet_of_two_products_names_both(clinic: SeededClinic, tmp_path: Path) -> None:
+    """The patient's sheet (it refused a session of several products): both products named,
+    every area, every injection counted, a picture per product; no unit figures."""
+    c = clinic
+    row_id, plan = charted_two_products(
+        c.db, c.clinic_id, c.patient_id, c.injector, c.vial_id, c.library, T0, sign=True
+    )
+    file = docs.aftercare_pdf(c.db, c.clinic_id, row_id, c.library, actor="t")
+    text = " ".join(_text(file.content, tmp_path).split())
+    if out := __import__("os").environ.get("DOSEMAP_SCREENSHOTS"):
+        (Path(out) / "aftercare_two_products.pdf").write_bytes(file.content)
+    assert "Botox Cosmetic, Dysport" in text
+    for area in ("Forehead", "Glabella", "Chin"):
+        assert area.lower() in text.lower(), area
+    assert f"Tiny injections {len(plan.points)}" in text
+    assert "A Botox Cosmetic" in text and "B Dysport" in text

@@ -132,11 +132,12 @@ def charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
 
     stored = read_plan_document(row.plan)
     if isinstance(stored, SessionPlan):
-        # A session of several products (issue 10): the record PDF draws one plan so far.
+        # One plan only: the documents take a session of several products' charted plans
+        # from services.sessions.safety_inputs.
         raise InvalidInputError(
             "session",
             f"{row.id} holds plans of {', '.join(stored.products)}",
-            "a one-product session (the treatment-record PDF draws one plan)",
+            "a one-product session (safety_inputs gives every product's charted plan)",
         )
     plan = stored
     if not points:
@@ -203,6 +204,22 @@ def _product_row(
         "units": units_text(sum(units, Decimal(0))),
         "volume_ul": amount_text(sum(volumes, Decimal(0)), display.VOLUME_UL_PLACES),
     }
+
+
+def _pictures(
+    session: SessionPlan, library: Library, images: dict[str, bytes]
+) -> list[dict[str, str]]:
+    """One picture per product (its own zones and points, numbered as in the lists), added to
+    ``images``: ``{"file", "caption"}`` each."""
+    out = []
+    for index, one in enumerate(session.plans):
+        svg = _picture(one, library)
+        if svg is not None:
+            name = f"plan-{index + 1}.svg"
+            images[name] = svg
+            caption = f"{_product_key(index)} {_product_name(library, one.product)}"
+            out.append({"file": name, "caption": caption})
+    return out
 
 
 def _credential_line(staff: Staff) -> list[str]:
@@ -404,17 +421,7 @@ def treatment_record_pdf(
         }
         for a in amendments
     ]
-    # One picture per product (its own zones and points, numbered as in the list).
-    data["pictures"] = []
-    for index, one in enumerate(session.plans):
-        svg = _picture(one, library)
-        if svg is not None:
-            name = f"plan-{index + 1}.svg"
-            images[name] = svg
-            letter = _product_key(index)
-            data["pictures"].append(
-                {"file": name, "caption": f"{letter} {_product_name(library, one.product)}"}
-            )
+    data["pictures"] = _pictures(session, library, images)
     data["multi"] = len(session.plans) > 1
     pdf = render_pdf("treatment_record.typ", data, images=images, printed_at=printed)
     when = (row.performed_at or row.scheduled_at).strftime("%Y%m%d")
@@ -447,32 +454,48 @@ def aftercare_pdf(
     """The patient's sheet in plain language: what was done (with the face picture), what to
     expect, what to avoid, warning signs and whom to call, and the next visits. Every
     statement is printed with its source and evidence tag."""
+    from dosemap.services.sessions import safety_inputs
+
     printed = now()
     with writing(db) as uow:
         clinic = uow.clinics.get(clinic_id)
         row = uow.sessions.get_with_points(clinic_id, session_id)
-        points = list(row.points)
         patient = uow.patients.get(clinic_id, row.patient_id)
         followups = [
             fu
             for fu, _ in uow.exports.followups(clinic_id, patient_ids=[patient.id])
             if fu.session_id == row.id and fu.status == "open"
         ]
+        session = safety_inputs(uow, row)[0]  # the chart as charted, every product's plan
         record_export(uow, clinic_id, actor=actor, what="aftercare_pdf", patient_id=patient.id)
     clock = _Clock(clinic)
     text = document_text()["aftercare"]
     statements = document_data("aftercare.toml")
     data, images = _frame(clinic, paper, f"{clinic.name} · {patient.chart_number}", printed)
-    plan = charted_plan(row, points)
-    protocol = None
-    if plan.protocol:
-        try:
-            protocol = library.protocol(plan.protocol)
-        except LookupError:
-            protocol = None
+    several = len(session.plans) > 1
+    # What to expect, from each plan's preset (a session of several products: each product's
+    # own, named; the same preset once).
+    onset: dict[str, dict[str, str]] = {}
+    duration: dict[str, dict[str, str]] = {}
+    for one in session.plans:
+        protocol = None
+        if one.protocol:
+            try:
+                protocol = library.protocol(one.protocol)
+            except LookupError:
+                protocol = None
+        name = _product_name(library, one.product)
+        for into, cited, fallback in (
+            (onset, protocol.onset_days if protocol else None, "expect_default_onset"),
+            (duration, protocol.duration if protocol else None, "expect_default_duration"),
+        ):
+            item = _cited(cited, statements[fallback])
+            if several and cited is not None:
+                item = {**item, "value": f"{name}: {item['value']}"}
+            into.setdefault(item["value"], item)
     expect = [
-        _cited(protocol.onset_days if protocol else None, statements["expect_default_onset"]),
-        _cited(protocol.duration if protocol else None, statements["expect_default_duration"]),
+        *onset.values(),
+        *duration.values(),
         *(_statement(s) for s in statements["expect"]),
     ]
     avoid = [_statement(s) for s in statements["avoid"]]
@@ -481,9 +504,9 @@ def aftercare_pdf(
     data["patient"] = _patient(patient)
     data["session"] = {
         "date": clock.day(row.performed_at or row.scheduled_at),
-        "areas": ", ".join(_zone_name(z) for z in dict.fromkeys(p.zone for p in plan.points)),
-        "points": str(len(plan.points)),
-        "product": _product_name(library, row.product),
+        "areas": ", ".join(_zone_name(z) for z in dict.fromkeys(p.zone for p in session.points)),
+        "points": str(len(session.points)),
+        "product": ", ".join(_product_name(library, p) for p in session.products),
     }
     data["expect"], data["avoid"], data["warning"] = expect, avoid, warning
     data["sources"] = [
@@ -494,10 +517,7 @@ def aftercare_pdf(
         {"label": labels.get(fu.kind, fu.kind), "date": fu.due_on.isoformat()}
         for fu in sorted(followups, key=lambda f: f.due_on)
     ]
-    svg = _picture(plan, library)
-    data["picture"] = svg is not None
-    if svg is not None:
-        images["plan.svg"] = svg
+    data["pictures"] = _pictures(session, library, images)
     pdf = render_pdf("aftercare.typ", data, images=images, printed_at=printed)
     when = (row.performed_at or row.scheduled_at).strftime("%Y%m%d")
     return ExportFile(pdf, f"aftercare_{patient.chart_number}_{when}.pdf", MEDIA_TYPE)
