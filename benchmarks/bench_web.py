@@ -49,6 +49,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CONNECTIONS = 64
+#: "Ga" finds 2 of the demo's 40 patients (the searches logged before 2 Dec 19:00); the
+#: chart-number prefix finds 10 (D-0010 to D-0019): ten access-log rows per answer.
+SEARCHES = {"patient_search": {"name": "Ga"}, "patient_search_10": {"chart_number": "D-001"}}
 
 
 @dataclass(frozen=True)
@@ -183,25 +186,29 @@ def main() -> None:
                 found = re.search(r'href="(/patients/[0-9a-f-]{36})"', patients)
                 assert found is not None, "the demo clinic lists no patient"
                 patient_url = base + found.group(1)
-                search_body = urllib.parse.urlencode({"name": "Ga"})
                 search_headers = {"X-CSRF-Token": csrf, "HX-Request": "true",
                                   "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
-                script = tmp / "search.lua"
-                script.write_text(
-                    'wrk.method = "POST"\n'
-                    f'wrk.body = "{search_body}"\n'
-                    + "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in search_headers.items())
-                )
+                searches = {}
+                for name, query in SEARCHES.items():
+                    search_body = urllib.parse.urlencode(query)
+                    script = tmp / f"{name}.lua"
+                    script.write_text(
+                        'wrk.method = "POST"\n'
+                        f'wrk.body = "{search_body}"\n'
+                        + "".join(
+                            f'wrk.headers["{k}"] = "{v}"\n' for k, v in search_headers.items()
+                        )
+                    )
+                    answer = _fetch(
+                        base + "/patients/search", cookie, search_body.encode(), search_headers
+                    )
+                    searches[name] = (base + "/patients/search", script, answer)
+                rows = searches["patient_search_10"][2].count(b'href="/patients/')
+                assert rows == 10, f"the demo's charts changed: {rows} found"
                 pages = {
                     "today": (base + "/", None, _fetch(base + "/", cookie)),
                     "patient": (patient_url, None, _fetch(patient_url, cookie)),
-                    "patient_search": (
-                        base + "/patients/search", script,
-                        _fetch(
-                            base + "/patients/search", cookie, search_body.encode(),
-                            search_headers,
-                        ),
-                    ),
+                    **searches,
                 }  # fmt: skip
                 for name, (_, _, body) in pages.items():
                     (tmp / "bodies" / f"{name}.html").write_bytes(body)

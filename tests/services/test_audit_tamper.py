@@ -238,7 +238,7 @@ def _invent_session(conn: Connection, s: Scene) -> None:
 
 
 def _delete_signed_session(conn: Connection, s: Scene) -> None:
-    for model in (m.ChartPoint, m.SessionVialUsage, m.FollowUp, m.AdverseEvent):
+    for model in (m.ChartPoint, m.SessionVialUsage, m.SessionProduct, m.FollowUp, m.AdverseEvent):
         conn.execute(delete(model).where(model.session_id == s.signed))  # type: ignore[attr-defined]
     conn.execute(delete(m.TreatmentSession).where(m.TreatmentSession.id == s.signed))
 

@@ -85,3 +85,35 @@ def open_dysport_vial(
                         diluent_ml=Decimal("2.5"), reconstituted_at=made),
         library, actor="test",
     ).id  # fmt: skip
+
+
+def charted_two_products(
+    db: Database,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    injector_id: uuid.UUID,
+    botox_vial_id: uuid.UUID,
+    library: Library,
+    at: datetime,
+    *,
+    sign: bool = False,
+) -> tuple[uuid.UUID, SessionPlan]:
+    """A two-product session (:func:`two_products`) planned for ``at`` and charted as planned
+    an hour later, Botox from ``botox_vial_id`` and Dysport from a new vial of lot D-77 (signed
+    by the injector when ``sign``): the session's id and its plan."""
+    session = two_products(library)
+    row_id = plan_two_products(db, clinic_id, patient_id, injector_id, session, at)
+    d_vial = open_dysport_vial(db, clinic_id, library, reconstituted_at=at - timedelta(hours=1))
+    chosen = sessions.vials_for_points(db, clinic_id, session, [botox_vial_id, d_vial])
+    row = sessions.chart_session(
+        db, clinic_id, row_id,
+        sessions.ChartInput(performed_at=at + timedelta(hours=1),
+                            points=sessions.chart_as_planned(session, chosen)),
+        library, expected_version=1, actor="test",
+    )  # fmt: skip
+    if sign:
+        sessions.sign_session(
+            db, clinic_id, row_id, library, signer_id=injector_id,
+            expected_version=row.version, actor=str(injector_id),
+        )  # fmt: skip
+    return row_id, session

@@ -72,8 +72,9 @@ def create(
         scheduled_at=parse_time(at, "at"),
         actor=resolve_writer(db, cid, actor),
     )
+    figures = svc.session_products(db, cid, row.id)
     console.print(
-        f"session {row.id} planned: {len(plan.points)} points, {display.units(row.planned_units)}"
+        f"session {row.id} planned: {len(plan.points)} points, {svc.products_text(figures)}"
     )
 
 
@@ -112,7 +113,7 @@ def chart(
         expected_version=row.version,
         actor=resolve_writer(db, cid, actor),
     )
-    charted = display.units(done.total_units or Decimal(0))
+    charted = svc.products_text(svc.session_products(db, cid, done.id))
     botox = display.units(done.botox_equivalent_units or Decimal(0))
     console.print(
         f"session {done.id} charted: {len(chart_input.points)} points, {charted} "
@@ -237,12 +238,16 @@ def show(session: str, clinic: str | None = ClinicOpt) -> None:
     db = open_database()
     cid = resolve_clinic(db, clinic)
     row = svc.get_session(db, cid, as_uuid(session, "session"))
-    planned = display.units(row.planned_units)
-    charted = display.units(row.total_units or Decimal(0))
+    figures = svc.session_products(db, cid, row.id)
+    # Each product with its own units: a Dysport unit is not a Botox unit.
+    planned = " · ".join(f"{f.product} {display.units(f.planned_units)}" for f in figures)
+    charted = " · ".join(
+        f"{f.product} {display.units(f.total_units or Decimal(0))}" for f in figures
+    )
     console.print(
         Text.assemble(
             (f"session {row.id}", "bold"),
-            f" {row.status} {row.product}; planned {planned}, "
+            f" {row.status} {', '.join(f.product for f in figures)}; planned {planned}, "
             f"charted {charted}; amendments {row.amendment_count}",
         )
     )

@@ -51,6 +51,7 @@ from dosemap.persistence.models import (
     PlanAcknowledgement,
     ProcedurePolicy,
     ProductLot,
+    SessionProduct,
     SessionVialUsage,
     SiteGrant,
     Staff,
@@ -86,7 +87,7 @@ ENTITIES: dict[str, type[Base]] = {
     "site_grant": SiteGrant,
 }
 #: Tables covered through another record's entry, and the log's own tables.
-COVERED_BY_SESSION = (ChartPoint, SessionVialUsage)
+COVERED_BY_SESSION = (ChartPoint, SessionVialUsage, SessionProduct)
 
 #: Session fields a signature does not cover: the signature itself and bookkeeping.
 _NOT_SIGNED = frozenset(
@@ -98,7 +99,10 @@ def signed_content(snap: Mapping[str, Any]) -> dict[str, Any]:
     """What a signature covers, from a session snapshot: the chart (points, vial usage) and the
     session's clinical fields, not the signature fields."""
     session = {k: v for k, v in snap["session"].items() if k not in _NOT_SIGNED}
-    return {"session": session, "points": snap["points"], "usage": snap["usage"]}
+    content = {"session": session, "points": snap["points"], "usage": snap["usage"]}
+    if snap.get("products"):  # absent for sessions signed before products were kept
+        content["products"] = snap["products"]
+    return content
 
 
 def signed_content_sha256(snap: Mapping[str, Any], encoded: Mapping[str, str] | None = None) -> str:
@@ -112,7 +116,11 @@ def signed_content_sha256(snap: Mapping[str, Any], encoded: Mapping[str, str] | 
         for k in sorted(snap["session"])
         if k not in _NOT_SIGNED
     )
-    text = f'{{"points":{encoded["points"]},"session":{{{session}}},"usage":{encoded["usage"]}}}'
+    products = f'"products":{encoded["products"]},' if "products" in encoded else ""
+    text = (
+        f'{{"points":{encoded["points"]},{products}"session":{{{session}}},'
+        f'"usage":{encoded["usage"]}}}'
+    )
 
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -144,6 +152,9 @@ def snapshots(session: Session) -> Iterator[tuple[str, str, dict[str, Any]]]:
         session, SessionVialUsage, SessionVialUsage.session_id, SessionVialUsage.vial_id
     ):
         usage[u["session_id"]].append(u)
+    products: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for p in _rows(session, SessionProduct, SessionProduct.session_id, SessionProduct.position):
+        products[p["session_id"]].append(p)
     for entity, model in ENTITIES.items():
         (pk,) = (str(c.key) for c in model.__mapper__.primary_key)  # one-column keys only
         for row in _rows(session, model):
@@ -153,11 +164,14 @@ def snapshots(session: Session) -> Iterator[tuple[str, str, dict[str, Any]]]:
                     "points": points.pop(row["id"], []),
                     "usage": usage.pop(row["id"], []),
                 }
+                mine = products.pop(row["id"], [])
+                if mine:
+                    snap["products"] = mine
                 yield entity, str(row["id"]), snap
             else:
                 yield entity, str(row[pk]), row
-    for sid in points:  # chart rows whose session is gone
-        yield "session", str(sid), {"session": None, "points": points[sid], "usage": []}
+    for sid in points.keys() | products.keys():  # chart rows whose session is gone
+        yield "session", str(sid), {"session": None, "points": points.get(sid, []), "usage": []}
 
 
 @dataclass(frozen=True)
@@ -186,7 +200,7 @@ def _clinic_of(entity: str, snap: Mapping[str, Any], entry: LastEntry | None) ->
     return found if found is None or isinstance(found, uuid.UUID) else uuid.UUID(str(found))
 
 
-_FIELD_NAMES = {"points": "chart points", "usage": "vial usage"}
+_FIELD_NAMES = {"points": "chart points", "usage": "vial usage", "products": "session products"}
 
 
 def _changed(before: Mapping[str, str] | None, now: Mapping[str, str]) -> list[str]:
@@ -236,6 +250,8 @@ def check_records(
             encoded = {f"session.{k}": canonical_json(v) for k, v in snap["session"].items()}
             encoded["points"] = canonical_json(snap["points"])
             encoded["usage"] = canonical_json(snap["usage"])
+            if "products" in snap:
+                encoded["products"] = canonical_json(snap["products"])
         fields = field_digests(snap, keys, entry.key_id, encoded)
         if record_digest(fields) != entry.after_digest:
             changed = _changed(entry.after_fields, fields)

@@ -273,6 +273,7 @@ class TreatmentSession(Versioned, Base):
     injector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"), index=True)
     procedure: Mapped[str] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(12))
+    # The lead (first) product and its figures; every product's are in ``session_products``.
     product: Mapped[str] = mapped_column(String(60))
     plan: Mapped[dict[str, Any]]
     planned_units: Mapped[Decimal]
@@ -294,6 +295,31 @@ class TreatmentSession(Versioned, Base):
     points: Mapped[list[ChartPoint]] = relationship(
         back_populates="session", order_by="ChartPoint.number", cascade="all, delete-orphan"
     )
+
+
+class SessionProduct(Base):
+    """One product of a session and its own figures, in that product's units (units of two
+    products are never added: a Dysport unit is not a Botox unit). A session of one product has
+    one row; sessions recorded before migration 0013 have none (their figures are the session
+    record's own ``product``/``planned_units``/``total_units``, or derived from the plan and the
+    vial usage for a session of several products: ``services.sessions.product_figures``)."""
+
+    __tablename__ = "session_products"
+    __table_args__ = (
+        CheckConstraint("planned_units >= 0", name="planned_units_nonneg"),
+        CheckConstraint("total_units IS NULL OR total_units >= 0", name="total_units_nonneg"),
+    )
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("treatment_sessions.id"), primary_key=True
+    )
+    product: Mapped[str] = mapped_column(String(60), primary_key=True)
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the product's place in the plan, from 0
+    planned_points: Mapped[int] = mapped_column(Integer)
+    planned_units: Mapped[Decimal]
+    charted_points: Mapped[int | None] = mapped_column(Integer)  # None until charted
+    total_units: Mapped[Decimal | None]  # units charted of this product; None until charted
 
 
 class ChartPoint(Base):
@@ -616,7 +642,9 @@ class AccessLogEntry(Base):
     """One read of a patient's record: who, when, what (beside the audit chain of writes)."""
 
     __tablename__ = "access_log"
-    __table_args__ = (Index(None, "clinic_id", "at"), Index(None, "entity", "entity_id"))
+    # One index: every read inserts a row, and each index is written with it. The Audit
+    # page's filters walk this one newest first (migration 0014 says what that costs).
+    __table_args__ = (Index(None, "clinic_id", "at"),)
 
     id: Mapped[uuid.UUID] = _id()
     at: Mapped[datetime]

@@ -52,6 +52,7 @@ from dosemap.services.sessions import (
     intake_and_context,
     mix_label,
     plan_session,
+    sync_planned_products,
 )
 
 _Q = Decimal("0.0001")
@@ -307,8 +308,10 @@ def edit_session_plan(
             first_index=max(len(edits) - 1, 0),
         )  # fmt: skip
         row.plan = edited.model_dump(mode="json")
-        # The record's units are its first product's, as when it was planned.
+        # The record's units are its first product's, as when it was planned; every product's
+        # own figures are on its session_products row.
         row.planned_units = as_session(edited).plans[0].summary.total_units.quantize(_Q)
+        sync_planned_products(uow, row, as_session(edited))
         row.updated_at = now()
         uow.audit.record(
             clinic_id=clinic_id,

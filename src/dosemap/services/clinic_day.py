@@ -7,7 +7,7 @@ patient's record is shown only after the read is written to the access log.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -23,9 +23,10 @@ from dosemap.persistence.repositories.clinic_day import (
     ScheduledSession,
 )
 from dosemap.persistence.request_path import RequestPath
-from dosemap.persistence.unit_of_work import reading, writing
+from dosemap.persistence.unit_of_work import UnitOfWork, reading, writing
 from dosemap.services._common import now
 from dosemap.services.reporting import TimelineEvent, patient_timeline
+from dosemap.services.sessions import product_figures
 from dosemap.services.staff import MICRODOSE_PROCEDURE
 
 __all__ = [
@@ -71,20 +72,33 @@ def today(db: Database, clinic_id: uuid.UUID, at: datetime | None = None) -> Tod
         day = at.astimezone(zone).date()
         start = datetime.combine(day, time.min, tzinfo=zone)
         q = uow.clinic_day
+        listed = q.sessions_between(clinic_id, start, start + timedelta(days=1), TODAY_LIST_LIMIT)
         return Today(
             clinic_name=clinic_name,
             day=day,
             at=at,
             timezone=clinic_tz,
-            sessions=q.sessions_between(
-                clinic_id, start, start + timedelta(days=1), TODAY_LIST_LIMIT
-            ),
+            sessions=_with_products(uow, clinic_id, listed),
             followups_due=q.followups_due(clinic_id, day, TODAY_LIST_LIMIT),
             open_vials=q.open_vials(clinic_id, TODAY_LIST_LIMIT),
             lots_expiring=q.lots_expiring(
                 clinic_id, day, day + LOTS_EXPIRING_WITHIN, TODAY_LIST_LIMIT
             ),
         )
+
+
+def _with_products(
+    uow: UnitOfWork, clinic_id: uuid.UUID, listed: list[ScheduledSession]
+) -> list[ScheduledSession]:
+    """``listed`` with every product's planned units (one query; a session recorded before
+    the products were kept has them derived from its plan)."""
+    products = uow.clinic_day.planned_products(clinic_id, [s.session_id for s in listed])
+    missing = [s.session_id for s in listed if s.session_id not in products]
+    if missing:
+        rows = [uow.sessions.get(clinic_id, i) for i in missing]
+        for sid, figures in product_figures(uow, rows).items():
+            products[sid] = [(f.product, f.planned_units) for f in figures]
+    return [replace(s, products=tuple(products[s.session_id])) for s in listed]
 
 
 def search_patients(

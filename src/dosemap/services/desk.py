@@ -19,6 +19,7 @@ from dosemap.persistence.unit_of_work import reading
 from dosemap.services._common import Input
 from dosemap.services.clinic_day import record_reads
 from dosemap.services.reporting import RecallHit, lot_recall
+from dosemap.services.sessions import product_figures, products_text
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ class PatientSessions:
     chart_number: str
     name: str
     timezone: str
-    sessions: list[tuple[uuid.UUID, datetime, str]]  # id, when, "status product units"
+    # id, when, "status product units" (each product's own: "charted botox_cosmetic 24 U ·
+    # dysport 30 U")
+    sessions: list[tuple[uuid.UUID, datetime, str]]
 
 
 def patient_sessions_for_reader(
@@ -90,7 +93,8 @@ def patient_sessions_for_reader(
     with reading(db) as uow:
         p = uow.patients.get(clinic_id, patient_id)
         timezone = uow.clinics.get(clinic_id).timezone
-        rows = uow.reporting.sessions_of(clinic_id, patient_id)
+        rows = uow.sessions.of_patient(clinic_id, patient_id)
+        figures = product_figures(uow, rows)
     record_reads(
         db, clinic_id=clinic_id, user_id=reader, entity="patient", entity_ids=[p.id], via=via
     )
@@ -99,7 +103,8 @@ def patient_sessions_for_reader(
             (
                 r.id,
                 r.performed_at or r.scheduled_at,
-                f"{r.status} {r.product} {r.total_units or r.planned_units} U",
+                # Each product with its own units (never added across products).
+                f"{r.status} {products_text(figures[r.id])}",
             )
             for r in rows
         ),

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from dosemap.domain import display
 from dosemap.persistence.db import Database
 from dosemap.persistence.unit_of_work import reading
+from dosemap.services.sessions import product_figures, products_text
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,16 @@ def patient_timeline(
         uow.patients.get(clinic_id, patient_id)
         q = uow.reporting
         events: list[TimelineEvent] = []
-        for row in q.sessions_of(clinic_id, patient_id):
-            units = row.total_units if row.total_units is not None else row.planned_units
+        rows = uow.sessions.of_patient(clinic_id, patient_id)
+        figures = product_figures(uow, rows)
+        for row in rows:
+            # Each product with its own units (charted, else planned): never added.
             events.append(
                 TimelineEvent(
                     row.performed_at or row.scheduled_at,
                     "session",
                     row.id,
-                    f"{row.status} {row.product} {display.units(units)}",
+                    f"{row.status} {products_text(figures[row.id])}",
                 )
             )
         for ae in q.adverse_events_of(clinic_id, patient_id):

@@ -13,6 +13,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -41,6 +42,7 @@ from dosemap.persistence.models import (
     Amendment,
     ChartPoint,
     FollowUp,
+    SessionProduct,
     SessionVialUsage,
     TreatmentSession,
 )
@@ -188,6 +190,127 @@ def session_plan(row: TreatmentSession) -> SessionPlan:
     return as_session(read_plan_document(row.plan))
 
 
+@dataclass(frozen=True)
+class ProductFigures:
+    """One product of a session and its own figures, in its own units: units of two products
+    are never added (a Dysport unit is not a Botox unit)."""
+
+    product: str
+    planned_points: int
+    planned_units: Decimal
+    charted_points: int | None  # None until charted
+    total_units: Decimal | None  # units charted of this product; None until charted
+
+    @property
+    def units(self) -> Decimal:
+        """Charted units once charted, else planned."""
+        return self.total_units if self.total_units is not None else self.planned_units
+
+
+def _planned_by_product(session: SessionPlan) -> dict[str, tuple[int, Decimal]]:
+    out: dict[str, tuple[int, Decimal]] = {}
+    for one in session.plans:
+        points, units = out.get(one.product, (0, Decimal(0)))
+        out[one.product] = (
+            points + len(one.points),
+            units + sum((p.units for p in one.points), Decimal(0)),
+        )
+    return {k: (n, u.quantize(_Q)) for k, (n, u) in out.items()}
+
+
+def sync_planned_products(uow: UnitOfWork, row: TreatmentSession, session: SessionPlan) -> None:
+    """The session's product rows as its plan says: one per product, in plan order, with the
+    product's planned points and units (charted figures kept). In the open transaction."""
+    planned = _planned_by_product(session)
+    have = {p.product: p for p in uow.sessions.products(row.id)}
+    for product, gone in have.items():
+        if product not in planned:
+            uow.sessions.remove_product(gone)
+    for position, (product, (points, units)) in enumerate(planned.items()):
+        one = have.get(product)
+        if one is None:
+            uow.sessions.add(
+                SessionProduct(
+                    session_id=row.id,
+                    product=product,
+                    clinic_id=row.clinic_id,
+                    position=position,
+                    planned_points=points,
+                    planned_units=units,
+                )
+            )
+        else:
+            one.position, one.planned_points, one.planned_units = position, points, units
+    uow.flush()
+
+
+def product_figures(
+    uow: UnitOfWork, rows: Sequence[TreatmentSession]
+) -> dict[uuid.UUID, tuple[ProductFigures, ...]]:
+    """Each session's products with their own figures, in plan order (read only).
+
+    From ``session_products``; a session recorded before those rows were kept (migration 0013)
+    has them derived: a one-product session from the record's own columns, a session of several
+    products from its plan (planned) and its vial usage by the vials' products (charted)."""
+    stored = uow.sessions.products_of(rows[0].clinic_id, [r.id for r in rows]) if rows else {}
+    out: dict[uuid.UUID, tuple[ProductFigures, ...]] = {}
+    for row in rows:
+        mine = stored.get(row.id)
+        if mine:
+            out[row.id] = tuple(
+                ProductFigures(
+                    p.product, p.planned_points, p.planned_units, p.charted_points, p.total_units
+                )
+                for p in mine
+            )
+            continue
+        session = session_plan(row) if row.plan else None
+        if session is None or len(session.products) == 1:
+            out[row.id] = (
+                ProductFigures(
+                    row.product,
+                    len(session.points) if session else 0,
+                    row.planned_units,
+                    None if row.total_units is None else len(row.points),
+                    row.total_units,
+                ),
+            )
+            continue
+        charted: dict[str, list[Decimal]] = defaultdict(list)
+        for p in row.points:
+            charted[uow.lots.of_vial(uow.vials.by_id(p.vial_id)).product].append(p.units)
+        performed = row.performed_at is not None
+        out[row.id] = tuple(
+            ProductFigures(
+                product,
+                points,
+                units,
+                len(charted.get(product, [])) if performed else None,
+                sum(charted.get(product, []), Decimal(0)).quantize(_Q) if performed else None,
+            )
+            for product, (points, units) in _planned_by_product(session).items()
+        )
+    return out
+
+
+def session_products(
+    db: Database, clinic_id: uuid.UUID, session_id: uuid.UUID
+) -> tuple[ProductFigures, ...]:
+    """One session's products with their own figures, in plan order."""
+    with reading(db) as uow:
+        return product_figures(uow, [uow.sessions.get(clinic_id, session_id)])[session_id]
+
+
+def products_text(figures: Sequence[ProductFigures], name: Any = None) -> str:
+    """``botox_cosmetic 24 U · dysport 30 U``: each product with its own units (``name``
+    turns a product id into its name)."""
+    from dosemap.domain import display
+
+    return " · ".join(
+        f"{name(f.product) if name else f.product} {display.units(f.units)}" for f in figures
+    )
+
+
 @retried
 def plan_session(
     db: Database,
@@ -202,11 +325,12 @@ def plan_session(
 ) -> TreatmentSession:
     """Create a session from a plan (status ``planned``).
 
-    A session of several products (:class:`SessionPlan`) is stored whole; the record's
-    ``product`` and ``planned_units`` are its first product's (units are never added across
-    products), the plan holds every product's split. A plan file is untrusted: each plan's
-    totals are recomputed from its points and its points checked (zone, position, units for
-    the volume at the mix's strength) before anything is stored."""
+    A session of several products (:class:`SessionPlan`) is stored whole, with one
+    ``session_products`` row per product holding its own figures (units are never added across
+    products); the record's ``product`` and ``planned_units`` are its lead (first) product's.
+    A plan file is untrusted: each plan's totals are recomputed from its points and its
+    points checked (zone, position, units for the volume at the mix's strength) before
+    anything is stored."""
     session = as_session(plan)
     first = session.plans[0].product
     if scheduled_at.tzinfo is None:
@@ -236,6 +360,8 @@ def plan_session(
             updated_at=stamp,
         )
         uow.sessions.add(row)
+        uow.flush()
+        sync_planned_products(uow, row, session)
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
@@ -341,7 +467,15 @@ def _apply_chart(
     for p in chart.points:
         by_product[product_of_vial[p.vial_id]] += p.units
     row.performed_at = chart.performed_at
-    # The record's units are its product's; the Botox-equivalent total adds every product's.
+    # Each product's units on its own row; the record's are its lead product's; the
+    # Botox-equivalent total adds every product's (converted, never the raw units).
+    sync_planned_products(uow, row, session)
+    points_of: dict[str, int] = defaultdict(int)
+    for p in chart.points:
+        points_of[product_of_vial[p.vial_id]] += 1
+    for one in uow.sessions.products(row.id):
+        one.charted_points = points_of.get(one.product, 0)
+        one.total_units = by_product.get(one.product, Decimal(0)).quantize(_Q)
     row.total_units = by_product.get(row.product, Decimal(0))
     row.botox_equivalent_units = sum(
         (

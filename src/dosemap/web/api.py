@@ -41,12 +41,20 @@ class Me(_Out):
     scopes: list[str] | None = Field(description="the token's scopes; null for a session")
 
 
+class ProductUnitsOut(_Out):
+    product: str
+    planned_units: Decimal
+
+
 class SessionOut(_Out):
     session_id: uuid.UUID
     scheduled_at: datetime
     status: str
-    product: str
-    planned_units: Decimal
+    product: str = Field(description="the lead (first) product; every product is in products")
+    planned_units: Decimal = Field(description="the lead product's planned units")
+    products: list[ProductUnitsOut] = Field(
+        description="every product of the session with its own planned units (never added)"
+    )
     patient_id: uuid.UUID
     chart_number: str
     patient_name: str
@@ -151,7 +159,9 @@ def api_today(request: Request) -> TodayOut:
         sessions=[
             SessionOut(
                 session_id=s.session_id, scheduled_at=s.scheduled_at, status=s.status,
-                product=s.product, planned_units=s.planned_units, patient_id=s.patient_id,
+                product=s.product, planned_units=s.planned_units,
+                products=[ProductUnitsOut(product=p, planned_units=u) for p, u in s.products],
+                patient_id=s.patient_id,
                 chart_number=s.chart_number, patient_name=f"{s.given_name} {s.family_name}",
                 injector=s.injector,
             )

@@ -1,7 +1,8 @@
 """The web app's accounts, signed-in sessions, personal access tokens and the access log.
 
 The per-request questions (who holds this session token? this access token?) are one indexed
-query each, returning plain tuples: no ORM object is built on the hot path.
+query each, returning plain tuples: no ORM object is built on the hot path. The session's is
+run on the driver by ``persistence.request_path``.
 """
 
 from __future__ import annotations
@@ -145,30 +146,9 @@ class AccountRepository(Repository):
 
 
 class WebSessionRepository(Repository):
-    """Signed-in browsers, found by the SHA-256 of their cookie token."""
-
-    def signed_in(self, token_hash: str) -> SignedIn | None:
-        """The session and its account in one indexed query (the per-request check)."""
-        row = self.session.execute(
-            select(
-                WebSession.token_hash,
-                UserAccount.id,
-                UserAccount.clinic_id,
-                UserAccount.staff_id,
-                UserAccount.username,
-                UserAccount.display_name,
-                UserAccount.role,
-                UserAccount.active,
-                WebSession.csrf_token,
-                WebSession.pending_totp,
-                WebSession.created_at,
-                WebSession.last_seen_at,
-                WebSession.expires_at,
-            )
-            .join(UserAccount, UserAccount.id == WebSession.user_id)
-            .where(WebSession.token_hash == token_hash)
-        ).first()
-        return None if row is None else SignedIn(*tuple(row))
+    """Signed-in browsers, found by the SHA-256 of their cookie token. The per-request look-up
+    (the session, its login, the site's grant, the records version: one query) is
+    ``persistence.request_path.RequestPath.signed_in``, the one place that lists its columns."""
 
     def work_at(self, token_hash: str, clinic_id: uuid.UUID | None) -> None:
         """The session works at ``clinic_id`` from now on (``None``: the login's own clinic)."""

@@ -20,6 +20,7 @@ from dosemap.persistence.models import (
     FollowUp,
     Patient,
     ProductLot,
+    SessionProduct,
     Staff,
     TreatmentSession,
     Vial,
@@ -46,6 +47,9 @@ class ScheduledSession:
     given_name: str
     family_name: str
     injector: str
+    # Every product with its own planned units, in plan order (``product``/``planned_units``
+    # are the lead product's): filled by the service, units never added across products.
+    products: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,25 @@ class ClinicDay(Repository):
             .limit(limit)
         )
         return [ScheduledSession(*_values(row)) for row in rows]
+
+    def planned_products(
+        self, clinic_id: uuid.UUID, session_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, list[tuple[str, Decimal]]]:
+        """Each session's products with their planned units, in plan order (sessions recorded
+        before migration 0013 have none)."""
+        out: dict[uuid.UUID, list[tuple[str, Decimal]]] = {}
+        if not session_ids:
+            return out
+        rows = self.session.execute(
+            select(SessionProduct.session_id, SessionProduct.product, SessionProduct.planned_units)
+            .where(
+                SessionProduct.clinic_id == clinic_id, SessionProduct.session_id.in_(session_ids)
+            )
+            .order_by(SessionProduct.session_id, SessionProduct.position)
+        )
+        for session_id, product, units in rows:
+            out.setdefault(session_id, []).append((product, units))
+        return out
 
     def followups_due(
         self, clinic_id: uuid.UUID, on_or_before: date, limit: int

@@ -245,18 +245,24 @@ class Reporting(Repository):
             month = func.strftime("%Y-%m", TreatmentSession.performed_at)
         else:
             month = func.to_char(func.timezone("UTC", TreatmentSession.performed_at), "YYYY-MM")
+        # Per product from the vial usage (each vial's lot names its product): a session of
+        # several products counts each product's own units, never one product's for all.
         rows = self.session.execute(
             select(
-                TreatmentSession.product,
+                ProductLot.product,
                 month.label("month"),
-                func.sum(TreatmentSession.total_units),
+                func.sum(SessionVialUsage.units),
             )
+            .select_from(SessionVialUsage)
+            .join(TreatmentSession, TreatmentSession.id == SessionVialUsage.session_id)
+            .join(Vial, Vial.id == SessionVialUsage.vial_id)
+            .join(ProductLot, ProductLot.id == Vial.lot_id)
             .where(
                 TreatmentSession.clinic_id == clinic_id,
                 TreatmentSession.performed_at >= since,
                 TreatmentSession.performed_at < until,
                 TreatmentSession.status.in_(PERFORMED),
             )
-            .group_by(TreatmentSession.product, month)
+            .group_by(ProductLot.product, month)
         )
         return [(product, str(m), Decimal(total or 0)) for product, m, total in rows]

@@ -11,7 +11,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from dosemap.persistence.audit import snapshot
-from dosemap.persistence.models import Amendment, ChartPoint, SessionVialUsage, TreatmentSession
+from dosemap.persistence.models import (
+    Amendment,
+    ChartPoint,
+    SessionProduct,
+    SessionVialUsage,
+    TreatmentSession,
+)
 from dosemap.persistence.repositories._base import ScopedRepository
 
 #: Statuses whose chart counts as performed (doses given).
@@ -52,13 +58,51 @@ class SessionRepository(ScopedRepository[TreatmentSession]):
             ).scalars()
         )
 
+    def products(self, session_id: uuid.UUID) -> list[SessionProduct]:
+        """The session's products in plan order (none for a session recorded before 0013)."""
+        return list(
+            self.session.execute(
+                select(SessionProduct)
+                .where(SessionProduct.session_id == session_id)
+                .order_by(SessionProduct.position)
+            ).scalars()
+        )
+
+    def remove_product(self, row: SessionProduct) -> None:
+        """Delete one product row of a session (its product left the plan)."""
+        self.session.delete(row)
+
+    def products_of(
+        self, clinic_id: uuid.UUID, session_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[SessionProduct]]:
+        """The products of each of ``session_ids`` (of this clinic), in plan order."""
+        out: dict[uuid.UUID, list[SessionProduct]] = {}
+        if not session_ids:
+            return out
+        for p in self.session.execute(
+            select(SessionProduct)
+            .where(
+                SessionProduct.clinic_id == clinic_id,
+                SessionProduct.session_id.in_(list(session_ids)),
+            )
+            .order_by(SessionProduct.session_id, SessionProduct.position)
+        ).scalars():
+            out.setdefault(p.session_id, []).append(p)
+        return out
+
     def snapshot(self, row: TreatmentSession) -> dict[str, Any]:
-        """The session, its chart points and vial usage: what audit digests and amendments keep."""
-        return {
+        """The session, its chart points and vial usage (and its products, when it has rows of
+        them: a session recorded before they were kept keeps the snapshot it was audited with):
+        what audit digests and amendments keep."""
+        snap = {
             "session": snapshot(row),
             "points": [snapshot(p) for p in self.chart_points(row.id)],
             "usage": [snapshot(u) for u in self.vial_usage(row.id)],
         }
+        products = [snapshot(p) for p in self.products(row.id)]
+        if products:
+            snap["products"] = products
+        return snap
 
     def clear_chart(self, row: TreatmentSession) -> None:
         """Delete the session's chart points and vial usage (the caller gives the units back)."""
@@ -78,6 +122,17 @@ class SessionRepository(ScopedRepository[TreatmentSession]):
                     TreatmentSession.id != exclude,
                     TreatmentSession.status.in_(PERFORMED),
                     TreatmentSession.performed_at < before,
+                )
+            ).scalars()
+        )
+
+    def of_patient(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[TreatmentSession]:
+        """The patient's sessions, any status."""
+        return list(
+            self.session.execute(
+                select(TreatmentSession).where(
+                    TreatmentSession.clinic_id == clinic_id,
+                    TreatmentSession.patient_id == patient_id,
                 )
             ).scalars()
         )

@@ -26,6 +26,7 @@ from dosemap.services.exports._common import (
     record_export,
     utc_text,
 )
+from dosemap.services.sessions import product_figures
 from dosemap.services.vials import units_left
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -49,6 +50,8 @@ SESSION_COLUMNS = (
     "signed_at",
     "signed_by",
     "amendments",
+    "session_products",
+    "product_index",
 )
 POINT_COLUMNS = (
     "session_id",
@@ -66,6 +69,7 @@ POINT_COLUMNS = (
     "mix",
     "vial_label",
     "lot_number",
+    "product",
 )
 VIAL_COLUMNS = (
     "vial_id",
@@ -137,35 +141,48 @@ def sessions_csv(
     patient_id: uuid.UUID | None = None,
     since: datetime | None = None,
 ) -> ExportFile:
-    """One row per treatment session (of one patient, or the clinic's; since a time)."""
+    """One row per product of each treatment session (of one patient, or the clinic's; since a
+    time): a session of one product has one row."""
     with writing(db) as uow:
         chart = uow.patients.get(clinic_id, patient_id).chart_number if patient_id else None
         sessions = uow.exports.sessions(clinic_id, patient_id=patient_id, since=since)
         charts = {p.id: p.chart_number for p in uow.exports.patients(clinic_id)}
         staff = {s.id: s.display_name for s in uow.exports.staff(clinic_id)}
-        rows = [
-            (
-                str(s.id),
-                charts[s.patient_id],
-                s.status,
-                s.procedure,
-                s.product,
-                _text(staff[s.injector_id]),
-                utc_text(s.scheduled_at),
-                utc_text(s.performed_at),
-                str(len(s.points)),
-                plain_decimal(s.planned_units),
-                plain_decimal(s.total_units),
-                plain_decimal(s.botox_equivalent_units),
-                plain_decimal(sum((p.volume_ul for p in s.points), Decimal(0))) if s.points else "",
-                "" if s.pain_score is None else str(s.pain_score),
-                _text(s.numbing),
-                utc_text(s.signed_at),
-                _text(staff[s.signed_by]) if s.signed_by else "",
-                str(s.amendment_count),
-            )
-            for s in sessions
-        ]
+        product_of_vial = {v.id: lot.product for v, lot in uow.exports.vials(clinic_id)}
+        figures = product_figures(uow, sessions)
+        rows = []
+        for s in sessions:
+            # One row per product of the session, each with its own points, units and µL:
+            # units of two products are never added into one figure.
+            mine = figures[s.id]
+            for index, f in enumerate(mine, start=1):
+                points = [p for p in s.points if product_of_vial[p.vial_id] == f.product]
+                rows.append(
+                    (
+                        str(s.id),
+                        charts[s.patient_id],
+                        s.status,
+                        s.procedure,
+                        f.product,
+                        _text(staff[s.injector_id]),
+                        utc_text(s.scheduled_at),
+                        utc_text(s.performed_at),
+                        str(len(points)),
+                        plain_decimal(f.planned_units),
+                        plain_decimal(f.total_units),
+                        plain_decimal(s.botox_equivalent_units),
+                        plain_decimal(sum((p.volume_ul for p in points), Decimal(0)))
+                        if points
+                        else "",
+                        "" if s.pain_score is None else str(s.pain_score),
+                        _text(s.numbing),
+                        utc_text(s.signed_at),
+                        _text(staff[s.signed_by]) if s.signed_by else "",
+                        str(s.amendment_count),
+                        str(len(mine)),
+                        str(index),
+                    )
+                )
         record_export(uow, clinic_id, actor=actor, what="sessions_csv", patient_id=patient_id)
     return ExportFile(_csv(SESSION_COLUMNS, rows), _name("sessions", since, chart), MEDIA_TYPE)
 
@@ -205,6 +222,7 @@ def points_csv(
                         _text(p.mix),
                         _text(vial.label),
                         _text(lot.lot_number),
+                        lot.product,
                     )
                 )
         record_export(uow, clinic_id, actor=actor, what="points_csv", patient_id=patient_id)

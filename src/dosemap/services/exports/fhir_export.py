@@ -67,6 +67,7 @@ from dosemap.services.exports.fhir_common import (
     route,
     to_json,
 )
+from dosemap.services.sessions import ProductFigures, product_figures
 
 MEDIA_TYPE = "application/fhir+json"
 PROCEDURE_TEXT = "Micro-dose botulinum toxin injections"
@@ -87,6 +88,10 @@ class _Records:
     adverse_events: list[AdverseEvent] = field(default_factory=list)
     followups: list[FollowUp] = field(default_factory=list)
     measurements: list[tuple[OutcomeMeasurement, PhotoRecord]] = field(default_factory=list)
+    # Each session's products with their own figures; ``derived`` ones (no stored rows: a
+    # session recorded before migration 0013) are marked so, and the import keeps them unstored.
+    products: dict[uuid.UUID, tuple[tuple[ProductFigures, ...], bool]] = field(default_factory=dict)
+    product_of_vial: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 def _load(
@@ -125,6 +130,10 @@ def _load(
     ]
     vial_ids = {p.vial_id for s in sessions for p in s.points}
     records.vials = q.vials(clinic_id, vial_ids)
+    records.product_of_vial = {v.id: lot.product for v, lot in records.vials}
+    stored = uow.sessions.products_of(clinic_id, session_ids)
+    figures = product_figures(uow, sessions)
+    records.products = {s.id: (figures[s.id], s.id not in stored) for s in sessions}
     staff_ids: set[uuid.UUID] = set()
     for s in sessions:
         staff_ids.add(s.injector_id)
@@ -328,11 +337,34 @@ def _encounter(s: TreatmentSession) -> dict[str, Any]:
     return out
 
 
-def _procedure(s: TreatmentSession, vial_ids: list[uuid.UUID]) -> dict[str, Any]:
+def _session_product(f: ProductFigures, derived: bool) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [
+        {"url": "product", "valueCode": f.product},
+        {"url": "planned-points", "valueInteger": f.planned_points},
+        {"url": "planned-units", "valueDecimal": f.planned_units},
+    ]
+    if f.charted_points is not None:
+        parts.append({"url": "charted-points", "valueInteger": f.charted_points})
+    if f.total_units is not None:
+        parts.append({"url": "total-units", "valueDecimal": f.total_units})
+    if derived:
+        parts.append({"url": "derived", "valueBoolean": True})
+    return ext("session-product", extension=parts)
+
+
+def _procedure(
+    s: TreatmentSession,
+    vial_ids: list[uuid.UUID],
+    products: tuple[tuple[ProductFigures, ...], bool],
+) -> dict[str, Any]:
+    figures, derived = products
     extensions = [
         ext("session-status", valueCode=s.status),
+        # The lead (first) product's: each product's own figures are the session-product
+        # extensions (units of two products are never added).
         ext("product", valueCode=s.product),
         ext("planned-units", valueDecimal=s.planned_units),
+        *(_session_product(f, derived) for f in figures),
         ext("plan", valueString=canonical_text(s.plan)),
         # Part of what a signature binds (the signed content hash covers it).
         ext("created-at", valueDateTime=instant(s.created_at)),
@@ -386,8 +418,11 @@ def _point_extension(p: ChartPoint) -> dict[str, Any]:
     )
 
 
-def _administrations(s: TreatmentSession) -> list[dict[str, Any]]:
-    """One MedicationAdministration per zone, vial, technique, depth and mix, in point order."""
+def _administrations(
+    s: TreatmentSession, product_of_vial: dict[uuid.UUID, str]
+) -> list[dict[str, Any]]:
+    """One MedicationAdministration per zone, vial, technique, depth and mix, in point order:
+    each of one vial, so of one product and one lot, its dose in that product's units."""
     groups: dict[tuple[str, uuid.UUID, str, str, str], list[ChartPoint]] = defaultdict(list)
     for p in s.points:
         groups[(p.zone, p.vial_id, p.technique, p.depth, p.mix)].append(p)
@@ -395,8 +430,12 @@ def _administrations(s: TreatmentSession) -> list[dict[str, Any]]:
     for (zone, vial_id, technique, depth, mix), points in groups.items():
         units = sum((p.units for p in points), Decimal(0))
         volume = sum((p.volume_ul for p in points), Decimal(0))
+        product = product_of_vial[vial_id]
         dosage: dict[str, Any] = {
-            "text": f"{len(points)} points, {volume.normalize():f} µL, {units.normalize():f} U",
+            "text": (
+                f"{product}: {len(points)} points, {volume.normalize():f} µL, "
+                f"{units.normalize():f} U"
+            ),
             "site": body_site(zone),
         }
         method = {"coding": [{"system": CS + "technique", "code": technique}], "text": depth}
@@ -404,7 +443,8 @@ def _administrations(s: TreatmentSession) -> list[dict[str, Any]]:
         if by is not None:
             dosage["route"] = by
         dosage["method"] = method
-        dosage["dose"] = quantity_units(units)
+        # Units of this product only (UCUM [U] is product-specific: never add across products).
+        dosage["dose"] = quantity_units(units) | {"unit": f"U ({product})"}
         key = f"{zone}|{vial_id}|{technique}|{depth}|{mix}"
         out.append(
             {
@@ -603,8 +643,8 @@ def _resources(r: _Records) -> Iterable[dict[str, Any]]:
         followups[f.session_id].append(f)
     for s in r.sessions:
         yield _encounter(s)
-        yield _procedure(s, sorted({p.vial_id for p in s.points}, key=str))
-        yield from _administrations(s)
+        yield _procedure(s, sorted({p.vial_id for p in s.points}, key=str), r.products[s.id])
+        yield from _administrations(s, r.product_of_vial)
         if s.pain_score is not None and s.performed_at is not None:
             yield _pain(s)
         yield from (_acknowledgement(k, s.patient_id) for k in acks[s.id])

@@ -35,6 +35,7 @@ from dosemap.persistence.models import (
     Patient,
     PhotoRecord,
     ProductLot,
+    SessionProduct,
     SessionVialUsage,
     Staff,
     TreatmentSession,
@@ -45,6 +46,7 @@ from dosemap.services._common import now, snap
 from dosemap.services.exports.fhir_common import (
     CHART_NUMBER,
     CS,
+    EXT,
     FOLLOWUP_FROM_FHIR,
     PHOTO_SHA256,
     SEVERITY_FROM_FHIR,
@@ -107,6 +109,21 @@ def _dec(value: Any) -> Decimal:
     return Decimal(value) if not isinstance(value, Decimal) else value
 
 
+def _session_products(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Procedure's ``session-product`` extensions, each as {part: value}."""
+    out = []
+    for e in r.get("extension", ()):
+        if e.get("url") == EXT + "session-product":
+            parts = {}
+            for part in e.get("extension", ()):
+                value = next((v for k, v in part.items() if k.startswith("value")), None)
+                parts[part["url"]] = value
+            if "product" not in parts or "planned-units" not in parts:
+                raise _Bad(f"Procedure/{r.get('id')}: a session-product without its product")
+            out.append(parts)
+    return out
+
+
 class _Builder:
     """Turns resources into rows, in foreign-key order."""
 
@@ -116,6 +133,8 @@ class _Builder:
         self.rows: list[Base] = []
         self.points: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
         self.usage: dict[uuid.UUID, list[SessionVialUsage]] = defaultdict(list)
+        self.products: dict[uuid.UUID, list[SessionProduct]] = defaultdict(list)
+        self.product_of_vial: dict[uuid.UUID, str] = {}
         self.clinic_id: uuid.UUID | None = None
 
     def build(self) -> None:
@@ -279,6 +298,7 @@ class _Builder:
                 created_at=self.stamp,
             )
             self.rows.append(lots[lot_id])
+        self.product_of_vial[uuid.UUID(r["id"])] = lots[lot_id].product
         opened = ext_value(r, "opened-by")
         wasted = ext_value(r, "units-wasted")
         self.rows.append(
@@ -362,6 +382,24 @@ class _Builder:
             for p in self.by_type.get("Provenance", [])
             if ext_value(p, "amendment-number") is not None and ref_id(p["target"][0]) == session_id
         ]
+        lead = _ext(r, "product")
+        for position, one in enumerate(_session_products(r)):
+            if one.get("derived"):
+                continue  # figures derived for a session recorded before they were kept
+            self.products[session_id].append(
+                SessionProduct(
+                    session_id=session_id,
+                    product=one["product"],
+                    clinic_id=self.clinic_id,
+                    position=position,
+                    planned_points=int(one["planned-points"]),
+                    planned_units=_dec(one["planned-units"]),
+                    charted_points=(
+                        int(one["charted-points"]) if "charted-points" in one else None
+                    ),
+                    total_units=_dec(one["total-units"]) if "total-units" in one else None,
+                )
+            )
         row = TreatmentSession(
             id=session_id,
             clinic_id=self.clinic_id,
@@ -374,7 +412,13 @@ class _Builder:
             planned_units=_dec(_ext(r, "planned-units")),
             scheduled_at=parse_instant(_ext(encounter, "scheduled-at")),
             performed_at=parse_instant(performed) if performed else None,
-            total_units=sum((p["units"] for p in points), Decimal(0)) if points else None,
+            # The lead product's units only: units of two products are never added.
+            total_units=sum(
+                (p["units"] for p in points if self.product_of_vial[p["vial_id"]] == lead),
+                Decimal(0),
+            )
+            if points
+            else None,
             botox_equivalent_units=_dec(bec) if bec is not None else None,
             pain_score=int(pain["valueInteger"]) if pain else None,
             numbing=ext_value(r, "numbing"),
@@ -565,7 +609,8 @@ def import_bundle(db: Database, content: bytes, *, actor: str) -> ImportSummary:
                 f"clinic {builder.clinic_id} is already in this database",
                 "a database without this clinic (imports do not merge)",
             )
-        usage = [u for rows in builder.usage.values() for u in rows]
+        usage: list[Base] = [u for rows in builder.usage.values() for u in rows]
+        usage += [p for rows in builder.products.values() for p in rows]
         points = [p for rows in builder.points.values() for p in rows]
         uow.bulk.insert([*builder.rows, *usage], points)
         entries = []
@@ -577,6 +622,8 @@ def import_bundle(db: Database, content: bytes, *, actor: str) -> ImportSummary:
                     "points": builder.points[row.id],
                     "usage": [snap(u) for u in builder.usage[row.id]],
                 }
+                if builder.products[row.id]:
+                    after["products"] = [snap(p) for p in builder.products[row.id]]
             entries.append(
                 audit.PendingEntry(
                     clinic_id=builder.clinic_id,

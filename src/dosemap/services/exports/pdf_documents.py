@@ -29,6 +29,7 @@ from dosemap.persistence.models import (
     ChartPoint,
     Clinic,
     Patient,
+    ProductLot,
     Staff,
     TreatmentSession,
 )
@@ -131,11 +132,12 @@ def charted_plan(row: TreatmentSession, points: list[ChartPoint]) -> Plan:
 
     stored = read_plan_document(row.plan)
     if isinstance(stored, SessionPlan):
-        # A session of several products (issue 10): the record PDF draws one plan so far.
+        # One plan only: the documents take a session of several products' charted plans
+        # from services.sessions.safety_inputs.
         raise InvalidInputError(
             "session",
             f"{row.id} holds plans of {', '.join(stored.products)}",
-            "a one-product session (the treatment-record PDF draws one plan)",
+            "a one-product session (safety_inputs gives every product's charted plan)",
         )
     plan = stored
     if not points:
@@ -167,6 +169,57 @@ def _picture(plan: Plan, library: Library) -> bytes | None:
         plan, png=False, svg=True, product_name=_product_name(library, plan.product)
     )
     return drawn.svg.encode("utf-8") if drawn.svg else None
+
+
+def _product_key(index: int) -> str:
+    """A session's product (plan) ``index`` as a key letter: A, B, C …"""
+    return chr(ord("A") + index) if index < 26 else str(index + 1)
+
+
+def _product_row(
+    library: Library,
+    key: str,
+    plan: Plan,
+    points: list[ChartPoint],
+    lot_of: dict[uuid.UUID, ProductLot],
+    *,
+    charted: bool,
+) -> dict[str, Any]:
+    """One product of the session with its own dilution, lots, points, units and µL (the
+    chart's once charted, else the plan's)."""
+    mix = plan.mix
+    volumes = [p.volume_ul for p in points] if charted else [p.volume_ul for p in plan.points]
+    units = [p.units for p in points] if charted else [p.units for p in plan.points]
+    lots = sorted({lot_of[p.vial_id].lot_number for p in points if p.vial_id in lot_of})
+    return {
+        "key": key,
+        "name": _product_name(library, plan.product),
+        "dilution": (
+            f"{amount_text(mix.units_per_ml, display.CONCENTRATION_PLACES)} U/mL "
+            f"({amount_text(mix.stock_vial_units)} U in {amount_text(mix.stock_diluent_ml)} mL)"
+        ),
+        "mix": points[0].mix if points else "—",
+        "lots": ", ".join(lots) or "—",
+        "points": str(len(volumes)),
+        "units": units_text(sum(units, Decimal(0))),
+        "volume_ul": amount_text(sum(volumes, Decimal(0)), display.VOLUME_UL_PLACES),
+    }
+
+
+def _pictures(
+    session: SessionPlan, library: Library, images: dict[str, bytes]
+) -> list[dict[str, str]]:
+    """One picture per product (its own zones and points, numbered as in the lists), added to
+    ``images``: ``{"file", "caption"}`` each."""
+    out = []
+    for index, one in enumerate(session.plans):
+        svg = _picture(one, library)
+        if svg is not None:
+            name = f"plan-{index + 1}.svg"
+            images[name] = svg
+            caption = f"{_product_key(index)} {_product_name(library, one.product)}"
+            out.append({"file": name, "caption": caption})
+    return out
 
 
 def _credential_line(staff: Staff) -> list[str]:
@@ -219,7 +272,7 @@ def treatment_record_pdf(
         staff = {s.id: s for s in uow.exports.staff(clinic_id, people)}
         usage = uow.exports.vial_usage([row.id])
         vials = uow.exports.vials(clinic_id, [u.vial_id for u in usage])
-        _, intake, context = safety_inputs(uow, row)
+        session, intake, context = safety_inputs(uow, row)
         record_export(
             uow, clinic_id, actor=actor, what="treatment_record_pdf", patient_id=patient.id
         )
@@ -227,26 +280,43 @@ def treatment_record_pdf(
     data, images = _frame(clinic, paper, f"{clinic.name} · session {row.id}", printed)
     used = {u.vial_id: u for u in usage}
     label = {v.id: v.label for v, _ in vials}
-    plan = charted_plan(row, points)
-    # The chart's own totals, so that a chart that differs from the plan is checked as charted.
-    found = evaluate(plan, library, intake=intake, context=context, mesh=template_mesh())
+    lot_of = {v.id: lot for v, lot in vials}
+    # The chart as charted, every product's plan (a session of one product is one plan): the
+    # findings are checked on it, so a chart that differs from the plan is checked as charted.
+    found = evaluate(session, library, intake=intake, context=context, mesh=template_mesh())
     findings = sorted(found, key=lambda f: f.sort_key())
+    # Each plan (product) keyed A, B …: the per-point list marks each point's product by its key.
+    key_of_number: dict[int, str] = {}
+    for index, one in enumerate(session.plans):
+        key_of_number |= {p.number: _product_key(index) for p in one.points}
+    mine_of = [
+        [p for p in points if key_of_number.get(p.number) == _product_key(i)]
+        for i in range(len(session.plans))
+    ]
     injector = staff[row.injector_id]
     data["patient"] = _patient(patient)
     data["injector"] = {"name": injector.display_name, "credentials": _credential_line(injector)}
     volume = sum((p.volume_ul for p in points), Decimal(0))
+    products = [
+        _product_row(library, _product_key(i), one, mine, lot_of, charted=bool(points))
+        for i, (one, mine) in enumerate(zip(session.plans, mine_of, strict=True))
+    ]
+    data["products"] = products
     data["session"] = {
         "id": str(row.id),
         "status": row.status,
         "scheduled": clock.time(row.scheduled_at),
         "performed": clock.time(row.performed_at),
         "procedure": row.procedure,
-        "product": _product_name(library, row.product),
-        "technique": ", ".join(sorted({p.technique for p in plan.points})) or plan.technique,
-        "mix": points[0].mix if points else "—",
+        "product": ", ".join(p["name"] for p in products),
+        "technique": ", ".join(sorted({p.technique for p in session.points}))
+        or session.plans[0].technique,
         "points": str(len(points)),
         "volume_ul": amount_text(volume, display.VOLUME_UL_PLACES),
-        "units": units_text(row.total_units),
+        # Each product's own units: units of two products are never added into one figure.
+        "units": [f"{p['key']} {p['name']}: {p['units']}" for p in products]
+        if len(products) > 1
+        else [units_text(row.total_units)],
         "bec_units": units_text(row.botox_equivalent_units),
         "numbing": row.numbing or "—",
         "pain": "—" if row.pain_score is None else str(row.pain_score),
@@ -255,6 +325,7 @@ def treatment_record_pdf(
     data["vials"] = [
         {
             "label": vial.label,
+            "product": _product_name(library, lot.product),
             "lot": lot.lot_number,
             "lot_expiry": lot.expires_on.isoformat(),
             "vial_units": amount_text(vial.vial_units),
@@ -270,11 +341,12 @@ def treatment_record_pdf(
         }
         for vial, lot in vials
     ]
-    by_zone: dict[str, list[ChartPoint]] = defaultdict(list)
+    by_zone: dict[tuple[str, str], list[ChartPoint]] = defaultdict(list)
     for p in points:
-        by_zone[p.zone].append(p)
+        by_zone[(key_of_number.get(p.number, "?"), p.zone)].append(p)
     data["zones"] = [
         {
+            "key": key,
             "zone": _zone_name(zone_id),
             "points": str(len(mine)),
             "volume_ul": amount_text(
@@ -282,11 +354,12 @@ def treatment_record_pdf(
             ),
             "units": units_text(sum((p.units for p in mine), Decimal(0))),
         }
-        for zone_id, mine in by_zone.items()
+        for (key, zone_id), mine in sorted(by_zone.items(), key=lambda kv: kv[0][0])
     ]
     data["point_rows"] = [
         {
             "number": str(p.number),
+            "key": key_of_number.get(p.number, "?"),
             "zone": _zone_name(p.zone),
             "volume_ul": amount_text(p.volume_ul, display.VOLUME_UL_PLACES),
             "units": units_text(p.units),
@@ -348,10 +421,8 @@ def treatment_record_pdf(
         }
         for a in amendments
     ]
-    svg = _picture(plan, library)
-    data["picture"] = svg is not None
-    if svg is not None:
-        images["plan.svg"] = svg
+    data["pictures"] = _pictures(session, library, images)
+    data["multi"] = len(session.plans) > 1
     pdf = render_pdf("treatment_record.typ", data, images=images, printed_at=printed)
     when = (row.performed_at or row.scheduled_at).strftime("%Y%m%d")
     name = f"treatment_record_{patient.chart_number}_{when}.pdf"
@@ -383,32 +454,48 @@ def aftercare_pdf(
     """The patient's sheet in plain language: what was done (with the face picture), what to
     expect, what to avoid, warning signs and whom to call, and the next visits. Every
     statement is printed with its source and evidence tag."""
+    from dosemap.services.sessions import safety_inputs
+
     printed = now()
     with writing(db) as uow:
         clinic = uow.clinics.get(clinic_id)
         row = uow.sessions.get_with_points(clinic_id, session_id)
-        points = list(row.points)
         patient = uow.patients.get(clinic_id, row.patient_id)
         followups = [
             fu
             for fu, _ in uow.exports.followups(clinic_id, patient_ids=[patient.id])
             if fu.session_id == row.id and fu.status == "open"
         ]
+        session = safety_inputs(uow, row)[0]  # the chart as charted, every product's plan
         record_export(uow, clinic_id, actor=actor, what="aftercare_pdf", patient_id=patient.id)
     clock = _Clock(clinic)
     text = document_text()["aftercare"]
     statements = document_data("aftercare.toml")
     data, images = _frame(clinic, paper, f"{clinic.name} · {patient.chart_number}", printed)
-    plan = charted_plan(row, points)
-    protocol = None
-    if plan.protocol:
-        try:
-            protocol = library.protocol(plan.protocol)
-        except LookupError:
-            protocol = None
+    several = len(session.plans) > 1
+    # What to expect, from each plan's preset (a session of several products: each product's
+    # own, named; the same preset once).
+    onset: dict[str, dict[str, str]] = {}
+    duration: dict[str, dict[str, str]] = {}
+    for one in session.plans:
+        protocol = None
+        if one.protocol:
+            try:
+                protocol = library.protocol(one.protocol)
+            except LookupError:
+                protocol = None
+        name = _product_name(library, one.product)
+        for into, cited, fallback in (
+            (onset, protocol.onset_days if protocol else None, "expect_default_onset"),
+            (duration, protocol.duration if protocol else None, "expect_default_duration"),
+        ):
+            item = _cited(cited, statements[fallback])
+            if several and cited is not None:
+                item = {**item, "value": f"{name}: {item['value']}"}
+            into.setdefault(item["value"], item)
     expect = [
-        _cited(protocol.onset_days if protocol else None, statements["expect_default_onset"]),
-        _cited(protocol.duration if protocol else None, statements["expect_default_duration"]),
+        *onset.values(),
+        *duration.values(),
         *(_statement(s) for s in statements["expect"]),
     ]
     avoid = [_statement(s) for s in statements["avoid"]]
@@ -417,9 +504,9 @@ def aftercare_pdf(
     data["patient"] = _patient(patient)
     data["session"] = {
         "date": clock.day(row.performed_at or row.scheduled_at),
-        "areas": ", ".join(_zone_name(z) for z in dict.fromkeys(p.zone for p in plan.points)),
-        "points": str(len(plan.points)),
-        "product": _product_name(library, row.product),
+        "areas": ", ".join(_zone_name(z) for z in dict.fromkeys(p.zone for p in session.points)),
+        "points": str(len(session.points)),
+        "product": ", ".join(_product_name(library, p) for p in session.products),
     }
     data["expect"], data["avoid"], data["warning"] = expect, avoid, warning
     data["sources"] = [
@@ -430,10 +517,7 @@ def aftercare_pdf(
         {"label": labels.get(fu.kind, fu.kind), "date": fu.due_on.isoformat()}
         for fu in sorted(followups, key=lambda f: f.due_on)
     ]
-    svg = _picture(plan, library)
-    data["picture"] = svg is not None
-    if svg is not None:
-        images["plan.svg"] = svg
+    data["pictures"] = _pictures(session, library, images)
     pdf = render_pdf("aftercare.typ", data, images=images, printed_at=printed)
     when = (row.performed_at or row.scheduled_at).strftime("%Y%m%d")
     return ExportFile(pdf, f"aftercare_{patient.chart_number}_{when}.pdf", MEDIA_TYPE)
