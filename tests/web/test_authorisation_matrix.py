@@ -279,3 +279,13 @@ def test_matrix(world: WebWorld, name: str, method: str, path: str) -> None:
                 assert status == 404 or (status == 422 and name not in FORMS), case
             else:
                 assert status not in (401, 403, 404), case
+
+
+def test_a_bad_path_parameter_is_refused_after_authorise(world: WebWorld) -> None:
+    """Pages served without FastAPI's dependency solving (security._direct_handler) still
+    check the caller first and validate path parameters as FastAPI does."""
+    assert world.client(None).get("/patients/not-a-uuid").status_code == 303  # sign in first
+    response = world.client("admin").get("/patients/not-a-uuid")
+    assert response.status_code == 422
+    assert "Not accepted" in response.text
+    assert world.client("admin").get("/api/v1/patients/not-a-uuid").status_code == 422
