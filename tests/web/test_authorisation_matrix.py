@@ -17,13 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
 from dosemap.resources import consent_template
 from dosemap.services.consent import text_sha256
-from dosemap.web.app import ALL_ROUTERS, api_routes
+from dosemap.web.app import ALL_ROUTERS, api_routes, refuse_unguarded_routes
 from dosemap.web.permissions import (
     KIOSK,
     PERMISSIONS,
@@ -33,7 +33,7 @@ from dosemap.web.permissions import (
     SECOND_FACTOR,
     allowed,
 )
-from dosemap.web.security import authorise
+from dosemap.web.security import GuardedRoute, router
 from support.web import (
     OTHER_CLINIC_MARKER,
     ClinicSide,
@@ -131,8 +131,9 @@ def _api_routes(app: FastAPI) -> list[APIRoute]:
     return api_routes(app)
 
 
-def _depends_on_authorise(dependant: Any) -> bool:
-    return any(d.call is authorise or _depends_on_authorise(d) for d in dependant.dependencies)
+def _guarded(route: APIRoute) -> bool:
+    # Exactly the class: a subclass could override get_route_handler and skip authorise.
+    return type(route) is GuardedRoute
 
 
 def _cases() -> list[tuple[str, str, str]]:
@@ -162,17 +163,39 @@ def test_every_route_has_a_permission_entry() -> None:
 
 
 def test_every_route_goes_through_authorise() -> None:
-    """No route bypasses the one dependency that enforces the table."""
-    bypass = [
-        r.name for r in _api_routes(_app_for_listing()) if not _depends_on_authorise(r.dependant)
-    ]
+    """No route bypasses the one place that enforces the table: every route is a GuardedRoute,
+    whose handler calls authorise first."""
+    bypass = [r.name for r in _api_routes(_app_for_listing()) if not _guarded(r)]
     assert not bypass, f"routes not guarded by authorise (use security.router()): {bypass}"
+
+
+def test_a_route_outside_security_router_is_caught(world: WebWorld) -> None:
+    """The check above catches a route made by a plain APIRouter (or another route class),
+    and the app refuses to start with one."""
+    plain = APIRouter()
+
+    @plain.get("/plain", name="today")  # even under a name the table knows
+    async def unguarded() -> dict[str, str]:
+        return {"secret": "yes"}
+
+    (route,) = plain.routes
+    assert isinstance(route, APIRoute) and not _guarded(route)
+
+    class Sneaky(GuardedRoute):
+        pass
+
+    assert not _guarded(Sneaky("/sneaky", unguarded, name="today"))
+    with pytest.raises(TypeError):
+        router(route_class=Sneaky)
+    app = FastAPI()
+    app.include_router(plain)
+    with pytest.raises(RuntimeError, match="today"):
+        refuse_unguarded_routes(app)
+    refuse_unguarded_routes(world.app)  # the real app passes
 
 
 def test_a_route_without_an_entry_is_refused(world: WebWorld) -> None:
     """Fail closed: a route added without a table entry answers 500, even to an admin."""
-    from dosemap.web.security import router
-
     extra = router()
 
     @extra.get("/unlisted", name="unlisted_route")

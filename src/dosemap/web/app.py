@@ -54,7 +54,13 @@ from dosemap.web.pages import (
     treatment,
     vials,
 )
-from dosemap.web.security import Forbidden, NotSignedIn, RouteNotInTable, router
+from dosemap.web.security import (
+    Forbidden,
+    GuardedRoute,
+    NotSignedIn,
+    RouteNotInTable,
+    router,
+)
 from dosemap.web.settings import WebSettings, load_web_settings
 from dosemap.web.state import AppState
 from dosemap.web.templating import PageCache, Templates
@@ -166,6 +172,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         # level (~40 µs a request for four routers); each route already carries authorise.
         app.router.routes.extend(r.routes)
     app.mount("/static", StaticFiles(packages=[("dosemap.web", "static")]), name="static")
+    refuse_unguarded_routes(app)
     _handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts)
     return app
@@ -186,6 +193,14 @@ def api_routes(app: FastAPI) -> list[APIRoute]:
 
     walk(list(app.router.routes))
     return found
+
+
+def refuse_unguarded_routes(app: FastAPI) -> None:
+    """Fail closed at start-up: every route must be a GuardedRoute (made by
+    ``security.router()``), whose handler runs ``authorise`` first."""
+    unguarded = sorted(r.name for r in api_routes(app) if type(r) is not GuardedRoute)
+    if unguarded:
+        raise RuntimeError(f"routes not made by dosemap.web.security.router(): {unguarded}")
 
 
 def _wants_json(request: Request) -> bool:
