@@ -28,6 +28,22 @@ telemetry off; the search became access-logged meanwhile): today/bare 0.49 -> 0.
 errors. CPU per request in one process (``web_cpu.py``, load 0.5): today 335 -> 210 µs,
 patient 773 -> 475 µs, search 389 -> 535 µs (now one access-log commit each); bare 87-136 µs.
 The patient page and the search do not reach 0.5: each pays a group commit.
+
+2 Dec 2026 19:22-19:48, the database side of the request path (issue 12): main 9cefd10
+before, main 2ff8f94 after (access-log rows built once per request's run of entries, one
+statement per batch on PostgreSQL; the session look-up answered from memory while SQLite's
+``PRAGMA data_version`` is unchanged; the access log's (entity, entity_id) index dropped,
+migration 0014). The search is now also measured finding 10 patients (``patient_search_10``,
+chart prefix D-001); "Ga" finds 2 and its row keeps its old name. CPU per request
+(``web_cpu.py``, same seeded data, load 1.6 then 1.5): today 108 -> 78 µs, patient 370 -> 218,
+search (2 found) 356 -> 231, search (10 found) 617 -> 333; bare 39-57. In context
+(instrumented, load ~3): the session look-up 39 -> 15 µs, a 10-row access-log batch 350 ->
+141-168 µs, a 1-row batch 85 -> 64-90 µs. ``--duration 5 --edits 0``, ratio page/bare, 1 / 2
+workers: after (load 1.2 -> 1.9) today 0.60 / 0.57, patient 0.37 / 0.33, search 0.36 / 0.50,
+search_10 0.24 / 0.40; before (load 3.0 -> 7.0: another helper's run started meanwhile, so
+its 2-worker rows are not comparable) today 0.52 / 0.42, patient 0.26 / 0.26, search 0.36 /
+0.34, search_10 0.16 / 0.33; 0 errors. The patient page and the searches stay below 0.5 with
+one worker: what is left per request is mostly FastAPI's (see ``web_cpu.py --profile``).
 """
 
 from __future__ import annotations

@@ -250,3 +250,31 @@ def test_writes_need_an_active_staff_member_acting(clinic_dir: Path) -> None:
     gone = _run(clinic_dir, *add)
     assert gone.returncode == 2 and "deactivated" in gone.stderr
     assert "P-9" not in _run(clinic_dir, "patients", "list").stdout
+
+
+def test_a_session_of_two_products_shows_each_products_units(clinic_dir: Path) -> None:
+    """`sessions create` and `sessions show` of a Botox + Dysport session: each product with its
+    own planned units, never one figure of both added."""
+    from dosemap.domain import display
+    from support.products import two_products
+
+    session = two_products(load_library())
+    plan_file = clinic_dir / "session.json"
+    plan_file.write_text(session.model_dump_json())
+    made = _run(
+        clinic_dir, "sessions", "create", str(plan_file), "--patient", "P-1",
+        "--injector", "Nia Nurse", "--at", "2026-05-01T10:00+00:00",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    units = {p: display.units(u.quantize(Decimal("0.0001"))) for p, u in
+             session.units_by_product().items()}  # fmt: skip
+    for product, text in units.items():
+        assert f"{product} {text}" in made.stdout, made.stdout
+    session_id = made.stdout.split()[1]
+    shown = _run(clinic_dir, "sessions", "show", session_id)
+    assert shown.returncode == 0, shown.stderr
+    line = " ".join(shown.stdout.split())
+    assert "botox_cosmetic, dysport" in line
+    assert all(f"{p} {t}" in line for p, t in units.items()), line
+    added = display.units(sum(session.units_by_product().values(), Decimal(0)))
+    assert added not in line

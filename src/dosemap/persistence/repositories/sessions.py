@@ -68,6 +68,15 @@ class SessionRepository(ScopedRepository[TreatmentSession]):
             ).scalars()
         )
 
+    def point_counts(self, session_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many chart points each of ``session_ids`` has (none: absent)."""
+        rows = self.session.execute(
+            select(ChartPoint.session_id, func.count())
+            .where(ChartPoint.session_id.in_(list(session_ids)))
+            .group_by(ChartPoint.session_id)
+        )
+        return {sid: int(n) for sid, n in rows}
+
     def remove_product(self, row: SessionProduct) -> None:
         """Delete one product row of a session (its product left the plan)."""
         self.session.delete(row)

@@ -74,7 +74,7 @@ def _page(
 
 
 async def _log_listed(
-    state: AppState, user: Principal, patient_ids: Iterable[uuid.UUID], via: str
+    state: AppState, user: Principal, patient_ids: Iterable[uuid.UUID | str], via: str
 ) -> None:
     """The patients a list shows (names, dates of birth): one access-log entry each, in one
     transaction, committed before the list is sent."""
@@ -137,10 +137,11 @@ SEARCH_VIA = "page:patients_search"
 
 def _rows(
     state: AppState, user: Principal, query: dict[str, str], born: date | None
-) -> tuple[str, tuple[uuid.UUID, ...]]:
+) -> tuple[str, tuple[str, ...]]:
     found = _search(state, user, query, born)
     html = state.templates.content("_patient_rows.html", patients=found, limit=LIST_LIMIT, error="")
-    return html, tuple(p.patient_id for p in found)
+    # The ids as the access log stores them, made once with the cached rows (not per answer).
+    return html, tuple(str(p.patient_id) for p in found)
 
 
 def _search(
