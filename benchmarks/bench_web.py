@@ -44,6 +44,23 @@ search_10 0.24 / 0.40; before (load 3.0 -> 7.0: another helper's run started mea
 its 2-worker rows are not comparable) today 0.52 / 0.42, patient 0.26 / 0.26, search 0.36 /
 0.34, search_10 0.16 / 0.33; 0 errors. The patient page and the searches stay below 0.5 with
 one worker: what is left per request is mostly FastAPI's (see ``web_cpu.py --profile``).
+
+2 Dec 2026 18:46-20:05, the framework side of the request path (issue 12): ``authorise``
+called by the route class (``security.GuardedRoute``) instead of as a FastAPI dependency
+(main 11476b1), then pages taking only the request and path parameters served without
+FastAPI's dependency solving (9485527), then a first-segment route index (``web/route_index.py``).
+CPU per request (``web_cpu.py``, alternating runs of the old and new code on the same seeded
+data, min / median of 3-4 runs): GuardedRoute at load 4.4-5.1 today 104 -> 93 µs, patient
+285 -> 242, search 321 -> 277; the direct handler at load 1.7-2.2 today 67/72 -> 48/51 µs,
+patient 206/236 -> 197/199, search 203/231 -> 192/202; bare 39-43. Route matching (load ~6):
+Vials (55th of 89 routes) 63 -> 3.5 µs, Today / patient / search 2.5-7 µs either way.
+``--duration 5 --edits 0`` after the first two (main 9485527, load 1.8 -> 1.9), ratio
+page/bare, 1 / 2 workers: today 0.68 / 0.73, patient 0.51 / 0.55, search 0.38 / 0.67,
+search_10 0.33 / 0.33, 0 errors (before them, main 2ff8f94 above: 0.60 / 0.57, 0.37 / 0.33,
+0.36 / 0.50, 0.24 / 0.40). ``gc.freeze()`` after start-up was measured and left out: 6000
+requests in one process ran 5 gen-0 collections and no gen-1 or gen-2 one (0.5 ms in all).
+The searches stay below 0.5 with one worker: their access-log commit (one row per patient
+found) is most of what is left.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ from dosemap.web.pages import (
     treatment,
     vials,
 )
+from dosemap.web.route_index import RouteIndex
 from dosemap.web.security import (
     Forbidden,
     GuardedRoute,
@@ -173,6 +174,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         app.router.routes.extend(r.routes)
     app.mount("/static", StaticFiles(packages=[("dosemap.web", "static")]), name="static")
     refuse_unguarded_routes(app)
+    app.router.routes.insert(0, RouteIndex(list(app.router.routes)))
     _handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts)
     return app
