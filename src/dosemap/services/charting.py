@@ -311,8 +311,9 @@ def edit_session_plan(
         # The record's units are its first product's, as when it was planned; every product's
         # own figures are on its session_products row.
         row.planned_units = as_session(edited).plans[0].summary.total_units.quantize(_Q)
-        sync_planned_products(uow, row, as_session(edited))
         row.updated_at = now()
+        # Last: its flush writes the row once, so one edit is one version step.
+        sync_planned_products(uow, row, as_session(edited))
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
