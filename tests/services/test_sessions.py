@@ -474,3 +474,27 @@ def test_a_session_of_two_products_is_stored_charted_and_checked_on_signing(
         actor=str(clinic.injector),
     )
     assert signed.status == "signed"
+
+
+def test_each_write_is_one_version_step(clinic: SeededClinic) -> None:
+    """A device that wrote version v and holds v + 1 is not refused as stale by its own
+    write: plan, chart, re-chart and sign each step the session's version by one (a chart
+    stepped it by three: its row was written at each of three flushes)."""
+    plan, row = _planned(clinic, 6)
+    versions = [row.version]
+    row = _chart(clinic, plan, row)
+    versions.append(row.version)
+    row = _chart(clinic, plan, row, performed_at=T0 + timedelta(minutes=5))
+    versions.append(row.version)
+    row = sessions.sign_session(
+        clinic.db,
+        clinic.clinic_id,
+        row.id,
+        clinic.library,
+        signer_id=clinic.injector,
+        expected_version=row.version,
+        actor=str(clinic.injector),
+    )
+    versions.append(row.version)
+    assert versions == list(range(versions[0], versions[0] + 4))
+    assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).version == row.version

@@ -388,9 +388,16 @@ def session_snapshot(uow: UnitOfWork, row: TreatmentSession) -> dict[str, Any]:
 
 
 def _apply_chart(
-    uow: UnitOfWork, row: TreatmentSession, chart: ChartInput, library: Library, actor: str
+    uow: UnitOfWork,
+    row: TreatmentSession,
+    chart: ChartInput,
+    library: Library,
+    actor: str,
+    *,
+    status: str,
 ) -> None:
-    """Replace the chart (points, vial usage, vial draws) in the open transaction."""
+    """Replace the chart (points, vial usage, vial draws) in the open transaction; the
+    session's status becomes ``status`` in the same write of its row."""
     in_range("performed_at", chart.performed_at)
     numbers = [p.number for p in chart.points]
     if len(set(numbers)) != len(numbers):
@@ -474,16 +481,15 @@ def _apply_chart(
     by_product: dict[str, Decimal] = defaultdict(Decimal)
     for p in chart.points:
         by_product[product_of_vial[p.vial_id]] += p.units
-    row.performed_at = chart.performed_at
-    # Each product's units on its own row; the record's are its lead product's; the
-    # Botox-equivalent total adds every product's (converted, never the raw units).
-    sync_planned_products(uow, row, session)
     points_of: dict[str, int] = defaultdict(int)
     for p in chart.points:
         points_of[product_of_vial[p.vial_id]] += 1
-    for one in uow.sessions.products(row.id):
-        one.charted_points = points_of.get(one.product, 0)
-        one.total_units = by_product.get(one.product, Decimal(0)).quantize(_Q)
+    # Every change to the session row before the product rows' flush: the row is written
+    # once, one version step (a second write would make the device's next edit stale).
+    row.status = status
+    row.performed_at = chart.performed_at
+    # Each product's units on its own row; the record's are its lead product's; the
+    # Botox-equivalent total adds every product's (converted, never the raw units).
     row.total_units = by_product.get(row.product, Decimal(0))
     row.botox_equivalent_units = sum(
         (
@@ -496,6 +502,10 @@ def _apply_chart(
     row.numbing = chart.numbing
     row.aftercare = chart.aftercare
     row.updated_at = now()
+    sync_planned_products(uow, row, session)
+    for one in uow.sessions.products(row.id):
+        one.charted_points = points_of.get(one.product, 0)
+        one.total_units = by_product.get(one.product, Decimal(0)).quantize(_Q)
     uow.flush()
     # The draws last, in vial order, each one conditional UPDATE: two sessions drawing from one
     # vial never lose an update nor overdraw it, and its row lock is held for the end of the
@@ -542,8 +552,7 @@ def chart_session(
         if row.status == "signed":
             raise RecordLockedError(f"session {row.id} is signed: amend it with a reason")
         before = uow.sessions.snapshot(row)
-        _apply_chart(uow, row, chart, library, actor)
-        row.status = "charted"
+        _apply_chart(uow, row, chart, library, actor, status="charted")
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,
@@ -901,7 +910,7 @@ def amend_session(
         if reasons:  # an amendment re-attests the record: the same rule as signing
             raise SigningRefusedError(reasons)
         before = uow.sessions.snapshot(row)
-        _apply_chart(uow, row, chart, library, actor)
+        _apply_chart(uow, row, chart, library, actor, status="signed")
         row.amendment_count += 1
         uow.flush()
         after = uow.sessions.snapshot(row)
