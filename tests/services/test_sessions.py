@@ -48,6 +48,19 @@ def _chart(c: SeededClinic, plan, row, *, performed_at=T0, vial_id=None):
     )
 
 
+def _sign(c: SeededClinic, row, signer=None):
+    signer = signer or c.injector
+    return sessions.sign_session(
+        c.db,
+        c.clinic_id,
+        row.id,
+        c.library,
+        signer_id=signer,
+        expected_version=row.version,
+        actor=str(signer),
+    )
+
+
 def test_chart_stores_points_usage_and_equivalents(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
     charted = _chart(clinic, plan, row)
@@ -146,15 +159,7 @@ def test_charting_more_than_the_vial_holds_is_refused(clinic: SeededClinic) -> N
 def test_signing_locks_and_schedules_followups(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
     row = _chart(clinic, plan, row)
-    signed = sessions.sign_session(
-        clinic.db,
-        clinic.clinic_id,
-        row.id,
-        clinic.library,
-        signer_id=clinic.injector,
-        expected_version=row.version,
-        actor=str(clinic.injector),
-    )
+    signed = _sign(clinic, row)
     assert signed.status == "signed"
     due = reporting_due(clinic, T0.date() + timedelta(days=400))
     assert sorted(d.kind for d in due) == ["retreatment", "review"]
@@ -182,15 +187,7 @@ def reporting_due(clinic: SeededClinic, day: date):
 def test_amendment_keeps_the_original(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic, 6)
     row = _chart(clinic, plan, row)
-    row = sessions.sign_session(
-        clinic.db,
-        clinic.clinic_id,
-        row.id,
-        clinic.library,
-        signer_id=clinic.injector,
-        expected_version=row.version,
-        actor=str(clinic.injector),
-    )
+    row = _sign(clinic, row)
     fewer = make_plan(4)
     chart = ChartInput(performed_at=T0, points=sessions.chart_as_planned(fewer, clinic.vial_id))
     with pytest.raises(InvalidInputError, match="reason"):
@@ -253,15 +250,7 @@ def test_signing_refused_without_a_covering_credential(clinic: SeededClinic) -> 
     )
     row = _chart(clinic, plan, row)
     with pytest.raises(SigningRefusedError, match="expired"):
-        sessions.sign_session(
-            clinic.db,
-            clinic.clinic_id,
-            row.id,
-            clinic.library,
-            signer_id=other.id,
-            expected_version=row.version,
-            actor=str(other.id),
-        )
+        _sign(clinic, row, other.id)
     assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).status == "charted"
 
 
@@ -295,15 +284,7 @@ def test_signing_refused_for_a_credential_type_the_policy_does_not_name(
     )
     row = _chart(clinic, plan, row)
     with pytest.raises(SigningRefusedError, match="credential"):
-        sessions.sign_session(
-            clinic.db,
-            clinic.clinic_id,
-            row.id,
-            clinic.library,
-            signer_id=other.id,
-            expected_version=row.version,
-            actor=str(other.id),
-        )
+        _sign(clinic, row, other.id)
 
 
 def test_rolling_units_and_recall(clinic: SeededClinic) -> None:
@@ -347,15 +328,7 @@ def test_the_records_own_earlier_session_counts_whatever_the_intake_date(
     the intake was recorded before both sessions."""
     plan, first = _planned(clinic)
     first = _chart(clinic, plan, first)
-    sessions.sign_session(
-        clinic.db,
-        clinic.clinic_id,
-        first.id,
-        clinic.library,
-        signer_id=clinic.injector,
-        expected_version=first.version,
-        actor=str(clinic.injector),
-    )
+    _sign(clinic, first)
     later = T0 + timedelta(days=40)
     second = sessions.plan_session(
         clinic.db,
@@ -464,15 +437,7 @@ def test_a_session_of_two_products_is_stored_charted_and_checked_on_signing(
     (products,) = [f for f in findings if f.code.startswith("DM903-")]
     assert products.values["dysport_units"] == dysport_units
     assert not [f for f in findings if f.code.startswith(("DM703-", "DM704-"))]
-    signed = sessions.sign_session(
-        clinic.db,
-        clinic.clinic_id,
-        row.id,
-        clinic.library,
-        signer_id=clinic.injector,
-        expected_version=charted.version,
-        actor=str(clinic.injector),
-    )
+    signed = _sign(clinic, charted)
     assert signed.status == "signed"
 
 
@@ -486,15 +451,7 @@ def test_each_write_is_one_version_step(clinic: SeededClinic) -> None:
     versions.append(row.version)
     row = _chart(clinic, plan, row, performed_at=T0 + timedelta(minutes=5))
     versions.append(row.version)
-    row = sessions.sign_session(
-        clinic.db,
-        clinic.clinic_id,
-        row.id,
-        clinic.library,
-        signer_id=clinic.injector,
-        expected_version=row.version,
-        actor=str(clinic.injector),
-    )
+    row = _sign(clinic, row)
     versions.append(row.version)
     assert versions == list(range(versions[0], versions[0] + 4))
     assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).version == row.version
