@@ -83,6 +83,42 @@ def test_a_remembered_look_up_sees_the_next_change_by_any_other_connection(
         store.close()
 
 
+def test_a_change_is_seen_in_the_next_turn_of_the_loop(clinic: SeededClinic) -> None:
+    """With ``check_once_per_turn``, look-ups in one turn share one check; the turn's end
+    (the callback handed to ``defer``) makes the next look-up check again."""
+    account = _account(clinic)
+    store = DatabaseSessionStore(clinic.db)
+    try:
+        token_hash = hash_token(store.create(account, pending_totp=False, policy=SessionPolicy()))
+        path = store.path
+        turn_ends: list[Any] = []
+        path.check_once_per_turn(lambda end: turn_ends.append(end) or True)
+        first, _ = path.signed_in(token_hash)
+        assert first is not None and first.role == "injector"
+        with clinic.db.engine.begin() as conn:
+            conn.execute(
+                update(UserAccount).where(UserAccount.id == account.id).values(role="front_desk")
+            )
+        same_turn, _ = path.signed_in(token_hash)
+        if clinic.db.is_sqlite:  # the turn's check stands until the turn ends
+            assert same_turn is first and len(turn_ends) == 1
+            turn_ends.pop()()
+        next_turn, _ = path.signed_in(token_hash)
+        assert next_turn is not None and next_turn.role == "front_desk"
+        # No loop to defer to: every look-up checks (the change is seen at once).
+        for end in turn_ends:
+            end()
+        path.check_once_per_turn(lambda end: False)
+        with clinic.db.engine.begin() as conn:
+            conn.execute(
+                update(UserAccount).where(UserAccount.id == account.id).values(active=False)
+            )
+        gone, _ = path.signed_in(token_hash)
+        assert gone is not None and not gone.active
+    finally:
+        store.close()
+
+
 def test_a_batch_is_stored_as_the_orm_stores_rows(clinic: SeededClinic) -> None:
     account = _account(clinic)
     path = RequestPath(clinic.db)

@@ -53,6 +53,7 @@ def test_the_index_finds_what_the_walk_finds() -> None:
             else:  # the router then walks the list itself
                 assert match is Match.NONE
     assert checked > 50
+    assert ("POST", "/patients/search") in index._exact and ("GET", "/") in index._exact
 
 
 def test_the_app_puts_the_index_first(world: object) -> None:
@@ -63,3 +64,23 @@ def test_the_app_puts_the_index_first(world: object) -> None:
     assert client.get("/vials").status_code == 200
     assert client.get("/nowhere").status_code == 404
     assert client.put("/vials").status_code == 405
+
+
+def _endpoint() -> None:
+    return None
+
+
+def test_a_path_an_earlier_pattern_takes_is_not_looked_up_by_name() -> None:
+    # GET /things/new is taken by /things/{thing_id} first, as in the full walk; POST
+    # /things/new by its own route, the earlier pattern being GET only.
+    routes = [
+        APIRoute("/things/{thing_id}", _endpoint, methods=["GET"]),
+        APIRoute("/things/new", _endpoint, methods=["GET", "POST"]),
+        APIRoute("/things/new", _endpoint, methods=["POST"]),
+    ]
+    index = RouteIndex(list(routes))
+    for method, first in (("GET", routes[0]), ("POST", routes[1])):
+        match, child = index.matches(_scope(method, "/things/new"))
+        assert match is Match.FULL and child["route"] is first, method
+        assert _first_full(list(routes), _scope(method, "/things/new")) is first
+    assert index._exact == {("POST", "/things/new"): routes[1]}

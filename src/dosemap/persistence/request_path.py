@@ -18,7 +18,7 @@ import contextlib
 import threading
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -297,6 +297,7 @@ class RequestPath:
         self._nowait = threading.local()  # SQLite connections that never wait for the lock
         self._converted: dict[tuple[Any, ...], tuple[SignedIn, str]] = {}
         self._opened: list[Any] = []
+        self._defer: Callable[[Callable[[], None]], bool] | None = None
         # Close the driver connections with this object (a test app, a stopped worker).
         self._finalizer = weakref.finalize(self, _close_all, self._opened)
 
@@ -371,15 +372,32 @@ class RequestPath:
             unchanged[token_hash] = found
         return found
 
+    def check_once_per_turn(self, defer: Callable[[Callable[[], None]], bool]) -> None:
+        """Ask SQLite whether the database changed once per turn of the caller's event loop.
+
+        ``defer(callback)`` arranges for ``callback`` to run on this thread after the
+        look-ups already queued (the loop's ``call_soon``) and says whether it could (False:
+        no loop here, the check then runs on every look-up). A look-up in the same turn as
+        a check uses its answer: a request that arrives after a change (a revocation) is
+        queued after that callback, so it is checked afresh (each check cost ~20 µs in a
+        busy request path, ~6 µs alone)."""
+        self._defer = defer
+
     def _unchanged_since_read(self) -> dict[str, tuple[SignedIn, str]] | None:
         """The sessions this thread looked up since no other connection committed anything:
         their rows are still what the query would read. SQLite's ``PRAGMA data_version``
-        (~3 µs, no page read) changes when another connection — a clinical write, a role
-        change, a deactivation, a revoked grant, a touched or ended session, the other
-        worker's access log — commits; this connection itself writes only the access log,
-        which the look-up does not read. So a revocation still applies at the next request.
+        (no page read) changes when another connection — a clinical write, a role change, a
+        deactivation, a revoked grant, a touched or ended session, the other worker's
+        access log — commits; this connection itself writes only the access log, which the
+        look-up does not read. So a revocation still applies at the next request (in the
+        next turn of the loop, see :meth:`check_once_per_turn`).
         ``None``: cannot tell (the look-up then runs as usual)."""
         local = self._nowait
+        seen: tuple[Any, int, dict[str, tuple[SignedIn, str]]] | None
+        seen = getattr(local, "seen", None)
+        if seen is not None and getattr(local, "checked_this_turn", False):
+            known: dict[str, tuple[SignedIn, str]] = seen[2]
+            return known
         try:
             conn = self._connection(local)
             cursor = conn.execute("PRAGMA data_version")
@@ -389,12 +407,15 @@ class RequestPath:
                 cursor.close()
         except Exception:
             return None
-        seen: tuple[Any, int, dict[str, tuple[SignedIn, str]]] | None
-        seen = getattr(local, "seen", None)
         if seen is None or seen[0] is not conn or seen[1] != version:
             # Read before the query: an answer stored under it is at least this recent.
             seen = local.seen = (conn, version, {})
+        if self._defer is not None and self._defer(self._end_turn):
+            local.checked_this_turn = True
         return seen[2]
+
+    def _end_turn(self) -> None:
+        self._nowait.checked_this_turn = False
 
     @staticmethod
     def _convert(row: tuple[Any, ...]) -> tuple[SignedIn, str]:

@@ -7,8 +7,9 @@ guards every route. ``docs/web.md`` says how to add a page.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -126,6 +127,15 @@ def close_app(app: FastAPI) -> None:
         close_sessions()
 
 
+def _after_this_turn(callback: Callable[[], None]) -> bool:
+    """Run ``callback`` after what the running event loop has queued (False: no loop)."""
+    try:
+        asyncio.get_running_loop().call_soon(callback)
+    except RuntimeError:
+        return False
+    return True
+
+
 def create_app(settings: WebSettings | None = None, *, db: Database | None = None) -> FastAPI:
     """The web app. ``db`` defaults to the settings' database, which must be migrated."""
     settings = settings or load_web_settings()
@@ -141,6 +151,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
     else:
         db_sessions = DatabaseSessionStore(db)
         sessions, path = db_sessions, db_sessions.path
+    path.check_once_per_turn(_after_this_turn)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -6,6 +6,10 @@ only the routes whose path could match the request's first path segment, in thei
 order, so the route it finds is the one the full walk would find first. When none of them
 matches fully it answers "no match" and the router walks the whole list as before: 404, 405,
 the trailing-slash redirect and routes added later keep Starlette's own handling.
+
+A path without parameters (``POST /patients/search``) is looked up by (method, path) first,
+unless an earlier route with parameters could take it: one route tried instead of the
+segment's ~20.
 """
 
 from __future__ import annotations
@@ -43,11 +47,30 @@ class RouteIndex(BaseRoute):
                 bucket = by_segment.setdefault(str(segment), list(self._any))
                 bucket.append(route)
         self._by_segment = {s: tuple(b) for s, b in by_segment.items() if s not in unindexed}
+        self._exact: dict[tuple[str, str], APIRoute] = {}
+        for tried in self._by_segment.values():
+            for at, route in enumerate(tried):
+                if "{" in route.path:
+                    continue
+                for method in route.methods or ():
+                    # The walk finds the first route that takes the request: an earlier
+                    # one whose pattern takes this path and method keeps the key out.
+                    taken = any(
+                        method in (e.methods or ()) and e.path_regex.match(route.path)
+                        for e in tried[:at]
+                    )
+                    if not taken:
+                        self._exact.setdefault((method, route.path), route)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
         path: str = scope["path"]
+        exact = self._exact.get((scope["method"], path))
+        if exact is not None:
+            match, child_scope = exact.matches(scope)
+            if match is Match.FULL:
+                return match, child_scope
         candidates = self._by_segment.get(path[1:].partition("/")[0], ())
         for route in candidates:
             match, child_scope = route.matches(scope)
