@@ -61,6 +61,18 @@ search_10 0.33 / 0.33, 0 errors (before them, main 2ff8f94 above: 0.60 / 0.57, 0
 requests in one process ran 5 gen-0 collections and no gen-1 or gen-2 one (0.5 ms in all).
 The searches stay below 0.5 with one worker: their access-log commit (one row per patient
 found) is most of what is left.
+
+3 Dec 2026 (issue 12), ``--duration 8 --edits 0``, ratio page/bare, 1 / 2 workers, 0 errors
+throughout. Main 1a23e4c-3dca35e, three runs (load 1.0, 0.6, 1.0 at the start): today
+0.77 / 0.70, 0.74 / 0.84, 0.67 / 0.82; patient 0.51 / 0.57, 0.57 / 0.57, 0.75 / 0.53;
+search 0.51 / 0.55, 0.59 / 0.53, 0.48 / 0.56; search_10 0.38 / 0.49, 0.41 / 0.35, 0.42 /
+0.45. A group commit took 22.7 requests on average with one worker (1600 batches, 4 % of
+one request). Then the session look-up's ``PRAGMA data_version`` once per turn of the
+event loop instead of per request, and (method, path) look-up of parameterless routes
+(two runs, load 3.2 and 1.9): today 0.83 / 0.92, 0.99 / 1.04; patient 0.51 / 0.49, 0.55 /
+0.71; search 0.60 / 0.65, 0.46 / 0.51; search_10 0.39 / 0.39, 0.50 / 0.41. The bare route
+itself moved 3231-4953 req/s with one worker between runs, so a ratio wanders by ~0.1;
+the patient page and the search sit on the 0.5 line.
 """
 
 from __future__ import annotations
