@@ -32,6 +32,12 @@ def _account(clinic: SeededClinic) -> accounts.AccountView:
     )
 
 
+def _change_account(clinic: SeededClinic, account_id: uuid.UUID, **values: Any) -> None:
+    """A change made by another connection (the database itself, a script)."""
+    with clinic.db.engine.begin() as conn:
+        conn.execute(update(UserAccount).where(UserAccount.id == account_id).values(**values))
+
+
 def _counting_queries(path: RequestPath) -> list[Any]:
     ran: list[Any] = []
     fetchone = path._fetchone
@@ -67,16 +73,10 @@ def test_a_remembered_look_up_sees_the_next_change_by_any_other_connection(
         assert path.signed_in(token_hash) == (first, version)
         assert len(ran) == (1 if clinic.db.is_sqlite else 2)
         # A role changed by another connection (the database itself, a script): next look-up.
-        with clinic.db.engine.begin() as conn:
-            conn.execute(
-                update(UserAccount).where(UserAccount.id == account.id).values(role="front_desk")
-            )
+        _change_account(clinic, account.id, role="front_desk")
         changed, _ = path.signed_in(token_hash)
         assert changed is not None and changed.role == "front_desk"
-        with clinic.db.engine.begin() as conn:
-            conn.execute(
-                update(UserAccount).where(UserAccount.id == account.id).values(active=False)
-            )
+        _change_account(clinic, account.id, active=False)
         gone, _ = path.signed_in(token_hash)
         assert gone is not None and not gone.active
     finally:
@@ -95,10 +95,7 @@ def test_a_change_is_seen_in_the_next_turn_of_the_loop(clinic: SeededClinic) -> 
         path.check_once_per_turn(lambda end: turn_ends.append(end) or True)
         first, _ = path.signed_in(token_hash)
         assert first is not None and first.role == "injector"
-        with clinic.db.engine.begin() as conn:
-            conn.execute(
-                update(UserAccount).where(UserAccount.id == account.id).values(role="front_desk")
-            )
+        _change_account(clinic, account.id, role="front_desk")
         same_turn, _ = path.signed_in(token_hash)
         if clinic.db.is_sqlite:  # the turn's check stands until the turn ends
             assert same_turn is first and len(turn_ends) == 1
@@ -109,10 +106,7 @@ def test_a_change_is_seen_in_the_next_turn_of_the_loop(clinic: SeededClinic) -> 
         for end in turn_ends:
             end()
         path.check_once_per_turn(lambda end: False)
-        with clinic.db.engine.begin() as conn:
-            conn.execute(
-                update(UserAccount).where(UserAccount.id == account.id).values(active=False)
-            )
+        _change_account(clinic, account.id, active=False)
         gone, _ = path.signed_in(token_hash)
         assert gone is not None and not gone.active
     finally:
