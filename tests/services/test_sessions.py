@@ -12,7 +12,7 @@ from dosemap.persistence.audit import verify_chain
 from dosemap.persistence.errors import ConflictError, RecordLockedError, SigningRefusedError
 from dosemap.services import reporting, sessions, staff, vials
 from dosemap.services.sessions import ChartInput
-from support.clinic import T0, SeededClinic, make_plan
+from support.clinic import T0, SeededClinic, make_plan, sign
 
 
 def _planned(c: SeededClinic, n_points: int = 6):
@@ -45,19 +45,6 @@ def _chart(c: SeededClinic, plan, row, *, performed_at=T0, vial_id=None):
         c.library,
         expected_version=row.version,
         actor=str(c.injector),
-    )
-
-
-def _sign(c: SeededClinic, row, signer=None):
-    signer = signer or c.injector
-    return sessions.sign_session(
-        c.db,
-        c.clinic_id,
-        row.id,
-        c.library,
-        signer_id=signer,
-        expected_version=row.version,
-        actor=str(signer),
     )
 
 
@@ -159,7 +146,7 @@ def test_charting_more_than_the_vial_holds_is_refused(clinic: SeededClinic) -> N
 def test_signing_locks_and_schedules_followups(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic)
     row = _chart(clinic, plan, row)
-    signed = _sign(clinic, row)
+    signed = sign(clinic, row)
     assert signed.status == "signed"
     due = reporting_due(clinic, T0.date() + timedelta(days=400))
     assert sorted(d.kind for d in due) == ["retreatment", "review"]
@@ -187,7 +174,7 @@ def reporting_due(clinic: SeededClinic, day: date):
 def test_amendment_keeps_the_original(clinic: SeededClinic) -> None:
     plan, row = _planned(clinic, 6)
     row = _chart(clinic, plan, row)
-    row = _sign(clinic, row)
+    row = sign(clinic, row)
     fewer = make_plan(4)
     chart = ChartInput(performed_at=T0, points=sessions.chart_as_planned(fewer, clinic.vial_id))
     with pytest.raises(InvalidInputError, match="reason"):
@@ -250,7 +237,7 @@ def test_signing_refused_without_a_covering_credential(clinic: SeededClinic) -> 
     )
     row = _chart(clinic, plan, row)
     with pytest.raises(SigningRefusedError, match="expired"):
-        _sign(clinic, row, other.id)
+        sign(clinic, row, other.id)
     assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).status == "charted"
 
 
@@ -284,7 +271,7 @@ def test_signing_refused_for_a_credential_type_the_policy_does_not_name(
     )
     row = _chart(clinic, plan, row)
     with pytest.raises(SigningRefusedError, match="credential"):
-        _sign(clinic, row, other.id)
+        sign(clinic, row, other.id)
 
 
 def test_rolling_units_and_recall(clinic: SeededClinic) -> None:
@@ -328,7 +315,7 @@ def test_the_records_own_earlier_session_counts_whatever_the_intake_date(
     the intake was recorded before both sessions."""
     plan, first = _planned(clinic)
     first = _chart(clinic, plan, first)
-    _sign(clinic, first)
+    sign(clinic, first)
     later = T0 + timedelta(days=40)
     second = sessions.plan_session(
         clinic.db,
@@ -437,7 +424,7 @@ def test_a_session_of_two_products_is_stored_charted_and_checked_on_signing(
     (products,) = [f for f in findings if f.code.startswith("DM903-")]
     assert products.values["dysport_units"] == dysport_units
     assert not [f for f in findings if f.code.startswith(("DM703-", "DM704-"))]
-    signed = _sign(clinic, charted)
+    signed = sign(clinic, charted)
     assert signed.status == "signed"
 
 
@@ -451,7 +438,7 @@ def test_each_write_is_one_version_step(clinic: SeededClinic) -> None:
     versions.append(row.version)
     row = _chart(clinic, plan, row, performed_at=T0 + timedelta(minutes=5))
     versions.append(row.version)
-    row = _sign(clinic, row)
+    row = sign(clinic, row)
     versions.append(row.version)
     assert versions == list(range(versions[0], versions[0] + 4))
     assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).version == row.version

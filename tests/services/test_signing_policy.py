@@ -11,7 +11,7 @@ from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.errors import SigningRefusedError
 from dosemap.services import sessions, staff
 from dosemap.services.sessions import ChartInput
-from support.clinic import T0, SeededClinic, make_plan
+from support.clinic import T0, SeededClinic, make_plan, sign
 
 
 def _charted(c: SeededClinic):
@@ -36,19 +36,6 @@ def _charted(c: SeededClinic):
     )
 
 
-def _sign(c: SeededClinic, row, signer: uuid.UUID, actor: str | None = None, at=None):
-    return sessions.sign_session(
-        c.db,
-        c.clinic_id,
-        row.id,
-        c.library,
-        signer_id=signer,
-        expected_version=row.version,
-        actor=actor if actor is not None else str(signer),
-        at=at,
-    )
-
-
 def _member(c: SeededClinic, name: str, role: str, cred: tuple[str, str, date] | None = None):
     m = staff.add_staff(
         c.db, c.clinic_id, staff.StaffInput(display_name=name, role=role), actor=str(c.admin)
@@ -69,52 +56,52 @@ def _member(c: SeededClinic, name: str, role: str, cred: tuple[str, str, date] |
 def test_front_desk_cannot_sign(clinic: SeededClinic) -> None:
     row = _charted(clinic)
     with pytest.raises(SigningRefusedError, match="front_desk"):
-        _sign(clinic, row, clinic.desk)
+        sign(clinic, row, clinic.desk)
 
 
 def test_admin_without_a_credential_cannot_sign(clinic: SeededClinic) -> None:
     row = _charted(clinic)
     with pytest.raises(SigningRefusedError, match="signer holds no"):
-        _sign(clinic, row, clinic.admin)
+        sign(clinic, row, clinic.admin)
 
 
 def test_deactivated_injector_cannot_sign_or_act(clinic: SeededClinic) -> None:
     row = _charted(clinic)
     staff.set_staff_active(clinic.db, clinic.clinic_id, clinic.injector, False, actor="t")
     with pytest.raises(InvalidInputError, match="deactivated"):
-        _sign(clinic, row, clinic.injector)
+        sign(clinic, row, clinic.injector)
     nurse = _member(clinic, "Nora", "injector", ("RN", "US-CA", date(2030, 1, 1)))
     with pytest.raises(SigningRefusedError, match="deactivated"):
-        _sign(clinic, row, clinic.injector, actor=str(nurse.id))
+        sign(clinic, row, clinic.injector, actor=str(nurse.id))
 
 
 def test_actor_must_be_a_known_staff_member(clinic: SeededClinic) -> None:
     row = _charted(clinic)
     for actor in ("cli", "t", str(uuid.uuid4())):
         with pytest.raises(InvalidInputError, match="actor"):
-            _sign(clinic, row, clinic.injector, actor=actor)
+            sign(clinic, row, clinic.injector, actor=actor)
 
 
 def test_credential_of_another_jurisdiction_or_expired_by_signing_day(clinic: SeededClinic) -> None:
     row = _charted(clinic)
     elsewhere = _member(clinic, "Tex", "injector", ("RN", "US-TX", date(2030, 1, 1)))
     with pytest.raises(SigningRefusedError, match="signer holds no MD/NP/RN credential"):
-        _sign(clinic, row, elsewhere.id)
+        sign(clinic, row, elsewhere.id)
     lapsing = _member(clinic, "Lapse", "injector", ("MD", "US-CA", T0.date() + timedelta(days=3)))
     with pytest.raises(SigningRefusedError, match="signer's credential expired"):
-        _sign(clinic, row, lapsing.id, at=T0 + timedelta(days=10))
-    signed = _sign(clinic, row, lapsing.id, at=T0 + timedelta(hours=1))
+        sign(clinic, row, lapsing.id, at=T0 + timedelta(days=10))
+    signed = sign(clinic, row, lapsing.id, at=T0 + timedelta(hours=1))
     assert signed.status == "signed" and signed.signed_content_sha256
 
 
 def test_credentialed_md_signs_for_the_injector(clinic: SeededClinic) -> None:
     md = _member(clinic, "Dr Who", "admin", ("MD", "US-CA", date(2031, 1, 1)))
     row = _charted(clinic)
-    assert _sign(clinic, row, md.id).signed_by == md.id
+    assert sign(clinic, row, md.id).signed_by == md.id
 
 
 def test_amending_follows_the_signing_rule(clinic: SeededClinic) -> None:
-    row = _sign(clinic, _charted(clinic), clinic.injector)
+    row = sign(clinic, _charted(clinic), clinic.injector)
     chart = ChartInput(
         performed_at=T0, points=sessions.chart_as_planned(make_plan(3), clinic.vial_id)
     )

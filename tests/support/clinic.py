@@ -23,8 +23,9 @@ from dosemap.domain.plan import (
     WorkingMix,
 )
 from dosemap.persistence.db import Database
+from dosemap.persistence.models import TreatmentSession
 from dosemap.resources import template_mesh
-from dosemap.services import patients, staff, vials
+from dosemap.services import patients, sessions, staff, vials
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -210,3 +211,26 @@ def build_test_clinic(db: Database, library: Library) -> SeededClinic:
         actor=str(inj.id),
     )
     return SeededClinic(db, library, c.id, admin.id, inj.id, desk.id, p.id, lot.id, vial.id)
+
+
+def sign(
+    c: SeededClinic,
+    row: TreatmentSession,
+    signer: uuid.UUID | None = None,
+    *,
+    actor: str | None = None,
+    at: datetime | None = None,
+) -> TreatmentSession:
+    """Sign ``row`` at its version, by ``signer`` (the clinic's injector unless named),
+    acting as ``actor`` (the signer unless named)."""
+    signer = signer or c.injector
+    return sessions.sign_session(
+        c.db,
+        c.clinic_id,
+        row.id,
+        c.library,
+        signer_id=signer,
+        expected_version=row.version,
+        actor=actor if actor is not None else str(signer),
+        at=at,
+    )
