@@ -289,3 +289,19 @@ def test_a_bad_path_parameter_is_refused_after_authorise(world: WebWorld) -> Non
     assert response.status_code == 422
     assert "Not accepted" in response.text
     assert world.client("admin").get("/api/v1/patients/not-a-uuid").status_code == 422
+
+
+def test_a_page_reads_its_uuid_as_fastapi_would_in_any_spelling(world: WebWorld) -> None:
+    """The canonical spelling is read without FastAPI (security._canonical_uuids); any other
+    spelling pydantic accepts goes through FastAPI and reaches the same record, and a string
+    that only Python's ``uuid.UUID`` would take (a sign, misplaced hyphens) is still a 422."""
+    client = world.client("admin")
+    patient_id = world.own.patient_id
+    plain = client.get(f"/patients/{patient_id}")
+    assert plain.status_code == 200
+    for spelling in (str(patient_id).upper(), patient_id.hex, "{" + str(patient_id) + "}"):
+        answer = client.get(f"/patients/{spelling}")
+        assert (answer.status_code, answer.text) == (200, plain.text), spelling
+    hex_id = patient_id.hex
+    for bad in ("+" + hex_id[1:], hex_id[:8] + "--" + hex_id[8:30] + "-" + "-"):
+        assert client.get(f"/patients/{bad}").status_code == 422, bad

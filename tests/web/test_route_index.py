@@ -84,3 +84,31 @@ def test_a_path_an_earlier_pattern_takes_is_not_looked_up_by_name() -> None:
         assert match is Match.FULL and child["route"] is first, method
         assert _first_full(list(routes), _scope(method, "/things/new")) is first
     assert index._exact == {("POST", "/things/new"): routes[1]}
+
+
+def test_a_parameter_that_may_hold_a_slash_keeps_its_segment_walked_whole() -> None:
+    # /files/{rest:path} takes /files/a/b (three "/") before /files/{a}/{b} does; a segment
+    # of one-segment parameters only is looked up by its number of segments.
+    files = [
+        APIRoute("/files/{rest:path}", _endpoint, methods=["GET"]),
+        APIRoute("/files/{a}/{b}", _endpoint, methods=["GET"]),
+    ]
+    things = [
+        APIRoute("/things/{thing_id}/parts", _endpoint, methods=["GET"]),
+        APIRoute("/things/{thing_id:uuid}", _endpoint, methods=["GET"]),
+        APIRoute("/things/{thing_id}/{part}", _endpoint, methods=["GET"]),
+    ]
+    routes: list[object] = [*files, *things]
+    index = RouteIndex(list(routes))  # type: ignore[arg-type]
+    assert "files" not in index._shaped and "things" in index._shaped
+    assert index._by_shape[("things", 2)] == (things[1],)
+    for path, expected in (
+        ("/files/a/b", files[0]),
+        ("/things/0b0e8f1c-1111-4222-8333-444455556666", things[1]),
+        ("/things/x/parts", things[0]),
+        ("/things/x/y", things[2]),
+    ):
+        match, child = index.matches(_scope("GET", path))
+        assert match is Match.FULL and child["route"] is expected, path
+        assert _first_full(routes, _scope("GET", path)) is expected
+    assert index.matches(_scope("GET", "/things/x/y/z"))[0] is Match.NONE

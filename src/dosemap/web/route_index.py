@@ -9,7 +9,9 @@ the trailing-slash redirect and routes added later keep Starlette's own handling
 
 A path without parameters (``POST /patients/search``) is looked up by (method, path) first,
 unless an earlier route with parameters could take it: one route tried instead of the
-segment's ~20.
+segment's ~20. A path with parameters (``/patients/{patient_id}``) is looked for among the
+routes with as many segments, where no route of the segment has a parameter that may hold a
+"/" (``{x:path}``): 2 routes tried instead of ~20 (11.7 -> ~3 µs for the Patient page).
 """
 
 from __future__ import annotations
@@ -17,11 +19,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.routing import APIRoute
+from starlette.convertors import (
+    FloatConvertor,
+    IntegerConvertor,
+    StringConvertor,
+    UUIDConvertor,
+)
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 #: Routes whose first path segment is a parameter may match any segment.
 _ANY = object()
+#: Convertors whose values never hold a "/": a route of them matches paths of its own number
+#: of segments only (Starlette's "path" convertor, or one of a kind unknown here, may span more).
+_ONE_SEGMENT = (StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor)
 
 
 class RouteIndex(BaseRoute):
@@ -47,6 +58,16 @@ class RouteIndex(BaseRoute):
                 bucket = by_segment.setdefault(str(segment), list(self._any))
                 bucket.append(route)
         self._by_segment = {s: tuple(b) for s, b in by_segment.items() if s not in unindexed}
+        # (segment, number of "/") -> the segment's routes of that shape, in their order;
+        # only for segments whose routes all keep to their own number of segments.
+        self._by_shape: dict[tuple[str, int], tuple[APIRoute, ...]] = {}
+        self._shaped = {
+            s for s, tried in self._by_segment.items() if all(map(_one_segment_params, tried))
+        }
+        for segment in self._shaped:
+            for route in self._by_segment[segment]:
+                key = (segment, route.path.count("/"))
+                self._by_shape[key] = (*self._by_shape.get(key, ()), route)
         self._exact: dict[tuple[str, str], APIRoute] = {}
         for tried in self._by_segment.values():
             for at, route in enumerate(tried):
@@ -71,7 +92,11 @@ class RouteIndex(BaseRoute):
             match, child_scope = exact.matches(scope)
             if match is Match.FULL:
                 return match, child_scope
-        candidates = self._by_segment.get(path[1:].partition("/")[0], ())
+        segment = path[1:].partition("/")[0]
+        if segment in self._shaped:
+            candidates = self._by_shape.get((segment, path.count("/")), ())
+        else:
+            candidates = self._by_segment.get(segment, ())
         for route in candidates:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
@@ -92,3 +117,7 @@ def _first_segment(route: BaseRoute) -> object:
         return _ANY
     segment = path[1:].partition("/")[0]
     return _ANY if "{" in segment else segment
+
+
+def _one_segment_params(route: APIRoute) -> bool:
+    return all(isinstance(c, _ONE_SEGMENT) for c in route.param_convertors.values())

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hmac
 import inspect
+import re
+import uuid
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -217,15 +219,41 @@ def _direct_handler(route: APIRoute) -> Callable[[Request], Coroutine[Any, Any, 
     endpoint: Callable[..., Coroutine[Any, Any, Response]] = call
     request_name = d.request_param_name
     path_params = d.path_params
+    uuids = _plain_uuid_params(path_params)
 
     async def direct(request: Request) -> Response:
-        values, errors = request_params_to_args(path_params, request.path_params)
-        if errors:
-            raise RequestValidationError(errors)
+        values = _canonical_uuids(uuids, request.path_params) if uuids else None
+        if values is None:  # anything else (or a bad id: FastAPI's own 422)
+            values, errors = request_params_to_args(path_params, request.path_params)
+            if errors:
+                raise RequestValidationError(errors)
         values[request_name] = request
         return await endpoint(**values)
 
     return direct
+
+
+#: A UUID as the app writes it in its links. pydantic takes these (and other spellings) as
+#: the same UUID; only this spelling is read without FastAPI (6.9 -> ~1.5 µs a parameter).
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def _plain_uuid_params(fields: list[Any]) -> tuple[tuple[str, str], ...]:
+    """(alias, name) of each path parameter if every one is a plain ``uuid.UUID``."""
+    plain = all(f.field_info.annotation is uuid.UUID and not f.field_info.metadata for f in fields)
+    return tuple((f.alias, f.name) for f in fields) if plain and fields else ()
+
+
+def _canonical_uuids(
+    params: tuple[tuple[str, str], ...], raw: dict[str, Any]
+) -> dict[str, Any] | None:
+    values: dict[str, Any] = {}
+    for alias, name in params:
+        text = raw.get(alias)
+        if not isinstance(text, str) or _CANONICAL_UUID.fullmatch(text) is None:
+            return None
+        values[name] = uuid.UUID(text)
+    return values
 
 
 def _is_response_class(annotation: Any) -> bool:
