@@ -163,6 +163,10 @@ def test_plan_chart_sign_recall(clinic_dir: Path) -> None:
     assert recall.returncode == 0 and "P-1" in recall.stdout and "+1 555 0199" in recall.stdout
     verify = _run(clinic_dir, "audit", "verify")
     assert verify.returncode == 0 and "intact" in verify.stdout
+    # Run on the server by its administrator: the warning names where it looked (the Audit
+    # page does not).
+    said = " ".join(verify.stdout.split())  # as one line, however the console wrapped it
+    assert f"no checkpoint in {clinic_dir / 'checkpoints'}: a cut or rewound log" in said
 
 
 def test_bad_input_is_one_line_names_the_field_and_writes_nothing(clinic_dir: Path) -> None:

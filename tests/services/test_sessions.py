@@ -9,6 +9,7 @@ import pytest
 
 from dosemap.domain.errors import InvalidInputError
 from dosemap.persistence.audit import verify_chain
+from dosemap.persistence.audit_verify import verify_all
 from dosemap.persistence.errors import ConflictError, RecordLockedError, SigningRefusedError
 from dosemap.services import reporting, sessions, staff, vials
 from dosemap.services.sessions import ChartInput
@@ -430,8 +431,9 @@ def test_a_session_of_two_products_is_stored_charted_and_checked_on_signing(
 
 def test_each_write_is_one_version_step(clinic: SeededClinic) -> None:
     """A device that wrote version v and holds v + 1 is not refused as stale by its own
-    write: plan, chart, re-chart and sign each step the session's version by one (a chart
-    stepped it by three: its row was written at each of three flushes)."""
+    write: plan, chart, re-chart, sign and amend each step the session's version by one (a
+    chart stepped it by three: its row was written at each of three flushes; an amendment
+    by three too, the amendment count and the new content hash each a write of their own)."""
     plan, row = _planned(clinic, 6)
     versions = [row.version]
     row = _chart(clinic, plan, row)
@@ -440,5 +442,29 @@ def test_each_write_is_one_version_step(clinic: SeededClinic) -> None:
     versions.append(row.version)
     row = sign(clinic, row)
     versions.append(row.version)
-    assert versions == list(range(versions[0], versions[0] + 4))
     assert sessions.get_session(clinic.db, clinic.clinic_id, row.id).version == row.version
+    amendments = []
+    for n_points in (4, 3):  # two: the second finds the record as the first stored it
+        amendments.append(
+            sessions.amend_session(
+                clinic.db,
+                clinic.clinic_id,
+                row.id,
+                ChartInput(
+                    performed_at=T0 + timedelta(minutes=5),
+                    points=sessions.chart_as_planned(make_plan(n_points), clinic.vial_id),
+                ),
+                clinic.library,
+                reason=f"only {n_points} points injected",
+                amended_by=clinic.injector,
+                expected_version=versions[-1],
+                actor=str(clinic.injector),
+            )
+        )
+        versions.append(sessions.get_session(clinic.db, clinic.clinic_id, row.id).version)
+    assert versions == list(range(versions[0], versions[0] + 6))
+    # An amendment's "after" is the record as stored: the next one found it so.
+    assert amendments[0].after_digest == amendments[1].before_digest
+    with clinic.db.read() as s:  # the stored content hash and the audit entries agree with it
+        report = verify_all(s, None)
+        assert report.ok, [str(p) for p in report.problems]

@@ -28,6 +28,19 @@ def test_verify_shows_an_intact_chain_then_names_an_edited_entry(world: WebWorld
     )
 
 
+def test_verify_without_a_checkpoint_warns_without_naming_the_servers_folder(
+    world: WebWorld,
+) -> None:
+    """A page discloses no server path to clinic staff: the missing checkpoint is warned of,
+    and what to do, but not where it was looked for (``dosemap audit verify`` names it)."""
+    location = world.app.state.dosemap.settings.records.checkpoints_location
+    client = world.client("auditor")
+    page = client.post("/audit/verify", data={"csrf_token": world.csrf(client)}).text
+    assert "no checkpoint in the configured checkpoints folder" in page
+    assert "dosemap audit checkpoint" in page
+    assert str(location) not in page and str(location.parent) not in page
+
+
 def test_the_access_log_is_filtered_and_names_the_patient(world: WebWorld) -> None:
     world.client("injector").get(f"/patients/{world.own.patient_id}")
     world.client("prescriber").get(f"/patients/{world.own.patient_id}")

@@ -189,6 +189,11 @@ def test_taps_go_to_their_products_plan_and_the_record_shows_each_product(
     )  # fmt: skip
     assert amended.status_code == 303, amended.text[:500]
     after = sessions.get_session(world.db, world.own.clinic_id, row_id)
+    # The record the amend redirects to offers the stored version, one step past the signed
+    # one (an amendment stepped it by three, so a device counting its own write was stale).
+    page = signer.get(amended.headers["location"]).text
+    shown = re.search(r'name="expected_version" value="(\d+)"', page)
+    assert shown is not None and int(shown[1]) == after.version == signed.version + 1
     point = next(p for p in after.points if p.number == changed)
     assert point.units == units_for_volume(Decimal(5), dysport.mix.units_per_ml)
     figures = charting.record_figures(world.db, world.own.clinic_id, row_id)

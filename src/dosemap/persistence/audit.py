@@ -333,7 +333,8 @@ class LastEntry:
 @dataclass(frozen=True)
 class ChainReport:
     """What :func:`verify_chain` found (and, from :func:`verify_all`, the records and the
-    checkpoint). ``problems`` are named breaks; ``warnings`` are what could not be checked."""
+    checkpoint). ``problems`` are named breaks; ``warnings`` are what could not be checked
+    (their text may name the server's files: see ``audit_verify.NoCheckpoint``)."""
 
     entries: int
     head_seq: int
@@ -341,7 +342,7 @@ class ChainReport:
     problems: tuple[object, ...]
     genesis_hash: str | None = None
     records_checked: int = 0
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[object, ...] = ()
     last: dict[tuple[str, str], LastEntry] = field(default_factory=dict, repr=False)
     #: How many of ``entries`` each clinic's are (``None``: entries of no clinic).
     entries_by_clinic: dict[uuid.UUID | None, int] = field(default_factory=dict, repr=False)

@@ -26,6 +26,20 @@ class CheckpointProblem:
         return f"checkpoint: {self.problem}"
 
 
+@dataclass(frozen=True)
+class NoCheckpoint:
+    """No checkpoint at ``location``: a cut or rewound log cannot be told from an intact one.
+    Its text names the location, for whoever runs ``dosemap audit verify`` on the server."""
+
+    location: Path
+
+    def __str__(self) -> str:
+        return (
+            f"no checkpoint in {self.location}: a cut or rewound log cannot be told from an "
+            "intact one (run `dosemap audit checkpoint`)"
+        )
+
+
 def check_checkpoint(
     session: Session, report: ChainReport, location: Path | None, keys: AuditKeys
 ) -> ChainReport:
@@ -36,14 +50,10 @@ def check_checkpoint(
     problems = [CheckpointProblem(text) for text in found.invalid]
     cp = found.latest
     if cp is None:
-        warning = (
-            f"no checkpoint in {location}: a cut or rewound log cannot be told from an intact "
-            "one (run `dosemap audit checkpoint`)"
-        )
         return replace(
             report,
             problems=report.problems + tuple(problems),
-            warnings=(*report.warnings, warning),
+            warnings=(*report.warnings, NoCheckpoint(location)),
         )
     if cp.seq > 0:
         anchored = session.execute(

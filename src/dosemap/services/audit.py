@@ -10,6 +10,7 @@ from dosemap.config import load_settings
 from dosemap.persistence import audit_checkpoint, audit_key
 from dosemap.persistence.audit import ChainReport
 from dosemap.persistence.audit_checkpoint import Checkpoint
+from dosemap.persistence.audit_verify import NoCheckpoint
 from dosemap.persistence.db import Database
 from dosemap.persistence.unit_of_work import reading, writing
 
@@ -26,12 +27,25 @@ def verify(db: Database, checkpoints: Path | None = None, *, records: bool = Tru
         return uow.audit.verify_all(checkpoints or default_checkpoints(), records=records)
 
 
+#: The no-checkpoint warning as clinic staff see it: not where it looked (a page discloses no
+#: server path; ``dosemap audit verify``, run on the server, names it).
+NO_CHECKPOINT_SHOWN = (
+    "no checkpoint in the configured checkpoints folder: a cut or rewound log cannot be told "
+    "from an intact one (ask the system administrator to run `dosemap audit checkpoint`, "
+    "regularly)"
+)
+
+
+def _shown(warning: object) -> str:
+    return NO_CHECKPOINT_SHOWN if isinstance(warning, NoCheckpoint) else str(warning)
+
+
 @dataclass(frozen=True)
 class ClinicChainView:
     """:func:`verify` as one clinic may see it. The chain is one for the whole deployment, so
     its problems may name other clinics' records: those are only counted (``elsewhere``).
     ``problems`` are the clinic's own and those of the log as a whole (a deleted entry, the
-    head, the checkpoint), which name no clinic's record."""
+    head, the checkpoint), which name no clinic's record. ``warnings`` name no server path."""
 
     entries: int
     records_checked: int
@@ -75,7 +89,7 @@ def verify_for_clinic(
         report.records_checked,
         report.head_seq,
         report.head_hash,
-        report.warnings,
+        tuple(_shown(w) for w in report.warnings),
         tuple(own),
         elsewhere,
         own_entries=report.entries_by_clinic.get(clinic_id, 0),

@@ -395,9 +395,11 @@ def _apply_chart(
     actor: str,
     *,
     status: str,
+    amending: bool = False,
 ) -> None:
     """Replace the chart (points, vial usage, vial draws) in the open transaction; the
-    session's status becomes ``status`` in the same write of its row."""
+    session's status becomes ``status`` in the same write of its row. ``amending``: that
+    write also counts the amendment and carries the hash of the content it re-attests."""
     in_range("performed_at", chart.performed_at)
     numbers = [p.number for p in chart.points]
     if len(set(numbers)) != len(numbers):
@@ -484,8 +486,13 @@ def _apply_chart(
     points_of: dict[str, int] = defaultdict(int)
     for p in chart.points:
         points_of[product_of_vial[p.vial_id]] += 1
-    # Every change to the session row before the product rows' flush: the row is written
-    # once, one version step (a second write would make the device's next edit stale).
+    sync_planned_products(uow, row, session)  # flushes the chart rows: the session row not yet
+    for one in uow.sessions.products(row.id):
+        one.charted_points = points_of.get(one.product, 0)
+        one.total_units = by_product.get(one.product, Decimal(0)).quantize(_Q)
+    # Every change to the session row after the chart rows' flush and before the flush below:
+    # the row is written once, one version step (a second write would make the device's next
+    # edit stale), and an amendment can hash the stored content before that write.
     row.status = status
     row.performed_at = chart.performed_at
     # Each product's units on its own row; the record's are its lead product's; the
@@ -502,10 +509,12 @@ def _apply_chart(
     row.numbing = chart.numbing
     row.aftercare = chart.aftercare
     row.updated_at = now()
-    sync_planned_products(uow, row, session)
-    for one in uow.sessions.products(row.id):
-        one.charted_points = points_of.get(one.product, 0)
-        one.total_units = by_product.get(one.product, Decimal(0)).quantize(_Q)
+    if amending:
+        row.amendment_count += 1
+        # The amended chart is what the record now attests: its hash replaces the signed one.
+        # Hashed before the write, from the unflushed row: the flush adds only the version,
+        # which the content leaves out, so this is the hash of the content as stored.
+        row.signed_content_sha256 = signed_content_sha256(uow.sessions.snapshot(row, flush=False))
     uow.flush()
     # The draws last, in vial order, each one conditional UPDATE: two sessions drawing from one
     # vial never lose an update nor overdraw it, and its row lock is held for the end of the
@@ -910,10 +919,9 @@ def amend_session(
         if reasons:  # an amendment re-attests the record: the same rule as signing
             raise SigningRefusedError(reasons)
         before = uow.sessions.snapshot(row)
-        _apply_chart(uow, row, chart, library, actor, status="signed")
-        row.amendment_count += 1
-        uow.flush()
-        after = uow.sessions.snapshot(row)
+        _apply_chart(uow, row, chart, library, actor, status="signed", amending=True)
+        after = uow.sessions.snapshot(row)  # as stored: one write, the new hash with it
+        content = row.signed_content_sha256
         amendment = Amendment(
             id=uuid.uuid4(),
             clinic_id=clinic_id,
@@ -927,9 +935,6 @@ def amend_session(
             after_digest=digest(after),
         )
         uow.sessions.add(amendment)
-        # The amended chart is what the record now attests: its hash replaces the signed one.
-        content = signed_content_sha256(after)
-        row.signed_content_sha256 = content
         uow.audit.record(
             clinic_id=clinic_id,
             actor=actor,

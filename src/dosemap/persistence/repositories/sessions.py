@@ -99,10 +99,17 @@ class SessionRepository(ScopedRepository[TreatmentSession]):
             out.setdefault(p.session_id, []).append(p)
         return out
 
-    def snapshot(self, row: TreatmentSession) -> dict[str, Any]:
+    def snapshot(self, row: TreatmentSession, *, flush: bool = True) -> dict[str, Any]:
         """The session, its chart points and vial usage (and its products, when it has rows of
         them: a session recorded before they were kept keeps the snapshot it was audited with):
-        what audit digests and amendments keep."""
+        what audit digests and amendments keep.
+
+        ``flush=False``: the changes not yet flushed are taken as they stand, unwritten (the
+        chart rows must have been flushed already), so that a write of the session row can
+        carry a hash of what it writes."""
+        if not flush:
+            with self.session.no_autoflush:
+                return self.snapshot(row)
         snap = {
             "session": snapshot(row),
             "points": [snapshot(p) for p in self.chart_points(row.id)],
