@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import Message
 
 from dosemap.domain.errors import InvalidInputError
+from dosemap.web.body_limit import BodyLimits
 from dosemap.web.forms import MAX_FORM_FIELDS, form_dict
+
+#: An app holding what ``forms.posted_form`` reads: the body limits.
+APP = Starlette()
+APP.state.dosemap = SimpleNamespace(body_limits=BodyLimits())
 
 BODIES = [
     urlencode({"name": "Gå é", "csrf_token": "x+y/z=", "empty": ""}).encode(),
@@ -32,7 +39,10 @@ def _request(body: bytes) -> Request:
         return {"type": "http.request", "body": body, "more_body": False}
 
     headers = [(b"content-type", b"application/x-www-form-urlencoded")]
-    scope = {"type": "http", "method": "POST", "headers": headers, "path": "/", "query_string": b""}
+    scope = {
+        "type": "http", "method": "POST", "headers": headers, "path": "/", "query_string": b"",
+        "app": APP,
+    }  # fmt: skip
     return Request(scope, receive)
 
 

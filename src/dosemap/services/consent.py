@@ -93,13 +93,18 @@ class TextInput(Input):
     text: str = Field(min_length=20, max_length=50_000)
 
 
+#: The longest signature the pad may send (``data:image/png;base64,…``): room for the base64
+#: of the largest drawing accepted (``imaging.signature.MAX_SIGNATURE_BYTES``, 512 KiB).
+MAX_SIGNATURE_URL_CHARS = 800_000
+
+
 class SignatureInput(Input):
     """What the Consent page posts."""
 
     text_version: str = Field(min_length=1, max_length=40)
     text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     signer_name: str = Field(min_length=1, max_length=200)
-    signature: str = Field(min_length=1, max_length=800_000)  # data:image/png;base64,…
+    signature: str = Field(min_length=1, max_length=MAX_SIGNATURE_URL_CHARS)
 
 
 def _template(procedure: str) -> ConsentTextView:

@@ -32,6 +32,7 @@ from dosemap.services.signin import (
     SessionStore,
 )
 from dosemap.web import api
+from dosemap.web.body_limit import BODILESS_METHODS, BodyLimit, BodyLimits, BodyTooLarge
 from dosemap.web.headers import SecurityHeaders
 from dosemap.web.kiosk_gate import KioskEnded
 from dosemap.web.pages import (
@@ -152,6 +153,10 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         db_sessions = DatabaseSessionStore(db)
         sessions, path = db_sessions, db_sessions.path
     path.check_once_per_turn(_after_this_turn)
+    body_limits = BodyLimits(
+        settings.body_limit,
+        {"photo_upload": settings.photo_body_limit, "consent_sign": settings.consent_body_limit},
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -178,6 +183,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         totp_throttle=Throttle(TOTP_TRIES_PER_MINUTE),
         pages=PageCache(),
         access_log=AccessLogWriter(db, path),
+        body_limits=body_limits,
     )
     for r in ALL_ROUTERS:
         # The routes themselves, not the routers: FastAPI matches an included router level by
@@ -185,8 +191,10 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
         app.router.routes.extend(r.routes)
     app.mount("/static", StaticFiles(packages=[("dosemap.web", "static")]), name="static")
     refuse_unguarded_routes(app)
+    refuse_unlimited_bodies(app, body_limits)
     app.router.routes.insert(0, RouteIndex(list(app.router.routes)))
     _handlers(app)
+    app.add_middleware(BodyLimit, limits=body_limits)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts)
     return app
 
@@ -214,6 +222,23 @@ def refuse_unguarded_routes(app: FastAPI) -> None:
     unguarded = sorted(r.name for r in api_routes(app) if type(r) is not GuardedRoute)
     if unguarded:
         raise RuntimeError(f"routes not made by dosemap.web.security.router(): {unguarded}")
+
+
+def refuse_unlimited_bodies(app: FastAPI, limits: BodyLimits) -> None:
+    """Fail closed at start-up: a route given its own body limit must exist (a renamed one
+    would fall back to the default), and no GET or HEAD route may read a body (BodyLimit
+    passes those requests on unchecked)."""
+    names = {r.name for r in api_routes(app)}
+    unknown = sorted(set(limits.by_route) - names)
+    if unknown:
+        raise RuntimeError(f"body limits for routes the app does not have: {unknown}")
+    reading = sorted(
+        r.name
+        for r in api_routes(app)
+        if r.body_field is not None and (r.methods or set()) & BODILESS_METHODS
+    )
+    if reading:
+        raise RuntimeError(f"GET or HEAD routes that read a body (not limited): {reading}")
 
 
 def _wants_json(request: Request) -> bool:
@@ -271,6 +296,10 @@ def _handlers(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         return _error(request, 400, "Refused", str(exc))
 
+    async def too_large(request: Request, exc: Exception) -> Response:
+        message = exc.detail if isinstance(exc, BodyTooLarge) else "The request is too large."
+        return _error(request, 413, "Too large", message)
+
     app.add_exception_handler(KioskEnded, kiosk_ended)
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(Forbidden, forbidden)
@@ -281,6 +310,7 @@ def _handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInputError, invalid)
     app.add_exception_handler(RequestValidationError, bad_request)
     app.add_exception_handler(DosemapError, refused)
+    app.add_exception_handler(BodyTooLarge, too_large)
 
 
 def _plain(errors: Any) -> list[dict[str, Any]]:

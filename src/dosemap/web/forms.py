@@ -8,11 +8,31 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from dosemap.domain.errors import InvalidInputError
+from dosemap.web.state import app_state
 
 #: More fields than any form of the app has: a bigger urlencoded body is refused (422).
 MAX_FORM_FIELDS = 1000
+#: The most files a form of the app carries (the photo upload's one): each would be a
+#: temporary file held open until the request ends.
+MAX_FORM_FILES = 1
+
+
+async def posted_form(request: Request) -> FormData:
+    """``request.form()`` within the app's limits; read forms through it (the first read
+    decides: Starlette keeps the form it parsed).
+
+    Starlette's parser refuses (400) more than ``max_files`` files or ``max_fields`` fields. Its
+    cap on one field (``max_part_size``, 1 MiB by default) is set to the route's body limit,
+    which already bounds the whole form: else the consent's signature, allowed up to 3 MiB by
+    the route, would be refused at 1 MiB by whichever read came first.
+    """
+    limit = app_state(request).body_limits.of(request.scope)
+    return await request.form(
+        max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=limit
+    )
 
 
 async def form_dict(request: Request) -> dict[str, str]:
@@ -23,7 +43,7 @@ async def form_dict(request: Request) -> dict[str, str]:
         # the patient search is posted at every few letters typed.
         try:
             body = (await request.body()).decode("latin-1")
-        except RuntimeError:  # already read by request.form() (a CSRF check): parsed below
+        except RuntimeError:  # already read by posted_form() (a CSRF check): parsed below
             body = None
         if body is not None:
             try:
@@ -33,7 +53,7 @@ async def form_dict(request: Request) -> dict[str, str]:
                     "form", "has too many fields", f"at most {MAX_FORM_FIELDS}"
                 ) from None
             return dict(pairs)
-    form = await request.form()
+    form = await posted_form(request)
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -74,7 +94,7 @@ def clean(form: dict[str, str], *, drop: tuple[str, ...] = ()) -> dict[str, str]
 
 async def form_lists(request: Request) -> dict[str, list[str]]:
     """The posted form's text fields, every value of each (checkboxes repeat a name)."""
-    form = await request.form()
+    form = await posted_form(request)
     out: dict[str, list[str]] = {}
     for key, value in form.multi_items():
         if isinstance(value, str):

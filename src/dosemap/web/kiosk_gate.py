@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from dosemap.services.kiosk import KioskSession, kiosk_session
+from dosemap.web.forms import posted_form
 from dosemap.web.state import app_state
 
 KIOSK_COOKIE = "dm_kiosk"
@@ -40,7 +41,7 @@ async def kiosk_gate(request: Request, *, safe_method: bool) -> None:
         return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
-        value = (await request.form()).get(CSRF_FIELD)
+        value = (await posted_form(request)).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(session.csrf_token, sent):
         raise Forbidden("the form's security token is missing or stale; reload the page")

@@ -25,15 +25,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import fastapi.routing
-from fastapi import APIRouter, HTTPException, Request, params
+from fastapi import APIRouter, Request, params
 from fastapi.dependencies.utils import get_typed_return_annotation, request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException  # FastAPI's is a subclass; BodyTooLarge is not
 from starlette.responses import Response
 
 from dosemap.services.signin import Principal, apply_session_action, check_session
 from dosemap.services.tokens import resolve_token
+from dosemap.web.forms import posted_form
 from dosemap.web.permissions import KIOSK, PERMISSIONS, PUBLIC, ROUTES, SECOND_FACTOR
 from dosemap.web.state import app_state
 
@@ -126,7 +128,7 @@ async def _check_csrf(request: Request, principal: Principal | None) -> None:
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        form = await request.form()
+        form = await posted_form(request)
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(expected, sent):

@@ -11,6 +11,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from dosemap.config import Settings, load_settings
+from dosemap.services.consent import MAX_SIGNATURE_URL_CHARS
+from dosemap.services.photos import MAX_PHOTO_BYTES
+from dosemap.web.body_limit import (
+    CONSENT_BODY_BYTES,
+    DEFAULT_BODY_BYTES,
+    KIB,
+    PHOTO_BODY_BYTES,
+    size_text,
+)
 
 #: Environment variable -> (default, what it does). docs/deploy.md shows this table.
 ENVIRONMENT: dict[str, tuple[str, str]] = {
@@ -41,6 +50,22 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "DOSEMAP_WEB_LOCKOUT_MINUTES": ("15", "How long a locked account stays locked."),
     "DOSEMAP_WEB_LOGIN_RATE": ("10", "Sign-in attempts per minute allowed from one address."),
     "DOSEMAP_WEB_HSTS": ("0", "Send Strict-Transport-Security (set 1 when served over HTTPS)."),
+    "DOSEMAP_WEB_BODY_LIMIT_KIB": (
+        f"{DEFAULT_BODY_BYTES // KIB} ({size_text(DEFAULT_BODY_BYTES)})",
+        "Largest request body (KiB) of a form or API call; a larger one is refused (413) "
+        "before it is read. The two below are the exceptions.",
+    ),
+    "DOSEMAP_WEB_PHOTO_BODY_LIMIT_KIB": (
+        f"{PHOTO_BODY_BYTES // KIB} ({size_text(PHOTO_BODY_BYTES)})",
+        f"Largest photo upload (KiB): a photo up to the photo store's limit "
+        f"({size_text(MAX_PHOTO_BYTES)}, which holds whatever this says) and its form.",
+    ),
+    "DOSEMAP_WEB_CONSENT_BODY_LIMIT_KIB": (
+        f"{CONSENT_BODY_BYTES // KIB} ({size_text(CONSENT_BODY_BYTES)})",
+        f"Largest signed-consent form (KiB): the drawn signature's data URL (at most "
+        f"{MAX_SIGNATURE_URL_CHARS:,} characters, each up to 3 bytes once form-encoded) and "
+        "the other fields.",
+    ),
 }
 
 
@@ -57,6 +82,11 @@ def _int(env: dict[str, str] | os._Environ[str], name: str, default: int) -> int
     return value
 
 
+def _kib(env: dict[str, str] | os._Environ[str], name: str, default_bytes: int) -> int:
+    """A size set in KiB, in bytes."""
+    return _int(env, name, default_bytes // KIB) * KIB
+
+
 @dataclass(frozen=True)
 class WebSettings:
     """What the web app needs to know at start."""
@@ -71,6 +101,9 @@ class WebSettings:
     lockout: timedelta = timedelta(minutes=15)
     login_rate_per_minute: int = 10
     job_queue: str = "dosemap-photos"
+    body_limit: int = DEFAULT_BODY_BYTES  # bytes, as are the two below
+    photo_body_limit: int = PHOTO_BODY_BYTES
+    consent_body_limit: int = CONSENT_BODY_BYTES
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -93,4 +126,7 @@ def load_web_settings(
         lockout=timedelta(minutes=_int(env, "DOSEMAP_WEB_LOCKOUT_MINUTES", 15)),
         login_rate_per_minute=_int(env, "DOSEMAP_WEB_LOGIN_RATE", 10),
         job_queue=env.get("DOSEMAP_JOB_QUEUE") or "dosemap-photos",
+        body_limit=_kib(env, "DOSEMAP_WEB_BODY_LIMIT_KIB", DEFAULT_BODY_BYTES),
+        photo_body_limit=_kib(env, "DOSEMAP_WEB_PHOTO_BODY_LIMIT_KIB", PHOTO_BODY_BYTES),
+        consent_body_limit=_kib(env, "DOSEMAP_WEB_CONSENT_BODY_LIMIT_KIB", CONSENT_BODY_BYTES),
     )

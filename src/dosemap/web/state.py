@@ -9,6 +9,7 @@ from dosemap.persistence.db import Database
 from dosemap.services.access_log import AccessLogWriter
 from dosemap.services.accounts import LockoutPolicy
 from dosemap.services.signin import SessionPolicy, SessionStore
+from dosemap.web.body_limit import BodyLimits
 from dosemap.web.settings import WebSettings
 from dosemap.web.throttle import Throttle
 
@@ -32,6 +33,7 @@ class AppState:
     totp_throttle: Throttle
     pages: PageCache
     access_log: AccessLogWriter
+    body_limits: BodyLimits
 
 
 def app_state(request: Request) -> AppState:

@@ -21,7 +21,7 @@ from dosemap.domain.planning import build_plan
 from dosemap.resources import load_library, template_mesh
 from dosemap.services import sessions
 from dosemap.services.clinic_day import patient_record
-from dosemap.web.forms import field_errors
+from dosemap.web.forms import field_errors, posted_form
 from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
 
@@ -118,7 +118,7 @@ async def session_new(request: Request, patient_id: uuid.UUID) -> Response:
     """Plan the session and open it in the editor; a bad field re-shows the form."""
     user = signed_in_user(request)
     state = app_state(request)
-    form = await request.form()
+    form = await posted_form(request)
     shown = {"protocol": form.get("protocol", ""), "zones": form.getlist("zones")}
     try:
         injector = user.staff_id

@@ -27,7 +27,7 @@ from dosemap.services.photo_jobs import (
 )
 from dosemap.services.photos import MAX_PHOTO_BYTES, PhotoStore
 from dosemap.services.signin import Principal
-from dosemap.web.forms import field_errors
+from dosemap.web.forms import field_errors, posted_form
 from dosemap.web.permissions import allowed
 from dosemap.web.security import router, signed_in_user
 from dosemap.web.state import app_state
@@ -111,7 +111,7 @@ async def photo_upload(request: Request, patient_id: uuid.UUID) -> Response:
     user = signed_in_user(request)
     state = app_state(request)
     services = photo_services(request)
-    form = await request.form()
+    form = await posted_form(request)
     upload = form.get("photo")
     view = form.get("view")
     view_name = view if isinstance(view, str) and view else None
