@@ -73,6 +73,23 @@ event loop instead of per request, and (method, path) look-up of parameterless r
 0.71; search 0.60 / 0.65, 0.46 / 0.51; search_10 0.39 / 0.39, 0.50 / 0.41. The bare route
 itself moved 3231-4953 req/s with one worker between runs, so a ratio wanders by ~0.1;
 the patient page and the search sit on the 0.5 line.
+
+3 Dec 2026, later (issue 12): the garbage collector. Under 64 connections the requests in
+flight survived young collections and set off full ones, each walking the ~190,000 objects
+of the process (~130 ms; 28 in ~30 s of the Patient page: ~10 % of the worker, and the p99).
+A worker now freezes what start-up built and collects young objects every 20,000 net new
+ones (``web/serving_gc.py``); then a segment-count route index and canonical UUID path
+parameters read without FastAPI. CPU per request in place (wrk, one worker): patient 356 ->
+252 µs, search 312-351 -> 243-262, today 197-226 -> 193-201, bare ~225. Since then the
+runs are page/bare pairs in ABBA order (``--rounds 2``, ratio = median of the pairs, "least"
+the lower), ``--duration 5 --edits 0``, ratio 1 / 2 workers, 0 errors, load 2.9-3.4 (other
+test runs beside): before (main c3090ad) today 0.83 / 1.13, patient 0.54 / 0.52 (least
+0.46), search 0.56 / 0.57, search_10 0.43 / 0.43, page p99 124-206 ms; after (two runs)
+today 0.87 / 0.85, 0.85 / 0.86; patient 0.73 / 0.79, 0.71 / 0.74 (least 0.67); search
+0.71 / 0.76, 0.72 / 0.71 (least 0.67); search_10 0.52 / 0.59, 0.54 / 0.52; page p99 36-47
+ms for the patient page. On main with the body limit (load 1.9): today 0.88 / 0.93, patient
+0.76 / 0.77, search 0.72 / 0.61, search_10 0.60 / 0.43 (its 2-worker p99 1010 ms: the two
+processes' access-log commits wait on SQLite's one write lock).
 """
 
 from __future__ import annotations

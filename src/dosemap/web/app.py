@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from dosemap.domain.errors import DosemapError, InvalidInputError
@@ -296,6 +297,11 @@ def _handlers(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         return _error(request, 400, "Refused", str(exc))
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The client hung up before its body arrived (a tab closed mid-upload): nothing was
+        # read or written, and nobody reads this answer. Unhandled, it was logged as a crash.
+        return Response(status_code=400)
+
     async def too_large(request: Request, exc: Exception) -> Response:
         message = exc.detail if isinstance(exc, BodyTooLarge) else "The request is too large."
         return _error(request, 413, "Too large", message)
@@ -311,6 +317,7 @@ def _handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, bad_request)
     app.add_exception_handler(DosemapError, refused)
     app.add_exception_handler(BodyTooLarge, too_large)
+    app.add_exception_handler(ClientDisconnect, client_gone)
 
 
 def _plain(errors: Any) -> list[dict[str, Any]]:
