@@ -11,6 +11,7 @@ import io
 import socket
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from dosemap.resources import load_library
 from dosemap.services import accounts, consent, patients, sessions, staff
 from dosemap.services.photos import PhotoInput, PhotoStore, add_photo
 from dosemap.services.signin import Principal, SessionPolicy
-from dosemap.services.tokens import TokenInput, create_token
+from dosemap.services.tokens import TokenInput, TokenView, create_token
 from dosemap.web.app import create_app
 from dosemap.web.permissions import ROLES
 from dosemap.web.security import SESSION_COOKIE
@@ -76,18 +77,25 @@ class WebWorld:
 
     def token_of(self, side: ClinicSide, role: str) -> uuid.UUID:
         """The id of an access token of ``role``'s account in clinic ``side`` (made once)."""
-        account = side.accounts[role]
         if role not in side.tokens:
-            owner = Principal(
-                user_id=account.id, clinic_id=account.clinic_id, staff_id=None,
-                username=account.username, display_name=account.display_name, role=role,
-            )  # fmt: skip
-            _, view = create_token(
-                self.db, owner, TokenInput(name="matrix", scopes=frozenset({"today.view"})),
-                allowed_scopes=frozenset({"today.view"}),
-            )  # fmt: skip
+            _, view = self.new_token(role, {"today.view"}, side=side, name="matrix")
             side.tokens[role] = view.id
         return side.tokens[role]
+
+    def new_token(
+        self, role: str, scopes: Iterable[str], *, side: ClinicSide | None = None, name: str = "t"
+    ) -> tuple[str, TokenView]:
+        """A new access token of ``role``'s account (clinic A unless ``side``) with ``scopes``:
+        (the secret to send as ``Bearer``, its view)."""
+        account = (side or self.own).accounts[role]
+        owner = Principal(
+            user_id=account.id, clinic_id=account.clinic_id, staff_id=None,
+            username=account.username, display_name=account.display_name, role=role,
+        )  # fmt: skip
+        wanted = frozenset(scopes)
+        return create_token(
+            self.db, owner, TokenInput(name=name, scopes=wanted), allowed_scopes=wanted
+        )
 
     def csrf(self, client: TestClient) -> str:
         """The CSRF token of ``client``'s session (read from a page, as a browser would)."""

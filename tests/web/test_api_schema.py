@@ -7,23 +7,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from dosemap.services.signin import Principal
-from dosemap.services.tokens import TokenInput, create_token
 from dosemap.web.permissions import PUBLIC, SECOND_FACTOR, permissions_of
 from support.web import WebWorld
 
 
 @pytest.fixture
 def admin_token(world: WebWorld) -> str:
-    account = world.own.accounts["admin"]
-    owner = Principal(
-        user_id=account.id, clinic_id=account.clinic_id, staff_id=None,
-        username=account.username, display_name=account.display_name, role="admin",
-    )  # fmt: skip
-    scopes = frozenset(permissions_of("admin") - {PUBLIC, SECOND_FACTOR})
-    token, _ = create_token(
-        world.db, owner, TokenInput(name="schemathesis", scopes=scopes), allowed_scopes=scopes
-    )
+    scopes = permissions_of("admin") - {PUBLIC, SECOND_FACTOR}
+    token, _ = world.new_token("admin", scopes, name="schemathesis")
     return token
 
 

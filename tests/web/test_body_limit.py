@@ -28,8 +28,6 @@ from dosemap.services.audit import verify
 from dosemap.services.consent import DATA_URL_PREFIX, MAX_SIGNATURE_URL_CHARS
 from dosemap.services.job_queue import InProcessRunner, SharedDetector
 from dosemap.services.photos import MAX_PHOTO_BYTES, PhotoStore
-from dosemap.services.signin import Principal
-from dosemap.services.tokens import TokenInput, create_token
 from dosemap.web.app import refuse_unlimited_bodies
 from dosemap.web.body_limit import (
     CONSENT_BODY_BYTES,
@@ -250,15 +248,7 @@ def test_a_caller_refused_anyway_is_answered_without_reading(world: WebWorld) ->
 
 
 def test_the_api_answers_json(world: WebWorld) -> None:
-    account = world.own.accounts["front_desk"]
-    owner = Principal(
-        user_id=account.id, clinic_id=account.clinic_id, staff_id=None,
-        username=account.username, display_name=account.display_name, role="front_desk",
-    )  # fmt: skip
-    scopes = frozenset({"patients.list"})
-    token, _ = create_token(
-        world.db, owner, TokenInput(name="s", scopes=scopes), allowed_scopes=scopes
-    )
+    token, _ = world.new_token("front_desk", {"patients.list"})
     api = TestClient(world.app, headers={"Authorization": f"Bearer {token}"})
     big = api.post("/api/v1/patients/search", json={"name": "x" * DEFAULT_BODY_BYTES})
     assert big.status_code == 413
