@@ -28,10 +28,11 @@ def verify(db: Database, checkpoints: Path | None = None, *, records: bool = Tru
 
 
 #: The no-checkpoint warning as clinic staff see it: not where it looked (a page discloses no
-#: server path; ``dosemap audit verify``, run on the server, names it).
+#: server path; ``dosemap audit verify``, run on the server, names it). Plain text: the page
+#: shows it as written (no Markdown).
 NO_CHECKPOINT_SHOWN = (
     "no checkpoint in the configured checkpoints folder: a cut or rewound log cannot be told "
-    "from an intact one (ask the system administrator to run `dosemap audit checkpoint`, "
+    'from an intact one (ask the system administrator to run "dosemap audit checkpoint" '
     "regularly)"
 )
 
